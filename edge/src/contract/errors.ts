@@ -1,0 +1,35 @@
+/**
+ * The closed set of error codes the edge API returns, and the one envelope they travel in:
+ * `{ "error": { "code", "message", "details"? } }`. Widget and tests switch on `code`, never on `message`.
+ */
+export const ERROR_CODES = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  validation_failed: 400,
+  invalid_json: 400,
+  payload_too_large: 413,
+  conflict: 409,
+  run_in_progress: 409,
+  org_mismatch: 409,
+  not_authorized: 409,
+  dynamics_token_missing: 401,
+  dynamics_error: 502,
+  dynamics_unreachable: 504,
+  proxy_refused: 400,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem with one input field; `path` is the field's location in the request body (e.g. `mappings.2.source`). */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; details?: ErrorDetail[]; requestId?: string };
+}

@@ -1,0 +1,28 @@
+/**
+ * Where target-object records live in D1: one table per (tenant, object), typed columns per field.
+ * Table and column names are derived, never taken raw from input, so DDL and DML can't be injected.
+ *
+ * Every table has the system columns below; a field `Name` is column `f_Name`.
+ * A field marked `unique` (the job identifiers, e.g. DynamicsId) gets a UNIQUE index so upserts can use ON CONFLICT.
+ */
+export const SYSTEM_COLUMNS = {
+  id: "_id", // record id (uuid) — what lookups store
+  createdAt: "_created_at", // ISO string
+  updatedAt: "_updated_at", // ISO string
+  deleted: "_deleted", // 0 | 1 (soft delete)
+} as const;
+
+/** Stable, short, identifier-safe key of a host tenant (hex SHA-256 prefix). */
+export async function tenantKey(tenant: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tenant));
+  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `"o_<tenantKey>_<object>"`, quoted for SQL. Object names are validated identifiers; compare case-insensitively. */
+export async function objectTable(tenant: string, objectName: string): Promise<string> {
+  return `"o_${await tenantKey(tenant)}_${objectName.toLowerCase()}"`;
+}
+
+export function fieldColumn(fieldName: string): string {
+  return `"f_${fieldName}"`;
+}
