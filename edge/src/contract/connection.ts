@@ -40,4 +40,8 @@ export interface Connection {
   readiness?: Readiness;
   jobCount?: number;
   lastSync?: { runId: string; status: string; finishedAt: string | null };
+  /** Why the connection is `needs_attention` (set when background sync found a problem). */
+  attentionReason?: string;
+  /** Only on create / update responses: what normalisation changed in the input (e.g. a pasted path was removed). */
+  notes?: string[];
 }

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   org_mismatch: 409,
   not_authorized: 409,
   dynamics_token_missing: 401,
+  /** Dataverse (or the identity platform) rejected the delegated token the widget sent. */
+  dynamics_token_invalid: 401,
   dynamics_error: 502,
   dynamics_unreachable: 504,
   proxy_refused: 400,

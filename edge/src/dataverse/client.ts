@@ -202,9 +202,16 @@ export async function dataverseJson<T = unknown>(
   schema?: z.ZodType<T>,
 ): Promise<T> {
   const res = await dataverseRequest(orgUrl, path, init);
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    // The connection dropped mid-body: transient, like a failed fetch (the caller's step is retried).
+    throw new DataverseError(0, "network_error", `Dataverse connection lost while reading the response: ${errorText(err)}`);
+  }
   let json: unknown;
   try {
-    json = await res.json();
+    json = JSON.parse(text);
   } catch {
     throw new DataverseError(res.status, "invalid_response", "Dataverse returned a body that is not JSON");
   }

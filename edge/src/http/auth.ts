@@ -10,7 +10,8 @@ const RS_ALGS = ["RS256"] as const;
 export const CLOCK_TOLERANCE_SECONDS = 60;
 
 const Claims = z.object({
-  tenant: z.string().min(1).max(128),
+  // No "/" or other separators: the tenant is a KV key segment and must never be able to alias another tenant's prefix.
+  tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/),
   sub: z.string().min(1).max(256),
   role: z.enum(["admin", "viewer"]),
   email: z.string().max(320).optional(),

@@ -57,3 +57,13 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
   console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), name: err.name, stack: err.stack?.split("\n").slice(0, 5).join(" | ") }));
   return envelope(c, "internal", "Internal error");
 }
+
+/** A Dataverse failure on an interactive route → the envelope (Dataverse's own code is kept in the message). */
+export function fromDataverseError(e: { status: number; code: string; message: string; retryAfterSeconds?: number }, what: string): ApiError {
+  const msg = `${what}: Dynamics answered ${e.status || "nothing"} ${e.code}: ${e.message}`.slice(0, 1000);
+  if (e.status === 0) return new ApiError("dynamics_unreachable", msg);
+  if (e.status === 401) return new ApiError("dynamics_token_invalid", msg);
+  if (e.status === 404) return new ApiError("not_found", msg);
+  if (e.status === 429) return new ApiError("rate_limited", msg, undefined, e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : undefined);
+  return new ApiError("dynamics_error", msg);
+}

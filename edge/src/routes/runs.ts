@@ -1,5 +1,74 @@
-// Owned by the sync engine. Placeholder so the app compiles while it is being built.
+/**
+ * Runs: start (run now), history, one run, its per-record errors (JSON or CSV). Mounted at /api/v1.
+ * Tenant-scoped: an id of another tenant is 404 like an unknown one. Writes need admin (global middleware).
+ */
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { ApiError, notFound, validationFailed } from "../http/errors";
+import { getJob } from "../stores/jobs";
+import { toCsv } from "../sync/csv";
+import { webhookSecret } from "../sync/notify";
+import { getRunRow, listRunErrors, listRuns, RunInProgressError, toRun } from "../sync/runs-store";
+import { startRun } from "../sync/start";
 
-export const runRoutes = new Hono<AppEnv>();
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const runRoutes = new Hono<AppEnv>()
+  .post("/jobs/:id/runs", async (c) => {
+    const { tenant } = c.get("caller");
+    const job = await getJob(c.env, tenant, c.req.param("id"));
+    if (!job) throw notFound("No such job");
+    try {
+      const run = await startRun(c.env, tenant, job.id, "manual");
+      return c.json({ runId: run.id }, 202);
+    } catch (e) {
+      if (e instanceof RunInProgressError) {
+        throw new ApiError("run_in_progress", "A run of this job is already queued or running", e.activeRunId ? [{ path: "runId", message: e.activeRunId }] : undefined);
+      }
+      throw e;
+    }
+  })
+  .get("/jobs/:id/runs", async (c) => {
+    const { tenant } = c.get("caller");
+    const job = await getJob(c.env, tenant, c.req.param("id"));
+    if (!job) throw notFound("No such job");
+    const limitRaw = c.req.query("limit");
+    const limit = limitRaw === undefined ? 50 : Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw validationFailed([{ path: "limit", message: "an integer from 1 to 200" }]);
+    const before = c.req.query("before");
+    if (before !== undefined && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(before)) throw validationFailed([{ path: "before", message: "an ISO timestamp (createdAt of the last run seen)" }]);
+    const rows = await listRuns(c.env, tenant, job.id, limit, before);
+    return c.json(rows.map(toRun));
+  })
+  .get("/runs/:runId", async (c) => {
+    const { tenant } = c.get("caller");
+    const id = c.req.param("runId");
+    const row = RUN_ID.test(id) ? await getRunRow(c.env, tenant, id) : null;
+    if (!row) throw notFound("No such run");
+    return c.json(toRun(row));
+  })
+  .get("/runs/:runId/errors", async (c) => {
+    const { tenant } = c.get("caller");
+    const id = c.req.param("runId");
+    const row = RUN_ID.test(id) ? await getRunRow(c.env, tenant, id) : null;
+    if (!row) throw notFound("No such run");
+    const format = c.req.query("format") ?? "json";
+    if (format !== "json" && format !== "csv") throw validationFailed([{ path: "format", message: "csv or json" }]);
+    const errors = await listRunErrors(c.env, tenant, row.id);
+    if (format === "json") return c.json(errors);
+    const csv = toCsv(["sourceId", "field", "value", "reason"], errors.map((e) => [e.sourceId, e.field, e.value, e.reason]));
+    return c.body(csv, 200, {
+      "Content-Type": "text/csv; charset=utf-8",
+      "Content-Disposition": `attachment; filename="run-${row.id}-errors.csv"`,
+      "X-Content-Type-Options": "nosniff",
+    });
+  })
+  // The job's webhook signing secret (derived, never stored). Admin only although it is a GET: it is a credential.
+  .get("/jobs/:id/webhook-secret", async (c) => {
+    const { tenant, role } = c.get("caller");
+    if (role !== "admin") throw new ApiError("forbidden", "This action needs the admin role");
+    const job = await getJob(c.env, tenant, c.req.param("id"));
+    if (!job) throw notFound("No such job");
+    c.header("Cache-Control", "no-store");
+    return c.json({ secret: await webhookSecret(c.env, tenant, job.id), algorithm: "HMAC-SHA256", signedPayload: "<X-DC-Timestamp>.<body>", header: "X-DC-Signature: v1=<hex>" });
+  });

@@ -1,0 +1,269 @@
+/** State of one simulated Dataverse org: catalog (metadata), data, privileges, faults, stats. */
+import { Catalog, LOOKUP_TYPES, type EntityModel, type RawAttr } from "./schema.js";
+import { EntityStore, OrgData, baseVersion, isRef, type OrgDataSpec, type Row, type Value } from "./data.js";
+import { ENTITY_PREFIX, rowGuid } from "./ids.js";
+import { GUID_RE, hash32, isoSeconds, rng } from "./util.js";
+import { ODataError } from "./odata.js";
+
+export interface FaultSpec {
+  kind: "429" | "503" | "drop" | "slow" | "401";
+  rate?: number;
+  nth?: number;
+  retryAfter?: number;
+  delayMs?: number;
+  path?: string;
+  /** Stop after firing this many times (default unlimited for rate, 1 for nth). */
+  times?: number;
+}
+interface FaultState extends FaultSpec {
+  id: number;
+  seen: number;
+  fired: number;
+  rand: () => number;
+}
+
+export interface Principal {
+  kind: "user" | "app";
+  systemUserId: string;
+  name: string;
+}
+
+export interface OrgConfig {
+  key: string;
+  name: string;
+  tenantId: string;
+  organizationId: string;
+  businessUnitId: string;
+  spec: OrgDataSpec;
+  /** systemuserid → entities whose read privilege is revoked at reset. */
+  initialDenied: Record<string, string[]>;
+}
+
+export class Org {
+  url = "";
+  catalog!: Catalog;
+  data!: OrgData;
+  stores = new Map<string, EntityStore>();
+  version = 0;
+  /** Delta tokens with a version below this are expired. */
+  minDeltaVersion = 0;
+  denied = new Map<string, Set<string>>();
+  faults: FaultState[] = [];
+  private faultSeq = 0;
+  stats = { total: 0, byStatus: {} as Record<string, number>, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
+
+  constructor(readonly cfg: OrgConfig) {
+    this.reset();
+  }
+  get key(): string {
+    return this.cfg.key;
+  }
+  get apiBase(): string {
+    return `${this.url}/api/data/v9.2/`;
+  }
+
+  reset(): void {
+    this.catalog = new Catalog();
+    this.data = new OrgData(this.cfg.spec);
+    this.stores = new Map(Object.keys(ENTITY_PREFIX).map((e) => [e, new EntityStore(e, this.data)]));
+    let maxBase = 0;
+    for (const e of Object.keys(ENTITY_PREFIX)) maxBase = Math.max(maxBase, baseVersion(e, this.data.count(e)));
+    this.version = maxBase + 8;
+    this.minDeltaVersion = 0;
+    this.denied = new Map(Object.entries(this.cfg.initialDenied).map(([k, v]) => [k, new Set(v)]));
+    this.clearFaults();
+    this.resetStats();
+  }
+  resetStats(): void {
+    this.stats = { total: 0, byStatus: {}, faults: {}, byPath: {} };
+  }
+  record(status: number, path: string): void {
+    this.stats.total++;
+    this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1;
+    const seg = path.replace(/^\/api\/data\/v9\.2\//, "").split(/[?(/]/)[0] || "/";
+    this.stats.byPath[seg] = (this.stats.byPath[seg] ?? 0) + 1;
+  }
+
+  entityBySet(set: string): EntityModel | undefined {
+    return this.catalog.bySet.get(set);
+  }
+  entity(name: string): EntityModel | undefined {
+    return this.catalog.byName.get(name);
+  }
+  store(entity: string): EntityStore | undefined {
+    return this.stores.get(entity);
+  }
+  /** Which entity a GUID belongs to (generated ids carry the entity prefix; created ones are looked up). */
+  entityOfId(id: string): string | undefined {
+    const low = id.toLowerCase();
+    for (const [e, s] of this.stores) if (s.get(low)) return e;
+    return undefined;
+  }
+  getRow(entity: string, id: string): Row | null {
+    return this.stores.get(entity)?.get(id) ?? null;
+  }
+
+  // ---------- principals & privileges ----------
+  /** The systemuser behind a token, or undefined when the principal is not a member of the org. */
+  principalFor(claims: { oid?: string; appid?: string; idtyp?: string }): Principal | undefined {
+    const su = this.stores.get("systemuser")!;
+    const app = claims.idtyp === "app";
+    for (let i = 0; i < this.cfg.spec.specialUsers.length; i++) {
+      const s = this.cfg.spec.specialUsers[i]!;
+      const match = app ? s.applicationId !== undefined && s.applicationId === claims.appid : s.applicationId === undefined && s.aadOid === claims.oid;
+      if (!match) continue;
+      const id = this.data.id("systemuser", i);
+      const row = su.get(id);
+      if (!row) return undefined; // deleted through the control API
+      return { kind: app ? "app" : "user", systemUserId: id, name: String(row.fullname ?? "") };
+    }
+    return undefined;
+  }
+  /** Resolve a principal reference of the control API: upn, client id, Entra object id or systemuserid. */
+  resolvePrincipal(ref: string): string | undefined {
+    const low = ref.toLowerCase();
+    for (let i = 0; i < this.cfg.spec.specialUsers.length; i++) {
+      const s = this.cfg.spec.specialUsers[i]!;
+      const id = this.data.id("systemuser", i);
+      if ([s.domainname, s.applicationId, s.aadOid, id].some((x) => x?.toLowerCase() === low)) return id;
+    }
+    if (GUID_RE.test(ref) && this.stores.get("systemuser")!.get(low)) return low;
+    return undefined;
+  }
+  canRead(p: Principal, entity: string): boolean {
+    return !this.denied.get(p.systemUserId)?.has(entity);
+  }
+  setPrivilege(principal: string, entity: string, read: boolean): void {
+    const id = this.resolvePrincipal(principal);
+    if (!id) throw new ODataError(`Unknown principal '${principal}'.`, "sandbox_unknown_principal", 404);
+    if (!this.entity(entity)) throw new ODataError(`Unknown entity '${entity}'.`, "sandbox_unknown_entity", 404);
+    const set = this.denied.get(id) ?? new Set<string>();
+    if (read) set.delete(entity);
+    else set.add(entity);
+    this.denied.set(id, set);
+  }
+
+  // ---------- rows (control API) ----------
+  private requireStore(entity: string): { model: EntityModel; store: EntityStore } {
+    const model = this.entity(entity) ?? this.entityBySet(entity);
+    const store = model && this.stores.get(model.logicalName);
+    if (!model || !store) throw new ODataError(`Entity '${entity}' has no data in the sandbox (supported: ${Object.keys(ENTITY_PREFIX).join(", ")}).`, "sandbox_unknown_entity", 404);
+    return { model, store };
+  }
+  /** Normalise control-API input values: lookups as `{id,type}`, a GUID, `_x_value`, or `x@odata.bind`. */
+  private normalise(model: EntityModel, input: Record<string, unknown>): Row {
+    const out: Row = {};
+    for (const [k, v] of Object.entries(input)) {
+      let name = k;
+      let val = v;
+      const m1 = /^_(.+)_value$/.exec(k);
+      const m2 = /^(.+)@odata\.bind$/.exec(k);
+      if (m1) name = m1[1]!;
+      if (m2) {
+        name = m2[1]!;
+        const c = /^(.+)_[a-z0-9]+$/.exec(name);
+        if (!model.attrs.has(name) && c && model.attrs.get(c[1]!)?.type === "Customer") name = c[1]!;
+        const b = /^\/?([a-z0-9_]+)\(([0-9a-fA-F-]{36})\)$/.exec(String(v));
+        if (!b) throw new ODataError(`Bad @odata.bind value '${String(v)}'.`, "sandbox_bad_request");
+        const t = this.entityBySet(b[1]!)?.logicalName ?? b[1]!;
+        val = { id: b[2]!.toLowerCase(), type: t };
+      }
+      const attr = model.attrs.get(name);
+      if (!attr) throw new ODataError(`Unknown attribute '${name}' on ${model.logicalName}.`, "sandbox_bad_request");
+      if (LOOKUP_TYPES.has(attr.type) && val !== null) {
+        if (typeof val === "string") {
+          const t = this.entityOfId(val) ?? attr.targets?.[0] ?? "systemuser";
+          val = { id: val.toLowerCase(), type: t };
+        } else if (!isRef(val)) throw new ODataError(`Lookup '${name}' needs {id,type}, a GUID or @odata.bind.`, "sandbox_bad_request");
+        else val = { id: val.id.toLowerCase(), type: val.type };
+      }
+      out[name] = val as Value;
+    }
+    return out;
+  }
+  private stamp(row: Row): void {
+    row.versionnumber = ++this.version;
+    row.modifiedon = isoSeconds(Date.now());
+  }
+  createRow(entity: string, input: Record<string, unknown>): Row {
+    const { model, store } = this.requireStore(entity);
+    const values = this.normalise(model, input);
+    let id = typeof values[model.primaryId] === "string" ? String(values[model.primaryId]).toLowerCase() : undefined;
+    if (id && !GUID_RE.test(id)) throw new ODataError(`Bad id '${id}'.`, "sandbox_bad_request");
+    if (id && store.get(id)) throw new ODataError(`A record with id ${id} already exists.`, "0x80040237", 412);
+    if (!id) id = rowGuid(model.logicalName, this.cfg.spec.orgNumber, store.nextIndex++);
+    const row: Row = { [model.primaryId]: id, statecode: 0, statuscode: 1, createdon: isoSeconds(Date.now()), ownerid: { id: this.data.id("systemuser", 0), type: "systemuser" } };
+    Object.assign(row, values);
+    row[model.primaryId] = id;
+    this.stamp(row);
+    store.overlay.set(id, { row, version: row.versionnumber as number });
+    if (this.data.index(model.logicalName, id) < 0) store.addExtra(id);
+    return row;
+  }
+  updateRow(entity: string, id: string, input: Record<string, unknown>): Row {
+    const { model, store } = this.requireStore(entity);
+    const cur = store.get(id);
+    if (!cur) throw new ODataError(`${model.logicalName} With Id = ${id} Does Not Exist`, "0x80040217", 404);
+    const row: Row = { ...cur, ...this.normalise(model, input) };
+    row[model.primaryId] = id.toLowerCase();
+    this.stamp(row);
+    store.overlay.set(id.toLowerCase(), { row, version: row.versionnumber as number });
+    return row;
+  }
+  deleteRow(entity: string, id: string): void {
+    const { model, store } = this.requireStore(entity);
+    if (!store.get(id)) throw new ODataError(`${model.logicalName} With Id = ${id} Does Not Exist`, "0x80040217", 404);
+    store.overlay.set(id.toLowerCase(), { row: null, version: ++this.version });
+  }
+
+  // ---------- schema drift ----------
+  removeAttribute(entity: string, attr: string): void {
+    const model = this.entity(entity);
+    if (!model?.attrs.has(attr)) throw new ODataError(`Unknown attribute '${entity}.${attr}'.`, "sandbox_unknown_attribute", 404);
+    if (attr === model.primaryId) throw new ODataError(`The primary key can't be removed.`, "sandbox_bad_request");
+    model.attrs.delete(attr);
+  }
+  retypeAttribute(entity: string, attr: string, type: string, extra: Partial<RawAttr> = {}): void {
+    const model = this.entity(entity);
+    const cur = model?.attrs.get(attr);
+    if (!model || !cur) throw new ODataError(`Unknown attribute '${entity}.${attr}'.`, "sandbox_unknown_attribute", 404);
+    const next: RawAttr = { ...cur, ...extra, type };
+    if (!LOOKUP_TYPES.has(type)) delete next.targets;
+    if (!["Picklist", "State", "Status", "Boolean", "MultiSelectPicklist"].includes(type)) delete next.options;
+    model.attrs.set(attr, next);
+  }
+
+  // ---------- faults ----------
+  addFault(spec: FaultSpec): number {
+    if (!["429", "503", "drop", "slow", "401"].includes(spec.kind)) throw new ODataError(`Unknown fault kind '${String(spec.kind)}'.`, "sandbox_bad_request");
+    const id = ++this.faultSeq;
+    this.faults.push({ ...spec, id, seen: 0, fired: 0, rand: rng(hash32(this.cfg.spec.seed, "fault", id)) });
+    return id;
+  }
+  /** Remove all faults; ids (and so the seeded sequences) restart, which keeps runs reproducible. */
+  clearFaults(): void {
+    this.faults = [];
+    this.faultSeq = 0;
+  }
+  listFaults(): Array<FaultSpec & { id: number; seen: number; fired: number }> {
+    return this.faults.map(({ rand: _r, ...f }) => f);
+  }
+  /** The fault to apply to this request, if any (deterministic: seeded per fault, counted per matching request). */
+  pickFault(path: string): FaultState | undefined {
+    for (const f of this.faults) {
+      if (f.path && !path.includes(f.path)) continue;
+      f.seen++;
+      const limit = f.times ?? (f.nth !== undefined ? 1 : Infinity);
+      if (f.fired >= limit) continue;
+      let fire: boolean;
+      if (f.nth !== undefined) fire = f.seen === f.nth || (f.times !== undefined && f.seen > f.nth && f.fired < limit);
+      else fire = f.rand() < (f.rate ?? 1);
+      if (fire) {
+        f.fired++;
+        this.stats.faults[f.kind] = (this.stats.faults[f.kind] ?? 0) + 1;
+        return f;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The whole demo stack in one process tree: the sandbox (in-process), the edge under `wrangler dev` (child process,
+ * local KV/D1/DO persisted under a folder), and the demo host page (in-process). Used by `npm run demo` and by the
+ * browser tests' global setup (ephemeral ports, throwaway state).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { startHostServer, REPO_ROOT, type HostServer } from "./host/server";
+import { startSandbox, type SandboxInfo } from "./sandbox/index";
+
+export interface StackOptions {
+  /** Demo host page port (0 = ephemeral). */
+  hostPort?: number;
+  /** Edge (wrangler dev) port (0 = ephemeral). */
+  edgePort?: number;
+  /** First sandbox port: identity https, then identity http, then one per org (0 = all ephemeral). */
+  sandboxPort?: number;
+  /** Accounts in the contoso org. */
+  rows?: number;
+  /** Folder for the edge's local KV/D1/DO state. */
+  persistTo?: string;
+  /** Where generated secrets are kept (stable across demo restarts so stored ciphertexts stay readable). */
+  secretsFile?: string;
+  /** Build dist/ when it is missing (or always with "always"). */
+  build?: "if-missing" | "always" | "never";
+  log?: (line: string) => void;
+  /** Tests: each test may pick its own host tenant through the page URL. */
+  allowTenantOverride?: boolean;
+  /** Show wrangler's output. */
+  verbose?: boolean;
+}
+
+export interface Stack {
+  hostUrl: string;
+  edgeUrl: string;
+  sandbox: SandboxInfo;
+  /** The authority the widget signs in against. */
+  authority: string;
+  hostJwtSecret: string;
+  stop(): Promise<void>;
+}
+
+export class StackError extends Error {}
+
+/** Resolves when the port can be bound on 127.0.0.1; a taken port is a clear error naming the flag to change. */
+export async function assertPortFree(port: number, what: string, flag: string): Promise<void> {
+  if (!port) return;
+  await new Promise<void>((ok, fail) => {
+    const s = createServer();
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      fail(new StackError(e.code === "EADDRINUSE" ? `Port ${port} (${what}) is already in use. Stop what uses it or pick another with ${flag}.` : `Port ${port} (${what}): ${e.message}`)),
+    );
+    s.listen(port, "127.0.0.1", () => s.close(() => ok()));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+interface Secrets {
+  HOST_JWT_SECRET: string;
+  ENCRYPTION_KEY: string;
+}
+
+function loadSecrets(file: string | undefined): Secrets {
+  if (file && existsSync(file)) {
+    try {
+      const s = JSON.parse(readFileSync(file, "utf8")) as Secrets;
+      if (s.HOST_JWT_SECRET && s.ENCRYPTION_KEY) return s;
+    } catch {
+      /* regenerate */
+    }
+  }
+  const s: Secrets = { HOST_JWT_SECRET: randomBytes(32).toString("base64url"), ENCRYPTION_KEY: randomBytes(32).toString("base64") };
+  if (file) {
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, JSON.stringify(s, null, 2), { mode: 0o600 });
+  }
+  return s;
+}
+
+const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+function wranglerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+}
+
+export function buildWidget(log: (l: string) => void): void {
+  log("building the widget (dist/)…");
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new StackError("The widget build failed (npm run build).");
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const persistTo = opts.persistTo ?? join(REPO_ROOT, ".wrangler", "state");
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        /* keep stopping the rest */
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    if (!existsSync(WRANGLER)) throw new StackError("wrangler is not installed: run `npm ci` first.");
+    if (opts.hostPort) await assertPortFree(opts.hostPort, "demo host page", "--host-port / DEMO_HOST_PORT");
+    if (opts.edgePort) await assertPortFree(opts.edgePort, "edge, wrangler dev", "--edge-port / DEMO_EDGE_PORT");
+    if (opts.sandboxPort) {
+      for (let i = 0; i < 4; i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
+    }
+
+    const distEntry = join(REPO_ROOT, "dist", "dynamics-connector.js");
+    if (opts.build === "always" || (opts.build !== "never" && !existsSync(distEntry))) buildWidget(log);
+
+    // 1. Sandbox (Dataverse + identity), in this process.
+    const sp = opts.sandboxPort ?? 0;
+    const sandbox = await startSandbox({
+      rows: opts.rows ?? 1000,
+      identityHttpsPort: sp ? sp : 0,
+      identityHttpPort: sp ? sp + 1 : 0,
+      orgPorts: sp ? [sp + 2, sp + 3] : [0, 0],
+      quiet: true,
+    });
+    cleanups.push(() => sandbox.stop());
+    const app = sandbox.apps[0];
+    if (!app) throw new StackError("The sandbox registered no confidential app for the edge.");
+
+    // 2. Edge: migrations, then wrangler dev with the sandbox as the world.
+    const secrets = loadSecrets(opts.secretsFile);
+    const edgePort = opts.edgePort || (await freePort());
+    const inspectorPort = await freePort();
+    const hostPort = opts.hostPort || (await freePort());
+    const origins = [`http://127.0.0.1:${hostPort}`, `http://localhost:${hostPort}`];
+    const orgHosts = sandbox.orgs.map((o) => new URL(o.url).host);
+    mkdirSync(persistTo, { recursive: true });
+    const envFile = join(persistTo, "..", `stack-${process.pid}.env`);
+    writeFileSync(
+      envFile,
+      [
+        `HOST_JWT_SECRET=${secrets.HOST_JWT_SECRET}`,
+        `ENCRYPTION_KEY=${secrets.ENCRYPTION_KEY}`,
+        `DYNAMICS_CLIENT_ID=${app.clientId}`,
+        `DYNAMICS_CLIENT_SECRET=${app.clientSecret}`,
+        `AUTHORITY_HOST=${sandbox.identity.httpUrl}`,
+        `DEV_INSECURE_ORG_HOSTS=${orgHosts.join(",")}`,
+        `ALLOWED_ORIGINS=${origins.join(",")}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    cleanups.push(() => {
+      try {
+        rmSync(envFile, { force: true });
+      } catch {
+        /* ignore */
+      }
+    });
+
+    log("applying D1 migrations (local)…");
+    const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", persistTo], {
+      cwd: REPO_ROOT,
+      env: { ...wranglerEnv(), CI: "true" },
+      encoding: "utf8",
+    });
+    if (mig.status !== 0) throw new StackError(`D1 migrations failed:\n${mig.stdout}\n${mig.stderr}`);
+
+    log(`starting the edge (wrangler dev on 127.0.0.1:${edgePort})…`);
+    const args = [
+      WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspectorPort),
+      "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", opts.verbose ? "info" : "warn",
+      // --var wins over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
+      "--var", `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
+      "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,
+      "--var", `ALLOWED_ORIGINS:${origins.join(",")}`,
+    ];
+    const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: process.platform !== "win32" });
+    let output = "";
+    const onData = (d: Buffer) => {
+      const s = d.toString();
+      output = (output + s).slice(-20_000);
+      if (opts.verbose) process.stdout.write(s.replace(/^/gm, "[edge] "));
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    cleanups.push(() => killTree(child));
+
+    const edgeUrl = `http://127.0.0.1:${edgePort}`;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (exited) throw new StackError(`wrangler dev exited early:\n${output.slice(-4000)}`);
+      try {
+        const r = await fetch(`${edgeUrl}/api/v1/health`);
+        if (r.ok) break;
+      } catch {
+        /* not up yet */
+      }
+      if (Date.now() > deadline) throw new StackError(`The edge did not answer on ${edgeUrl} within 90 s:\n${output.slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+
+    // 3. The demo host page.
+    const authority = `${sandbox.identity.httpsUrl}/organizations/v2.0`;
+    const host: HostServer = await startHostServer({
+      port: hostPort,
+      edgeUrl,
+      identityOrigins: [sandbox.identity.httpsUrl, sandbox.identity.httpsUrl.replace("localhost", "127.0.0.1")],
+      clientId: sandbox.spaClientId,
+      authority,
+      hostJwtSecret: secrets.HOST_JWT_SECRET,
+      allowTenantOverride: opts.allowTenantOverride ?? false,
+    });
+    cleanups.push(() => host.close());
+
+    return { hostUrl: host.url, edgeUrl, sandbox, authority, hostJwtSecret: secrets.HOST_JWT_SECRET, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** wrangler dev spawns workerd: stop the whole process group, then make sure it is gone. */
+async function killTree(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const done = new Promise<void>((ok) => child.once("exit", () => ok()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (process.platform !== "win32") process.kill(-child.pid!, sig);
+      else child.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal("SIGTERM");
+  const timeout = new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), 5000));
+  if ((await Promise.race([done, timeout])) === "timeout") {
+    signal("SIGKILL");
+    await Promise.race([done, new Promise((ok) => setTimeout(ok, 2000))]);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Cron due-ness, pure. A job's schedule is a 5-field cron expression read in an IANA time zone (croner does the
+ * DST arithmetic: a local time skipped by spring-forward fires at the first valid instant after it, a time repeated
+ * by fall-back fires once). The scheduler stores the next tick as an instant; when the cron handler finds it in the
+ * past it claims it and moves it to the first tick after *now*, so any number of missed ticks produce one run.
+ */
+import { Cron } from "croner";
+
+export interface CronSpec {
+  cron: string;
+  timezone: string;
+}
+
+function parse(spec: CronSpec): Cron {
+  // Five fields only: croner's optional seconds / year fields would let a schedule fire every second.
+  if (spec.cron.trim().split(/\s+/).length !== 5) throw new Error("cron must have five fields (minute hour day month weekday)");
+  return new Cron(spec.cron, { timezone: spec.timezone, paused: true, domAndDow: false, mode: "5-part" });
+}
+
+/** The first tick strictly after `after` (epoch ms), or null when the expression never fires again. Throws on a bad spec. */
+export function nextTick(spec: CronSpec, after: number): number | null {
+  const next = parse(spec).nextRun(new Date(after));
+  return next ? next.getTime() : null;
+}
+
+/** Whether a schedule is valid (expression and time zone); returns the reason when it isn't. */
+export function validateSchedule(spec: CronSpec): string | null {
+  try {
+    nextTick(spec, Date.now());
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : "invalid schedule";
+  }
+}
+
+export interface DueDecision {
+  /** Run now? */
+  due: boolean;
+  /** The tick being claimed (the stored next_due_at) when due. */
+  tick: number | null;
+  /** What next_due_at becomes: the first tick after `now` (never one of the missed ones). */
+  nextDueAt: number | null;
+  /** How many ticks were missed and coalesced into this one run (0 when on time). */
+  missed: number;
+}
+
+/**
+ * Given the stored next tick and the current time, decides whether the job is due and where the next tick goes.
+ * `now` is the cron handler's scheduledTime (a minute boundary); a tick at exactly `now` is due.
+ */
+export function decideDue(spec: CronSpec, storedNextDueAt: number | null, now: number): DueDecision {
+  if (storedNextDueAt === null) return { due: false, tick: null, nextDueAt: nextTick(spec, now), missed: 0 };
+  if (storedNextDueAt > now) return { due: false, tick: null, nextDueAt: storedNextDueAt, missed: 0 };
+  let missed = 0;
+  let t = nextTick(spec, storedNextDueAt);
+  while (t !== null && t <= now && missed < 10_000) {
+    missed++;
+    t = nextTick(spec, t);
+  }
+  return { due: true, tick: storedNextDueAt, nextDueAt: t, missed };
+}

@@ -1,0 +1,32 @@
+/** What happens once when a run ends: notifications (outbox + webhook) and chained jobs. */
+import type { Env } from "../env";
+import { getJob } from "../stores/jobs";
+import { deliverWebhooks, enqueueNotifications } from "./notify";
+import { getRunRow, RunInProgressError, toRun } from "./runs-store";
+import { listChildren } from "./schedule-index";
+import { startRun } from "./start";
+
+export async function onRunFinished(env: Env, tenant: string, runId: string): Promise<void> {
+  const row = await getRunRow(env, tenant, runId);
+  if (!row) return;
+  const run = toRun(row);
+  const job = await getJob(env, tenant, row.job_id);
+  if (job) {
+    try {
+      await enqueueNotifications(env, tenant, job, run);
+      await deliverWebhooks(env, { runId });
+    } catch (e) {
+      console.error(JSON.stringify({ level: "error", msg: "run notifications failed", runId, error: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+  // Chains: children run after the parent ends with data (succeeded or partial); a failed parent does not cascade.
+  if (run.status === "succeeded" || run.status === "partial") {
+    for (const child of await listChildren(env, tenant, row.job_id)) {
+      try {
+        await startRun(env, tenant, child, "chain", runId);
+      } catch (e) {
+        if (!(e instanceof RunInProgressError)) console.error(JSON.stringify({ level: "error", msg: "chained run not started", child, error: e instanceof Error ? e.message : String(e) }));
+      }
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/** Run history in D1 (table `runs`, see migrations/0002_sync.sql): create atomically, read, list, finish. */
+import type { Run, RunCounts, RunRecordError, RunStatus, RunTrigger } from "../contract/run";
+import type { Env } from "../env";
+
+export interface RunRow {
+  id: string;
+  tenant: string;
+  job_id: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  strategy: "full" | "delta" | "keyset" | null;
+  parent_run_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  read_count: number;
+  inserted_count: number;
+  updated_count: number;
+  deleted_count: number;
+  skipped_count: number;
+  failed_count: number;
+  error_rows: number;
+  pages: number;
+  total_estimate: number | null;
+  notes: string;
+  error_code: string | null;
+  error_message: string | null;
+  phase: "init" | "pages" | "done";
+  plan: string | null;
+  next_link: string | null;
+  keyset_modifiedon: string | null;
+  keyset_version: number | null;
+  pending_delta_link: string | null;
+  lease_until: number | null;
+  attempts: number;
+}
+
+export class RunInProgressError extends Error {
+  constructor(readonly activeRunId: string | null) {
+    super("A run of this job is already queued or running");
+  }
+}
+
+export function countsOf(r: RunRow): RunCounts {
+  return {
+    read: r.read_count,
+    inserted: r.inserted_count,
+    updated: r.updated_count,
+    deleted: r.deleted_count,
+    skipped: r.skipped_count,
+    failed: r.failed_count,
+  };
+}
+
+export function toRun(r: RunRow): Run {
+  const notes = safeJson<string[]>(r.notes, []);
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    trigger: r.trigger,
+    status: r.status,
+    ...(r.strategy ? { strategy: r.strategy } : {}),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    counts: countsOf(r),
+    ...(r.status === "running" || r.status === "queued" || r.pages > 0
+      ? { progress: { pages: r.pages, rowsSeen: r.read_count, ...(r.total_estimate !== null ? { totalEstimate: r.total_estimate } : {}) } }
+      : {}),
+    ...(notes.length ? { notes } : {}),
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? "" } : null,
+  };
+}
+
+function safeJson<T>(s: string | null, fallback: T): T {
+  if (!s) return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+const isUniqueViolation = (e: unknown) => e instanceof Error && /UNIQUE constraint failed/i.test(e.message);
+
+/** Inserts a queued run; the partial unique index makes a second active run of the same job fail → RunInProgressError. */
+export async function createRun(env: Env, tenant: string, jobId: string, trigger: RunTrigger, parentRunId: string | null = null): Promise<RunRow> {
+  const id = crypto.randomUUID();
+  const now = new Date().toISOString();
+  try {
+    await env.DATA.prepare(
+      "INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+    )
+      .bind(id, tenant, jobId, trigger, parentRunId, now, Date.now() + 120_000)
+      .run();
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    const active = await activeRun(env, tenant, jobId);
+    throw new RunInProgressError(active?.id ?? null);
+  }
+  const row = await getRunRow(env, tenant, id);
+  if (!row) throw new Error("invariant: the run just inserted is not readable");
+  return row;
+}
+
+export async function getRunRow(env: Env, tenant: string, runId: string): Promise<RunRow | null> {
+  return env.DATA.prepare("SELECT * FROM runs WHERE id = ? AND tenant = ?").bind(runId, tenant).first<RunRow>();
+}
+
+export async function activeRun(env: Env, tenant: string, jobId: string): Promise<RunRow | null> {
+  return env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND status IN ('queued','running')").bind(tenant, jobId).first<RunRow>();
+}
+
+export async function listRuns(env: Env, tenant: string, jobId: string, limit = 50, before?: string): Promise<RunRow[]> {
+  const { results } = before
+    ? await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, before, limit).all<RunRow>()
+    : await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, limit).all<RunRow>();
+  return results;
+}
+
+export async function listRunErrors(env: Env, tenant: string, runId: string, limit = 10_000): Promise<RunRecordError[]> {
+  const { results } = await env.DATA.prepare("SELECT source_id, field, value, reason FROM run_errors WHERE run_id = ? AND tenant = ? ORDER BY seq LIMIT ?")
+    .bind(runId, tenant, limit)
+    .all<{ source_id: string; field: string | null; value: string | null; reason: string }>();
+  return results.map((r) => ({ sourceId: r.source_id, field: r.field, value: r.value, reason: r.reason }));
+}
+
+export async function appendNote(env: Env, runId: string, note: string): Promise<void> {
+  await env.DATA.prepare("UPDATE runs SET notes = json_insert(notes, '$[#]', ?) WHERE id = ?").bind(note, runId).run();
+}
+
+/** Ends a run (only from an active state, so a late duplicate can't overwrite a result). Returns whether it changed. */
+export async function finishRun(env: Env, runId: string, status: "succeeded" | "partial" | "failed", error?: { code: string; message: string }): Promise<boolean> {
+  const r = await env.DATA.prepare(
+    "UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued','running')",
+  )
+    .bind(status, new Date().toISOString(), error?.code ?? null, error?.message.slice(0, 1000) ?? null, new Date().toISOString(), runId)
+    .run();
+  return (r.meta.changes ?? 0) === 1;
+}
+
+export async function touchLease(env: Env, runId: string, untilMs: number): Promise<void> {
+  await env.DATA.prepare("UPDATE runs SET lease_until = ? WHERE id = ? AND status IN ('queued','running')").bind(untilMs, runId).run();
+}
+
+/** Active runs whose runner stopped renewing its lease (alarm lost, process restarted). */
+export async function staleRuns(env: Env, now: number, limit = 100): Promise<Array<Pick<RunRow, "id" | "tenant" | "job_id">>> {
+  const { results } = await env.DATA.prepare(
+    "SELECT id, tenant, job_id FROM runs WHERE status IN ('queued','running') AND (lease_until IS NULL OR lease_until < ?) LIMIT ?",
+  )
+    .bind(now, limit)
+    .all<Pick<RunRow, "id" | "tenant" | "job_id">>();
+  return results;
+}

@@ -1,0 +1,88 @@
+import { env, SELF } from "cloudflare:test";
+import { SignJWT } from "jose";
+import type { SandboxInfo } from "./global-setup";
+
+export const BASE = "https://edge.test";
+
+let counter = 0;
+/** A fresh host tenant per test: tests never see each other's data, whatever the storage isolation. */
+export function newTenant(label = "t"): string {
+  return `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export interface TokenOptions {
+  tenant?: string;
+  sub?: string;
+  role?: "admin" | "viewer" | string;
+  email?: string;
+  expiresIn?: number; // seconds from now (negative = expired)
+  secret?: string;
+  omit?: Array<"tenant" | "sub" | "role" | "exp">;
+}
+
+export async function hostToken(o: TokenOptions = {}): Promise<string> {
+  const claims: Record<string, unknown> = { tenant: o.tenant ?? "tenant-a", role: o.role ?? "admin", email: o.email ?? "admin@host.example" };
+  for (const k of o.omit ?? []) delete claims[k];
+  let jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt();
+  if (!o.omit?.includes("sub")) jwt = jwt.setSubject(o.sub ?? "user-1");
+  if (!o.omit?.includes("exp")) jwt = jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (o.expiresIn ?? 300));
+  return jwt.sign(new TextEncoder().encode(o.secret ?? env.HOST_JWT_SECRET));
+}
+
+/** Per-tenant admin and viewer tokens. */
+export async function actors(tenant = newTenant()) {
+  return {
+    tenant,
+    admin: await hostToken({ tenant, role: "admin", sub: "admin-1", email: "admin@host.example" }),
+    viewer: await hostToken({ tenant, role: "viewer", sub: "viewer-1", email: "viewer@host.example" }),
+  };
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  rawBody?: BodyInit;
+}
+
+export async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  if (o.token) headers.Authorization = `Bearer ${o.token}`;
+  let body: BodyInit | undefined = o.rawBody;
+  if (o.body !== undefined) {
+    headers["Content-Type"] ??= "application/json";
+    body = JSON.stringify(o.body);
+  }
+  return SELF.fetch(`${BASE}${path}`, { method, headers, body, redirect: "manual" });
+}
+
+export async function json<T = any>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+export async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: Array<{ path: string; message: string }>; requestId?: string }> {
+  const text = await res.text();
+  let body: any;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`expected JSON error ${status} ${code}, got ${res.status}: ${text.slice(0, 300)}`);
+  }
+  if (res.status !== status || body?.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+  }
+  return body.error;
+}
+
+/** Sandbox facts, or null when demo/sandbox is not available (Dynamics-dependent tests skip). */
+export function sandbox(): SandboxInfo | null {
+  return env.SANDBOX ? (JSON.parse(env.SANDBOX) as SandboxInfo) : null;
+}
+
+export const CONTOSO_URL = "https://contoso.crm.dynamics.com";
+
+export async function createConnection(token: string, orgUrl = CONTOSO_URL, name = "Contoso"): Promise<any> {
+  const res = await call("POST", "/api/v1/connections", { token, body: { name, orgUrl } });
+  if (res.status !== 201) throw new Error(`create connection: ${res.status} ${await res.text()}`);
+  return json(res);
+}

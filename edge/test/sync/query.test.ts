@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import type { Job } from "../../src/contract/job";
+import type { AttributeInfo, EntityInfo } from "../../src/contract/metadata";
+import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead } from "../../src/sync/query";
+
+const contact: EntityInfo = { logicalName: "contact", entitySetName: "contacts", displayName: "Contact", primaryIdAttribute: "contactid", primaryNameAttribute: "fullname", isCustom: false, changeTracking: true };
+const attrs: AttributeInfo[] = [
+  { logicalName: "contactid", displayName: "", type: "Uniqueidentifier", required: "none", readable: true },
+  { logicalName: "fullname", displayName: "", type: "String", required: "none", readable: true },
+  { logicalName: "parentcustomerid", displayName: "", type: "Customer", required: "none", readable: true, targets: ["account", "contact"] },
+];
+const job = (over: Partial<Job> = {}): Job =>
+  ({
+    id: "job_1", connectionId: "c", name: "n", enabled: true, source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert", deletes: "soft",
+    identifiers: [{ source: "contactid", target: "DynamicsId" }], mappings: [{ source: "fullname", target: "FullName", use: "value" }, { source: "parentcustomerid", target: "CompanyDynamicsId", use: "value" }],
+    lookups: [], schedule: null, dependsOn: null, notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null }, createdAt: "", updatedAt: "", ...over,
+  }) as Job;
+
+describe("read planning", () => {
+  it("uses change tracking for a tracked entity without filter or expand, selecting lookups as _x_value", () => {
+    const p = planRead(job(), contact, attrs, 5000);
+    expect(p.strategy).toBe("delta");
+    expect(deltaInitialPath(p)).toBe("contacts?$select=_parentcustomerid_value,contactid,fullname");
+  });
+
+  it("switches to the keyset when the job has a $filter", () => {
+    expect(planRead(job({ source: { entity: "contact", filter: "statecode eq 0" } }), contact, attrs, 5000).strategy).toBe("keyset");
+  });
+
+  it("switches to the keyset and expands the Customer navigation property for a through-lookup field", () => {
+    const p = planRead(job({ mappings: [{ source: "parentcustomerid", target: "CompanyName", use: "value", via: { entity: "account", attribute: "name" } }] }), contact, attrs, 100);
+    expect(p.strategy).toBe("keyset");
+    expect(p.expand).toEqual({ parentcustomerid_account: ["name"] });
+    expect(decodeURIComponent(keysetPath(p, null))).toBe(
+      "contacts?$select=contactid,modifiedon,versionnumber&$expand=parentcustomerid_account($select=name)&$orderby=modifiedon asc,versionnumber asc&$top=100",
+    );
+  });
+
+  it("uses the keyset for an entity without change tracking", () => {
+    expect(planRead(job(), { ...contact, changeTracking: false }, attrs, 5000).strategy).toBe("keyset");
+  });
+
+  it("builds a tie-proof keyset filter: later modifiedon, or same modifiedon and a higher versionnumber", () => {
+    expect(keysetFilter("statecode eq 0", { modifiedon: "2025-01-02T03:04:05Z", version: 77 })).toBe(
+      "(statecode eq 0) and (modifiedon gt 2025-01-02T03:04:05Z or (modifiedon eq 2025-01-02T03:04:05Z and versionnumber gt 77))",
+    );
+  });
+
+  it("takes the cursor from the last row of a page", () => {
+    expect(cursorOf({ modifiedon: "2025-01-02T03:04:05Z", versionnumber: "1234" })).toEqual({ modifiedon: "2025-01-02T03:04:05Z", version: 1234 });
+  });
+
+  it("changes the config hash when the filter changes (stored cursors are then not reused)", () => {
+    const a = planRead(job({ source: { entity: "contact", filter: "statecode eq 0" } }), contact, attrs, 5000);
+    const b = planRead(job({ source: { entity: "contact", filter: "statecode eq 1" } }), contact, attrs, 5000);
+    expect(a.configHash).not.toBe(b.configHash);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Edge tests run inside workerd (@cloudflare/vitest-pool-workers 0.14). The offline sandbox (Dataverse + identity
+ * simulator) is started in Node by the global setup; its URLs reach the Worker as bindings, exactly like a real
+ * deployment's configuration (AUTHORITY_HOST, DEV_INSECURE_ORG_HOSTS) — the edge code has no test switches.
+ */
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export const TEST_HOST_JWT_SECRET = "test-host-jwt-secret-0123456789abcdef";
+// base64 of 32 bytes (test only)
+export const TEST_ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(here("./migrations"));
+  return {
+    root: here(".."),
+    plugins: [
+      cloudflareTest(async ({ inject }) => {
+        const sandbox = inject("sandbox") ?? null;
+        return {
+          wrangler: { configPath: here("../wrangler.toml") },
+          miniflare: {
+            bindings: {
+              TEST_MIGRATIONS: migrations,
+              SANDBOX: sandbox ? JSON.stringify(sandbox) : "",
+              HOST_JWT_SECRET: TEST_HOST_JWT_SECRET,
+              ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+              HOST_JWKS_URL: "",
+              ALLOWED_ORIGINS: "https://host.example",
+              AUTHORITY_HOST: sandbox?.identity.httpUrl ?? "http://127.0.0.1:9",
+              DEV_INSECURE_ORG_HOSTS: sandbox ? sandbox.orgs.map((o: { url: string }) => new URL(o.url).host).join(",") : "",
+              DYNAMICS_CLIENT_ID: sandbox?.apps[0]?.clientId ?? "test-client-id",
+              DYNAMICS_CLIENT_SECRET: sandbox?.apps[0]?.clientSecret ?? "test-client-secret",
+            },
+          },
+        };
+      }),
+    ],
+    test: {
+      include: ["edge/test/**/*.test.ts"],
+      globalSetup: [here("./test/global-setup.ts")],
+      setupFiles: [here("./test/apply-migrations.ts")],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+});

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { connectedContoso, edgeApi, expect, jobRow, test } from "./fixtures";
+
+test("lists the jobs with source → target display names, schedule in words and chain order", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  const table = w.locator("dc-jobs-table");
+  const company = jobRow(w, "Accounts → Companies");
+  await expect(company).toContainText("Account → Company");
+  // cronstrue, loaded lazily by the jobs view, turns the cron into words with the time zone.
+  await expect(company.locator('td[data-label="Schedule"]')).toContainText(/^(At|Every).+\(.+\)$/);
+  await expect(jobRow(w, "Contacts → People").locator(".step")).toContainText("2");
+});
+
+test("the enabled toggle saves the job and survives a reload", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  const row = jobRow(w, "Users → Users");
+  const toggle = row.getByRole("switch");
+  const before = await toggle.isChecked();
+  const saved = page.evaluate(() => new Promise<boolean>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.enabled), { once: true })));
+  await toggle.click();
+  expect(await saved).toBe(!before);
+  await page.reload();
+  await w.getByRole("button", { name: "Open" }).click();
+  await expect(jobRow(w, "Users → Users").getByRole("switch")).toBeChecked({ checked: !before });
+});
+
+test("Run now shows live progress, then Success with counts and the history chart", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  const started = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-started", (e) => ok((e as CustomEvent).detail.runId), { once: true })));
+  const finished = page.evaluate(() => new Promise<{ status: string; read: number }>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, read: (e as CustomEvent).detail.run.counts.read }), { once: true })));
+  await jobRow(w, "Accounts → Companies").getByRole("button", { name: "Run now" }).click();
+  expect(await started).toBeTruthy();
+  const runs = w.locator("dc-runs-view");
+  await expect(runs.getByRole("heading", { name: "Runs of “Accounts → Companies”" })).toBeVisible();
+  const result = await finished;
+  expect(["succeeded", "partial"]).toContain(result.status);
+  expect(result.read).toBeGreaterThan(0);
+  const detail = runs.locator('[part="run-detail"]');
+  await expect(detail.locator(".chip").first()).toHaveText(/Success|Partial success/);
+  await expect(detail.locator("dl.counts")).toContainText("Read");
+  await expect(detail.locator("dl.counts div", { hasText: "Read" }).locator("dd")).not.toHaveText("0");
+  await expect(runs.getByRole("img", { name: /Last 1 runs: 1 (success|partial success)/ })).toBeVisible();
+  await expect(w.getByRole("navigation", { name: "Breadcrumb" })).toContainText("Contoso Production");
+});
+
+test("a running run shows determinate progress as rows of the total", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  // Slow the org down so the run is observed while it runs.
+  await jobRow(w, "Contacts → People").getByRole("button", { name: "Run now" }).click();
+  const progress = w.locator('dc-runs-view [part="run-progress"]');
+  const done = w.locator('dc-runs-view [part="run-detail"] .chip').first();
+  // Either we catch it running ("N of M rows" / "rows so far" / waiting) or it was already done: both are valid UI states.
+  await expect(progress.or(done.filter({ hasText: /Success|Partial|Failed/ }))).toBeVisible();
+  if (await progress.isVisible()) await expect(progress).toContainText(/of [\d,]+ rows|rows so far|Waiting to start/);
+  await expect(done).toHaveText(/Success|Partial success|Failed/, { timeout: 60_000 });
+});
+
+test("per-record errors are listed and download as CSV", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  const conn = (await edgeApi<Array<{ id: string }>>(tenant, "GET", "/connections"))[0]!;
+  // A job whose values can't convert (account names are not email addresses): every record is a per-record error.
+  await edgeApi(tenant, "POST", "/objects", {
+    name: "ErrorProbe", label: "Error probe",
+    fields: [{ name: "DynamicsId", label: "Dynamics id", type: "string", unique: true }, { name: "Email", label: "Email", type: "email" }],
+  });
+  await edgeApi(tenant, "POST", "/jobs", {
+    connectionId: conn.id, name: "Accounts → Error probe", enabled: false,
+    source: { entity: "account", filter: null }, target: { object: "ErrorProbe" },
+    identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Email" }],
+  });
+  await page.reload();
+  await w.getByRole("button", { name: "Open" }).click();
+  await jobRow(w, "Accounts → Error probe").getByRole("button", { name: "Run now" }).click();
+  const detail = w.locator('dc-runs-view [part="run-detail"]');
+  await expect(detail.locator(".chip").first()).toHaveText(/Partial success|Failed/, { timeout: 60_000 });
+  await expect(detail.getByRole("table", { name: /Record errors/ })).toContainText("not an email address");
+  const downloadPromise = page.waitForEvent("download");
+  await detail.getByRole("button", { name: "Download CSV" }).click();
+  const download = await downloadPromise;
+  expect(download.suggestedFilename()).toMatch(/\.csv$/);
+  const lines = readFileSync((await download.path())!, "utf8").split(/\r?\n/).filter(Boolean);
+  expect(lines[0]).toBe("sourceId,field,value,reason");
+  expect(lines.length).toBeGreaterThan(1);
+  expect(lines[1]).toContain("not an email address");
+});

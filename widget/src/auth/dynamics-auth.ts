@@ -1,0 +1,200 @@
+import type { ReactiveController, ReactiveControllerHost } from "lit";
+// Type-only: the library itself is fetched on first use so the first paint never loads it (~78 KB gzip).
+import type { AccountInfo, AuthenticationResult, IPublicClientApplication, PopupRequest } from "@azure/msal-browser";
+
+export interface DynamicsAuthOptions {
+  /** Entra application (SPA) id. */
+  clientId: string;
+  /** e.g. https://login.microsoftonline.com/organizations, or a sandbox authority such as https://localhost:8443/common/v2.0 */
+  authority: string;
+  /** The page msal's popup returns to (it runs the redirect bridge). */
+  redirectUri: string;
+}
+
+/** Why an interactive sign-in did not produce a token; the UI words each one differently. */
+export type SignInFailure = "popup_blocked" | "cancelled" | "timed_out" | "failed";
+
+export class DynamicsAuthError extends Error {
+  override name = "DynamicsAuthError";
+  constructor(readonly reason: SignInFailure, message: string, readonly msalCode?: string) {
+    super(message);
+  }
+}
+
+const MICROSOFT_HOSTS = /(^|\.)(login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn|login\.chinacloudapi\.cn|login\.microsoftonline\.de|login\.windows\.net|login\.live\.com)$/i;
+
+/** `https://contoso.crm.dynamics.com` → `https://contoso.crm.dynamics.com/user_impersonation`. */
+export function dynamicsScope(orgUrl: string): string {
+  return `${orgUrl.replace(/\/+$/, "")}/user_impersonation`;
+}
+
+/**
+ * Microsoft sign-in for the admin (authorization code + PKCE in a popup, msal-browser v5).
+ * msal is imported lazily on first use; tokens live only in msal's own session cache.
+ * As a ReactiveController it drops its pending popup watcher when the host element disconnects.
+ */
+export class DynamicsAuth implements ReactiveController {
+  private pca: Promise<IPublicClientApplication> | null = null;
+  private popup: Window | null = null;
+  private cancelPending: ((e: DynamicsAuthError) => void) | null = null;
+  private closedWatch: ReturnType<typeof setInterval> | undefined;
+  /** Account used per org, so a later silent call picks the same identity. */
+  private readonly accountByOrg = new Map<string, string>();
+
+  constructor(private readonly opts: () => DynamicsAuthOptions, host?: ReactiveControllerHost) {
+    host?.addController(this);
+  }
+
+  hostConnected(): void {}
+
+  hostDisconnected(): void {
+    this.cancel();
+  }
+
+  /** Starts loading msal in the background (e.g. when an Authorize button is hovered or focused). */
+  warmUp(): void {
+    void this.app().catch(() => {});
+  }
+
+  /** Interactive sign-in in a popup; resolves with the delegated access token for the org. */
+  async signIn(orgUrl: string): Promise<string> {
+    const result = await this.popupFor(orgUrl, "select_account");
+    return result.accessToken;
+  }
+
+  /** A delegated token for the org: from msal's cache / refresh token silently, else through the popup. */
+  async getDynamicsToken(orgUrl: string): Promise<string> {
+    const pca = await this.app();
+    const account = this.accountFor(pca, orgUrl);
+    if (account) {
+      try {
+        const r = await pca.acquireTokenSilent({ scopes: [dynamicsScope(orgUrl)], account });
+        if (r.accessToken) return r.accessToken;
+      } catch {
+        // Interaction required (expired session, consent, MFA…): fall through to the popup.
+      }
+    }
+    return (await this.popupFor(orgUrl)).accessToken;
+  }
+
+  /** Abandons a pending popup sign-in (the Cancel button next to "Waiting for Microsoft sign-in…"). */
+  cancel(): void {
+    this.stopWatching();
+    try {
+      this.popup?.close();
+    } catch {
+      /* cross-origin or already closed */
+    }
+    this.popup = null;
+    this.cancelPending?.(new DynamicsAuthError("cancelled", "Sign-in was cancelled"));
+    this.cancelPending = null;
+  }
+
+  private async popupFor(orgUrl: string, prompt?: PopupRequest["prompt"]): Promise<AuthenticationResult> {
+    const pca = await this.app();
+    const msal = await import("@azure/msal-browser");
+    const request: PopupRequest = {
+      scopes: [dynamicsScope(orgUrl)],
+      // A previous attempt the admin walked away from must not block this one (interaction_in_progress).
+      overrideInteractionInProgress: true,
+    };
+    if (prompt) request.prompt = prompt;
+    const cancelled = new Promise<never>((_, reject) => {
+      this.cancelPending = reject;
+    });
+    // msal v5 waits on a BroadcastChannel and does not notice a popup the admin closed; watch for it ourselves.
+    const callbackId = pca.addEventCallback((msg) => {
+      if (msg.eventType === msal.EventType.POPUP_OPENED) {
+        const w = (msg.payload as { popupWindow?: Window } | null)?.popupWindow ?? null;
+        this.popup = w;
+        this.stopWatching();
+        this.closedWatch = setInterval(() => {
+          if (this.popup?.closed) {
+            // Give the bridge a moment: a successful popup closes itself right after broadcasting.
+            setTimeout(() => {
+              if (this.cancelPending) this.cancelPending(new DynamicsAuthError("cancelled", "The sign-in window was closed"));
+            }, 3000);
+            this.stopWatching();
+          }
+        }, 400);
+      }
+    });
+    try {
+      const result = await Promise.race([pca.acquireTokenPopup(request), cancelled]);
+      if (result.account) {
+        pca.setActiveAccount(result.account);
+        this.accountByOrg.set(orgUrl, result.account.homeAccountId);
+      }
+      return result;
+    } catch (e) {
+      throw toAuthError(e);
+    } finally {
+      this.cancelPending = null;
+      this.popup = null;
+      this.stopWatching();
+      if (callbackId) pca.removeEventCallback(callbackId);
+    }
+  }
+
+  private stopWatching(): void {
+    if (this.closedWatch !== undefined) clearInterval(this.closedWatch);
+    this.closedWatch = undefined;
+  }
+
+  private accountFor(pca: IPublicClientApplication, orgUrl: string): AccountInfo | null {
+    const id = this.accountByOrg.get(orgUrl);
+    if (id) {
+      const a = pca.getAccount({ homeAccountId: id });
+      if (a) return a;
+    }
+    return pca.getActiveAccount() ?? pca.getAllAccounts()[0] ?? null;
+  }
+
+  private app(): Promise<IPublicClientApplication> {
+    if (!this.pca) {
+      const { clientId, authority, redirectUri } = this.opts();
+      if (!clientId) return Promise.reject(new DynamicsAuthError("failed", "The client-id attribute is not set, so Microsoft sign-in cannot start"));
+      this.pca = (async () => {
+        const msal = await import("@azure/msal-browser");
+        const host = new URL(authority).host;
+        const microsoft = MICROSOFT_HOSTS.test(new URL(authority).hostname);
+        return msal.createStandardPublicClientApplication({
+          auth: {
+            clientId,
+            authority,
+            redirectUri,
+            ...(microsoft ? {} : { knownAuthorities: [host] }),
+          },
+          cache: { cacheLocation: msal.BrowserCacheLocation.SessionStorage },
+          system: {
+            ...(microsoft ? {} : { protocolMode: msal.ProtocolMode.OIDC }),
+            popupBridgeTimeout: 5 * 60_000,
+          },
+        });
+      })();
+      this.pca.catch(() => {
+        this.pca = null;
+      });
+    }
+    return this.pca;
+  }
+}
+
+function toAuthError(e: unknown): DynamicsAuthError {
+  if (e instanceof DynamicsAuthError) return e;
+  const code = (e as { errorCode?: string })?.errorCode ?? "";
+  const message = (e as Error)?.message ?? String(e);
+  if (code === "popup_window_error" || code === "empty_window_error") {
+    return new DynamicsAuthError("popup_blocked", "The browser blocked the Microsoft sign-in window", code);
+  }
+  if (code === "user_cancelled" || code === "interaction_in_progress_cancelled") {
+    return new DynamicsAuthError("cancelled", "Sign-in was cancelled", code);
+  }
+  if (code === "timed_out" || code === "monitor_window_timeout") {
+    return new DynamicsAuthError("timed_out", "Microsoft sign-in took too long", code);
+  }
+  if (code === "access_denied" || /AADSTS65004|consent/i.test(message)) {
+    return new DynamicsAuthError("failed", "Microsoft sign-in was declined (consent not given)", code);
+  }
+  return new DynamicsAuthError("failed", `Microsoft sign-in failed: ${message}`, code || undefined);
+}

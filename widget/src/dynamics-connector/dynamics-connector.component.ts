@@ -1,0 +1,283 @@
+import { LitElement, html, nothing, type PropertyValues } from "lit";
+import { property, state } from "lit/decorators.js";
+import type { Connection } from "../../../edge/src/contract/connection";
+import type { Job } from "../../../edge/src/contract/job";
+import { EdgeClient } from "../api/edge-client";
+import { DynamicsAuth } from "../auth/dynamics-auth";
+import { emit } from "../events";
+import { asList } from "../util/format";
+import "../views/connections-view";
+import "../views/connection-card";
+import "../views/readiness-report";
+import "../views/jobs-table";
+import "../views/runs-view";
+import { errorBanner } from "../views/ui";
+import { styles } from "./dynamics-connector.styles";
+
+type Route =
+  | { view: "connections" }
+  | { view: "connection"; id: string }
+  | { view: "job"; connectionId: string; jobId: string | null }
+  | { view: "runs"; connectionId: string; jobId: string; runId?: string };
+
+// The editor is its own chunk, fetched when the admin opens a job. `import.meta.glob` (not a bare import) keeps this
+// file building while the editor is developed alongside: a missing module is an empty map, not a build error.
+const editorModules = import.meta.glob("../editor/job-editor.ts");
+
+// A variable, not a literal: Vite would otherwise try to bundle it as an asset. dist/redirect.html sits beside the
+// bundle (all chunks are emitted flat into dist/, so import.meta.url is always a file in that folder).
+const REDIRECT_PAGE = "redirect.html";
+
+/**
+ * `<dynamics-connector>`: connect a Microsoft Dynamics 365 environment and sync its tables into this product.
+ *
+ * @event dc-connection-created - detail `{ connection }`
+ * @event dc-connection-authorized - detail `{ connection, readiness }` after a successful Microsoft sign-in
+ * @event dc-job-saved - detail `{ job }`
+ * @event dc-run-started - detail `{ jobId, runId }`
+ * @event dc-run-finished - detail `{ run }`
+ * @event dc-error - detail `{ action, error, code?, requestId? }` for every failed action
+ * @event dc-request-delete - cancelable, detail `{ kind, id, name }`; `preventDefault()` vetoes the deletion
+ *
+ * @csspart shell - the outer frame
+ * @csspart header - title, connection switcher and breadcrumbs
+ * @csspart connections - the connections list (also: connection-card, connection-form, status-chip, card-actions)
+ * @csspart readiness - the readiness report
+ * @csspart jobs - the jobs table
+ * @csspart runs - the runs view (also: runs-chart, run-detail, run-progress)
+ * @csspart error-banner - every inline error banner
+ *
+ * @cssproperty --dc-font-family - defaults to the host's (inherit)
+ * @cssproperty --dc-accent - primary colour (buttons, links, progress)
+ * @cssproperty --dc-bg, --dc-surface, --dc-text, --dc-text-muted, --dc-border - surfaces and text
+ * @cssproperty --dc-success, --dc-warning, --dc-danger (+ `-bg`) - status colours
+ * @cssproperty --dc-radius, --dc-radius-small, --dc-space, --dc-font-size - shape and rhythm
+ */
+export class DynamicsConnector extends LitElement {
+  static override styles = styles;
+
+  /** Origin of the edge Worker, e.g. `https://edge.example.com` (the API lives under `/api/v1`). */
+  @property({ attribute: "api-base" }) apiBase = "";
+  /** Microsoft Entra application (SPA) id used for the admin's sign-in. */
+  @property({ attribute: "client-id" }) clientId = "";
+  /** Microsoft sign-in authority. */
+  @property() authority = "https://login.microsoftonline.com/organizations";
+  /** Page the sign-in popup returns to; defaults to `redirect.html` next to the widget's bundle. */
+  @property({ attribute: "redirect-uri" }) redirectUri = "";
+  /** `light`, `dark` or `auto` (follow the operating system). */
+  @property({ reflect: true }) theme: "light" | "dark" | "auto" = "auto";
+  /** The host's session token provider; called again once after a 401. */
+  @property({ attribute: false }) getHostToken: (() => Promise<string>) | null = null;
+
+  @state() private route: Route = { view: "connections" };
+  @state() private connections: Connection[] | null = null;
+  @state() private loadError: unknown = null;
+  @state() private jobs = new Map<string, Job[]>();
+  @state() private editorState: "idle" | "loading" | "ready" | "missing" | { error: unknown } = "idle";
+  @state() private justAuthorized: string | null = null;
+
+  private client: EdgeClient | null = null;
+  private readonly auth = new DynamicsAuth(
+    () => ({
+      clientId: this.clientId,
+      authority: this.authority,
+      redirectUri: this.redirectUri || new URL(REDIRECT_PAGE, import.meta.url).href,
+    }),
+    this,
+  );
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if ((changed.has("apiBase") || changed.has("getHostToken")) && this.apiBase && this.getHostToken) {
+      const getHostToken = this.getHostToken;
+      this.client = new EdgeClient({ apiBase: this.apiBase, getHostToken: () => getHostToken() });
+      void this.loadConnections();
+    }
+  }
+
+  /** Reloads the connections from the edge. */
+  async loadConnections(): Promise<void> {
+    if (!this.client) return;
+    this.loadError = null;
+    try {
+      const list = asList<Connection>(await this.client.request("GET", "/connections"));
+      // Keep a readiness report we got from authorize if the list omits it.
+      const prev = new Map((this.connections ?? []).map((c) => [c.id, c]));
+      this.connections = list.map((c) => ({ ...c, readiness: c.readiness ?? prev.get(c.id)?.readiness }) as Connection);
+      if (this.route.view !== "connections" && !this.currentConnection()) this.navigate({ view: "connections" });
+    } catch (e) {
+      this.loadError = e;
+      emit(this, "dc-error", { action: "load-connections", error: e as Error });
+    }
+  }
+
+  private currentConnection(): Connection | null {
+    const r = this.route;
+    const id = r.view === "connection" ? r.id : r.view === "job" || r.view === "runs" ? r.connectionId : null;
+    return (id && this.connections?.find((c) => c.id === id)) || null;
+  }
+
+  private async navigate(route: Route): Promise<void> {
+    this.route = route;
+    if (route.view === "job") void this.loadEditor();
+    await this.updateComplete;
+    // Move focus to the new page's title so keyboard and screen-reader users land where the content changed.
+    this.renderRoot.querySelector<HTMLElement>("nav [aria-current]")?.focus();
+  }
+
+  private async loadEditor(): Promise<void> {
+    if (this.editorState === "ready" || this.editorState === "loading") return;
+    const load = editorModules["../editor/job-editor.ts"];
+    if (!load) {
+      this.editorState = "missing";
+      return;
+    }
+    this.editorState = "loading";
+    try {
+      await load();
+      this.editorState = "ready";
+    } catch (e) {
+      this.editorState = { error: e };
+    }
+  }
+
+  override render() {
+    if (!this.apiBase || !this.getHostToken) {
+      return html`<div class="shell" part="shell"><div class="banner info" role="status">
+        ${!this.apiBase ? "Set the api-base attribute to the connector service's address." : "Waiting for the page to provide a session…"}</div></div>`;
+    }
+    return html`<div class="shell" part="shell">
+      <header part="header">
+        <p class="brand">${logo()}<span>Microsoft Dynamics 365</span></p>
+        <span class="spacer"></span>
+        ${this.renderSwitcher()}
+      </header>
+      ${this.renderBreadcrumbs()}
+      <div class="content">${this.renderRoute()}</div>
+    </div>`;
+  }
+
+  private renderSwitcher() {
+    const list = this.connections ?? [];
+    const current = this.currentConnection();
+    if (list.length < 2 || !current) return nothing;
+    return html`<div class="switcher">
+      <label for="dc-switch">Connection</label>
+      <select id="dc-switch" @change=${(e: Event) => this.navigate({ view: "connection", id: (e.target as HTMLSelectElement).value })}>
+        ${list.map((c) => html`<option value=${c.id} ?selected=${c.id === current.id}>${c.name}</option>`)}
+      </select>
+    </div>`;
+  }
+
+  private renderBreadcrumbs() {
+    const r = this.route;
+    const conn = this.currentConnection();
+    const crumbs: Array<{ label: string; go?: Route }> = [{ label: "Connections", go: { view: "connections" } }];
+    if (conn) crumbs.push({ label: conn.name, go: { view: "connection", id: conn.id } });
+    if (conn && (r.view === "job" || r.view === "runs")) {
+      crumbs.push({ label: "Jobs", go: { view: "connection", id: conn.id } });
+      const job = r.jobId ? this.jobs.get(conn.id)?.find((j) => j.id === r.jobId) : null;
+      crumbs.push({ label: job ? job.name : r.view === "job" ? "New job" : "Job", go: { view: "job", connectionId: conn.id, jobId: r.jobId } });
+      if (r.view === "runs") crumbs.push({ label: "Runs" });
+    }
+    return html`<nav aria-label="Breadcrumb"><ol>
+      ${crumbs.map((c, i) => i === crumbs.length - 1
+        ? html`<li><span aria-current="page" tabindex="-1">${c.label}</span></li>`
+        : html`<li><button type="button" class="link" @click=${() => c.go && this.navigate(c.go)}>${c.label}</button></li>`)}
+    </ol></nav>`;
+  }
+
+  private renderRoute() {
+    const r = this.route;
+    const client = this.client!;
+    switch (r.view) {
+      case "connections":
+        return html`<dc-connections-view .connections=${this.connections} .loadError=${this.loadError} .client=${client} .auth=${this.auth}
+          @reload=${() => this.loadConnections()}
+          @created=${this._onCreated} @open=${(e: CustomEvent<string>) => this.navigate({ view: "connection", id: e.detail })}
+          @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connections-view>`;
+      case "connection": {
+        const conn = this.currentConnection();
+        if (!conn) return this.loadingOrMissing();
+        const authorized = conn.status !== "not_authorized";
+        return html`<div class="page-intro">
+          <dc-connection-card .connection=${conn} .client=${client} .auth=${this.auth}
+            @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connection-card>
+          ${this.justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
+          <dc-readiness-report .readiness=${conn.readiness}></dc-readiness-report>
+          ${authorized || (conn.jobCount ?? 0) > 0
+            ? html`<dc-jobs-table .client=${client} .connectionId=${conn.id} ?canCreate=${authorized}
+                @jobs-changed=${(e: CustomEvent<Job[]>) => (this.jobs = new Map(this.jobs).set(conn.id, e.detail))}
+                @edit-job=${(e: CustomEvent<{ job: Job | null }>) => this.navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
+                @open-runs=${(e: CustomEvent<{ job: Job; runId?: string }>) => this.navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
+              ></dc-jobs-table>`
+            : html`<p class="card muted">Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you.</p>`}
+        </div>`;
+      }
+      case "job":
+        return this.renderEditor(r);
+      case "runs": {
+        const conn = this.currentConnection();
+        const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
+        if (!conn || !job) return this.loadingOrMissing();
+        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null}></dc-runs-view>`;
+      }
+    }
+  }
+
+  private renderEditor(r: Extract<Route, { view: "job" }>) {
+    const conn = this.currentConnection();
+    const jobs = this.jobs.get(r.connectionId) ?? [];
+    const job = r.jobId ? jobs.find((j) => j.id === r.jobId) ?? null : null;
+    if (!conn || (r.jobId && !job)) return this.loadingOrMissing();
+    const st = this.editorState;
+    if (st === "missing") return html`<div class="banner warning" role="alert">The job editor is not part of this build.</div>`;
+    if (typeof st === "object") {
+      return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this.editorState = "idle"; void this.loadEditor(); }}>Retry</button>`);
+    }
+    if (st !== "ready") return html`<div class="card stack" aria-busy="true"><span class="visually-hidden" role="status">Loading the job editor…</span>
+      <span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span></div>`;
+    return html`<dc-job-editor .client=${this.client} .connection=${conn} .job=${job} .jobs=${jobs}
+      .getDynamicsToken=${() => this.auth.getDynamicsToken(conn.orgUrl)}
+      @dc-job-saved=${(e: CustomEvent<{ job: Job }>) => this._onJobSaved(conn, e.detail.job)}
+      @dc-editor-close=${() => this.navigate({ view: "connection", id: conn.id })}></dc-job-editor>`;
+  }
+
+  private loadingOrMissing() {
+    if (this.connections === null) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
+    return html`<div class="banner warning" role="alert">This item no longer exists. <button type="button" class="link" @click=${() => this.navigate({ view: "connections" })}>Back to connections</button></div>`;
+  }
+
+  private _onJobSaved(conn: Connection, job: Job): void {
+    const list = this.jobs.get(conn.id) ?? [];
+    const next = list.some((j) => j.id === job.id) ? list.map((j) => (j.id === job.id ? job : j)) : [...list, job];
+    this.jobs = new Map(this.jobs).set(conn.id, next);
+  }
+
+  private _onCreated(e: CustomEvent<Connection>): void {
+    this.connections = [...(this.connections ?? []), e.detail];
+    void this.navigate({ view: "connection", id: e.detail.id });
+  }
+
+  private _onChanged(e: CustomEvent<{ connection: Connection; authorized?: boolean }>): void {
+    const c = e.detail.connection;
+    this.connections = (this.connections ?? []).map((x) => (x.id === c.id ? { ...x, ...c } : x));
+    if (e.detail.authorized) {
+      this.justAuthorized = c.id;
+      if (this.route.view === "connection" && this.route.id === c.id) {
+        // Re-render the jobs table so the out-of-the-box jobs appear.
+        this.renderRoot.querySelector("dc-jobs-table")?.load();
+      } else void this.navigate({ view: "connection", id: c.id });
+    }
+  }
+
+  private _onDeleted(e: CustomEvent<string>): void {
+    this.connections = (this.connections ?? []).filter((c) => c.id !== e.detail);
+    if (this.route.view !== "connections") void this.navigate({ view: "connections" });
+  }
+}
+
+function logo() {
+  return html`<svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+    <path d="M5 2l7 3v14l-7 3z" fill="#0b53ce"></path><path d="M12 5l7 4v6l-7 4z" fill="#2a8af7" opacity=".9"></path>
+    <path d="M5 22l14-7v-6z" fill="#7fbaff" opacity=".7"></path></svg>`;
+}

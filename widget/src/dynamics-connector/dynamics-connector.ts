@@ -1,0 +1,13 @@
+import { DynamicsConnector } from "./dynamics-connector.component";
+
+export { DynamicsConnector };
+export type { DcEventDetails, RequestDeleteDetail } from "../events";
+export { EdgeClient, EdgeError } from "../api/edge-client";
+
+if (!customElements.get("dynamics-connector")) customElements.define("dynamics-connector", DynamicsConnector);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "dynamics-connector": DynamicsConnector;
+  }
+}

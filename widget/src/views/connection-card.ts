@@ -1,0 +1,254 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property, query, state } from "lit/decorators.js";
+import type { Connection, Readiness } from "../../../edge/src/contract/connection";
+import type { EdgeClient } from "../api/edge-client";
+import { DynamicsAuthError, type DynamicsAuth } from "../auth/dynamics-auth";
+import { emit } from "../events";
+import { shared } from "../styles/shared.styles";
+import { formatDateTime, formatRelative } from "../util/format";
+import { codeOf } from "./connection-form";
+import { openModal } from "./dialog";
+import { connectionChip, errorBanner, runChip } from "./ui";
+
+type AuthState = "idle" | "waiting" | "blocked" | "verifying" | "cancelled";
+
+/**
+ * One connection: status, environment, who authorized it and when, jobs, last sync; Authorize / Rename / Delete.
+ * @event open - internal: the admin opens the connection (detail: id)
+ * @event changed - internal: detail { connection, readiness? } after rename or authorization
+ * @event deleted - internal: detail id
+ * @csspart connection-card
+ */
+@customElement("dc-connection-card")
+export class DcConnectionCard extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      .card { display: grid; gap: var(--dc-space); }
+      dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; margin: 0; font-size: 0.9375em; }
+      dt { color: var(--dc-text-muted); }
+      dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+      @media (max-width: 420px) { dl { grid-template-columns: 1fr; } dd { margin-bottom: 0.3em; } }
+      .title { font-size: 1.0625em; font-weight: 700; overflow-wrap: anywhere; }
+      dialog { border: 1px solid var(--dc-border); border-radius: var(--dc-radius); background: var(--dc-bg); color: var(--dc-text); padding: calc(var(--dc-space) * 2); width: min(28rem, calc(100vw - 2rem)); }
+      dialog::backdrop { background: rgb(0 0 0 / 0.4); }
+      dialog form { display: grid; gap: calc(var(--dc-space) * 1.5); }
+      .waiting { display: flex; flex-wrap: wrap; gap: var(--dc-space); align-items: center; }
+      .spinner { width: 1em; height: 1em; border: 2px solid var(--dc-border); border-top-color: var(--dc-accent); border-radius: 50%; animation: spin 0.9s linear infinite; }
+      @keyframes spin { to { transform: rotate(360deg); } }
+      @media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
+    `,
+  ];
+
+  /** The connection shown. */
+  @property({ attribute: false }) connection!: Connection;
+  /** API client of the edge. */
+  @property({ attribute: false }) client!: EdgeClient;
+  /** Microsoft sign-in. */
+  @property({ attribute: false }) auth!: DynamicsAuth;
+  /** In the list the card offers "Open"; on the connection's own page it does not. */
+  @property({ type: Boolean }) openable = false;
+
+  @state() private authState: AuthState = "idle";
+  @state() private error: { what: string; error: unknown } | null = null;
+  @state() private notice: string | null = null;
+  @state() private renameValue = "";
+  @state() private renameError = "";
+  @state() private busy = false;
+
+  @query("#rename") private renameDialog!: HTMLDialogElement;
+  @query("#confirm-delete") private deleteDialog!: HTMLDialogElement;
+
+  override render() {
+    const c = this.connection;
+    const authorized = c.status !== "not_authorized";
+    const titleId = `conn-${c.id}-title`;
+    return html`<article class="card" part="connection-card" aria-labelledby=${titleId} data-connection-id=${c.id}>
+      <div class="row">
+        <span class="title" id=${titleId}>${c.name}</span>
+        ${connectionChip(c.status)}
+      </div>
+      <dl>
+        <dt>Environment</dt><dd class="mono">${c.orgUrl}</dd>
+        <dt>Authorized by</dt>
+        <dd>${c.authorizedBy ? html`${c.authorizedBy.name ?? c.authorizedBy.upn ?? c.authorizedBy.userId}${c.authorizedBy.upn && c.authorizedBy.name ? html` <span class="muted">(${c.authorizedBy.upn})</span>` : nothing}${c.authorizedAt ? html`, <time datetime=${c.authorizedAt} title=${formatDateTime(c.authorizedAt)}>${formatRelative(c.authorizedAt)}</time>` : nothing}` : html`<span class="muted">Not yet</span>`}</dd>
+        <dt>Jobs</dt><dd>${c.jobCount ?? (authorized ? "—" : 0)}</dd>
+        <dt>Last sync</dt>
+        <dd>${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">Never</span>`}</dd>
+      </dl>
+      ${this.renderAuthState()}
+      ${this.notice ? html`<div class="banner info" role="status">${this.notice}</div>` : nothing}
+      ${this.error ? errorBanner(this.error.what, this.error.error, html`<button type="button" @click=${() => (this.error = null)}>Dismiss</button>`) : nothing}
+      <div class="row" part="card-actions">
+        ${this.openable
+          ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
+          : nothing}
+        ${this.authState === "idle" || this.authState === "cancelled"
+          ? html`<button class=${authorized ? "" : "primary"} type="button" aria-describedby=${titleId}
+              @click=${this._authorize} @pointerenter=${() => this.auth?.warmUp()} @focus=${() => this.auth?.warmUp()}>
+              ${authorized ? "Re-authorize" : "Authorize"}</button>`
+          : nothing}
+        <button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
+        <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>
+      </div>
+      ${this.renderDialogs()}
+    </article>`;
+  }
+
+  private renderAuthState() {
+    switch (this.authState) {
+      case "waiting":
+        return html`<div class="banner info waiting" role="status" part="auth-waiting">
+          <span class="spinner" aria-hidden="true"></span>
+          <span>Waiting for Microsoft sign-in… Finish signing in in the window that opened.</span>
+          <button type="button" @click=${this._cancelAuth}>Cancel</button>
+        </div>`;
+      case "verifying":
+        return html`<div class="banner info waiting" role="status">
+          <span class="spinner" aria-hidden="true"></span><span>Signed in. Checking access to ${this.connection.orgUrl}…</span>
+        </div>`;
+      case "blocked":
+        return html`<div class="banner warning" role="alert" part="popup-blocked">
+          <strong>The sign-in window was blocked.</strong>
+          <span>Your browser stopped the Microsoft sign-in window from opening. Allow pop-ups for this page, then try again.</span>
+          <div class="row"><button type="button" class="primary" @click=${this._authorize}>Try again</button>
+          <button type="button" @click=${() => (this.authState = "idle")}>Cancel</button></div>
+        </div>`;
+      case "cancelled":
+        return html`<p class="small muted" role="status">Sign-in was cancelled. Nothing changed.</p>`;
+      default:
+        return nothing;
+    }
+  }
+
+  private renderDialogs() {
+    const c = this.connection;
+    return html`
+      <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this.renameError = "")}>
+        <form method="dialog" @submit=${this._rename} novalidate>
+          <h3 id="rename-title">Rename connection</h3>
+          <div class="field">
+            <label for="rename-input">Name</label>
+            <input id="rename-input" type="text" maxlength="100" .value=${this.renameValue}
+              aria-invalid=${this.renameError ? "true" : "false"} aria-describedby="rename-err"
+              @input=${(e: Event) => (this.renameValue = (e.target as HTMLInputElement).value)} />
+            <span id="rename-err" class="field-error">${this.renameError}</span>
+          </div>
+          <div class="row">
+            <button class="primary" type="submit" ?disabled=${this.busy}>Save</button>
+            <button type="button" @click=${() => this.renameDialog.close()}>Cancel</button>
+          </div>
+        </form>
+      </dialog>
+      <dialog id="confirm-delete" aria-labelledby="delete-title" aria-describedby="delete-desc">
+        <form method="dialog" @submit=${this._delete}>
+          <h3 id="delete-title">Delete “${c.name}”?</h3>
+          <p id="delete-desc">Its jobs stop and are disabled. Records already synced stay in place. This cannot be undone.</p>
+          <div class="row">
+            <button class="danger" type="submit" ?disabled=${this.busy}>Delete connection</button>
+            <button type="button" id="delete-cancel" @click=${() => this.deleteDialog.close()}>Keep it</button>
+          </div>
+        </form>
+      </dialog>`;
+  }
+
+  private _open(): void {
+    this.dispatchEvent(new CustomEvent("open", { detail: this.connection.id }));
+  }
+
+  /** Starts the popup in the click's user activation (msal opens it after loading, well within Chromium's window). */
+  private async _authorize(): Promise<void> {
+    this.error = null;
+    this.notice = null;
+    this.authState = "waiting";
+    let token: string;
+    try {
+      token = await this.auth.signIn(this.connection.orgUrl);
+    } catch (e) {
+      if (e instanceof DynamicsAuthError && e.reason === "popup_blocked") this.authState = "blocked";
+      else if (e instanceof DynamicsAuthError && e.reason === "cancelled") this.authState = "cancelled";
+      else {
+        this.authState = "idle";
+        this.error = { what: "Microsoft sign-in did not finish.", error: e };
+        emit(this, "dc-error", { action: "sign-in", error: e as Error });
+      }
+      return;
+    }
+    this.authState = "verifying";
+    try {
+      const res = await this.client.request<Connection & { connection?: Connection; readiness?: Readiness }>(
+        "POST", `/connections/${encodeURIComponent(this.connection.id)}/authorize`, { body: { accessToken: token } });
+      const connection = res.connection ?? res;
+      const readiness = res.readiness ?? connection.readiness;
+      this.authState = "idle";
+      emit(this, "dc-connection-authorized", { connection, readiness });
+      this.dispatchEvent(new CustomEvent("changed", { detail: { connection: { ...connection, readiness }, authorized: true } }));
+    } catch (e) {
+      this.authState = "idle";
+      this.error = { what: "The connection was not authorized.", error: e };
+      emit(this, "dc-error", { action: "authorize-connection", error: e as Error, ...codeOf(e) });
+    }
+  }
+
+  private _cancelAuth(): void {
+    this.auth.cancel();
+    this.authState = "cancelled";
+  }
+
+  private _openRename(): void {
+    this.renameValue = this.connection.name;
+    this.renameError = "";
+    openModal(this.renameDialog, this.renderRoot.querySelector<HTMLInputElement>("#rename-input"));
+  }
+
+  private async _rename(e: Event): Promise<void> {
+    e.preventDefault();
+    const name = this.renameValue.trim();
+    if (!name) {
+      this.renameError = "Enter a name.";
+      return;
+    }
+    this.busy = true;
+    try {
+      const connection = await this.client.request<Connection>("PATCH", `/connections/${encodeURIComponent(this.connection.id)}`, { body: { name } });
+      this.renameDialog.close();
+      this.dispatchEvent(new CustomEvent("changed", { detail: { connection: { ...this.connection, ...connection } } }));
+    } catch (err) {
+      this.renameError = (err as Error).message;
+      emit(this, "dc-error", { action: "rename-connection", error: err as Error, ...codeOf(err) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private _openDelete(): void {
+    openModal(this.deleteDialog, this.renderRoot.querySelector<HTMLButtonElement>("#delete-cancel"));
+  }
+
+  private async _delete(e: Event): Promise<void> {
+    e.preventDefault();
+    this.deleteDialog.close();
+    const c = this.connection;
+    const allowed = emit(this, "dc-request-delete", { kind: "connection", id: c.id, name: c.name }, { cancelable: true });
+    if (!allowed) {
+      this.notice = `This page did not allow deleting “${c.name}”. Nothing was deleted.`;
+      return;
+    }
+    this.busy = true;
+    try {
+      await this.client.request<void>("DELETE", `/connections/${encodeURIComponent(c.id)}`);
+      this.dispatchEvent(new CustomEvent("deleted", { detail: c.id }));
+    } catch (err) {
+      this.error = { what: "The connection was not deleted.", error: err };
+      emit(this, "dc-error", { action: "delete-connection", error: err as Error, ...codeOf(err) });
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "dc-connection-card": DcConnectionCard;
+  }
+}

@@ -1,0 +1,246 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property, state } from "lit/decorators.js";
+import type { Job } from "../../../edge/src/contract/job";
+import type { TargetObject } from "../../../edge/src/contract/object";
+import type { Run } from "../../../edge/src/contract/run";
+import type { EdgeClient } from "../api/edge-client";
+import { emit } from "../events";
+import { shared } from "../styles/shared.styles";
+import { asList, formatDateTime, formatRelative } from "../util/format";
+import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
+import { codeOf } from "./connection-form";
+import { openModal } from "./dialog";
+import { chainOrder, toJobInput } from "./job-input";
+import { loadCronstrue, scheduleInWords } from "./schedule-words";
+import { errorBanner, isActiveRun, runChip, skeletonRows } from "./ui";
+
+/**
+ * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
+ * @event edit-job - internal: detail { job } (null = new)
+ * @event open-runs - internal: detail { job }
+ * @event jobs-changed - internal: detail Job[]
+ */
+@customElement("dc-jobs-table")
+export class DcJobsTable extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      .name { font-weight: 600; }
+      .step { display: inline-grid; place-items: center; min-width: 1.5em; height: 1.5em; border-radius: 999px; background: var(--dc-neutral-bg); font-size: 0.75em; font-weight: 700; margin-right: 0.35em; }
+      .switch { display: inline-flex; align-items: center; gap: 0.4em; font-weight: 400; cursor: pointer; }
+      .switch input { width: 1.1em; height: 1.1em; accent-color: var(--dc-accent); }
+      td .row { flex-wrap: nowrap; }
+      dialog { border: 1px solid var(--dc-border); border-radius: var(--dc-radius); background: var(--dc-bg); color: var(--dc-text); padding: calc(var(--dc-space) * 2); width: min(28rem, calc(100vw - 2rem)); }
+      dialog::backdrop { background: rgb(0 0 0 / 0.4); }
+      dialog form { display: grid; gap: calc(var(--dc-space) * 1.5); }
+      /* Narrow hosts: the table becomes stacked cards. */
+      @media (max-width: 640px) {
+        thead { display: none; }
+        table, tbody, tr, td { display: block; width: 100%; }
+        tr { border-bottom: 1px solid var(--dc-border); padding: 0.5em 0; }
+        td { border: none; padding: 0.2em 0.75em; }
+        td[data-label]::before { content: attr(data-label) ": "; color: var(--dc-text-muted); font-size: 0.8125em; }
+      }
+    `,
+  ];
+
+  /** API client of the edge. */
+  @property({ attribute: false }) client!: EdgeClient;
+  /** The connection whose jobs are listed. */
+  @property({ attribute: false }) connectionId!: string;
+  /** Whether jobs may be created (the connection is authorized). */
+  @property({ type: Boolean }) canCreate = false;
+
+  @state() private jobs: Job[] | null = null;
+  @state() private lastRuns = new Map<string, Run | null>();
+  @state() private objects = new Map<string, string>();
+  @state() private error: unknown = null;
+  @state() private rowError: { jobId: string; what: string; error: unknown } | null = null;
+  @state() private busy = new Set<string>();
+  @state() private cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
+  @state() private pendingDelete: Job | null = null;
+  @state() private notice: string | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+    void loadCronstrue().then((c) => (this.cron = c)).catch(() => {});
+  }
+
+  /** Reloads the jobs (after an edit, an authorization…). */
+  async load(): Promise<void> {
+    this.error = null;
+    try {
+      const all = asList<Job>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(this.connectionId)}`));
+      this.jobs = all.filter((j) => j.connectionId === this.connectionId);
+      this.dispatchEvent(new CustomEvent("jobs-changed", { detail: this.jobs }));
+      void this.loadObjects();
+      void this.loadLastRuns();
+    } catch (e) {
+      this.error = e;
+      this.jobs ??= [];
+    }
+  }
+
+  private async loadObjects(): Promise<void> {
+    try {
+      const list = asList<TargetObject>(await this.client.request("GET", "/objects"));
+      this.objects = new Map(list.map((o) => [o.name, o.label]));
+    } catch {
+      /* labels fall back to names */
+    }
+  }
+
+  private async loadLastRuns(): Promise<void> {
+    const jobs = this.jobs ?? [];
+    const results = await Promise.all(
+      jobs.map(async (j) => {
+        try {
+          const runs = asList<Run>(await this.client.request("GET", `/jobs/${encodeURIComponent(j.id)}/runs?limit=1`));
+          runs.sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
+          return [j.id, runs[0] ?? null] as const;
+        } catch {
+          return [j.id, null] as const;
+        }
+      }),
+    );
+    this.lastRuns = new Map(results);
+  }
+
+  override render() {
+    const rows = this.jobs ? chainOrder(this.jobs) : null;
+    return html`<section class="stack" aria-labelledby="dc-jobs-title" part="jobs">
+      <div class="row">
+        <h3 id="dc-jobs-title">Jobs</h3>
+        <span class="spacer"></span>
+        ${this.canCreate ? html`<button type="button" class="primary" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job: null } }))}>New job</button>` : nothing}
+      </div>
+      ${this.error ? errorBanner("The jobs could not be loaded.", this.error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this.notice ? html`<div class="banner info" role="status">${this.notice}</div>` : nothing}
+      ${this.rowError ? errorBanner(this.rowError.what, this.rowError.error, html`<button type="button" @click=${() => (this.rowError = null)}>Dismiss</button>`) : nothing}
+      ${rows && rows.length === 0 && !this.error
+        ? html`<p class="card muted">No jobs yet.${this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}</p>`
+        : html`<div class="table-wrap">
+            <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
+              <thead><tr>
+                <th scope="col">Job</th><th scope="col">Source → target</th><th scope="col">Schedule</th>
+                <th scope="col">Last run</th><th scope="col">Enabled</th><th scope="col"><span class="visually-hidden">Actions</span></th>
+              </tr></thead>
+              <tbody>${rows ? rows.map((r) => this.renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}</tbody>
+            </table>
+          </div>`}
+      <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this.pendingDelete = null)}>
+        <form method="dialog" @submit=${this._confirmDelete}>
+          <h3 id="jd-title">Delete job “${this.pendingDelete?.name ?? ""}”?</h3>
+          <p>It stops syncing. Records already synced stay in place.</p>
+          <div class="row"><button class="danger" type="submit">Delete job</button>
+          <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>Keep it</button></div>
+        </form>
+      </dialog>
+    </section>`;
+  }
+
+  private renderRow(job: Job, step: number, after: Job | null) {
+    const last = this.lastRuns.get(job.id);
+    const active = isActiveRun(last?.status);
+    const chained = step > 1 || (this.jobs ?? []).some((j) => j.dependsOn === job.id);
+    const target = this.objects.get(job.target.object) ?? job.target.object;
+    const nameId = `job-${job.id}-name`;
+    const busy = this.busy.has(job.id);
+    return html`<tr data-job-id=${job.id}>
+      <td data-label="Job">
+        <div>${chained ? html`<span class="step" title="Step ${step} of its chain"><span class="visually-hidden">Step </span>${step}</span>` : nothing}<span class="name" id=${nameId}>${job.name}</span></div>
+        ${after ? html`<div class="small muted">Runs after “${after.name}”</div>` : nothing}
+        ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
+      </td>
+      <td data-label="Source → target">${entityDisplayName(job.source.entity)} → ${target}</td>
+      <td data-label="Schedule">${scheduleInWords(job.schedule, this.cron)}</td>
+      <td data-label="Last run">${last === undefined
+        ? html`<span class="skeleton" aria-hidden="true"></span>`
+        : last
+          ? html`${runChip(last.status)} <time class="small muted" datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt} title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}>${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time>`
+          : html`<span class="muted">Never</span>`}</td>
+      <td data-label="Enabled">
+        <label class="switch"><input type="checkbox" role="switch" .checked=${job.enabled} ?disabled=${busy}
+          aria-describedby=${nameId} @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)} /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label>
+      </td>
+      <td>
+        <div class="row">
+          <button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>
+          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-runs", { detail: { job } }))} aria-describedby=${nameId}>Runs</button>
+          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job } }))} aria-describedby=${nameId}>Edit</button>
+          <button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>
+        </div>
+      </td>
+    </tr>`;
+  }
+
+  private setBusy(id: string, on: boolean): void {
+    const next = new Set(this.busy);
+    if (on) next.add(id);
+    else next.delete(id);
+    this.busy = next;
+  }
+
+  private async _toggle(job: Job, enabled: boolean): Promise<void> {
+    this.setBusy(job.id, true);
+    this.rowError = null;
+    try {
+      const saved = await this.client.request<Job>("PUT", `/jobs/${encodeURIComponent(job.id)}`, { body: toJobInput(job, { enabled }) });
+      this.jobs = (this.jobs ?? []).map((j) => (j.id === job.id ? { ...j, ...(saved ?? {}), enabled } : j));
+      emit(this, "dc-job-saved", { job: { ...job, ...(saved ?? {}), enabled } });
+    } catch (e) {
+      this.rowError = { jobId: job.id, what: `“${job.name}” was not ${enabled ? "enabled" : "disabled"}.`, error: e };
+      this.jobs = [...(this.jobs ?? [])]; // re-render resets the switch to the stored state
+      emit(this, "dc-error", { action: "toggle-job", error: e as Error, ...codeOf(e) });
+    } finally {
+      this.setBusy(job.id, false);
+    }
+  }
+
+  private async _runNow(job: Job): Promise<void> {
+    this.setBusy(job.id, true);
+    this.rowError = null;
+    try {
+      const { runId } = await this.client.request<{ runId: string }>("POST", `/jobs/${encodeURIComponent(job.id)}/runs`);
+      emit(this, "dc-run-started", { jobId: job.id, runId });
+      this.dispatchEvent(new CustomEvent("open-runs", { detail: { job, runId } }));
+    } catch (e) {
+      this.rowError = { jobId: job.id, what: `“${job.name}” did not start.`, error: e };
+      emit(this, "dc-error", { action: "run-job", error: e as Error, ...codeOf(e) });
+    } finally {
+      this.setBusy(job.id, false);
+    }
+  }
+
+  private _askDelete(job: Job): void {
+    this.pendingDelete = job;
+    const dlg = this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete");
+    openModal(dlg, this.renderRoot.querySelector<HTMLButtonElement>("#jd-cancel"));
+  }
+
+  private async _confirmDelete(e: Event): Promise<void> {
+    e.preventDefault();
+    const job = this.pendingDelete;
+    this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete")?.close();
+    if (!job) return;
+    if (!emit(this, "dc-request-delete", { kind: "job", id: job.id, name: job.name }, { cancelable: true })) {
+      this.notice = `This page did not allow deleting “${job.name}”. Nothing was deleted.`;
+      return;
+    }
+    try {
+      await this.client.request("DELETE", `/jobs/${encodeURIComponent(job.id)}`);
+      this.notice = `“${job.name}” was deleted.`;
+      await this.load();
+    } catch (err) {
+      this.rowError = { jobId: job.id, what: `“${job.name}” was not deleted.`, error: err };
+      emit(this, "dc-error", { action: "delete-job", error: err as Error, ...codeOf(err) });
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "dc-jobs-table": DcJobsTable;
+  }
+}

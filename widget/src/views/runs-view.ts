@@ -1,0 +1,242 @@
+import { LitElement, css, html, nothing, type PropertyValues } from "lit";
+import { customElement, property, state } from "lit/decorators.js";
+import { styleMap } from "lit/directives/style-map.js";
+import type { Job } from "../../../edge/src/contract/job";
+import type { Run, RunRecordError } from "../../../edge/src/contract/run";
+import type { EdgeClient } from "../api/edge-client";
+import { PollingController } from "../controllers/polling-controller";
+import { emit } from "../events";
+import { shared } from "../styles/shared.styles";
+import { asList, formatDateTime, formatDuration, formatNumber } from "../util/format";
+import { codeOf } from "./connection-form";
+import { runsChart } from "./runs-chart";
+import { errorBanner, isActiveRun, runChip, saveBlob, skeletonRows } from "./ui";
+
+const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
+const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed"] as const;
+
+/**
+ * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
+ * and the selected run's detail with its per-record errors and "Download CSV".
+ * @event dc-run-finished - when a run watched here finishes
+ */
+@customElement("dc-runs-view")
+export class DcRunsView extends LitElement {
+  static override styles = [
+    shared,
+    css`
+      .chart { margin: 0; display: grid; gap: 0.25em; }
+      .chart svg { width: 100%; max-width: 36rem; height: 4rem; display: block; }
+      tr.selected td { background: var(--dc-surface); }
+      .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(7rem, 1fr)); gap: var(--dc-space); margin: 0; }
+      .counts div { background: var(--dc-surface); border-radius: var(--dc-radius-small); padding: 0.4em 0.6em; }
+      .counts dt { font-size: 0.8125em; color: var(--dc-text-muted); }
+      .counts dd { margin: 0; font-size: 1.125em; font-weight: 700; font-variant-numeric: tabular-nums; }
+      .bar { height: 0.6em; background: var(--dc-neutral-bg); border-radius: 999px; overflow: hidden; }
+      .bar > span { display: block; height: 100%; background: var(--dc-accent); transition: width 0.3s; }
+      .bar.indeterminate > span { width: 30%; animation: slide 1.2s ease-in-out infinite; }
+      @keyframes slide { from { transform: translateX(-100%); } to { transform: translateX(350%); } }
+      @media (prefers-reduced-motion: reduce) { .bar > span { transition: none; animation: none; } }
+      @media (max-width: 640px) { .hide-narrow { display: none; } }
+    `,
+  ];
+
+  /** API client of the edge. */
+  @property({ attribute: false }) client!: EdgeClient;
+  /** The job whose runs are shown. */
+  @property({ attribute: false }) job!: Job;
+  /** A run to select first (e.g. the one "Run now" just started). */
+  @property({ attribute: false }) focusRunId: string | null = null;
+
+  @state() private runs: Run[] | null = null;
+  @state() private selectedId: string | null = null;
+  @state() private errors: RunRecordError[] | null = null;
+  @state() private errorsError: unknown = null;
+  @state() private loadError: unknown = null;
+  @state() private downloading = false;
+  @state() private downloadError: unknown = null;
+
+  private readonly poller = new PollingController(this, () => this.poll(), 1500);
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("focusRunId") && this.focusRunId) this.selectedId = this.focusRunId;
+  }
+
+  async load(): Promise<void> {
+    this.loadError = null;
+    try {
+      const runs = asList<Run>(await this.client.request("GET", `/jobs/${encodeURIComponent(this.job.id)}/runs?limit=100`));
+      runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      this.runs = runs;
+      this.selectedId ??= runs[0]?.id ?? null;
+      if (this.selectedId && !runs.some((r) => r.id === this.selectedId) && this.focusRunId === this.selectedId) {
+        // Just started: the history may not list it yet.
+        try {
+          const run = await this.client.request<Run>("GET", `/runs/${encodeURIComponent(this.selectedId)}`);
+          this.runs = [run, ...runs];
+        } catch {
+          /* listed on the next poll */
+        }
+      }
+      if (this.runs.some((r) => isActiveRun(r.status))) this.poller.start();
+      void this.loadErrors();
+    } catch (e) {
+      this.loadError = e;
+      this.runs ??= [];
+    }
+  }
+
+  /** Refreshes active runs; stops when none is left. */
+  private async poll(): Promise<boolean> {
+    const active = (this.runs ?? []).filter((r) => isActiveRun(r.status));
+    if (!active.length) return false;
+    const updated = await Promise.all(active.map((r) => this.client.request<Run>("GET", `/runs/${encodeURIComponent(r.id)}`).catch(() => r)));
+    const byId = new Map(updated.map((r) => [r.id, r]));
+    let finished = false;
+    this.runs = (this.runs ?? []).map((r) => {
+      const u = byId.get(r.id);
+      if (u && isActiveRun(r.status) && !isActiveRun(u.status)) {
+        finished = true;
+        emit(this, "dc-run-finished", { run: u });
+      }
+      return u ?? r;
+    });
+    if (finished) {
+      void this.loadErrors();
+      // Chained jobs may have been queued by this one; the history also gets its final counts.
+      void this.load();
+    }
+    return this.runs.some((r) => isActiveRun(r.status));
+  }
+
+  private get selected(): Run | null {
+    return this.runs?.find((r) => r.id === this.selectedId) ?? null;
+  }
+
+  private async loadErrors(): Promise<void> {
+    const run = this.selected;
+    this.errors = null;
+    this.errorsError = null;
+    if (!run || isActiveRun(run.status)) return;
+    if (!run.counts?.failed) {
+      this.errors = [];
+      return;
+    }
+    try {
+      this.errors = asList<RunRecordError>(await this.client.request("GET", `/runs/${encodeURIComponent(run.id)}/errors`));
+    } catch (e) {
+      this.errorsError = e;
+    }
+  }
+
+  override render() {
+    const runs = this.runs;
+    return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
+      <div class="row"><h3 id="dc-runs-title">Runs of “${this.job.name}”</h3><span class="spacer"></span>
+        <button type="button" @click=${() => this.load()}>Refresh</button></div>
+      ${this.loadError ? errorBanner("The run history could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${runs && runs.length ? runsChart(runs) : nothing}
+      ${this.selected ? this.renderDetail(this.selected) : nothing}
+      ${runs && runs.length === 0 && !this.loadError
+        ? html`<p class="card muted">This job has not run yet.</p>`
+        : html`<div class="table-wrap"><table aria-labelledby="dc-runs-title" aria-busy=${runs ? "false" : "true"}>
+            <thead><tr><th scope="col">Status</th><th scope="col" class="hide-narrow">Trigger</th><th scope="col">Started</th>
+              <th scope="col" class="hide-narrow">Duration</th>${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${cap(k)}</th>`)}
+              <th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
+            <tbody>${runs ? runs.map((r) => this.renderRow(r)) : skeletonRows(4, 11)}</tbody>
+          </table></div>`}
+    </section>`;
+  }
+
+  private renderRow(r: Run) {
+    const sel = r.id === this.selectedId;
+    return html`<tr class=${sel ? "selected" : ""} data-run-id=${r.id}>
+      <td>${runChip(r.status)}</td>
+      <td class="hide-narrow">${TRIGGERS[r.trigger] ?? r.trigger}</td>
+      <td>${r.startedAt ? html`<time datetime=${r.startedAt}>${formatDateTime(r.startedAt)}</time>` : html`<span class="muted">Waiting</span>`}</td>
+      <td class="hide-narrow">${formatDuration(r.startedAt, r.finishedAt)}</td>
+      ${COUNT_KEYS.map((k) => html`<td class="num hide-narrow">${formatNumber(r.counts?.[k] ?? 0)}</td>`)}
+      <td><button type="button" aria-pressed=${sel ? "true" : "false"} @click=${() => this._select(r.id)}>Details<span class="visually-hidden"> of the run started ${formatDateTime(r.startedAt ?? r.createdAt)}</span></button></td>
+    </tr>`;
+  }
+
+  private renderDetail(r: Run) {
+    const active = isActiveRun(r.status);
+    const p = r.progress;
+    const total = p?.totalEstimate;
+    const pct = total ? Math.min(100, Math.round(((p?.rowsSeen ?? 0) / total) * 100)) : null;
+    return html`<section class="card stack" aria-labelledby="dc-run-detail-title" part="run-detail">
+      <div class="row">
+        <h4 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h4>
+        ${runChip(r.status)}
+        ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
+      </div>
+      ${active
+        ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
+            <div class="bar ${pct === null ? "indeterminate" : ""}" role="progressbar" aria-label="Run progress"
+              aria-valuemin="0" aria-valuemax=${total ?? nothing} aria-valuenow=${pct === null ? nothing : p?.rowsSeen ?? 0}>
+              <span style=${styleMap(pct === null ? {} : { width: `${pct}%` })}></span></div>
+            <span>${r.status === "queued"
+              ? "Waiting to start…"
+              : total
+                ? `${formatNumber(p?.rowsSeen ?? 0)} of ${formatNumber(total)} rows`
+                : `${formatNumber(p?.rowsSeen ?? 0)} rows so far`}${p?.pages ? html` · page ${formatNumber(p.pages)}` : nothing}</span>
+          </div>`
+        : nothing}
+      <dl class="counts">${COUNT_KEYS.map((k) => html`<div><dt>${cap(k)}</dt><dd>${formatNumber(r.counts?.[k] ?? 0)}</dd></div>`)}</dl>
+      ${r.error ? html`<div class="banner error" role="alert"><strong>The run failed.</strong><span>${r.error.message}</span>
+          <details><summary>Details</summary><span class="small mono">Code: ${r.error.code}</span></details></div>` : nothing}
+      ${r.notes?.length ? html`<ul class="small muted">${r.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}
+      ${!active ? this.renderErrors(r) : nothing}
+    </section>`;
+  }
+
+  private renderErrors(r: Run) {
+    if (this.errorsError) return errorBanner("The record errors could not be loaded.", this.errorsError, html`<button type="button" @click=${() => this.loadErrors()}>Retry</button>`);
+    if (this.errors === null) return html`<div class="table-wrap"><table aria-label="Record errors (loading)"><tbody>${skeletonRows(2, 4)}</tbody></table></div>`;
+    if (!this.errors.length) return html`<p class="small muted">No record errors.</p>`;
+    return html`<div class="stack">
+      <div class="row"><h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this.errors.length)})</h4><span class="spacer"></span>
+        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this.downloading}>${this.downloading ? "Preparing…" : "Download CSV"}</button></div>
+      ${this.downloadError ? errorBanner("The CSV could not be downloaded.", this.downloadError) : nothing}
+      <div class="table-wrap"><table aria-labelledby="dc-rec-errors">
+        <thead><tr><th scope="col">Source id</th><th scope="col">Field</th><th scope="col">Value</th><th scope="col">Reason</th></tr></thead>
+        <tbody>${this.errors.slice(0, 200).map((e) => html`<tr><td class="mono">${e.sourceId}</td><td>${e.field ?? "—"}</td><td class="mono">${e.value ?? "—"}</td><td>${e.reason}</td></tr>`)}</tbody>
+      </table></div>
+      ${this.errors.length > 200 ? html`<p class="small muted">The first 200 are shown; the CSV has all of them.</p>` : nothing}
+    </div>`;
+  }
+
+  private _select(id: string): void {
+    this.selectedId = id;
+    void this.loadErrors();
+  }
+
+  private async _downloadCsv(r: Run): Promise<void> {
+    this.downloading = true;
+    this.downloadError = null;
+    try {
+      const blob = await this.client.download(`/runs/${encodeURIComponent(r.id)}/errors?format=csv`);
+      const stamp = (r.startedAt ?? r.createdAt).slice(0, 19).replace(/[:T]/g, "-");
+      saveBlob(blob, `${this.job.name.replace(/[^\w-]+/g, "_")}-errors-${stamp}.csv`, this);
+    } catch (e) {
+      this.downloadError = e;
+      emit(this, "dc-error", { action: "download-errors", error: e as Error, ...codeOf(e) });
+    } finally {
+      this.downloading = false;
+    }
+  }
+}
+
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "dc-runs-view": DcRunsView;
+  }
+}

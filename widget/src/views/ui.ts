@@ -1,0 +1,99 @@
+import { html, nothing, type TemplateResult } from "lit";
+import type { ConnectionStatus } from "../../../edge/src/contract/connection";
+import type { RunStatus } from "../../../edge/src/contract/run";
+import { EdgeError } from "../api/edge-client";
+
+/** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
+export function errorBanner(
+  what: string,
+  error: unknown,
+  actions?: TemplateResult | typeof nothing,
+): TemplateResult {
+  const e = error as Partial<EdgeError> & Error;
+  const hint = hintFor(e);
+  return html`<div class="banner error" role="alert" part="error-banner">
+    <strong>${what}</strong>
+    <span>${e?.message ?? String(error)}</span>
+    ${hint ? html`<span class="small">${hint}</span>` : nothing}
+    ${actions && actions !== nothing ? html`<div class="row">${actions}</div>` : nothing}
+    ${e?.code || e?.requestId
+      ? html`<details>
+          <summary>Details</summary>
+          <div class="small mono">
+            ${e.code ? html`<div>Code: ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
+            ${e.requestId ? html`<div>Request id: ${e.requestId}</div>` : nothing}
+          </div>
+        </details>`
+      : nothing}
+  </div>`;
+}
+
+function hintFor(e: Partial<EdgeError> | undefined): string | null {
+  switch (e?.code) {
+    case "unauthorized": return "Your session with this page may have ended. Reload the page and try again.";
+    case "forbidden": return "Ask an administrator of this product to make the change.";
+    case "not_authorized":
+    case "dynamics_token_missing": return "Authorize the connection again, then retry.";
+    case "dynamics_unreachable": return "Dynamics 365 did not answer in time. Check the environment address and retry.";
+    case "rate_limited": return "Dynamics 365 asked us to slow down. Wait a minute and retry.";
+    default: return null;
+  }
+}
+
+/** Placeholder rows while a list loads (never a blank panel). */
+export function skeletonRows(rows: number, cols: number): TemplateResult {
+  return html`${Array.from({ length: rows }, () => html`<tr aria-hidden="true">${Array.from({ length: cols }, () => html`<td><span class="skeleton"></span></td>`)}</tr>`)}`;
+}
+
+export function skeletonCards(n: number): TemplateResult {
+  return html`<div class="stack" aria-busy="true">
+    <span class="visually-hidden" role="status">Loading…</span>
+    ${Array.from({ length: n }, () => html`<div class="card stack" aria-hidden="true">
+      <span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span>
+    </div>`)}
+  </div>`;
+}
+
+const CONNECTION_CHIPS: Record<ConnectionStatus, [string, string]> = {
+  not_authorized: ["Not authorized", ""],
+  authorized: ["Authorized", "success"],
+  needs_attention: ["Needs attention", "warning"],
+};
+
+export function connectionChip(status: ConnectionStatus): TemplateResult {
+  const [label, kind] = CONNECTION_CHIPS[status] ?? [status, ""];
+  return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
+}
+
+const RUN_CHIPS: Record<RunStatus, [string, string]> = {
+  queued: ["Queued", "info"],
+  running: ["Running", "info"],
+  succeeded: ["Success", "success"],
+  partial: ["Partial success", "warning"],
+  failed: ["Failed", "danger"],
+};
+
+export function runLabel(status: string): string {
+  return RUN_CHIPS[status as RunStatus]?.[0] ?? status;
+}
+
+export function runChip(status: string): TemplateResult {
+  const [label, kind] = RUN_CHIPS[status as RunStatus] ?? [status, ""];
+  return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
+}
+
+export const isActiveRun = (status: string | undefined): boolean => status === "queued" || status === "running";
+
+/** Hands a Blob to the browser as a file download. */
+export function saveBlob(blob: Blob, filename: string, from: HTMLElement): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  // Inside our shadow root, so the host page's DOM is not touched.
+  (from.shadowRoot ?? from).appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
