@@ -51,6 +51,19 @@ describe("connections", () => {
     await expectError(await call("GET", `/api/v1/connections/${c.id}`, { token: admin }), 404, "not_found");
   });
 
+  it("disables the connection's jobs when the connection is deleted", async () => {
+    const { admin, tenant } = await actors();
+    const c = await createConnection(admin);
+    const res = await call("POST", "/api/v1/jobs", {
+      token: admin,
+      body: { connectionId: c.id, name: "J", source: { entity: "account" }, target: { object: "Company" }, identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name" }] },
+    });
+    const job = await json(res);
+    const del = await json(await call("DELETE", `/api/v1/connections/${c.id}`, { token: admin }));
+    expect(del.disabledJobs).toEqual([job.id]);
+    expect((await env.CONFIG.get<any>(`t/${tenant}/job/${job.id}`, "json")).enabled).toBe(false);
+  });
+
   it("answers 404 for a malformed id", async () => {
     const { admin } = await actors();
     await expectError(await call("GET", `/api/v1/connections/${encodeURIComponent("../x")}`, { token: admin }), 404, "not_found");

@@ -48,7 +48,7 @@ export class DcCombobox extends LitElement {
     input:focus-visible { outline: 2px solid var(--dc-accent, #2563eb); outline-offset: 1px; }
     input[aria-invalid="true"] { border-color: var(--dc-danger, #b91c1c); }
     input:disabled { opacity: 0.6; }
-    .chevron { position: absolute; right: 0.6rem; pointer-events: none; color: var(--dc-muted, #5b6270); }
+    .chevron { position: absolute; right: 0.6rem; pointer-events: none; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
     .popup {
       position: absolute; z-index: 20; left: 0; right: 0; margin-top: 2px;
       background: var(--dc-surface, var(--dc-bg, Canvas)); color: var(--dc-fg, CanvasText);
@@ -65,16 +65,17 @@ export class DcCombobox extends LitElement {
     [role="option"].action { color: var(--dc-accent-text, var(--dc-accent, #1d4ed8)); font-style: italic; }
     .text { display: flex; flex-direction: column; min-width: 0; flex: 1; line-height: 1.15; }
     .line { display: flex; gap: 0.4rem; align-items: baseline; min-width: 0; }
-    .name { overflow: hidden; text-overflow: ellipsis; }
-    .secondary { color: var(--dc-muted, #5b6270); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; }
-    .hint { color: var(--dc-muted, #5b6270); font-size: 0.78em; overflow: hidden; text-overflow: ellipsis; }
-    .icon { flex: none; min-width: 1.6rem; text-align: center; font-size: 0.8em; color: var(--dc-muted, #5b6270);
+    .name { overflow: hidden; text-overflow: ellipsis; flex: 0 1 auto; }
+    /* The logical name gives way first on narrow screens. */
+    .secondary { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; flex: 0 1000 auto; min-width: 0; }
+    .hint { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.78em; overflow: hidden; text-overflow: ellipsis; }
+    .icon { flex: none; min-width: 1.6rem; text-align: center; font-size: 0.8em; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent));
       border: 1px solid var(--dc-border-soft, color-mix(in srgb, currentColor 25%, transparent)); border-radius: 4px; padding: 0 2px; }
     .badge { flex: none; font-size: 0.72em; padding: 0 0.35rem; border-radius: 999px;
-      border: 1px solid var(--dc-border, #8a8f98); color: var(--dc-muted, #5b6270); }
-    .empty { padding: 0.6rem; color: var(--dc-muted, #5b6270); }
+      border: 1px solid var(--dc-border, #8a8f98); color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
+    .empty { padding: 0.6rem; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
     .error { color: var(--dc-danger, #b91c1c); font-size: 0.875em; margin-top: 0.25rem; }
-    .description { color: var(--dc-muted, #5b6270); font-size: 0.85em; margin-top: 0.2rem; }
+    .description { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; margin-top: 0.2rem; }
   `;
 
   /** Visible label (also the accessible name). */

@@ -86,9 +86,15 @@ export const editorStyles = css`
 
   /* Mapping rows: a card per row on narrow screens, a three-column grid on wide ones. */
   .mappings { display: flex; flex-direction: column; gap: 0.5rem; }
-  .mapping { display: grid; gap: 0.4rem 0.75rem; grid-template-columns: 1fr; padding: 0.6rem; border: 1px solid var(--_soft); border-radius: var(--_radius); }
+  .mapping { display: grid; gap: 0.4rem 0.75rem; grid-template-columns: 1fr auto; padding: 0.6rem; border: 1px solid var(--_soft); border-radius: var(--_radius); }
+  .mapping > :nth-child(1) { grid-column: 1; grid-row: 1; min-width: 0; }
+  .mapping > :nth-child(2) { grid-column: 1 / -1; grid-row: 2; min-width: 0; }
+  .mapping > :nth-child(3) { grid-column: 2; grid-row: 1; }
   .mapping.guess { border-color: var(--_warning); }
-  @container (min-width: 720px) { .mapping { grid-template-columns: minmax(10rem, 14rem) 1fr auto; align-items: start; } }
+  @container (min-width: 720px) {
+    .mapping { grid-template-columns: minmax(10rem, 14rem) 1fr auto; align-items: start; }
+    .mapping > :nth-child(n) { grid-row: 1; grid-column: auto; }
+  }
   .target-name { font-weight: 600; overflow-wrap: anywhere; }
   .target-meta { color: var(--_muted); font-size: 0.85rem; }
   .mapping-extra { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; margin-top: 0.4rem; }
@@ -115,6 +121,7 @@ export const editorStyles = css`
     border: 1px solid var(--_soft); border-radius: var(--_radius); box-shadow: 0 -4px 12px rgb(0 0 0 / 0.08);
   }
   .footer .marker { margin-right: auto; }
+  @container (max-width: 420px) { .footer .marker { flex-basis: 100%; } }
   .skeleton { height: 2.25rem; border-radius: var(--_radius); background: var(--_soft); animation: pulse 1.2s ease-in-out infinite; }
   @keyframes pulse { 50% { opacity: 0.5; } }
   @media (prefers-reduced-motion: reduce) { .skeleton { animation: none; } }

@@ -65,7 +65,7 @@ export class DcConnectionCard extends LitElement {
     const titleId = `conn-${c.id}-title`;
     return html`<article class="card" part="connection-card" aria-labelledby=${titleId} data-connection-id=${c.id}>
       <div class="row">
-        <span class="title" id=${titleId}>${c.name}</span>
+        ${this.openable ? html`<h3 class="title" id=${titleId}>${c.name}</h3>` : html`<h2 class="title" id=${titleId}>${c.name}</h2>`}
         ${connectionChip(c.status)}
       </div>
       <dl>

@@ -137,7 +137,7 @@ export class DcRunsView extends LitElement {
   override render() {
     const runs = this.runs;
     return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
-      <div class="row"><h3 id="dc-runs-title">Runs of “${this.job.name}”</h3><span class="spacer"></span>
+      <div class="row"><h2 id="dc-runs-title">Runs of “${this.job.name}”</h2><span class="spacer"></span>
         <button type="button" @click=${() => this.load()}>Refresh</button></div>
       ${this.loadError ? errorBanner("The run history could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${runs && runs.length ? runsChart(runs) : nothing}
@@ -172,7 +172,7 @@ export class DcRunsView extends LitElement {
     const pct = total ? Math.min(100, Math.round(((p?.rowsSeen ?? 0) / total) * 100)) : null;
     return html`<section class="card stack" aria-labelledby="dc-run-detail-title" part="run-detail">
       <div class="row">
-        <h4 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h4>
+        <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
         ${runChip(r.status)}
         ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
       </div>

@@ -1,0 +1,108 @@
+import { LitElement, css, html, nothing } from "lit";
+import { customElement, property, state } from "lit/decorators.js";
+import type { Job } from "../../../edge/src/contract/job";
+import type { ObjectField, TargetObject, TargetRecord } from "../../../edge/src/contract/object";
+import type { EdgeClient } from "../api/edge-client";
+import { shared } from "../styles/shared.styles";
+import { asList, formatDateTime, formatNumber } from "../util/format";
+import { errorBanner, skeletonRows } from "./ui";
+
+const PAGE = 50;
+
+/** The records a job has synced into its target object, paged; columns are the fields the job fills. */
+@customElement("dc-records-view")
+export class DcRecordsView extends LitElement {
+  static override styles = [shared, css`td { white-space: nowrap; max-width: 18rem; overflow: hidden; text-overflow: ellipsis; } .deleted td { color: var(--dc-text-muted); text-decoration: line-through; }`];
+
+  /** API client of the edge. */
+  @property({ attribute: false }) client!: EdgeClient;
+  /** The job whose target object is listed. */
+  @property({ attribute: false }) job!: Job;
+
+  @state() private object: TargetObject | null = null;
+  @state() private records: TargetRecord[] | null = null;
+  @state() private cursor: string | null = null;
+  @state() private error: unknown = null;
+  @state() private loadingMore = false;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  async load(): Promise<void> {
+    this.error = null;
+    try {
+      const name = encodeURIComponent(this.job.target.object);
+      const [object, page] = await Promise.all([
+        this.client.request<TargetObject>("GET", `/objects/${name}`),
+        this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null; cursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}`),
+      ]);
+      this.object = object;
+      this.records = asList<TargetRecord>(page);
+      this.cursor = page?.nextCursor ?? page?.cursor ?? null;
+    } catch (e) {
+      this.error = e;
+      this.records ??= [];
+    }
+  }
+
+  private async more(): Promise<void> {
+    if (!this.cursor) return;
+    this.loadingMore = true;
+    try {
+      const name = encodeURIComponent(this.job.target.object);
+      const page = await this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}&cursor=${encodeURIComponent(this.cursor)}`);
+      this.records = [...(this.records ?? []), ...asList<TargetRecord>(page)];
+      this.cursor = page?.nextCursor ?? null;
+    } catch (e) {
+      this.error = e;
+    } finally {
+      this.loadingMore = false;
+    }
+  }
+
+  private columns(): ObjectField[] {
+    const fields = this.object?.fields ?? [];
+    const used = new Set<string>([
+      ...this.job.identifiers.map((i) => i.target),
+      ...this.job.mappings.map((m) => m.target),
+      ...this.job.lookups.map((l) => l.target),
+    ]);
+    const cols = fields.filter((f) => used.has(f.name));
+    return cols.length ? cols : fields.slice(0, 8);
+  }
+
+  override render() {
+    const cols = this.columns();
+    const label = this.object?.label ?? this.job.target.object;
+    return html`<section class="stack" aria-labelledby="dc-rec-title" part="records">
+      <div class="row"><h2 id="dc-rec-title">${label} records from “${this.job.name}”</h2><span class="spacer"></span>
+        <button type="button" @click=${() => this.load()}>Refresh</button></div>
+      ${this.error ? errorBanner("The records could not be loaded.", this.error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this.records && this.records.length === 0 && !this.error
+        ? html`<p class="card muted">No records yet. Run the job to bring them in.</p>`
+        : html`<div class="table-wrap"><table aria-labelledby="dc-rec-title" aria-busy=${this.records ? "false" : "true"}>
+            <thead><tr>${this.records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}<th scope="col">Updated</th></tr></thead>
+            <tbody>${this.records
+              ? this.records.map((r) => html`<tr class=${r.deleted ? "deleted" : ""}>${cols.map((c) => html`<td title=${show(r.fields[c.name])}>${show(r.fields[c.name])}</td>`)}<td>${formatDateTime(r.updatedAt)}</td></tr>`)
+              : skeletonRows(5, 4)}</tbody>
+          </table></div>`}
+      ${this.records?.length ? html`<div class="row"><span class="small muted">${formatNumber(this.records.length)} shown</span>
+        ${this.cursor ? html`<button type="button" ?disabled=${this.loadingMore} @click=${() => this.more()}>${this.loadingMore ? "Loading…" : "Show more"}</button>` : nothing}</div>` : nothing}
+    </section>`;
+  }
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined || v === "") return "—";
+  if (Array.isArray(v)) return v.join(", ");
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "dc-records-view": DcRecordsView;
+  }
+}
