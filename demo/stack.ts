@@ -183,7 +183,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     log(`starting the edge (wrangler dev on 127.0.0.1:${edgePort})…`);
     const args = [
       WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspectorPort),
-      "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", opts.verbose ? "info" : "warn",
+      "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", opts.verbose ? "info" : "warn",
       // --var wins over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
       "--var", `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
       "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,

@@ -11,6 +11,7 @@ import "../views/connection-card";
 import "../views/readiness-report";
 import "../views/jobs-table";
 import "../views/runs-view";
+import "../views/records-view";
 import { errorBanner } from "../views/ui";
 import { styles } from "./dynamics-connector.styles";
 
@@ -18,7 +19,8 @@ type Route =
   | { view: "connections" }
   | { view: "connection"; id: string }
   | { view: "job"; connectionId: string; jobId: string | null }
-  | { view: "runs"; connectionId: string; jobId: string; runId?: string };
+  | { view: "runs"; connectionId: string; jobId: string; runId?: string }
+  | { view: "records"; connectionId: string; jobId: string };
 
 // The editor is its own chunk, fetched when the admin opens a job. `import.meta.glob` (not a bare import) keeps this
 // file building while the editor is developed alongside: a missing module is an empty map, not a build error.
@@ -112,7 +114,7 @@ export class DynamicsConnector extends LitElement {
 
   private currentConnection(): Connection | null {
     const r = this.route;
-    const id = r.view === "connection" ? r.id : r.view === "job" || r.view === "runs" ? r.connectionId : null;
+    const id = r.view === "connection" ? r.id : r.view === "connections" ? null : r.connectionId;
     return (id && this.connections?.find((c) => c.id === id)) || null;
   }
 
@@ -173,11 +175,15 @@ export class DynamicsConnector extends LitElement {
     const conn = this.currentConnection();
     const crumbs: Array<{ label: string; go?: Route }> = [{ label: "Connections", go: { view: "connections" } }];
     if (conn) crumbs.push({ label: conn.name, go: { view: "connection", id: conn.id } });
-    if (conn && (r.view === "job" || r.view === "runs")) {
+    if (conn && (r.view === "job" || r.view === "runs" || r.view === "records")) {
       crumbs.push({ label: "Jobs", go: { view: "connection", id: conn.id } });
       const job = r.jobId ? this.jobs.get(conn.id)?.find((j) => j.id === r.jobId) : null;
       crumbs.push({ label: job ? job.name : r.view === "job" ? "New job" : "Job", go: { view: "job", connectionId: conn.id, jobId: r.jobId } });
       if (r.view === "runs") crumbs.push({ label: "Runs" });
+      if (r.view === "records" && r.jobId) {
+        crumbs.push({ label: "Runs", go: { view: "runs", connectionId: conn.id, jobId: r.jobId } });
+        crumbs.push({ label: "Records" });
+      }
     }
     return html`<nav aria-label="Breadcrumb"><ol>
       ${crumbs.map((c, i) => i === crumbs.length - 1
@@ -219,7 +225,13 @@ export class DynamicsConnector extends LitElement {
         const conn = this.currentConnection();
         const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
         if (!conn || !job) return this.loadingOrMissing();
-        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null}></dc-runs-view>`;
+        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null}
+          @open-records=${() => this.navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}></dc-runs-view>`;
+      }
+      case "records": {
+        const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
+        if (!this.currentConnection() || !job) return this.loadingOrMissing();
+        return html`<dc-records-view .client=${client} .job=${job}></dc-records-view>`;
       }
     }
   }

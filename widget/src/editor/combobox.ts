@@ -31,7 +31,7 @@ const ROW_REM = 2.5;
  * @csspart input - the text box.
  * @csspart listbox - the popup list.
  * @csspart option - each option.
- * @cssproperty --dc-accent, --dc-border, --dc-bg, --dc-fg, --dc-muted, --dc-radius, --dc-danger
+ * @cssproperty --dc-accent, --dc-focus, --dc-input-border, --dc-input-bg, --dc-bg, --dc-text, --dc-text-muted, --dc-radius, --dc-danger
  */
 @customElement("dc-combobox")
 export class DcCombobox extends LitElement {
@@ -42,17 +42,17 @@ export class DcCombobox extends LitElement {
     .field { position: relative; display: flex; align-items: center; }
     input {
       box-sizing: border-box; width: 100%; min-width: 0; font: inherit; color: inherit;
-      padding: 0.45rem 2rem 0.45rem 0.6rem; border: 1px solid var(--dc-border, #8a8f98);
-      border-radius: var(--dc-radius, 6px); background: var(--dc-input-bg, var(--dc-bg, Canvas));
+      padding: 0.45rem 2rem 0.45rem 0.6rem; border: 1px solid var(--dc-input-border, #8a8f98);
+      border-radius: var(--dc-radius, 6px); background: var(--dc-input-bg, var(--dc-bg, Canvas)); color: var(--dc-text, inherit);
     }
-    input:focus-visible { outline: 2px solid var(--dc-accent, #2563eb); outline-offset: 1px; }
+    input:focus-visible { outline: 2px solid var(--dc-focus, var(--dc-accent, #2563eb)); outline-offset: 1px; }
     input[aria-invalid="true"] { border-color: var(--dc-danger, #b91c1c); }
     input:disabled { opacity: 0.6; }
-    .chevron { position: absolute; right: 0.6rem; pointer-events: none; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
+    .chevron { position: absolute; right: 0.6rem; pointer-events: none; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
     .popup {
       position: absolute; z-index: 20; left: 0; right: 0; margin-top: 2px;
-      background: var(--dc-surface, var(--dc-bg, Canvas)); color: var(--dc-fg, CanvasText);
-      border: 1px solid var(--dc-border, #8a8f98); border-radius: var(--dc-radius, 6px);
+      background: var(--dc-bg, Canvas); color: var(--dc-text, CanvasText);
+      border: 1px solid var(--dc-input-border, #8a8f98); border-radius: var(--dc-radius, 6px);
       box-shadow: 0 6px 18px rgb(0 0 0 / 0.18); overflow: hidden;
     }
     .popup[hidden] { display: none; }
@@ -62,20 +62,20 @@ export class DcCombobox extends LitElement {
       align-items: center; cursor: pointer; white-space: nowrap; overflow: hidden;
     }
     [role="option"][aria-selected="true"] { background: var(--dc-accent-soft, color-mix(in srgb, var(--dc-accent, #2563eb) 16%, transparent)); outline: 2px solid var(--dc-accent, #2563eb); outline-offset: -2px; }
-    [role="option"].action { color: var(--dc-accent-text, var(--dc-accent, #1d4ed8)); font-style: italic; }
+    [role="option"].action { color: var(--dc-link, var(--dc-accent, #1d4ed8)); font-style: italic; }
     .text { display: flex; flex-direction: column; min-width: 0; flex: 1; line-height: 1.15; }
     .line { display: flex; gap: 0.4rem; align-items: baseline; min-width: 0; }
     .name { overflow: hidden; text-overflow: ellipsis; flex: 0 1 auto; }
     /* The logical name gives way first on narrow screens. */
-    .secondary { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; flex: 0 1000 auto; min-width: 0; }
-    .hint { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.78em; overflow: hidden; text-overflow: ellipsis; }
-    .icon { flex: none; min-width: 1.6rem; text-align: center; font-size: 0.8em; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent));
+    .secondary { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; flex: 0 1000 auto; min-width: 0; }
+    .hint { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.78em; overflow: hidden; text-overflow: ellipsis; }
+    .icon { flex: none; min-width: 1.6rem; text-align: center; font-size: 0.8em; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
       border: 1px solid var(--dc-border-soft, color-mix(in srgb, currentColor 25%, transparent)); border-radius: 4px; padding: 0 2px; }
     .badge { flex: none; font-size: 0.72em; padding: 0 0.35rem; border-radius: 999px;
-      border: 1px solid var(--dc-border, #8a8f98); color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
-    .empty { padding: 0.6rem; color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); }
+      border: 1px solid var(--dc-input-border, #8a8f98); color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
+    .empty { padding: 0.6rem; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
     .error { color: var(--dc-danger, #b91c1c); font-size: 0.875em; margin-top: 0.25rem; }
-    .description { color: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; margin-top: 0.2rem; }
+    .description { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; margin-top: 0.2rem; }
   `;
 
   /** Visible label (also the accessible name). */

@@ -107,8 +107,8 @@ function displayValue(v: unknown): TemplateResult | string {
  * @event dc-editor-close - the admin left the editor (Discard or Back). Bubbles, composed.
  * @csspart editor - the page. @csspart header @csspart section - each of the six sections. @csspart footer - the
  *   sticky Save / Discard bar. @csspart banner - error and notice banners. @csspart mapping-row @csspart preview-table
- * @cssproperty --dc-accent --dc-accent-contrast --dc-fg --dc-bg --dc-surface --dc-border --dc-border-soft --dc-muted
- *   --dc-danger --dc-warning --dc-success --dc-radius --dc-space --dc-mono
+ * @cssproperty --dc-accent --dc-accent-text --dc-focus --dc-text --dc-text-muted --dc-bg --dc-border --dc-input-border
+ *   --dc-input-bg --dc-danger --dc-danger-bg --dc-warning --dc-success --dc-skeleton --dc-radius --dc-space --dc-mono
  */
 export class DcJobEditor extends LitElement {
   static override styles = editorStyles;

@@ -1,26 +1,31 @@
 import { css } from "lit";
 
 /**
- * Every colour, radius and space goes through a `--dc-*` token with a fallback, so the editor looks right before (or
- * without) the root's theme; system colours (Canvas, CanvasText) follow the host's light or dark scheme.
+ * Every colour, radius and space goes through a `--dc-*` token of the root's theme (widget/src/styles/shared.styles.ts:
+ * --dc-text, --dc-text-muted, --dc-bg, --dc-border, --dc-accent, --dc-accent-text, --dc-focus, --dc-danger(-bg),
+ * --dc-warning, --dc-success, --dc-skeleton, --dc-radius, --dc-space) with a fallback, so the editor also looks right
+ * alone; system colours (Canvas) follow the page's light or dark scheme.
  */
 export const editorStyles = css`
   :host {
     display: block;
     container-type: inline-size;
-    color: var(--dc-fg, inherit);
+    color: var(--dc-text, inherit);
     font: inherit;
     --_accent: var(--dc-accent, #2563eb);
-    --_on-accent: var(--dc-accent-contrast, #ffffff);
-    --_border: var(--dc-border, #8a8f98);
-    --_soft: var(--dc-border-soft, color-mix(in srgb, currentColor 18%, transparent));
-    --_muted: var(--dc-muted, color-mix(in srgb, currentColor 72%, transparent));
-    --_surface: var(--dc-surface, var(--dc-bg, Canvas));
+    --_on-accent: var(--dc-accent-text, #ffffff);
+    --_focus: var(--dc-focus, var(--dc-accent, #2563eb));
+    --_bg: var(--dc-bg, Canvas);
+    /* Inputs need a 3:1 border; the theme's --dc-border is for dividers, so inputs get their own token. */
+    --_border: var(--dc-input-border, #8a8f98);
+    --_soft: var(--dc-border, color-mix(in srgb, currentColor 18%, transparent));
+    --_muted: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+    --_surface: var(--dc-bg, Canvas);
     --_danger: var(--dc-danger, #b91c1c);
     --_warning: var(--dc-warning, #92400e);
     --_success: var(--dc-success, #166534);
     --_radius: var(--dc-radius, 6px);
-    --_space: var(--dc-space, 1rem);
+    --_space: calc(var(--dc-space, 0.5rem) * 2);
   }
   * { box-sizing: border-box; }
   [hidden] { display: none !important; }
@@ -48,11 +53,11 @@ export const editorStyles = css`
   .field { min-width: 0; }
   input[type="text"], input[type="email"], input[type="url"], input[type="time"], input[type="number"], input:not([type]), select, textarea {
     width: 100%; min-width: 0; font: inherit; color: inherit; padding: 0.45rem 0.6rem;
-    border: 1px solid var(--_border); border-radius: var(--_radius); background: var(--dc-input-bg, var(--_surface));
+    border: 1px solid var(--_border); border-radius: var(--_radius); background: var(--dc-input-bg, var(--_bg));
   }
   textarea { min-height: 4.5rem; font-family: var(--dc-mono, ui-monospace, SFMono-Regular, Menlo, monospace); font-size: 0.9em; }
   input:focus-visible, select:focus-visible, textarea:focus-visible, button:focus-visible {
-    outline: 2px solid var(--_accent); outline-offset: 1px;
+    outline: 2px solid var(--_focus); outline-offset: 1px;
   }
   [aria-invalid="true"] { border-color: var(--_danger) !important; }
   .help { color: var(--_muted); font-size: 0.85rem; margin: 0.2rem 0 0; }
@@ -64,7 +69,7 @@ export const editorStyles = css`
     border: 1px solid var(--_border); background: transparent; color: inherit; min-height: 2.25rem;
   }
   button.primary { background: var(--_accent); border-color: var(--_accent); color: var(--_on-accent); font-weight: 600; }
-  button.link { border: none; padding: 0.2rem 0.25rem; color: var(--dc-link, var(--_accent)); text-decoration: underline; min-height: auto; }
+  button.link { border: none; padding: 0.2rem 0.25rem; color: var(--dc-link, var(--_accent)); background: none; text-decoration: underline; min-height: auto; }
   button.icon { padding: 0.3rem 0.55rem; }
   button:disabled { opacity: 0.55; cursor: not-allowed; }
 
@@ -111,18 +116,18 @@ export const editorStyles = css`
   table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
   caption { text-align: left; padding: 0.5rem; color: var(--_muted); }
   th, td { border-bottom: 1px solid var(--_soft); padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
-  td.cell-error { background: color-mix(in srgb, var(--_danger) 10%, transparent); }
+  td.cell-error { background: var(--dc-danger-bg, color-mix(in srgb, var(--_danger) 10%, transparent)); }
   .cell-reason { display: block; color: var(--_danger); font-size: 0.8rem; }
   .null { color: var(--_muted); font-style: italic; }
 
   .footer {
     position: sticky; bottom: 0; z-index: 5; display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center;
-    justify-content: flex-end; padding: 0.75rem var(--_space); background: var(--_surface);
+    justify-content: flex-end; padding: 0.75rem var(--_space); background: var(--_bg);
     border: 1px solid var(--_soft); border-radius: var(--_radius); box-shadow: 0 -4px 12px rgb(0 0 0 / 0.08);
   }
   .footer .marker { margin-right: auto; }
   @container (max-width: 420px) { .footer .marker { flex-basis: 100%; } }
-  .skeleton { height: 2.25rem; border-radius: var(--_radius); background: var(--_soft); animation: pulse 1.2s ease-in-out infinite; }
+  .skeleton { height: 2.25rem; border-radius: var(--_radius); background: var(--dc-skeleton, var(--_soft)); animation: pulse 1.2s ease-in-out infinite; }
   @keyframes pulse { 50% { opacity: 0.5; } }
   @media (prefers-reduced-motion: reduce) { .skeleton { animation: none; } }
 `;

@@ -19,6 +19,7 @@ const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed
  * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
  * and the selected run's detail with its per-record errors and "Download CSV".
  * @event dc-run-finished - when a run watched here finishes
+ * @event open-records - internal: the admin wants the synced records of this job
  */
 @customElement("dc-runs-view")
 export class DcRunsView extends LitElement {
@@ -138,6 +139,7 @@ export class DcRunsView extends LitElement {
     const runs = this.runs;
     return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
       <div class="row"><h2 id="dc-runs-title">Runs of “${this.job.name}”</h2><span class="spacer"></span>
+        <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-records", { detail: { job: this.job } }))}>View records</button>
         <button type="button" @click=${() => this.load()}>Refresh</button></div>
       ${this.loadError ? errorBanner("The run history could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${runs && runs.length ? runsChart(runs) : nothing}

@@ -1,0 +1,117 @@
+/** Linux /proc helpers: the workerd process under a wrangler, its memory (VmHWM / VmRSS) and CPU time. */
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cmdline: string;
+}
+
+export function listProcs(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      out.push({ pid: Number(d), ppid, comm, cmdline });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export function descendants(root: number, procs = listProcs()): ProcInfo[] {
+  const kids = new Map<number, ProcInfo[]>();
+  for (const p of procs) (kids.get(p.ppid) ?? kids.set(p.ppid, []).get(p.ppid)!).push(p);
+  const out: ProcInfo[] = [];
+  const stack = [root];
+  while (stack.length) {
+    for (const c of kids.get(stack.pop()!) ?? []) {
+      out.push(c);
+      stack.push(c.pid);
+    }
+  }
+  return out;
+}
+
+/** The workerd processes below `root` (wrangler dev spawns one `workerd serve …`). */
+export function workerdBelow(root: number): ProcInfo[] {
+  return descendants(root).filter((p) => p.comm === "workerd" || /\/workerd\b/.test(p.cmdline.split(" ")[0] ?? ""));
+}
+
+/** The wrangler dev processes below `root` whose command line contains `needle` (e.g. a config path). */
+export function wranglersBelow(root: number, needle?: string): ProcInfo[] {
+  return descendants(root).filter((p) => /wrangler(\.js)?\s+dev\b/.test(p.cmdline) && (!needle || p.cmdline.includes(needle)));
+}
+
+export interface Mem {
+  /** Peak resident set size (KiB → MB here), kernel-tracked since process start. */
+  hwmMB: number;
+  rssMB: number;
+}
+
+export function memOf(pid: number): Mem | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? NaN);
+    return { hwmMB: kb("VmHWM") / 1024, rssMB: kb("VmRSS") / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
+
+/** user+system CPU seconds consumed by `pid` so far. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the maximum seen and the kernel's VmHWM. */
+export function sampleMemory(pid: number, everyMs = 200): { stop(): { maxRssMB: number; hwmMB: number; samples: number } } {
+  let max = 0;
+  let samples = 0;
+  const tick = () => {
+    const m = memOf(pid);
+    if (m) {
+      max = Math.max(max, m.rssMB);
+      samples++;
+    }
+  };
+  tick();
+  const t = setInterval(tick, everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      tick();
+      return { maxRssMB: max, hwmMB: memOf(pid)?.hwmMB ?? NaN, samples };
+    },
+  };
+}
+
+export function machine(): { cpu: string; cores: number; memGB: number; os: string; kernel: string } {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
+  const memKB = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
+  let os = "Linux";
+  try {
+    os = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? os;
+  } catch {
+    /* keep */
+  }
+  const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  return { cpu, cores, memGB: memKB / 1024 / 1024, os, kernel };
+}
