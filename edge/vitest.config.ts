@@ -20,6 +20,7 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest(async ({ inject }) => {
         const sandbox = inject("sandbox") ?? null;
+        const hostJwks = inject("hostJwks");
         return {
           wrangler: { configPath: here("../wrangler.toml") },
           miniflare: {
@@ -28,7 +29,9 @@ export default defineConfig(async () => {
               SANDBOX: sandbox ? JSON.stringify(sandbox) : "",
               HOST_JWT_SECRET: TEST_HOST_JWT_SECRET,
               ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-              HOST_JWKS_URL: "",
+              // RS256 host tokens are verified against the JWKS the global setup serves (HS256 keeps working).
+              HOST_JWKS_URL: hostJwks.url,
+              HOST_JWKS: JSON.stringify(hostJwks),
               ALLOWED_ORIGINS: "https://host.example",
               AUTHORITY_HOST: sandbox?.identity.httpUrl ?? "http://127.0.0.1:9",
               DEV_INSECURE_ORG_HOSTS: sandbox ? sandbox.orgs.map((o: { url: string }) => new URL(o.url).host).join(",") : "",

@@ -1,6 +1,7 @@
 /** Everything that talks to Dynamics, against the offline sandbox over loopback. */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:test";
+import { notChecked, readinessOf } from "../src/routes/authorize";
 import { actors, call, createConnection, expectError, json, sandbox } from "./helpers";
 import { org, setPrivilege, userToken } from "./dynamics.helpers";
 
@@ -122,6 +123,46 @@ describe.skipIf(!sb)("authorize", () => {
     expect(body.readiness.checks.find((c: any) => c.id === "change_tracking:account")).toMatchObject({ ok: true });
   });
 
+  it("marks every required check (credential, application user, read per synced table) as required and passed", async () => {
+    const { body } = await authorized();
+    const required = body.readiness.checks.filter((c: any) => c.required);
+    expect(required.map((c: any) => c.id).sort()).toEqual(["application_credential", "application_user", "read:account", "read:contact", "read:systemuser"]);
+    expect(required.every((c: any) => c.ok && !c.notChecked)).toBe(true);
+  });
+
+  describe("when the table definitions can't be read", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("reports read access as not checked (warning, with the reason) and is not ready", async () => {
+      const act = await actors();
+      const o = org("contoso");
+      const conn = await createConnection(act.admin, o.url, "contoso");
+      const token = await userToken("admin@contoso.example", o.url);
+      const realFetch = globalThis.fetch;
+      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+        const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+        if (/\/EntityDefinitions\?\$select=LogicalName,EntitySetName/.test(decodeURIComponent(url))) {
+          return new Response(JSON.stringify({ error: { code: "0x80040220", message: "Principal user is missing prvReadEntity privilege" } }), { status: 403, headers: { "Content-Type": "application/json" } });
+        }
+        return realFetch(input, init);
+      });
+      const res = await call("POST", `/api/v1/connections/${conn.id}/authorize`, { token: act.admin, body: { accessToken: token } });
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body.readiness.checks.find((c: any) => c.id === "application_user")).toMatchObject({ ok: true, required: true });
+      expect(body.readiness.checks.find((c: any) => c.id === "metadata")).toMatchObject({ ok: false, severity: "warning", fix: expect.stringContaining("prvReadEntity") });
+      for (const entity of ["account", "contact", "systemuser"]) {
+        const read = body.readiness.checks.find((c: any) => c.id === `read:${entity}`);
+        expect(read).toMatchObject({ ok: false, severity: "warning", required: true, notChecked: true });
+        expect(read.label).toMatch(new RegExp(`Could not check whether the application user can read ${entity}`));
+        expect(read.fix).toMatch(/table definitions could not be read \(403 0x80040220/);
+        expect(body.readiness.checks.find((c: any) => c.id === `change_tracking:${entity}`)).toMatchObject({ ok: false, notChecked: true, severity: "warning" });
+      }
+      expect(body.readiness.ready).toBe(false);
+      expect(body.status).toBe("needs_attention");
+    });
+  });
+
   it("writes connection.authorize and job.create entries to the audit log", async () => {
     const { admin, conn } = await authorized();
     const log = await json<any>(await call("GET", `/api/v1/activity?limit=50`, { token: admin }));
@@ -222,5 +263,23 @@ describe.skipIf(!sb)("proxy against the sandbox", () => {
     const records = await json<any>(await call("GET", "/api/v1/objects/Company/records", { token: admin }));
     expect(records.items).toHaveLength(0);
     void tenant;
+  });
+});
+
+describe("readiness rule", () => {
+  const check = (id: string, ok: boolean, severity: "error" | "warning" | "info", required = false) => ({ id, ok, severity, label: id, ...(required ? { required } : {}) });
+
+  it("is ready when every required check passed, whatever the warnings say", () => {
+    expect(readinessOf([check("application_user", true, "info", true), check("change_tracking:x", false, "warning")], "t").ready).toBe(true);
+  });
+
+  it("is not ready when a required check was not performed, although nothing failed with severity error", () => {
+    const r = readinessOf([check("application_user", true, "info", true), notChecked("read:x", true, "Could not check x", "why")], "t");
+    expect(r.ready).toBe(false);
+    expect(r.checks[1]).toMatchObject({ ok: false, severity: "warning", notChecked: true });
+  });
+
+  it("is not ready when a required check failed", () => {
+    expect(readinessOf([check("read:x", false, "error", true)], "t").ready).toBe(false);
   });
 });

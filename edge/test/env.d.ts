@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** JSON of SandboxInfo (global-setup.ts), or "" when the sandbox is not available. */
       SANDBOX: string;
+      /** JSON of HostJwksInfo (global-setup.ts): the JWKS URL and the keys to sign RS256 host tokens with. */
+      HOST_JWKS: string;
     }
   }
 }

@@ -18,12 +18,40 @@ export interface ReadinessCheck {
   severity: "error" | "warning" | "info";
   label: string;
   fix?: string;
+  /** Background sync needs this check to pass (application credential, application user, read per synced table). */
+  required?: boolean;
+  /**
+   * The check could not be performed (e.g. the table definitions could not be read). Never ok; severity "warning";
+   * `label` says what was not checked, `fix` says why and what to do. A required check that was not performed keeps
+   * the connection from being `ready`.
+   */
+  notChecked?: boolean;
+}
+
+/** Service-protection headroom the most recent finished run of the connection's jobs saw (see Run.headroom). */
+export interface ReadinessHeadroom {
+  runId: string;
+  jobId: string;
+  finishedAt: string;
+  requestsRemaining: number;
+  timeRemainingMs?: number;
 }
 
 export interface Readiness {
   checkedAt: string;
-  ready: boolean; // true when background sync can run every enabled job
+  /** True only when every required check was performed and passed (background sync can run every enabled job). */
+  ready: boolean;
   checks: ReadinessCheck[];
+  /** Filled when the connection is read (GET /connections, GET /connections/:id), from run history. */
+  headroom?: ReadinessHeadroom;
+}
+
+/** The most recent finished run of any of the connection's jobs. */
+export interface LastSync {
+  runId: string;
+  jobId: string;
+  status: "succeeded" | "partial" | "failed";
+  finishedAt: string;
 }
 
 export interface Connection {
@@ -38,8 +66,10 @@ export interface Connection {
   tenantId?: string; // Microsoft Entra tenant id of the org
   organizationId?: string;
   readiness?: Readiness;
+  /** How many jobs use this connection (enabled or not). */
   jobCount?: number;
-  lastSync?: { runId: string; status: string; finishedAt: string | null };
+  /** Absent until one of the connection's jobs has finished a run. */
+  lastSync?: LastSync;
   /** Why the connection is `needs_attention` (set when background sync found a problem). */
   attentionReason?: string;
   /** Only on create / update responses: what normalisation changed in the input (e.g. a pasted path was removed). */

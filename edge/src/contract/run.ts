@@ -25,6 +25,19 @@ export interface Run {
   progress?: { pages: number; rowsSeen: number; totalEstimate?: number };
   notes?: string[]; // e.g. "delta token expired: full resync"
   error?: { code: string; message: string } | null;
+  /**
+   * Dataverse service-protection headroom: the lowest figures the org reported on any response of this run
+   * (`x-ms-ratelimit-burst-remaining-xrm-requests`, `x-ms-ratelimit-time-remaining-xrm-requests`). Absent when the
+   * run received none (e.g. it failed before reaching Dataverse).
+   */
+  headroom?: RunHeadroom;
+}
+
+export interface RunHeadroom {
+  /** Requests left in the 5-minute window (Dataverse allows 6,000 per user / application user). */
+  requestsRemaining: number;
+  /** Combined execution time left in the window, in ms (Dataverse allows 1,200 s). */
+  timeRemainingMs?: number;
 }
 
 /** One record that could not be synced; the run goes on and ends Partial Success. */

@@ -5,6 +5,7 @@
  * non-2xx into a `DataverseError` carrying Dataverse's own error code. Tokens are never logged or echoed.
  */
 import { z } from "zod";
+import type { RunHeadroom } from "../contract/run";
 import { DataverseError } from "./errors";
 
 export { DataverseError, isDataverseError, DV_ERRORS } from "./errors";
@@ -23,6 +24,31 @@ export interface DataverseRequestInit {
   timeoutMs?: number;
   /** Default true: 429 (Retry-After), 502/503/504 and network errors are retried within the budget. */
   retry?: boolean;
+  /** Called with the service-protection figures of every response that carries them (429s included). */
+  onHeadroom?: (headroom: RunHeadroom) => void;
+}
+
+export const RATE_LIMIT_HEADERS = {
+  requests: "x-ms-ratelimit-burst-remaining-xrm-requests",
+  time: "x-ms-ratelimit-time-remaining-xrm-requests",
+} as const;
+
+/**
+ * Dataverse's service-protection headers → figures. Requests remaining is a count; time remaining is seconds with
+ * decimals, formatted with thousands separators ("1,200.00"). Null when the response carries no requests figure.
+ */
+export function readHeadroom(headers: Headers): RunHeadroom | null {
+  const requests = Number((headers.get(RATE_LIMIT_HEADERS.requests) ?? "").replace(/,/g, "").trim() || NaN);
+  if (!Number.isFinite(requests) || requests < 0) return null;
+  const seconds = Number((headers.get(RATE_LIMIT_HEADERS.time) ?? "").replace(/,/g, "").trim() || NaN);
+  return { requestsRemaining: Math.floor(requests), ...(Number.isFinite(seconds) && seconds >= 0 ? { timeRemainingMs: Math.round(seconds * 1000) } : {}) };
+}
+
+/** The lower of two headroom readings, figure by figure (null = nothing seen yet). */
+export function lowerHeadroom(a: RunHeadroom | null, b: RunHeadroom): RunHeadroom {
+  if (!a) return b;
+  const times = [a.timeRemainingMs, b.timeRemainingMs].filter((t): t is number => t !== undefined);
+  return { requestsRemaining: Math.min(a.requestsRemaining, b.requestsRemaining), ...(times.length ? { timeRemainingMs: Math.min(...times) } : {}) };
 }
 
 /** Retry budget. Exposed (and mutable) so tests can shrink waits; production uses the defaults. */
@@ -167,6 +193,10 @@ export async function dataverseRequest(orgUrl: string, path: string, init: Datav
       waited += delay;
       await sleep(delay);
       continue;
+    }
+    if (init.onHeadroom) {
+      const headroom = readHeadroom(res.headers);
+      if (headroom) init.onHeadroom(headroom);
     }
     if (res.ok) return res;
     const error = await toDataverseError(res);

@@ -81,11 +81,13 @@ export const requireHostToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+export function requireAdmin(caller: Caller): void {
+  if (caller.role !== "admin") throw new ApiError("forbidden", "This action needs the admin role");
+}
+
 /** Viewers read; anything that changes state needs `admin`. Applied to every non-GET/HEAD method. */
 export const requireAdminForWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
   const method = c.req.method;
-  if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && c.get("caller").role !== "admin") {
-    throw new ApiError("forbidden", "This action needs the admin role");
-  }
+  if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") requireAdmin(c.get("caller"));
   await next();
 };

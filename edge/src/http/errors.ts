@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError, type z } from "zod";
 import { ERROR_CODES, type ErrorCode, type ErrorDetail, type ErrorEnvelope } from "../contract/errors";
+import { DataverseError } from "../dataverse/errors";
 import type { AppEnv } from "./app-env";
 
 /** The one error type routes throw; `onError` turns it into the envelope with the code's status. */
@@ -56,6 +57,16 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
   }
   console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), name: err.name, stack: err.stack?.split("\n").slice(0, 5).join(" | ") }));
   return envelope(c, "internal", "Internal error");
+}
+
+/** Runs `fn`; a Dataverse failure becomes the API error of `fromDataverseError` (anything else passes unchanged). */
+export async function withDataverseErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof DataverseError) throw fromDataverseError(e, what);
+    throw e;
+  }
 }
 
 /** A Dataverse failure on an interactive route → the envelope (Dataverse's own code is kept in the message). */

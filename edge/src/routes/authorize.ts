@@ -14,7 +14,7 @@ import { fetchAttributes, fetchEntities } from "../metadata/fetch";
 import { storeAttributes, storeEntities } from "../metadata/cache";
 import { audit } from "../stores/audit";
 import { buildBuiltInJobs, BUILT_IN_ENTITIES } from "../stores/builtin-jobs";
-import { putConnection, type StoredConnection } from "../stores/connections";
+import { connectionForAudit, putConnection, type StoredConnection } from "../stores/connections";
 import { getJob, listJobs, putJob } from "../stores/jobs";
 
 interface DelegatedClaims {
@@ -57,6 +57,16 @@ async function canRead(orgUrl: string, token: string, entity: EntityInfo): Promi
   }
 }
 
+/** A check that could not be performed: never ok, always a warning; a required one keeps the connection from `ready`. */
+export function notChecked(id: string, required: boolean, label: string, fix: string): ReadinessCheck {
+  return { id, ok: false, severity: "warning", required, notChecked: true, label, fix };
+}
+
+/** `ready` only when every required check was performed and passed; warnings and infos never decide it. */
+export function readinessOf(checks: ReadinessCheck[], checkedAt: string): Readiness {
+  return { checkedAt, ready: checks.every((c) => !c.required || c.ok), checks };
+}
+
 export async function authorizeConnection(env: Env, caller: Caller, conn: StoredConnection, accessToken: string): Promise<StoredConnection> {
   let me: Awaited<ReturnType<typeof whoAmI>>;
   try {
@@ -79,12 +89,15 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
   ];
 
   // Metadata with the admin's token: needed for readiness (entity sets, change tracking) and cached for job validation.
-  let entities: EntityInfo[] = [];
+  // null = could not be read: the checks that need it are reported as not checked, never as passed.
+  let entities: EntityInfo[] | null = null;
+  let metadataProblem = "";
   try {
     entities = await fetchEntities(conn.orgUrl, accessToken);
     await storeEntities(env, conn.tenant, conn.id, entities);
   } catch (e) {
-    checks.push({ id: "metadata", ok: false, severity: "warning", label: "Could not read the organization's table definitions", fix: isDataverseError(e) ? e.message : "retry later" });
+    metadataProblem = isDataverseError(e) ? `${e.status || "no answer"} ${e.code}: ${e.message}` : "unexpected error";
+    checks.push({ id: "metadata", ok: false, severity: "warning", label: "Could not read the organization's table definitions", fix: `${metadataProblem}. Authorize again once Dynamics answers.` });
   }
   const attrs = new Map(
     await Promise.all(
@@ -124,19 +137,21 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
   // Entities the enabled jobs of this connection read.
   const jobs = (await listJobs(env, conn.tenant)).filter((j) => j.connectionId === conn.id && j.enabled);
   const used = [...new Set(jobs.map((j) => j.source.entity))].sort();
-  const byName = new Map(entities.map((e) => [e.logicalName, e]));
+  const byName = new Map((entities ?? []).map((e) => [e.logicalName, e]));
 
   // Background credential: client credentials for this org, then WhoAmI as the application user.
   const clientId = env.DYNAMICS_CLIENT_ID;
   let appToken: string | null = null;
   try {
     appToken = await getAppToken(env, claims.tid, conn.orgUrl, { forceRefresh: true });
+    checks.push({ id: "application_credential", ok: true, severity: "info", required: true, label: `The connector app ${clientId} gets tokens for tenant ${claims.tid}` });
   } catch (e) {
     const msg = isDataverseError(e) ? `${e.code}: ${e.message}` : "token request failed";
     checks.push({
       id: "application_credential",
       ok: false,
       severity: "error",
+      required: true,
       label: `The connector app ${clientId} could not get a token for tenant ${claims.tid} (${msg})`,
       fix: `An administrator of tenant ${claims.tid} must grant admin consent to app ${clientId}, and the edge's DYNAMICS_CLIENT_SECRET must be current.`,
     });
@@ -146,7 +161,7 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
     try {
       await whoAmI(conn.orgUrl, appToken);
       appUserOk = true;
-      checks.push({ id: "application_user", ok: true, severity: "info", label: `Application user for app ${clientId} exists in ${conn.orgUrl}` });
+      checks.push({ id: "application_user", ok: true, severity: "info", required: true, label: `Application user for app ${clientId} exists in ${conn.orgUrl}` });
     } catch (e) {
       if (isDataverseError(e) && e.status === 0) dvFailure(e, "WhoAmI as the application user");
       const what = used.length ? used.map((u) => byName.get(u)?.displayName ?? u).join(", ") : "the synced tables";
@@ -154,27 +169,39 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
         id: "application_user",
         ok: false,
         severity: "error",
+        required: true,
         label: `No usable application user for app ${clientId} in ${conn.orgUrl}${isDataverseError(e) ? ` (${e.status} ${e.code})` : ""}`,
         fix: `Create an application user for app ${clientId} in ${conn.orgUrl} with a security role that can read ${what} (Power Platform admin center → Environments → your environment → Settings → Users + permissions → Application users → New app user).`,
       });
     }
+  } else {
+    checks.push(notChecked("application_user", true, `Could not check for an application user of app ${clientId} in ${conn.orgUrl}`, "The connector app got no token (see above); fix that, then authorize again."));
   }
 
   for (const logical of used) {
-    const entity = byName.get(logical);
-    if (!entity) {
-      if (entities.length) checks.push({ id: `read:${logical}`, ok: false, severity: "error", label: `Table ${logical} does not exist in this organization`, fix: `Change or delete the jobs that read ${logical}.` });
+    if (!entities) {
+      const why = `The organization's table definitions could not be read (${metadataProblem}), so the table's entity set is unknown. Authorize again once Dynamics answers.`;
+      checks.push(notChecked(`read:${logical}`, true, `Could not check whether the application user can read ${logical}`, why));
+      checks.push(notChecked(`change_tracking:${logical}`, false, `Could not check change tracking for ${logical}`, why));
       continue;
     }
-    if (appToken && appUserOk) {
+    const entity = byName.get(logical);
+    if (!entity) {
+      checks.push({ id: `read:${logical}`, ok: false, severity: "error", required: true, label: `Table ${logical} does not exist in this organization`, fix: `Change or delete the jobs that read ${logical}.` });
+      continue;
+    }
+    if (!appToken || !appUserOk) {
+      checks.push(notChecked(`read:${logical}`, true, `Could not check whether the application user can read ${entity.displayName}`, "There is no usable application user (see above); fix that, then authorize again."));
+    } else {
       const r = await canRead(conn.orgUrl, appToken, entity);
       checks.push(
         r.ok
-          ? { id: `read:${logical}`, ok: true, severity: "info", label: `The application user can read ${entity.displayName}` }
+          ? { id: `read:${logical}`, ok: true, severity: "info", required: true, label: `The application user can read ${entity.displayName}` }
           : {
               id: `read:${logical}`,
               ok: false,
               severity: "error",
+              required: true,
               label: `The application user cannot read ${entity.displayName} (${r.error.status} ${r.error.code})`,
               fix: r.error.status === 403
                 ? `Give the application user of app ${clientId} a security role with the ${privilegeFrom(r.error, logical)} privilege (Read, organization level) on ${entity.displayName}.`
@@ -208,12 +235,9 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
     );
   }
 
-  const readiness: Readiness = { checkedAt: now, ready: checks.every((c) => c.ok || c.severity !== "error"), checks };
+  const readiness = readinessOf(checks, now);
   next = { ...next, readiness, status: readiness.ready ? "authorized" : "needs_attention" };
   await putConnection(env, next);
-  // The readiness report is a result, not configuration: the audit entry records what changed on the connection.
-  const { readiness: _a, ...before } = conn;
-  const { readiness: _b, ...after } = next;
-  await audit(env, caller, "connection.authorize", { type: "connection", id: conn.id }, before, after);
+  await audit(env, caller, "connection.authorize", { type: "connection", id: conn.id }, connectionForAudit(conn), connectionForAudit(next));
   return next;
 }

@@ -5,18 +5,16 @@ import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";
 import { normalizeOrgUrl } from "../security/org-url";
 import { audit } from "../stores/audit";
-import { deleteConnection, getConnection, listConnections, putConnection, toWire, type StoredConnection } from "../stores/connections";
+import { connectionForAudit, deleteConnection, getConnection, listConnections, putConnection, toWire, type StoredConnection } from "../stores/connections";
 import { listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
 import { authorizeConnection } from "./authorize";
-
-const forAudit = ({ readiness: _r, ...c }: StoredConnection) => c;
+import { presentConnection, presentConnections } from "./connection-view";
 
 export const connectionRoutes = new Hono<AppEnv>()
   .get("/connections", async (c) => {
     const { tenant } = c.get("caller");
-    const [conns, jobs] = await Promise.all([listConnections(c.env, tenant), listJobs(c.env, tenant)]);
-    return c.json(conns.map((x) => ({ ...toWire(x), jobCount: jobs.filter((j) => j.connectionId === x.id).length })));
+    return c.json(await presentConnections(c.env, tenant, await listConnections(c.env, tenant)));
   })
   .post("/connections", async (c) => {
     const caller = c.get("caller");
@@ -26,15 +24,14 @@ export const connectionRoutes = new Hono<AppEnv>()
     const now = new Date().toISOString();
     const conn: StoredConnection = { id: newId("conn"), tenant: caller.tenant, name: body.name, orgUrl: org.orgUrl, status: "not_authorized", createdAt: now, updatedAt: now };
     await putConnection(c.env, conn);
-    await audit(c.env, caller, "connection.create", { type: "connection", id: conn.id }, null, forAudit(conn));
+    await audit(c.env, caller, "connection.create", { type: "connection", id: conn.id }, null, connectionForAudit(conn));
     return c.json({ ...toWire(conn), jobCount: 0, ...(org.notes.length ? { notes: org.notes } : {}) }, 201);
   })
   .get("/connections/:id", async (c) => {
     const { tenant } = c.get("caller");
     const conn = await getConnection(c.env, tenant, c.req.param("id"));
     if (!conn) throw notFound("No such connection");
-    const jobs = (await listJobs(c.env, tenant)).filter((j) => j.connectionId === conn.id);
-    return c.json({ ...toWire(conn), jobCount: jobs.length });
+    return c.json(await presentConnection(c.env, tenant, conn));
   })
   .patch("/connections/:id", async (c) => {
     const caller = c.get("caller");
@@ -43,8 +40,8 @@ export const connectionRoutes = new Hono<AppEnv>()
     const body = await readJson(c, RenameConnectionBody);
     const next: StoredConnection = { ...conn, name: body.name, updatedAt: new Date().toISOString() };
     await putConnection(c.env, next);
-    await audit(c.env, caller, "connection.update", { type: "connection", id: conn.id }, forAudit(conn), forAudit(next));
-    return c.json(toWire(next));
+    await audit(c.env, caller, "connection.update", { type: "connection", id: conn.id }, connectionForAudit(conn), connectionForAudit(next));
+    return c.json(await presentConnection(c.env, caller.tenant, next));
   })
   .delete("/connections/:id", async (c) => {
     const caller = c.get("caller");
@@ -59,7 +56,7 @@ export const connectionRoutes = new Hono<AppEnv>()
       disabled.push(job.id);
     }
     await deleteConnection(c.env, caller.tenant, conn.id);
-    await audit(c.env, caller, "connection.delete", { type: "connection", id: conn.id }, forAudit(conn), null);
+    await audit(c.env, caller, "connection.delete", { type: "connection", id: conn.id }, connectionForAudit(conn), null);
     return c.json({ deleted: true, id: conn.id, disabledJobs: disabled });
   })
   .post("/connections/:id/authorize", async (c) => {
@@ -68,6 +65,5 @@ export const connectionRoutes = new Hono<AppEnv>()
     if (!conn) throw notFound("No such connection");
     const body = await readJson(c, AuthorizeConnectionBody);
     const next = await authorizeConnection(c.env, caller, conn, body.accessToken);
-    const jobs = (await listJobs(c.env, caller.tenant)).filter((j) => j.connectionId === conn.id);
-    return c.json({ ...toWire(next), jobCount: jobs.length });
+    return c.json(await presentConnection(c.env, caller.tenant, next));
   });

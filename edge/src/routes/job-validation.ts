@@ -3,7 +3,6 @@
  * attributes, the job it depends on), types must convert, and the chain must not loop. Every problem is reported
  * at once as `{ path, message }` naming the field of the request body.
  */
-import { Cron } from "croner";
 import type { Job } from "../contract/job";
 import type { AttributeInfo, AttributeType } from "../contract/metadata";
 import type { FieldType, TargetObject } from "../contract/object";
@@ -13,6 +12,7 @@ import { peekAttributes, peekEntities } from "../metadata/cache";
 import { getConnection } from "../stores/connections";
 import { getObject } from "../stores/objects";
 import { getJob } from "../stores/jobs";
+import { cronExpressionProblem, validTimezone } from "../sync/cron";
 
 type JobBody = Omit<Job, "id" | "createdAt" | "updatedAt" | "builtIn">;
 
@@ -74,27 +74,6 @@ function attributeFor(source: string, attrs: AttributeInfo[]): AttributeInfo | u
     if (a && (a.type === "Lookup" || a.type === "Customer" || a.type === "Owner")) return a;
   }
   return undefined;
-}
-
-export function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function cronProblem(expr: string, tz: string): string | null {
-  try {
-    const job = new Cron(expr, { timezone: validTimezone(tz) ? tz : "UTC", paused: true });
-    const next = job.nextRun();
-    job.stop();
-    if (!next) return "never fires";
-    return null;
-  } catch (e) {
-    return e instanceof Error ? e.message : "is not a valid cron expression";
-  }
 }
 
 export interface ValidationOutcome {
@@ -202,7 +181,7 @@ export async function validateJob(env: Env, tenant: string, job: JobBody, selfId
   // Schedule
   if (job.schedule) {
     if (!validTimezone(job.schedule.timezone)) add("schedule.timezone", `${job.schedule.timezone} is not an IANA time zone (e.g. Europe/Berlin)`);
-    const problem = cronProblem(job.schedule.cron, job.schedule.timezone);
+    const problem = cronExpressionProblem(job.schedule);
     if (problem) add("schedule.cron", `not a valid cron expression: ${problem}`);
   }
 

@@ -1,53 +1,38 @@
-import { Hono } from "hono";
-import { isDataverseError } from "../dataverse/client";
+import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/app-env";
-import { ApiError, fromDataverseError, notFound } from "../http/errors";
+import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";
+import { notFound, withDataverseErrors } from "../http/errors";
 import { getAttributes, getEntities } from "../metadata/cache";
-import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection } from "../stores/connections";
-import type { Context } from "hono";
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]{0,99}$/;
 
-async function withConnection(c: Context<AppEnv>) {
+async function allowedConnection(c: Context<AppEnv>) {
   const conn = await getConnection(c.env, c.get("caller").tenant, c.req.param("id") ?? "");
   if (!conn) throw notFound("No such connection");
-  if (!isAllowedOrgUrl(conn.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS)) throw new ApiError("proxy_refused", "The connection's orgUrl is no longer allowed");
+  requireAllowedOrg(c.env, conn);
   return conn;
 }
 
-/** The token is only needed when Dynamics must be asked: a cached answer needs none. */
-function tokenOrThrow(c: Context<AppEnv>): string {
-  const t = c.req.header("x-dynamics-token");
-  if (!t) throw new ApiError("dynamics_token_missing", "Send the admin's Dynamics access token in X-Dynamics-Token");
-  return t;
+/** Says whether the answer came from the cache, and how old it is. */
+function describeCache<T>(c: Context<AppEnv>, r: { value: T; fetchedAt: string; fromCache: boolean }): T {
+  c.header("X-Metadata-Fetched-At", r.fetchedAt);
+  c.header("X-Metadata-Cache", r.fromCache ? "hit" : "miss");
+  return r.value;
 }
 
-async function load<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (isDataverseError(e)) throw fromDataverseError(e, what);
-    throw e;
-  }
-}
+// The Dynamics token is asked for lazily: only a cache miss or a refresh needs one.
 
 export const metadataRoutes = new Hono<AppEnv>()
   .get("/connections/:id/entities", async (c) => {
-    const conn = await withConnection(c);
+    const conn = await allowedConnection(c);
     const refresh = c.req.query("refresh") === "1";
-    const r = await load("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => tokenOrThrow(c), refresh));
-    c.header("X-Metadata-Fetched-At", r.fetchedAt);
-    c.header("X-Metadata-Cache", r.fromCache ? "hit" : "miss");
-    return c.json(r.value);
+    return c.json(describeCache(c, await withDataverseErrors("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => requireDynamicsToken(c), refresh))));
   })
   .get("/connections/:id/entities/:logicalName/attributes", async (c) => {
-    const conn = await withConnection(c);
+    const conn = await allowedConnection(c);
     const entity = c.req.param("logicalName");
     if (!LOGICAL_NAME.test(entity)) throw notFound("No such table");
     const refresh = c.req.query("refresh") === "1";
-    const r = await load(`Reading the columns of ${entity}`, () => getAttributes(c.env, conn.tenant, conn, () => tokenOrThrow(c), entity, refresh));
-    c.header("X-Metadata-Fetched-At", r.fetchedAt);
-    c.header("X-Metadata-Cache", r.fromCache ? "hit" : "miss");
-    return c.json(r.value);
+    return c.json(describeCache(c, await withDataverseErrors(`Reading the columns of ${entity}`, () => getAttributes(c.env, conn.tenant, conn, () => requireDynamicsToken(c), entity, refresh))));
   });

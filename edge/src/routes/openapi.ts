@@ -32,9 +32,9 @@ const ErrorsQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() 
 export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/v1/health", summary: "Liveness and version", tag: "meta", public: true, response: "{ ok: true, version }" },
   { method: "get", path: "/api/v1/openapi.json", summary: "This document", tag: "meta", public: true, response: "OpenAPI 3.1" },
-  { method: "get", path: "/api/v1/connections", summary: "List connections", tag: "connections", response: "Connection[]" },
+  { method: "get", path: "/api/v1/connections", summary: "List connections (with jobCount, lastSync and the last run's service-protection headroom in readiness)", tag: "connections", response: "Connection[]" },
   { method: "post", path: "/api/v1/connections", summary: "Create a connection (orgUrl normalised and validated)", tag: "connections", admin: true, body: CreateConnectionBody, ok: 201, response: "Connection (+ notes when the orgUrl was changed)", errors: ["validation_failed"] },
-  { method: "get", path: "/api/v1/connections/{id}", summary: "Read a connection", tag: "connections", response: "Connection", errors: ["not_found"] },
+  { method: "get", path: "/api/v1/connections/{id}", summary: "Read a connection (with jobCount, lastSync and the last run's service-protection headroom in readiness)", tag: "connections", response: "Connection", errors: ["not_found"] },
   { method: "patch", path: "/api/v1/connections/{id}", summary: "Rename a connection", tag: "connections", admin: true, body: RenameConnectionBody, response: "Connection", errors: ["not_found", "validation_failed"] },
   { method: "delete", path: "/api/v1/connections/{id}", summary: "Delete a connection (its jobs are disabled)", tag: "connections", admin: true, response: "{ deleted, id, disabledJobs }", errors: ["not_found"] },
   { method: "post", path: "/api/v1/connections/{id}/authorize", summary: "Authorize with the admin's delegated token: WhoAmI, background credential check, readiness, out-of-the-box jobs", tag: "connections", admin: true, body: AuthorizeConnectionBody, response: "Connection with status and readiness", errors: ["not_found", "org_mismatch", "dynamics_token_invalid", "dynamics_error", "dynamics_unreachable"] },

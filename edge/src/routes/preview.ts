@@ -4,11 +4,11 @@
  */
 import type { Context } from "hono";
 import type { Job } from "../contract/job";
-import { dataverseJson, isDataverseError, ODataPage, PAGE_PREFER } from "../dataverse/client";
+import { dataverseJson, ODataPage, PAGE_PREFER } from "../dataverse/client";
 import type { AppEnv } from "../http/app-env";
-import { ApiError, fromDataverseError, validationFailed } from "../http/errors";
+import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";
+import { validationFailed, withDataverseErrors } from "../http/errors";
 import { getAttributes, getEntities } from "../metadata/cache";
-import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection } from "../stores/connections";
 import { getObject } from "../stores/objects";
 import { mapRecord, sourceIdOf } from "../sync/mapper";
@@ -20,12 +20,11 @@ export async function previewJob(c: Context<AppEnv>, job: Job) {
   const { tenant } = c.get("caller");
   const conn = await getConnection(c.env, tenant, job.connectionId);
   if (!conn) throw validationFailed([{ path: "connectionId", message: "the job's connection no longer exists" }]);
-  if (!isAllowedOrgUrl(conn.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS)) throw new ApiError("proxy_refused", "The connection's orgUrl is no longer allowed");
-  const token = c.req.header("x-dynamics-token");
-  if (!token) throw new ApiError("dynamics_token_missing", "Send the admin's Dynamics access token in X-Dynamics-Token");
+  requireAllowedOrg(c.env, conn);
+  const token = requireDynamicsToken(c);
   const object = await getObject(c.env, tenant, job.target.object);
   if (!object) throw validationFailed([{ path: "target.object", message: `no object named ${job.target.object}` }]);
-  try {
+  return withDataverseErrors("Reading preview rows", async () => {
     const entities = (await getEntities(c.env, tenant, conn, () => token, false)).value;
     const entity = entities.find((e) => e.logicalName === job.source.entity);
     if (!entity) throw validationFailed([{ path: "source.entity", message: `table ${job.source.entity} does not exist in the organization` }]);
@@ -44,8 +43,5 @@ export async function previewJob(c: Context<AppEnv>, job: Job) {
       return { sourceId: sourceIdOf(entity.logicalName, row), fields: mapped.fields, lookups, errors: mapped.errors };
     });
     return { jobId: job.id, entity: entity.logicalName, object: object.name, rows, errorCount: rows.reduce((n, r) => n + r.errors.length, 0) };
-  } catch (e) {
-    if (isDataverseError(e)) throw fromDataverseError(e, "Reading preview rows");
-    throw e;
-  }
+  });
 }

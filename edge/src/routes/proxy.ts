@@ -7,9 +7,9 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";
 import { ApiError, notFound } from "../http/errors";
 import { limitBody, PROXY_BODY_LIMIT } from "../http/middleware";
-import { isAllowedOrgUrl } from "../security/org-url";
 import { validateProxyPath, validateProxyQuery } from "../security/proxy-path";
 import { getConnection } from "../stores/connections";
 
@@ -54,10 +54,9 @@ export const proxyRoutes = new Hono<AppEnv>().all("/connections/:id/dynamics/*",
   if (!(method === "GET" && !isBatch) && !(method === "POST" && isBatch)) {
     throw new ApiError("method_not_allowed", isBatch ? "$batch must be POST" : "The proxy forwards GET, and POST only for $batch", undefined, { Allow: isBatch ? "POST" : "GET" });
   }
-  const token = c.req.header("x-dynamics-token");
-  if (!token) throw new ApiError("dynamics_token_missing", "Send the admin's Dynamics access token in X-Dynamics-Token");
+  const token = requireDynamicsToken(c);
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token) || token.length > 16_384) throw new ApiError("dynamics_token_invalid", "X-Dynamics-Token is not a bearer token");
-  if (!isAllowedOrgUrl(conn.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS)) throw new ApiError("proxy_refused", "The connection's orgUrl is no longer allowed");
+  requireAllowedOrg(c.env, conn);
 
   const upstream = new URL(`${conn.orgUrl}${API_PREFIX}${path.path}${query.path}`);
   const origin = new URL(conn.orgUrl);

@@ -2,8 +2,9 @@
  * Runs: start (run now), history, one run, its per-record errors (JSON or CSV). Mounted at /api/v1.
  * Tenant-scoped: an id of another tenant is 404 like an unknown one. Writes need admin (global middleware).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
 import { getJob } from "../stores/jobs";
 import { toCsv } from "../sync/csv";
@@ -12,6 +13,14 @@ import { getRunRow, listRunErrors, listRuns, RunInProgressError, toRun } from ".
 import { startRun } from "../sync/start";
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The `:runId` run of the caller's tenant; malformed, unknown and other tenants' ids are all 404. */
+async function tenantRun(c: Context<AppEnv>) {
+  const id = c.req.param("runId") ?? "";
+  const row = RUN_ID.test(id) ? await getRunRow(c.env, c.get("caller").tenant, id) : null;
+  if (!row) throw notFound("No such run");
+  return row;
+}
 
 export const runRoutes = new Hono<AppEnv>()
   .post("/jobs/:id/runs", async (c) => {
@@ -40,18 +49,10 @@ export const runRoutes = new Hono<AppEnv>()
     const rows = await listRuns(c.env, tenant, job.id, limit, before);
     return c.json(rows.map(toRun));
   })
-  .get("/runs/:runId", async (c) => {
-    const { tenant } = c.get("caller");
-    const id = c.req.param("runId");
-    const row = RUN_ID.test(id) ? await getRunRow(c.env, tenant, id) : null;
-    if (!row) throw notFound("No such run");
-    return c.json(toRun(row));
-  })
+  .get("/runs/:runId", async (c) => c.json(toRun(await tenantRun(c))))
   .get("/runs/:runId/errors", async (c) => {
     const { tenant } = c.get("caller");
-    const id = c.req.param("runId");
-    const row = RUN_ID.test(id) ? await getRunRow(c.env, tenant, id) : null;
-    if (!row) throw notFound("No such run");
+    const row = await tenantRun(c);
     const format = c.req.query("format") ?? "json";
     if (format !== "json" && format !== "csv") throw validationFailed([{ path: "format", message: "csv or json" }]);
     const errors = await listRunErrors(c.env, tenant, row.id);
@@ -65,8 +66,8 @@ export const runRoutes = new Hono<AppEnv>()
   })
   // The job's webhook signing secret (derived, never stored). Admin only although it is a GET: it is a credential.
   .get("/jobs/:id/webhook-secret", async (c) => {
-    const { tenant, role } = c.get("caller");
-    if (role !== "admin") throw new ApiError("forbidden", "This action needs the admin role");
+    const { tenant } = c.get("caller");
+    requireAdmin(c.get("caller"));
     const job = await getJob(c.env, tenant, c.req.param("id"));
     if (!job) throw notFound("No such job");
     c.header("Cache-Control", "no-store");

@@ -16,6 +16,11 @@ export function toWire(c: StoredConnection): Connection {
   return { ...rest, ...(attentionReason ? { attentionReason } : {}) } as Connection;
 }
 
+/** The connection as the audit log records it: configuration only (the readiness report is a result, not configuration). */
+export function connectionForAudit({ readiness: _r, ...c }: StoredConnection): Omit<StoredConnection, "readiness"> {
+  return c;
+}
+
 /** The stored connection incl. orgUrl, tenantId (Entra), organizationId and status — or null (also for malformed ids). */
 export async function getConnection(env: Env, tenant: string, id: string): Promise<StoredConnection | null> {
   if (!ID_PATTERN.test(id)) return null;
@@ -49,7 +54,7 @@ export async function markNeedsAttention(env: Env, tenant: string, id: string, r
   const readiness: Readiness = {
     checkedAt: now,
     ready: false,
-    checks: [...(c.readiness?.checks.filter((x) => x.id !== "background_sync") ?? []), { id: "background_sync", ok: false, severity: "error", label: "Background sync failed", fix: reason.slice(0, 500) }],
+    checks: [...(c.readiness?.checks.filter((x) => x.id !== "background_sync") ?? []), { id: "background_sync", ok: false, severity: "error", required: true, label: "Background sync failed", fix: reason.slice(0, 500) }],
   };
   await putConnection(env, { ...c, status: "needs_attention", attentionReason: reason.slice(0, 500), readiness, updatedAt: now });
 }

@@ -23,13 +23,25 @@ export function nextTick(spec: CronSpec, after: number): number | null {
   return next ? next.getTime() : null;
 }
 
-/** Whether a schedule is valid (expression and time zone); returns the reason when it isn't. */
-export function validateSchedule(spec: CronSpec): string | null {
+/** Whether `tz` is an IANA time zone name the runtime knows. */
+export function validTimezone(tz: string): boolean {
   try {
-    nextTick(spec, Date.now());
-    return null;
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What is wrong with a schedule's cron expression, read exactly as the scheduler reads it (five fields, croner, the
+ * job's zone) — or null when it fires. An unknown zone is reported separately (validTimezone), so it is read in UTC here.
+ */
+export function cronExpressionProblem(spec: CronSpec): string | null {
+  try {
+    return nextTick({ cron: spec.cron, timezone: validTimezone(spec.timezone) ? spec.timezone : "UTC" }, Date.now()) === null ? "never fires" : null;
   } catch (e) {
-    return e instanceof Error ? e.message : "invalid schedule";
+    return e instanceof Error ? e.message : "is not a valid cron expression";
   }
 }
 

@@ -7,7 +7,8 @@
 import type { AttributeInfo, EntityInfo } from "../contract/metadata";
 import type { Job } from "../contract/job";
 import type { TargetObject } from "../contract/object";
-import { dataverseJson, getAppToken, ODataPage, PAGE_PREFER, maxPageSize } from "../dataverse/client";
+import type { RunHeadroom } from "../contract/run";
+import { dataverseJson, getAppToken, lowerHeadroom, ODataPage, PAGE_PREFER, maxPageSize } from "../dataverse/client";
 import { DataverseError, DV_ERRORS, isDataverseError } from "../dataverse/errors";
 import type { Env } from "../env";
 import { fetchAttributes, fetchEntities } from "../metadata/fetch";
@@ -16,7 +17,7 @@ import { getJob } from "../stores/jobs";
 import { ensureObjectTable, getObject } from "../stores/objects";
 import { onRunFinished } from "./finish";
 import { cursorOf, deltaInitialPath, keysetPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
-import { appendNote, finishRun, getRunRow, touchLease, type RunRow } from "./runs-store";
+import { appendNote, finishRun, getRunRow, lowerHeadroomStatement, touchLease, type RunRow } from "./runs-store";
 import { commitPage, preparePage } from "./writer";
 
 /** Lease a runner holds while working; a run whose lease expired is re-kicked by the cron handler. */
@@ -60,6 +61,10 @@ interface Ctx {
   lookupObjects: Map<string, TargetObject>;
   attributes: AttributeInfo[];
   token: string | null;
+  /** Lowest service-protection figures seen since they were last written to the run row (see flushHeadroom). */
+  headroom: RunHeadroom | null;
+  /** Passed to every Dataverse request of the run: records its service-protection headers (no extra request). */
+  observe: { onHeadroom: (h: RunHeadroom) => void };
 }
 
 function pageSizeFor(env: Env): number {
@@ -102,7 +107,16 @@ async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
     if (!o) throw new RunFailure("object_not_found", `Lookup object ${l.object} does not exist`);
     lookupObjects.set(o.name.toLowerCase(), o);
   }
-  return { env, ref, job, conn, object, lookupObjects, attributes: [], token: null };
+  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) } };
+  return ctx;
+}
+
+/** Writes the headroom seen outside a page commit (init, failures, waits) to the run row. Page commits carry theirs. */
+async function flushHeadroom(ctx: Ctx | null): Promise<void> {
+  if (!ctx?.headroom) return;
+  const h = ctx.headroom;
+  ctx.headroom = null;
+  await lowerHeadroomStatement(ctx.env, ctx.ref.runId, h).run();
 }
 
 /** Mapped source attributes → the attribute each depends on (for drift: removed or retyped). */
@@ -145,7 +159,7 @@ export async function checkDrift(env: Env, ctx: Ctx, attributes: AttributeInfo[]
   const viaByEntity = new Map<string, Set<string>>();
   for (const m of ctx.job.mappings) if (m.via) (viaByEntity.get(m.via.entity) ?? viaByEntity.set(m.via.entity, new Set()).get(m.via.entity)!).add(m.via.attribute);
   for (const [entity, attrs] of viaByEntity) {
-    const list = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, entity));
+    const list = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, entity, ctx.observe));
     const have = new Set(list.map((a) => a.logicalName));
     const gone = [...attrs].filter((a) => !have.has(a));
     if (gone.length) throw new RunFailure("schema_drift", `Schema drift: attribute ${gone.map((g) => `${entity}.${g}`).join(", ")} (used through a lookup) no longer exists`);
@@ -168,10 +182,10 @@ async function initRun(ctx: Ctx, run: RunRow, pageSize: number): Promise<void> {
   if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0) {
     throw new RunFailure("invalid_job", `Mode ${job.mode} needs an identifier`);
   }
-  const entities: EntityInfo[] = await withToken(ctx, (t) => fetchEntities(ctx.conn.orgUrl, t));
+  const entities: EntityInfo[] = await withToken(ctx, (t) => fetchEntities(ctx.conn.orgUrl, t, ctx.observe));
   const entity = entities.find((e) => e.logicalName === job.source.entity);
   if (!entity) throw new RunFailure("schema_drift", `Schema drift: entity ${job.source.entity} no longer exists in Dataverse`);
-  ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity));
+  ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
   const types = await checkDrift(env, ctx, ctx.attributes);
   await saveSchemaBaseline(env, ref, job, types);
   await ensureObjectTable(env, ref.tenant, ctx.object);
@@ -212,7 +226,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   const { env, ref, job } = ctx;
   const plan = JSON.parse(run.plan ?? "null") as ReadPlan | null;
   if (!plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
-  if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity));
+  if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
   const cursor: KeysetCursor | null = run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
   const path = plan.strategy === "delta" ? run.next_link : keysetPath(plan, cursor);
   if (!path) throw new Error(`invariant: run ${run.id} has no next link in phase pages`);
@@ -220,7 +234,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
 
   let page: ODataPage;
   try {
-    page = await withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer }, ODataPage));
+    page = await withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
   } catch (e) {
     if (isDataverseError(e) && e.code === DV_ERRORS.deltaTokenExpired && plan.strategy === "delta" && run.strategy === "delta") {
       // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
@@ -272,7 +286,8 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     done = page.value.length < plan.pageSize;
     if (nextCursor) syncState = { jobId: ref.jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset: nextCursor };
   }
-  await commitPage(env, prepared, {
+  const headroom = ctx.headroom;
+  const committed = await commitPage(env, prepared, {
     runId: run.id,
     tenant: ref.tenant,
     page: run.pages + 1,
@@ -283,7 +298,9 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     pendingDeltaLink: pendingDelta,
     leaseUntil: Date.now() + LEASE_MS,
     ...(syncState ? { syncState } : {}),
+    headroom,
   });
+  if (committed === "committed" && ctx.headroom === headroom) ctx.headroom = null;
   // "duplicate" means another step committed this page already: the next iteration re-reads the run and moves on.
 }
 
@@ -314,12 +331,15 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
     }
     try {
       ctx ??= await loadCtx(env, ref);
-      if (run.phase === "init") await initRun(ctx, run, opts.pageSize ?? pageSizeFor(env));
-      else {
+      if (run.phase === "init") {
+        await initRun(ctx, run, opts.pageSize ?? pageSizeFor(env));
+        await flushHeadroom(ctx);
+      } else {
         await pageStep(ctx, run);
         steps++;
       }
     } catch (e) {
+      await flushHeadroom(ctx).catch(() => {});
       if (e instanceof RunFailure) {
         if (["dynamics_unauthorized", "not_authorized"].includes(e.code) && ctx) await markNeedsAttention(env, ref.tenant, ctx.conn.id, e.message).catch(() => {});
         await failRun(env, ref, e.code, e.message);

@@ -63,18 +63,13 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
     `Read ${run.counts.read}, inserted ${run.counts.inserted}, updated ${run.counts.updated}, deleted ${run.counts.deleted}, skipped ${run.counts.skipped}, failed ${run.counts.failed}`,
     ...(run.error ? [`Error: ${run.error.code}: ${run.error.message}`] : []),
   ].join("\n");
-  const stmts = recipients.map((to) =>
+  // (run, channel, recipient) is unique: a run that finishes twice (a late duplicate) never notifies twice.
+  const outboxRow = (channel: "email" | "webhook", recipient: string, subject: string | null, body: string) =>
     env.DATA.prepare(
-      "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'email', ?, ?, ?, ?, ?)",
-    ).bind(crypto.randomUUID(), tenant, run.id, job.id, to, subject, text, Date.now(), now),
-  );
-  if (job.notify.webhook) {
-    stmts.push(
-      env.DATA.prepare(
-        "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'webhook', ?, NULL, ?, ?, ?)",
-      ).bind(crypto.randomUUID(), tenant, run.id, job.id, job.notify.webhook, runEventBody(tenant, job, run), Date.now(), now),
-    );
-  }
+      "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).bind(crypto.randomUUID(), tenant, run.id, job.id, channel, recipient, subject, body, Date.now(), now);
+  const stmts = recipients.map((to) => outboxRow("email", to, subject, text));
+  if (job.notify.webhook) stmts.push(outboxRow("webhook", job.notify.webhook, null, runEventBody(tenant, job, run)));
   if (stmts.length) await env.DATA.batch(stmts);
 }
 

@@ -1,5 +1,6 @@
 /** Run history in D1 (table `runs`, see migrations/0002_sync.sql): create atomically, read, list, finish. */
-import type { Run, RunCounts, RunRecordError, RunStatus, RunTrigger } from "../contract/run";
+import type { LastSync } from "../contract/connection";
+import type { Run, RunCounts, RunHeadroom, RunRecordError, RunStatus, RunTrigger } from "../contract/run";
 import type { Env } from "../env";
 
 export interface RunRow {
@@ -33,6 +34,9 @@ export interface RunRow {
   pending_delta_link: string | null;
   lease_until: number | null;
   attempts: number;
+  /** Lowest service-protection figures seen during the run (migration 0003); null when none was reported. */
+  headroom_requests: number | null;
+  headroom_time_ms: number | null;
 }
 
 export class RunInProgressError extends Error {
@@ -69,7 +73,53 @@ export function toRun(r: RunRow): Run {
       : {}),
     ...(notes.length ? { notes } : {}),
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? "" } : null,
+    ...(r.headroom_requests !== null && r.headroom_requests !== undefined ? { headroom: headroomOf(r) } : {}),
   };
+}
+
+function headroomOf(r: Pick<RunRow, "headroom_requests" | "headroom_time_ms">): RunHeadroom {
+  return { requestsRemaining: r.headroom_requests!, ...(r.headroom_time_ms !== null && r.headroom_time_ms !== undefined ? { timeRemainingMs: r.headroom_time_ms } : {}) };
+}
+
+/**
+ * Lowers the run's recorded headroom to `h` where `h` is lower (a column with no figure yet takes `h`; a figure `h`
+ * lacks is kept). A statement, so the engine can put it in the page's batch instead of making an extra round trip.
+ */
+export function lowerHeadroomStatement(env: Env, runId: string, h: RunHeadroom): D1PreparedStatement {
+  const time = h.timeRemainingMs ?? null;
+  return env.DATA.prepare(
+    `UPDATE runs SET headroom_requests = COALESCE(MIN(headroom_requests, ?), headroom_requests, ?),
+                     headroom_time_ms = COALESCE(MIN(headroom_time_ms, ?), headroom_time_ms, ?) WHERE id = ?`,
+  ).bind(h.requestsRemaining, h.requestsRemaining, time, time, runId);
+}
+
+/** What GET /connections needs of a job's latest finished run: its lastSync, and the headroom it saw. */
+export interface FinishedRunSummary extends LastSync {
+  headroom: RunHeadroom | null;
+}
+
+/**
+ * The latest finished run of each of `jobIds` (the tenant's jobs, listed from KV), by job id — one query: the ids
+ * travel as one JSON parameter and each job's run is found through the index runs_finished_by_job (one index probe per
+ * job, however long the history).
+ */
+export async function latestFinishedRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, FinishedRunSummary>> {
+  if (!jobIds.length) return new Map();
+  const { results } = await env.DATA.prepare(
+    `SELECT r.id, r.job_id, r.status, r.finished_at, r.headroom_requests, r.headroom_time_ms
+       FROM json_each(?1) AS j
+       JOIN runs AS r ON r.id = (
+         SELECT id FROM runs WHERE tenant = ?2 AND job_id = j.value AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1
+       )`,
+  )
+    .bind(JSON.stringify(jobIds), tenant)
+    .all<Pick<RunRow, "id" | "job_id" | "finished_at" | "headroom_requests" | "headroom_time_ms"> & { status: FinishedRunSummary["status"] }>();
+  return new Map(
+    results.map((r) => [
+      r.job_id,
+      { runId: r.id, jobId: r.job_id, status: r.status, finishedAt: r.finished_at!, headroom: r.headroom_requests !== null ? headroomOf(r) : null },
+    ]),
+  );
 }
 
 function safeJson<T>(s: string | null, fallback: T): T {

@@ -7,24 +7,16 @@
 import type { AttributeInfo } from "../contract/metadata";
 import type { Job, Lookup } from "../contract/job";
 import type { TargetObject } from "../contract/object";
-import type { RunRecordError } from "../contract/run";
+import type { RunCounts, RunHeadroom, RunRecordError } from "../contract/run";
 import type { Env } from "../env";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS } from "../stores/object-tables";
 import { printable } from "./convert";
 import { mapRecord, rowKey, sourceIdOf } from "./mapper";
+import { lowerHeadroomStatement } from "./runs-store";
 
 export const MAX_ERROR_ROWS_PER_RUN = 5_000;
 const IN_CHUNK = 90; // D1: at most 100 bound parameters per statement
 const MAX_COLS_PER_STATEMENT = 80;
-
-export interface PageCounts {
-  read: number;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  skipped: number;
-  failed: number;
-}
 
 export interface PageInput {
   tenant: string;
@@ -40,7 +32,7 @@ export interface PageInput {
 
 export interface PreparedPage {
   statements: D1PreparedStatement[];
-  counts: PageCounts;
+  counts: RunCounts;
   errors: RunRecordError[];
   notes: string[];
 }
@@ -54,7 +46,8 @@ interface Pending {
 }
 
 const isGuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-const norm = (v: unknown): unknown => (typeof v === "string" && isGuid(v) ? v.toLowerCase() : v);
+/** GUIDs compare lower-case (Dataverse returns them lower-case; ids typed by hand may not be). */
+const normalizeGuid = (v: unknown): unknown => (typeof v === "string" && isGuid(v) ? v.toLowerCase() : v);
 
 /** Existing target rows by one column's values → _id. */
 async function existingBy(env: Env, table: string, column: string, values: unknown[]): Promise<Map<string, string>> {
@@ -74,14 +67,14 @@ async function existingBy(env: Env, table: string, column: string, values: unkno
 function matchTuple(lookup: Lookup, byAttr: Map<string, AttributeInfo>, row: Record<string, unknown>): unknown[] | null {
   const vals = lookup.match.map((m) => {
     const key = m.source.startsWith("_") && m.source.endsWith("_value") ? m.source : rowKey(byAttr.get(m.source), m.source);
-    return norm(row[key]);
+    return normalizeGuid(row[key]);
   });
   return vals.some((v) => v === null || v === undefined || v === "") ? null : vals;
 }
 
 export async function preparePage(env: Env, input: PageInput): Promise<PreparedPage> {
   const { job, object, tenant } = input;
-  const counts: PageCounts = { read: input.rows.length + input.deletedIds.length, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 };
+  const counts: RunCounts = { read: input.rows.length + input.deletedIds.length, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 };
   const errors: RunRecordError[] = [];
   const notes: string[] = [];
   const table = await objectTable(tenant, object.name);
@@ -140,7 +133,7 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
     }
     if (isSelf) {
       for (const p of mapped) {
-        const t = lookup.match.map((m) => norm(p.fields[m.field]));
+        const t = lookup.match.map((m) => normalizeGuid(p.fields[m.field]));
         if (t.every((v) => v !== null && v !== undefined)) found.set(keyOf(t), p.id);
       }
     }
@@ -271,6 +264,8 @@ export interface Checkpoint {
   leaseUntil: number;
   /** Sync state to persist with this page (keyset cursor every page; delta link on the last page). */
   syncState?: { jobId: string; configHash: string; strategy: "delta" | "keyset"; deltaLink: string | null; keyset: { modifiedon: string; version: number } | null };
+  /** Service-protection headroom seen since the last write; lowers the run's figures in the same batch. */
+  headroom?: RunHeadroom | null;
 }
 
 export type CommitResult = "committed" | "duplicate";
@@ -321,6 +316,7 @@ export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoin
       env.DATA.prepare("UPDATE runs SET notes = json_insert(notes, '$[#]', ?) WHERE id = ? AND NOT EXISTS (SELECT 1 FROM json_each(runs.notes) WHERE value = ?)").bind(n, cp.runId, n),
     ),
   ];
+  if (cp.headroom) stmts.push(lowerHeadroomStatement(env, cp.runId, cp.headroom));
   if (cp.syncState) {
     const s = cp.syncState;
     stmts.push(
