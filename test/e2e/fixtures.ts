@@ -42,9 +42,10 @@ export async function openHost(page: Page, tenant: string, extra = ""): Promise<
 export async function createConnection(page: Page, name: string, orgUrl: string): Promise<Locator> {
   const w = page.locator("dynamics-connector");
   await w.getByRole("button", { name: "Create connection" }).first().click();
-  await w.getByLabel("Name", { exact: true }).fill(name);
-  await w.getByLabel("Environment URL").fill(orgUrl);
-  await w.getByRole("button", { name: "Create connection" }).click();
+  const form = w.locator("dc-connection-form");
+  await form.getByLabel("Name", { exact: true }).fill(name);
+  await form.getByLabel("Environment URL").fill(orgUrl);
+  await form.getByRole("button", { name: "Create connection" }).click();
   const card = w.locator("dc-connection-card").filter({ hasText: name }).first();
   await expect(card).toBeVisible();
   return card;

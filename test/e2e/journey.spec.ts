@@ -21,7 +21,7 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 test("the admin journey: connect, authorize, edit through the Customer lookup, preview, save, run, records, delta by cron", async ({ page, tenant }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(300_000);
   const w = page.locator("dynamics-connector");
   const contoso = env().org("contoso");
 
@@ -64,14 +64,16 @@ test("the admin journey: connect, authorize, edit through the Customer lookup, p
   const row = editor.locator('[part="mapping-row"][data-target="CompanyName"]');
   await expect(row).toBeVisible({ timeout: 30_000 });
   const column = row.getByRole("combobox", { name: "Column for Company name" });
+  await column.click();
   await column.fill("parentcustomerid");
-  await row.getByRole("option", { name: /parentcustomerid/ }).first().click();
+  await row.locator('[role="option"]', { hasText: "Company Name" }).first().click();
   await row.getByLabel(/Through lookup/).check();
   const related = row.getByLabel(/Related table/);
   if (await related.count()) await related.selectOption("account");
   const viaColumn = row.getByRole("combobox", { name: "Column of Account" });
-  await viaColumn.fill("name");
-  await row.getByRole("option", { name: /Account Name/ }).first().click();
+  await viaColumn.click();
+  await viaColumn.fill("Account Name");
+  await row.locator('[role="option"]', { hasText: "Account Name" }).first().click();
   await shot(page, "05-editor-through-lookup");
 
   // 6. Preview (saves first when there are changes), then save.
@@ -120,6 +122,8 @@ test("the admin journey: connect, authorize, edit through the Customer lookup, p
     const res = await fetch(`${contoso.url}/_sandbox/rows/contact/${id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobtitle: `Changed ${Date.now()}` }) });
     expect(res.ok).toBe(true);
   }
+  // The job's next tick is the next minute boundary after the save: wait for it, then fire the cron trigger.
+  await page.waitForTimeout(60_000 - (Date.now() % 60_000) + 1500);
   const cron = await fetch(`${env().edgeUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
   expect(cron.ok).toBe(true);
   await expect.poll(async () => {

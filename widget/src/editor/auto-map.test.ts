@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
 import type { ObjectField } from "../../../edge/src/contract/object.js";
 import { autoMap } from "./auto-map.js";
-import { isCompatible } from "./compatibility.js";
+import { isCompatible } from "../../../edge/src/contract/compatibility.js";
 
 // Microsoft's published contact table (copied into the sandbox with its attribution).
 const raw = JSON.parse(readFileSync(fileURLToPath(new URL("../../../demo/sandbox/schema/contact.json", import.meta.url)), "utf8")) as {

@@ -4,7 +4,8 @@
  */
 import type { AttributeInfo } from "../../../edge/src/contract/metadata.js";
 import type { Mapping, ObjectField } from "./types.js";
-import { isCompatible, isMappable, preferredUse } from "./compatibility.js";
+import { isCompatible, isMappable } from "../../../edge/src/contract/compatibility.js";
+import { preferredUse } from "./compatibility.js";
 
 const key = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
 

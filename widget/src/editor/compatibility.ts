@@ -1,77 +1,14 @@
 /**
- * Which Dataverse attribute types may feed which target field types — the one table the editor (source picker hints,
- * auto-map, "Create a custom object from this entity") and the edge's job validation share. Keep it dependency-free
- * (type-only imports) so the edge can import it as is.
+ * The editor's type policy on top of the one compatibility table (edge/src/contract/compatibility.ts, shared with the
+ * edge's job validation): which reading a mapping starts with, the field type "Create a custom object from this
+ * entity" gives a column, and how types are named and drawn.
  */
+import { hasLabel, isCompatible, type Use } from "../../../edge/src/contract/compatibility.js";
 import type { AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
 import type { FieldType } from "../../../edge/src/contract/object.js";
 
-export type Use = "value" | "label";
-
-/** Attribute types that point at another record: they can be followed "through lookup". */
-export const LOOKUP_TYPES: ReadonlySet<AttributeType> = new Set<AttributeType>(["Lookup", "Customer", "Owner"]);
-
 /** Option-set-like types: the editor offers the Value / Label choice for these. */
 export const OPTION_TYPES: ReadonlySet<AttributeType> = new Set<AttributeType>(["Picklist", "State", "Status", "MultiSelectPicklist", "Boolean"]);
-
-/**
- * The table, identical to the edge's (`COMPATIBILITY` in edge/src/routes/job-validation.ts — a unit test pins the two
- * copies to the same rows). `value` is the raw value; `label` is Dataverse's FormattedValue. Types not listed
- * (PartyList, Virtual, Other) cannot be mapped.
- *
- * | Dataverse type          | use = value                         | use = label             |
- * |-------------------------|-------------------------------------|-------------------------|
- * | String                  | string text email url phone id      | —                       |
- * | Memo                    | text string                         | —                       |
- * | Integer, BigInt         | integer number currency string      | —                       |
- * | Decimal, Double         | number currency string              | —                       |
- * | Money                   | currency number string              | —                       |
- * | Boolean                 | boolean integer string              | string text             |
- * | DateTime                | datetime date string                | —                       |
- * | Picklist, State, Status | integer string                      | string text             |
- * | MultiSelectPicklist     | string_list string text             | string_list string text |
- * | Lookup, Customer, Owner | id string                           | string text             |
- * | Uniqueidentifier        | id string                           | —                       |
- * | EntityName              | string                              | —                       |
- */
-export const COMPATIBILITY: Partial<Record<AttributeType, { value: FieldType[]; label?: FieldType[] }>> = {
-  String: { value: ["string", "text", "email", "url", "phone", "id"] },
-  Memo: { value: ["text", "string"] },
-  Integer: { value: ["integer", "number", "currency", "string"] },
-  BigInt: { value: ["integer", "number", "currency", "string"] },
-  Decimal: { value: ["number", "currency", "string"] },
-  Double: { value: ["number", "currency", "string"] },
-  Money: { value: ["currency", "number", "string"] },
-  Boolean: { value: ["boolean", "integer", "string"], label: ["string", "text"] },
-  DateTime: { value: ["datetime", "date", "string"] },
-  Picklist: { value: ["integer", "string"], label: ["string", "text"] },
-  State: { value: ["integer", "string"], label: ["string", "text"] },
-  Status: { value: ["integer", "string"], label: ["string", "text"] },
-  MultiSelectPicklist: { value: ["string_list", "string", "text"], label: ["string_list", "string", "text"] },
-  Lookup: { value: ["id", "string"], label: ["string", "text"] },
-  Customer: { value: ["id", "string"], label: ["string", "text"] },
-  Owner: { value: ["id", "string"], label: ["string", "text"] },
-  Uniqueidentifier: { value: ["id", "string"] },
-  EntityName: { value: ["string"] },
-};
-
-/** Does this attribute type have a label reading at all? */
-export function hasLabel(type: AttributeType): boolean {
-  return !!COMPATIBILITY[type]?.label;
-}
-
-/** Can `attr` (read as `use`) fill a target field of type `field`? */
-export function isCompatible(attr: Pick<AttributeInfo, "type">, field: FieldType, use: Use = "value"): boolean {
-  const row = COMPATIBILITY[attr.type];
-  if (!row) return false;
-  const allowed = use === "label" ? row.label : row.value;
-  return !!allowed?.includes(field);
-}
-
-/** Compatible with either reading — what the source picker uses to decide what to hide behind "show all". */
-export function isCompatibleAnyUse(attr: Pick<AttributeInfo, "type">, field: FieldType): boolean {
-  return isCompatible(attr, field, "value") || isCompatible(attr, field, "label");
-}
 
 /**
  * The reading that fits best: option sets feeding text read their label ("Technology", not 7); lookups feeding text
@@ -81,11 +18,6 @@ export function preferredUse(attr: Pick<AttributeInfo, "type">, field: FieldType
   const textual = field === "string" || field === "text" || field === "string_list";
   if (textual && hasLabel(attr.type) && isCompatible(attr, field, "label")) return "label";
   return isCompatible(attr, field, "value") ? "value" : "label";
-}
-
-/** Attributes that can be mapped at all (readable, and of a type with a conversion). */
-export function isMappable(attr: Pick<AttributeInfo, "type" | "readable">): boolean {
-  return attr.readable !== false && !!COMPATIBILITY[attr.type];
 }
 
 /** The target field type a new custom object gets for an attribute ("Create a custom object from this entity"). */

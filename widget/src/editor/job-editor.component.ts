@@ -9,10 +9,8 @@ import { MetadataCache, type CachedMetadata } from "../cache/metadata-cache.js";
 import "./combobox.js";
 import type { ComboItem } from "./combobox.js";
 import { autoMap } from "./auto-map.js";
-import {
-  fieldTypeForAttribute, fieldTypeLabel, hasLabel, isCompatible, isCompatibleAnyUse, isMappable, LOOKUP_TYPES,
-  OPTION_TYPES, preferredUse, typeIcon,
-} from "./compatibility.js";
+import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable, LOOKUP_TYPES } from "../../../edge/src/contract/compatibility.js";
+import { fieldTypeForAttribute, fieldTypeLabel, OPTION_TYPES, preferredUse, typeIcon } from "./compatibility.js";
 import { buildFilter, OPERATORS, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "./filter-builder.js";
 import {
   defaultAttributeSelection, deriveObject, draftFromJob, draftToInput, errorsByKey, mappingKey, orderFields, sameDraft,
@@ -594,8 +592,8 @@ export class DcJobEditor extends LitElement {
     return out.filter((e) => !e.path.startsWith("mappings.-1"));
   }
 
-  private async _save(): Promise<Job | null> {
-    if (this._saving || !this._ready) return null;
+  /** The draft as job JSON, or null (with the problems shown on their fields) when the local checks fail. */
+  private _checkedInput(): JobInput | null {
     const input = draftToInput(this._draft, this.connection.id);
     // Rows whose via attribute is still missing are dropped by draftToInput; validate against what the admin sees.
     const sent = { ...input, mappings: this._draft.mappings.filter((m) => m.source && m.target) as Mapping[] };
@@ -604,6 +602,13 @@ export class DcJobEditor extends LitElement {
       this._applyErrors(local, sent, "Some fields need your attention");
       return null;
     }
+    return input;
+  }
+
+  private async _save(): Promise<Job | null> {
+    if (this._saving || !this._ready) return null;
+    const input = this._checkedInput();
+    if (!input) return null;
     this._saving = true;
     this._banner = null;
     try {
@@ -686,21 +691,32 @@ export class DcJobEditor extends LitElement {
     this._draftSavedAt = null;
   }
 
+  /**
+   * A new job or one with unsaved changes is previewed as the draft it is (POST /jobs/preview: validated like a save,
+   * stored nowhere); a saved, unchanged job by its id.
+   */
   private async _runPreview() {
     this._previewError = null;
-    let job = this.job;
-    if (!job || this._dirty) {
-      job = await this._save();
-      if (!job) return;
-    }
+    const unsaved = !this.job || this._dirty;
+    const draft = unsaved ? this._checkedInput() : null;
+    if (unsaved && !draft) return;
     this._previewBusy = true;
     try {
       const token = await this._token();
-      const r = await this.client.request<{ rows?: PreviewRow[]; records?: PreviewRow[] }>("POST", `/jobs/${encodeURIComponent(job.id)}/preview`, {
-        ...(token ? { dynamicsToken: token } : {}),
-      });
+      const opts = { ...(token ? { dynamicsToken: token } : {}), ...(draft ? { body: draft } : {}) };
+      const path = draft ? "/jobs/preview" : `/jobs/${encodeURIComponent(this.job!.id)}/preview`;
+      const r = await this.client.request<{ rows?: PreviewRow[]; records?: PreviewRow[] }>("POST", path, opts);
       this._preview = { rows: r.rows ?? r.records ?? [], at: Date.now() };
+      if (draft && this._errors.size) {
+        // The edge accepted the draft: problems a previous attempt reported are fixed.
+        this._errors = new Map();
+        this._banner = null;
+      }
     } catch (e) {
+      if (draft && isEdgeError(e) && e.code === "validation_failed" && e.details?.length) {
+        this._applyErrors(e.details, draft, e.message || "The job is not valid");
+        return;
+      }
       const needsSignIn = isEdgeError(e) && (e.code === "dynamics_token_missing" || e.status === 401);
       this._previewError = {
         kind: "error",
@@ -1236,12 +1252,11 @@ export class DcJobEditor extends LitElement {
     const lookupCols = this._draft.lookups.map((l) => l.target).filter(Boolean);
     const allCols = [...new Set([...cols, ...lookupCols])];
     const label = (t: string) => obj?.fields.find((f) => f.name === t)?.label ?? t;
-    const needsSave = !this.job || this._dirty;
     return this._section(6, "sec-preview", "Preview", html`
       <div class="toolbar">
         <button ?disabled=${this._previewBusy || this._saving || !this._draft.entity || !this._draft.targetObject} @click=${() => void this._runPreview()}>
-          ${this._previewBusy ? "Fetching…" : needsSave ? "Save and fetch 10 sample records" : "Fetch 10 sample records"}</button>
-        <span class="help">Reads live from Dynamics and maps; nothing is written.</span>
+          ${this._previewBusy ? "Fetching…" : "Fetch 10 sample records"}</button>
+        <span class="help">Reads live from Dynamics and maps what you see here, saved or not; nothing is written.</span>
       </div>
       ${this._renderBanner(this._previewError, "preview-error")}
       ${p ? html`

@@ -5,7 +5,8 @@
  */
 import type { AttributeInfo, EntityInfo, Job, JobInput, Lookup, Mapping, ObjectField } from "./types.js";
 import { cronToPreset, presetToCron, type SchedulePreset } from "./schedule.js";
-import { fieldTypeForAttribute, isMappable } from "./compatibility.js";
+import { isMappable } from "../../../edge/src/contract/compatibility.js";
+import { fieldTypeForAttribute } from "./compatibility.js";
 
 export type JobMode = "insert" | "update" | "upsert";
 export type DeletePolicy = "ignore" | "soft" | "delete";

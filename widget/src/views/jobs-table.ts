@@ -40,6 +40,7 @@ export class DcJobsTable extends LitElement {
         tr { border-bottom: 1px solid var(--dc-border); padding: 0.5em 0; }
         td { border: none; padding: 0.2em 0.75em; }
         td[data-label]::before { content: attr(data-label) ": "; color: var(--dc-text-muted); font-size: 0.8125em; }
+        td .row { flex-wrap: wrap; }
       }
     `,
   ];
@@ -154,7 +155,7 @@ export class DcJobsTable extends LitElement {
         ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
       </td>
       <td data-label="Source → target">${entityDisplayName(job.source.entity)} → ${target}</td>
-      <td data-label="Schedule">${scheduleInWords(job.schedule, this.cron)}</td>
+      <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this.cron)}</td>
       <td data-label="Last run">${last === undefined
         ? html`<span class="skeleton" aria-hidden="true"></span>`
         : last

@@ -58,6 +58,8 @@ export class DcRunsView extends LitElement {
   @state() private downloadError: unknown = null;
 
   private readonly poller = new PollingController(this, () => this.poll(), 1500);
+  /** Runs whose end this view has announced (dc-run-finished), so a run is announced once. */
+  private readonly announced = new Set<string>();
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -84,6 +86,12 @@ export class DcRunsView extends LitElement {
           /* listed on the next poll */
         }
       }
+      // A run started from "Run now" may already be over by the time the history loads: announce it anyway.
+      const focus = this.focusRunId ? this.runs.find((r) => r.id === this.focusRunId) : undefined;
+      if (focus && !isActiveRun(focus.status) && !this.announced.has(focus.id)) {
+        this.announced.add(focus.id);
+        emit(this, "dc-run-finished", { run: focus });
+      }
       if (this.runs.some((r) => isActiveRun(r.status))) this.poller.start();
       void this.loadErrors();
     } catch (e) {
@@ -103,7 +111,10 @@ export class DcRunsView extends LitElement {
       const u = byId.get(r.id);
       if (u && isActiveRun(r.status) && !isActiveRun(u.status)) {
         finished = true;
-        emit(this, "dc-run-finished", { run: u });
+        if (!this.announced.has(u.id)) {
+          this.announced.add(u.id);
+          emit(this, "dc-run-finished", { run: u });
+        }
       }
       return u ?? r;
     });
