@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:test";
 import { notChecked, readinessOf } from "../src/routes/authorize";
-import { actors, call, createConnection, expectError, json, sandbox } from "./helpers";
+import { actors, call, createConnection, expectError, json, sandbox, tenantStorage } from "./helpers";
 import { org, setPrivilege, userToken } from "./dynamics.helpers";
 
 const sb = sandbox();
@@ -263,6 +263,31 @@ describe.skipIf(!sb)("proxy against the sandbox", () => {
     const records = await json<any>(await call("GET", "/api/v1/objects/Company/records", { token: admin }));
     expect(records.items).toHaveLength(0);
     void tenant;
+  });
+
+  it("previews an unsaved draft: maps what the draft says, in the saved preview's shape, and writes nothing", async () => {
+    const { admin, conn, token, tenant } = await authorized();
+    const jobs = await json<any[]>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
+    const { id, createdAt: _c, updatedAt: _u, builtIn: _b, ...saved } = jobs.find((j) => j.builtIn === "company");
+    const draft = { ...saved, name: "Companies without websites", mappings: saved.mappings.filter((m: any) => m.target !== "Website") };
+    // The tenant's standard objects are created on its first touch of objects (any read): not part of what is measured.
+    expect((await call("GET", "/api/v1/objects", { token: admin })).status).toBe(200);
+    const before = await tenantStorage(tenant);
+    const res = await call("POST", "/api/v1/jobs/preview", { token: admin, headers: { "X-Dynamics-Token": token }, body: draft });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(await tenantStorage(tenant)).toEqual(before);
+    expect(body).toMatchObject({ jobId: null, entity: "account", object: "Company", errorCount: expect.any(Number) });
+    expect(body.rows.length).toBeGreaterThan(0);
+    expect(body.rows.length).toBeLessThanOrEqual(10);
+    const ofSaved = await json(await call("POST", `/api/v1/jobs/${id}/preview`, { token: admin, headers: { "X-Dynamics-Token": token } }));
+    expect(Object.keys(ofSaved).sort()).toEqual(Object.keys(body).sort());
+    const savedRows = new Map<string, any>(ofSaved.rows.map((r: any) => [r.sourceId, r]));
+    for (const row of body.rows) {
+      expect(row.fields).not.toHaveProperty("Website");
+      const { Website: _w, ...rest } = savedRows.get(row.sourceId).fields;
+      expect(row.fields).toEqual(rest);
+    }
   });
 });
 

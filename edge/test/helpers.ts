@@ -1,5 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { SignJWT } from "jose";
+import { tenantKey } from "../src/stores/object-tables";
 import type { SandboxInfo } from "./global-setup";
 
 export const BASE = "https://edge.test";
@@ -85,4 +86,27 @@ export async function createConnection(token: string, orgUrl = CONTOSO_URL, name
   const res = await call("POST", "/api/v1/connections", { token, body: { name, orgUrl } });
   if (res.status !== 201) throw new Error(`create connection: ${res.status} ${await res.text()}`);
   return json(res);
+}
+
+/**
+ * Everything a tenant has in storage: its KV keys with their values, and its D1 rows (rows of tables with a tenant
+ * column, and every row of its target-object tables). Equal snapshots before and after a request = it wrote nothing.
+ */
+export async function tenantStorage(tenant: string): Promise<{ kv: Record<string, string | null>; d1: Record<string, unknown[]> }> {
+  const kv: Record<string, string | null> = {};
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown, string> = await env.CONFIG.list({ prefix: `t/${tenant}/`, ...(cursor ? { cursor } : {}) });
+    for (const k of page.keys) kv[k.name] = await env.CONFIG.get(k.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  const ownTables = `o_${await tenantKey(tenant)}_`;
+  const d1: Record<string, unknown[]> = {};
+  const tables = await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+  for (const { name } of tables.results) {
+    const columns = await env.DATA.prepare(`SELECT name FROM pragma_table_info(?)`).bind(name).all<{ name: string }>();
+    if (columns.results.some((c) => c.name === "tenant")) d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}" WHERE tenant = ?`).bind(tenant).all()).results;
+    else if (name.startsWith(ownTables)) d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}"`).all()).results;
+  }
+  return { kv, d1 };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import type { AttributeInfo, EntityInfo } from "../src/contract/metadata";
 import { storeAttributes, storeEntities } from "../src/metadata/cache";
-import { actors, call, createConnection, expectError, json } from "./helpers";
+import { actors, call, createConnection, expectError, json, tenantStorage } from "./helpers";
 
 const ENTITIES: EntityInfo[] = [
   { logicalName: "account", entitySetName: "accounts", displayName: "Account", primaryIdAttribute: "accountid", primaryNameAttribute: "name", isCustom: false, changeTracking: true },
@@ -172,5 +172,36 @@ describe("jobs: cross-validation names the field", () => {
     const w = await world();
     const e = await expectError(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { identifiers: [], schedule: { cron: "0 * * * *", timezone: "Nope/Nope" }, mappings: [{ source: "nosuch", target: "Name" }] }) }), 400, "validation_failed");
     expect(e.details!.map((d) => d.path)).toEqual(expect.arrayContaining(["identifiers", "schedule.timezone", "mappings.0.source"]));
+  });
+});
+
+/** A tenant's standard objects are created on its first touch of objects (by any read): do that before a snapshot. */
+const settled = async (w: { viewer: string }) => expect((await call("GET", "/api/v1/objects", { token: w.viewer })).status).toBe(200);
+
+describe("jobs: preview of an unsaved draft (POST /jobs/preview)", () => {
+  it("refuses a draft with the same details create gives, and stores nothing", async () => {
+    const w = await world();
+    const bad = good(w.conn.id, { identifiers: [], mappings: [{ source: "name", target: "Name" }, { source: "name", target: "Employees" }] });
+    await settled(w);
+    const before = await tenantStorage(w.tenant);
+    const preview = await expectError(await call("POST", "/api/v1/jobs/preview", { token: w.admin, headers: { "X-Dynamics-Token": "dyn" }, body: bad }), 400, "validation_failed");
+    expect(await tenantStorage(w.tenant)).toEqual(before);
+    const create = await expectError(await call("POST", "/api/v1/jobs", { token: w.admin, body: bad }), 400, "validation_failed");
+    expect(preview.details).toEqual(create.details);
+    expect(preview.details!.map((d) => d.path)).toEqual(expect.arrayContaining(["identifiers", "mappings.1.target"]));
+  });
+
+  it("is not read as a job id: a valid draft without a Dynamics token asks for one, and nothing is stored", async () => {
+    const w = await world();
+    await settled(w);
+    const before = await tenantStorage(w.tenant);
+    await expectError(await call("POST", "/api/v1/jobs/preview", { token: w.admin, body: good(w.conn.id) }), 401, "dynamics_token_missing");
+    expect(await tenantStorage(w.tenant)).toEqual(before);
+    expect(await json<any[]>(await call("GET", "/api/v1/jobs", { token: w.admin }))).toHaveLength(0);
+  });
+
+  it("is for admins only", async () => {
+    const w = await world();
+    await expectError(await call("POST", "/api/v1/jobs/preview", { token: w.viewer, headers: { "X-Dynamics-Token": "dyn" }, body: good(w.conn.id) }), 403, "forbidden");
   });
 });

@@ -15,6 +15,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 interface FakeState {
   requests: Array<{ method: string; path: string; body?: unknown; dynamicsToken?: string }>;
   failNextSave: Array<{ path: string; message: string }> | null;
+  failNextPreview: Array<{ path: string; message: string }> | null;
   events: Array<{ type: string; detail: unknown }>;
 }
 
@@ -230,26 +231,75 @@ test.describe("harness", () => {
     await expect(editor.getByLabel("E-mail when a run fails")).toBeFocused();
   });
 
-  test("Save sends the job JSON and emits dc-job-saved; preview shows mapped values with per-cell errors", async ({ page }) => {
+  test("Fetch 10 sample records previews a new job's draft without saving it, with per-cell errors", async ({ page }) => {
     const editor = await open(page);
     await chooseSourceAndTarget(editor);
     await editor.getByRole("button", { name: "Auto-map" }).click();
     await expect(editor.getByLabel("Job name")).toHaveValue("Contact → Person");
-    await editor.getByRole("button", { name: "Save and fetch 10 sample records" }).click();
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
     const table = editor.getByRole("table");
     await expect(table.getByRole("row")).toHaveCount(11);
-    const state = await fake(page);
-    const post = state.requests.find((r) => r.method === "POST" && r.path === "/jobs")!;
-    expect(post.body).toMatchObject({ connectionId: "conn_test", name: "Contact → Person", source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert", schedule: null });
-    expect(state.events.find((e) => e.type === "dc-job-saved")).toMatchObject({ detail: { job: { id: "job_1", name: "Contact → Person" } } });
-    const preview = state.requests.find((r) => r.path === "/jobs/job_1/preview")!;
-    expect(preview.dynamicsToken).toBe("dyn-token-not-a-real-one");
     const bad = table.locator("td.cell-error");
     await expect(bad).toHaveCount(1);
     await expect(bad).toContainText("=SUM(A1)");
     await expect(bad).toContainText("not an email address");
+    const state = await fake(page);
+    const preview = state.requests.find((r) => r.method === "POST" && r.path === "/jobs/preview")!;
+    expect(preview.dynamicsToken).toBe("dyn-token-not-a-real-one");
+    expect(preview.body).toMatchObject({ connectionId: "conn_test", name: "Contact → Person", source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert" });
+    expect(state.requests.filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`)).toEqual(["POST /jobs/preview"]);
+    expect(state.events.filter((e) => e.type === "dc-job-saved")).toEqual([]);
+    await expect(editor.getByRole("heading", { name: "New job" })).toBeVisible();
+    await expect(editor.getByText(/Unsaved changes|Draft saved locally/)).toBeVisible();
+  });
+
+  test("a saved job previews by its id while unchanged, and as a draft once edited", async ({ page }) => {
+    const editor = await open(page, "?job=existing");
+    await expect(editor.getByRole("combobox", { name: "Column for Name" })).toHaveValue("Account Name");
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    await expect(editor.getByRole("table").getByRole("row")).toHaveCount(11);
+    await editor.getByLabel("Job name").fill("Accounts → Companies (EU)");
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    await expect.poll(async () => (await fake(page)).requests.filter((r) => r.method === "POST").map((r) => r.path)).toEqual(["/jobs/job_existing/preview", "/jobs/preview"]);
+    expect((await fake(page)).requests.find((r) => r.path === "/jobs/preview")!.body).toMatchObject({ name: "Accounts → Companies (EU)" });
+    await expect(editor.getByRole("heading", { name: "Edit job: Accounts → Companies" })).toBeVisible();
+    await expect(editor.getByText(/Unsaved changes|Draft saved locally/)).toBeVisible();
+  });
+
+  test("validation errors on a draft preview land on the fields they name, and nothing is saved", async ({ page }) => {
+    const editor = await open(page);
+    await chooseSourceAndTarget(editor);
+    await editor.getByRole("button", { name: "Auto-map" }).click();
+    await page.evaluate(() => {
+      (window as unknown as { __fake: FakeState }).__fake.failNextPreview = [{ path: "notify.onFailure.0", message: "Invalid email address" }];
+    });
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    await expect(editor.getByRole("alert").filter({ hasText: "The job is not valid" })).toContainText("1 problem to fix");
+    await expect(editor.getByLabel("E-mail when a run fails")).toHaveAttribute("aria-invalid", "true");
+    await expect(editor.getByRole("table")).toHaveCount(0);
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    await expect(editor.getByRole("table").getByRole("row")).toHaveCount(11);
+    await expect(editor.getByLabel("E-mail when a run fails")).not.toHaveAttribute("aria-invalid", "true");
+    expect((await fake(page)).requests.some((r) => r.method === "POST" && r.path === "/jobs")).toBe(false);
+  });
+
+  test("Save sends the job JSON and emits dc-job-saved; a saved, unchanged job previews by its id", async ({ page }) => {
+    const editor = await open(page);
+    await chooseSourceAndTarget(editor);
+    await editor.getByRole("button", { name: "Auto-map" }).click();
+    await expect(editor.getByLabel("Job name")).toHaveValue("Contact → Person");
+    await editor.getByRole("button", { name: "Save", exact: true }).click();
     await expect(editor.getByRole("heading", { name: "Edit job: Contact → Person" })).toBeVisible();
     await expect(editor.getByText("No unsaved changes")).toBeVisible();
+    let state = await fake(page);
+    const post = state.requests.find((r) => r.method === "POST" && r.path === "/jobs")!;
+    expect(post.body).toMatchObject({ connectionId: "conn_test", name: "Contact → Person", source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert", schedule: null });
+    expect(state.events.find((e) => e.type === "dc-job-saved")).toMatchObject({ detail: { job: { id: "job_1", name: "Contact → Person" } } });
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    await expect(editor.getByRole("table").getByRole("row")).toHaveCount(11);
+    state = await fake(page);
+    expect(state.requests.find((r) => r.path === "/jobs/job_1/preview")!.dynamicsToken).toBe("dyn-token-not-a-real-one");
+    expect(state.requests.some((r) => r.path === "/jobs/preview")).toBe(false);
   });
 
   test("a draft autosaves to IndexedDB, survives a reload and never holds the Dynamics token", async ({ page }) => {
@@ -356,13 +406,16 @@ test.describe("stack", () => {
     await editor.getByRole("button", { name: "Auto-map" }).click();
     await expect(editor.getByText(/Auto-map filled \d+ field/)).toBeVisible();
     await editor.getByLabel("Job name").fill(`Contacts → People (${tenant})`);
-    const saved = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true })));
-    await editor.getByRole("button", { name: /Save and fetch 10 sample records|Fetch 10 sample records/ }).click();
-    const problem = editor.getByRole("alert").filter({ hasText: /not valid|not saved|attention/ });
+    // The preview maps the unsaved draft (POST /jobs/preview); saving is a separate step.
+    await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
+    const problem = editor.getByRole("alert").filter({ hasText: /not valid|attention|Could not fetch/ });
     const tableEl = editor.getByRole("table");
     await expect(problem.or(tableEl)).toBeVisible({ timeout: 30_000 });
-    if (await problem.isVisible()) throw new Error(`save failed: ${await problem.innerText()}`);
-    expect(await saved).toMatch(/.+/);
+    if (await problem.isVisible()) throw new Error(`preview failed: ${await problem.innerText()}`);
     await expect(tableEl.getByRole("row").nth(1)).toBeVisible();
+    await expect(editor.getByRole("heading", { name: "New job" })).toBeVisible();
+    const saved = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true })));
+    await editor.getByRole("group", { name: "Save or discard" }).getByRole("button", { name: "Save" }).click();
+    expect(await saved).toMatch(/.+/);
   });
 });

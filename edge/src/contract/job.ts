@@ -65,7 +65,10 @@ export const JobInput = z.strictObject({
 });
 export type JobInput = z.input<typeof JobInput>;
 
-export type Job = z.output<typeof JobInput> & {
+/** A job as create validates it, before it is stored (no id yet): what a draft preview maps. */
+export type JobDraft = z.output<typeof JobInput>;
+
+export type Job = JobDraft & {
   id: string;
   createdAt: string;
   updatedAt: string;

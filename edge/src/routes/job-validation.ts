@@ -3,9 +3,10 @@
  * attributes, the job it depends on), types must convert, and the chain must not loop. Every problem is reported
  * at once as `{ path, message }` naming the field of the request body.
  */
-import type { Job } from "../contract/job";
-import type { AttributeInfo, AttributeType } from "../contract/metadata";
-import type { FieldType, TargetObject } from "../contract/object";
+import { hasLabel, isCompatible, LOOKUP_TYPES } from "../contract/compatibility";
+import type { Job, JobDraft } from "../contract/job";
+import type { AttributeInfo } from "../contract/metadata";
+import type { TargetObject } from "../contract/object";
 import type { ErrorDetail } from "../contract/errors";
 import type { Env } from "../env";
 import { peekAttributes, peekEntities } from "../metadata/cache";
@@ -14,56 +15,6 @@ import { getObject } from "../stores/objects";
 import { getJob } from "../stores/jobs";
 import { cronExpressionProblem, validTimezone } from "../sync/cron";
 
-type JobBody = Omit<Job, "id" | "createdAt" | "updatedAt" | "builtIn">;
-
-/**
- * Which Dataverse attribute types may feed which target field types — the one table the editor and the sync
- * engine's converter agree on. `value` is the raw value; `label` is Dataverse's FormattedValue (option sets,
- * booleans, lookups: the display text). Types not listed (PartyList, Virtual, Other) can't be mapped.
- *
- * | Dataverse type                    | use = value                                  | use = label        |
- * |-----------------------------------|----------------------------------------------|--------------------|
- * | String                            | string text email url phone id               | —                  |
- * | Memo                              | text string                                  | —                  |
- * | Integer, BigInt                   | integer number currency string               | —                  |
- * | Decimal, Double                   | number currency string                       | —                  |
- * | Money                             | currency number string                       | —                  |
- * | Boolean                           | boolean integer string                       | string text        |
- * | DateTime                          | datetime date string                         | —                  |
- * | Picklist, State, Status           | integer string                               | string text        |
- * | MultiSelectPicklist               | string_list string text                      | string_list string text |
- * | Lookup, Customer, Owner           | id string                                    | string text        |
- * | Uniqueidentifier                  | id string                                    | —                  |
- * | EntityName                        | string                                       | —                  |
- */
-export const COMPATIBILITY: Partial<Record<AttributeType, { value: FieldType[]; label?: FieldType[] }>> = {
-  String: { value: ["string", "text", "email", "url", "phone", "id"] },
-  Memo: { value: ["text", "string"] },
-  Integer: { value: ["integer", "number", "currency", "string"] },
-  BigInt: { value: ["integer", "number", "currency", "string"] },
-  Decimal: { value: ["number", "currency", "string"] },
-  Double: { value: ["number", "currency", "string"] },
-  Money: { value: ["currency", "number", "string"] },
-  Boolean: { value: ["boolean", "integer", "string"], label: ["string", "text"] },
-  DateTime: { value: ["datetime", "date", "string"] },
-  Picklist: { value: ["integer", "string"], label: ["string", "text"] },
-  State: { value: ["integer", "string"], label: ["string", "text"] },
-  Status: { value: ["integer", "string"], label: ["string", "text"] },
-  MultiSelectPicklist: { value: ["string_list", "string", "text"], label: ["string_list", "string", "text"] },
-  Lookup: { value: ["id", "string"], label: ["string", "text"] },
-  Customer: { value: ["id", "string"], label: ["string", "text"] },
-  Owner: { value: ["id", "string"], label: ["string", "text"] },
-  Uniqueidentifier: { value: ["id", "string"] },
-  EntityName: { value: ["string"] },
-};
-
-export function compatible(type: AttributeType, use: "value" | "label", target: FieldType): boolean {
-  const row = COMPATIBILITY[type];
-  if (!row) return false;
-  const allowed = use === "label" ? row.label : row.value;
-  return !!allowed?.includes(target);
-}
-
 /** `_parentcustomerid_value` (the lookup's value property) → `parentcustomerid`. */
 function attributeFor(source: string, attrs: AttributeInfo[]): AttributeInfo | undefined {
   const direct = attrs.find((a) => a.logicalName === source);
@@ -71,7 +22,7 @@ function attributeFor(source: string, attrs: AttributeInfo[]): AttributeInfo | u
   const m = /^_(.+)_value$/.exec(source);
   if (m) {
     const a = attrs.find((x) => x.logicalName === m[1]);
-    if (a && (a.type === "Lookup" || a.type === "Customer" || a.type === "Owner")) return a;
+    if (a && LOOKUP_TYPES.has(a.type)) return a;
   }
   return undefined;
 }
@@ -82,7 +33,7 @@ export interface ValidationOutcome {
   warnings: string[];
 }
 
-export async function validateJob(env: Env, tenant: string, job: JobBody, selfId: string | null): Promise<ValidationOutcome> {
+export async function validateJob(env: Env, tenant: string, job: JobDraft, selfId: string | null): Promise<ValidationOutcome> {
   const details: ErrorDetail[] = [];
   const warnings: string[] = [];
   const add = (path: string, message: string) => details.push({ path, message });
@@ -128,17 +79,17 @@ export async function validateJob(env: Env, tenant: string, job: JobBody, selfId
     claim(m.target, `${p}.target`);
     const a = checkSource(`${p}.source`, m.source);
     if (m.via) {
-      if (a && !["Lookup", "Customer", "Owner"].includes(a.type)) add(`${p}.via`, `${m.source} is not a lookup; via needs a lookup column`);
+      if (a && !LOOKUP_TYPES.has(a.type)) add(`${p}.via`, `${m.source} is not a lookup; via needs a lookup column`);
       else if (a?.targets && !a.targets.includes(m.via.entity)) add(`${p}.via.entity`, `${m.source} points to ${a.targets.join(" or ")}, not ${m.via.entity}`);
       if (conn) {
         const viaAttrs = await peekAttributes(env, tenant, conn.id, m.via.entity);
         const va = viaAttrs?.find((x) => x.logicalName === m.via!.attribute);
         if (viaAttrs && !va) add(`${p}.via.attribute`, `${m.via.entity} has no column ${m.via.attribute}`);
-        if (va && f && !compatible(va.type, m.use, f.type)) add(`${p}.target`, `${m.via.entity}.${va.logicalName} (${va.type}, ${m.use}) cannot fill ${f.name} (${f.type})`);
+        if (va && f && !isCompatible(va, f.type, m.use)) add(`${p}.target`, `${m.via.entity}.${va.logicalName} (${va.type}, ${m.use}) cannot fill ${f.name} (${f.type})`);
       }
     } else if (a && f && f.type !== "reference") {
-      if (m.use === "label" && !COMPATIBILITY[a.type]?.label) add(`${p}.use`, `${a.type} columns have no label; use "value"`);
-      else if (!compatible(a.type, m.use, f.type)) add(`${p}.target`, `${job.source.entity}.${a.logicalName} (${a.type}${m.use === "label" ? ", label" : ""}) cannot fill ${f.name} (${f.type})`);
+      if (m.use === "label" && !hasLabel(a.type)) add(`${p}.use`, `${a.type} columns have no label; use "value"`);
+      else if (!isCompatible(a, f.type, m.use)) add(`${p}.target`, `${job.source.entity}.${a.logicalName} (${a.type}${m.use === "label" ? ", label" : ""}) cannot fill ${f.name} (${f.type})`);
     }
   }
 
@@ -151,7 +102,7 @@ export async function validateJob(env: Env, tenant: string, job: JobBody, selfId
     else if (f && !f.unique) add(`${p}.target`, `${id.target} is not unique; an identifier must be a unique field`);
     if (!job.mappings.some((m) => m.target === id.target)) claim(id.target, `${p}.target`);
     const a = checkSource(`${p}.source`, id.source);
-    if (a && f && !compatible(a.type, "value", f.type)) add(`${p}.target`, `${a.logicalName} (${a.type}) cannot fill ${f.name} (${f.type})`);
+    if (a && f && !isCompatible(a, f.type)) add(`${p}.target`, `${a.logicalName} (${a.type}) cannot fill ${f.name} (${f.type})`);
   }
 
   // Lookups

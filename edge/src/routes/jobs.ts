@@ -1,5 +1,5 @@
-import { Hono } from "hono";
-import { JobInput, type Job } from "../contract/job";
+import { Hono, type Context } from "hono";
+import { JobInput, type Job, type JobDraft } from "../contract/job";
 import type { AppEnv } from "../http/app-env";
 import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";
@@ -8,6 +8,17 @@ import { deleteJob, getJob, listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
 import { validateJob } from "./job-validation";
 import { previewJob } from "./preview";
+
+/**
+ * The request body as a job: zod shape, then cross-validation (`selfId`: the job being replaced, null for a new one).
+ * Create, replace and the draft preview all accept exactly what this accepts.
+ */
+async function readValidJob(c: Context<AppEnv>, selfId: string | null): Promise<{ draft: JobDraft; warnings: string[] }> {
+  const draft = await readJson(c, JobInput);
+  const { details, warnings } = await validateJob(c.env, c.get("caller").tenant, draft, selfId);
+  if (details.length) throw validationFailed(details, "The job is not valid");
+  return { draft, warnings };
+}
 
 export const jobRoutes = new Hono<AppEnv>()
   .get("/jobs", async (c) => {
@@ -18,14 +29,18 @@ export const jobRoutes = new Hono<AppEnv>()
   })
   .post("/jobs", async (c) => {
     const caller = c.get("caller");
-    const body = await readJson(c, JobInput);
-    const { details, warnings } = await validateJob(c.env, caller.tenant, body, null);
-    if (details.length) throw validationFailed(details, "The job is not valid");
+    const { draft, warnings } = await readValidJob(c, null);
     const now = new Date().toISOString();
-    const job: Job = { ...body, id: newId("job"), createdAt: now, updatedAt: now };
+    const job: Job = { ...draft, id: newId("job"), createdAt: now, updatedAt: now };
     await putJob(c.env, caller.tenant, job);
     await audit(c.env, caller, "job.create", { type: "job", id: job.id }, null, job);
     return c.json({ ...job, ...(warnings.length ? { warnings } : {}) }, 201);
+  })
+  // A draft, validated as create validates it and mapped like a saved job, but never stored. Registered before the
+  // /jobs/:id routes so "preview" is never read as a job id.
+  .post("/jobs/preview", async (c) => {
+    const { draft } = await readValidJob(c, null);
+    return c.json(await previewJob(c, draft, null));
   })
   .get("/jobs/:id", async (c) => {
     const job = await getJob(c.env, c.get("caller").tenant, c.req.param("id"));
@@ -36,10 +51,8 @@ export const jobRoutes = new Hono<AppEnv>()
     const caller = c.get("caller");
     const current = await getJob(c.env, caller.tenant, c.req.param("id"));
     if (!current) throw notFound("No such job");
-    const body = await readJson(c, JobInput);
-    const { details, warnings } = await validateJob(c.env, caller.tenant, body, current.id);
-    if (details.length) throw validationFailed(details, "The job is not valid");
-    const job: Job = { ...body, id: current.id, createdAt: current.createdAt, updatedAt: new Date().toISOString(), ...(current.builtIn ? { builtIn: current.builtIn } : {}) };
+    const { draft, warnings } = await readValidJob(c, current.id);
+    const job: Job = { ...draft, id: current.id, createdAt: current.createdAt, updatedAt: new Date().toISOString(), ...(current.builtIn ? { builtIn: current.builtIn } : {}) };
     await putJob(c.env, caller.tenant, job);
     await audit(c.env, caller, "job.update", { type: "job", id: job.id }, current, job);
     return c.json({ ...job, ...(warnings.length ? { warnings } : {}) });
@@ -63,5 +76,5 @@ export const jobRoutes = new Hono<AppEnv>()
     const caller = c.get("caller");
     const job = await getJob(c.env, caller.tenant, c.req.param("id"));
     if (!job) throw notFound("No such job");
-    return c.json(await previewJob(c, job));
+    return c.json(await previewJob(c, job, job.id));
   });

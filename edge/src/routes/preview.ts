@@ -1,9 +1,10 @@
 /**
- * POST /jobs/:id/preview: up to 10 source rows read live with the admin's token, mapped with the sync engine's
- * mapper (same conversions as a real run), per-field conversion errors included. Writes nothing.
+ * The previews, POST /jobs/:id/preview (a saved job) and POST /jobs/preview (a validated, unsaved draft): up to 10
+ * source rows read live with the admin's token, mapped with the sync engine's mapper (same conversions as a real
+ * run), per-field conversion errors included. Writes nothing.
  */
 import type { Context } from "hono";
-import type { Job } from "../contract/job";
+import type { JobDraft } from "../contract/job";
 import { dataverseJson, ODataPage, PAGE_PREFER } from "../dataverse/client";
 import type { AppEnv } from "../http/app-env";
 import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";
@@ -16,7 +17,8 @@ import { planRead } from "../sync/query";
 
 export const PREVIEW_ROWS = 10;
 
-export async function previewJob(c: Context<AppEnv>, job: Job) {
+/** `jobId` is null for a draft: the answer has the same shape either way. */
+export async function previewJob(c: Context<AppEnv>, job: JobDraft, jobId: string | null) {
   const { tenant } = c.get("caller");
   const conn = await getConnection(c.env, tenant, job.connectionId);
   if (!conn) throw validationFailed([{ path: "connectionId", message: "the job's connection no longer exists" }]);
@@ -42,6 +44,6 @@ export async function previewJob(c: Context<AppEnv>, job: Job) {
       const lookups = Object.fromEntries(job.lookups.map((l) => [l.target, Object.fromEntries(l.match.map((m) => [m.field, row[m.source] ?? null]))]));
       return { sourceId: sourceIdOf(entity.logicalName, row), fields: mapped.fields, lookups, errors: mapped.errors };
     });
-    return { jobId: job.id, entity: entity.logicalName, object: object.name, rows, errorCount: rows.reduce((n, r) => n + r.errors.length, 0) };
+    return { jobId, entity: entity.logicalName, object: object.name, rows, errorCount: rows.reduce((n, r) => n + r.errors.length, 0) };
   });
 }

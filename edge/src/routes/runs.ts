@@ -1,15 +1,17 @@
 /**
- * Runs: start (run now), history, one run, its per-record errors (JSON or CSV). Mounted at /api/v1.
+ * Runs: start (run now), history, one run, cancel, its per-record errors (JSON or CSV). Mounted at /api/v1.
  * Tenant-scoped: an id of another tenant is 404 like an unknown one. Writes need admin (global middleware).
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
+import { audit } from "../stores/audit";
 import { getJob } from "../stores/jobs";
 import { toCsv } from "../sync/csv";
+import { onRunFinished } from "../sync/finish";
 import { webhookSecret } from "../sync/notify";
-import { getRunRow, listRunErrors, listRuns, RunInProgressError, toRun } from "../sync/runs-store";
+import { cancelRun, getRunRow, listRunErrors, listRuns, RunInProgressError, toRun } from "../sync/runs-store";
 import { startRun } from "../sync/start";
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -50,6 +52,20 @@ export const runRoutes = new Hono<AppEnv>()
     return c.json(rows.map(toRun));
   })
   .get("/runs/:runId", async (c) => c.json(toRun(await tenantRun(c))))
+  // Cancel (admin: the global middleware guards every write). Ends the run right away as failed/cancelled; the runner
+  // stops before its next page and a page in flight is rolled back (docs/sync.md "Cancelling a run").
+  .post("/runs/:runId/cancel", async (c) => {
+    const caller = c.get("caller");
+    const row = await tenantRun(c);
+    const alreadyOver = () => new ApiError("conflict", "The run has already finished", [{ path: "status", message: row.status }]);
+    if (row.status !== "queued" && row.status !== "running") throw alreadyOver();
+    if (!(await cancelRun(c.env, row.id, caller.email ?? caller.sub))) throw alreadyOver(); // it ended meanwhile
+    const after = (await getRunRow(c.env, caller.tenant, row.id))!;
+    await audit(c.env, caller, "run.cancel", { type: "job", id: row.job_id }, { run: { [row.id]: { status: row.status } } }, { run: { [row.id]: { status: after.status, error: after.error_code } } });
+    // Notifications and webhook of the outcome, as for any run end (a cancelled run starts no chained jobs).
+    c.executionCtx.waitUntil(onRunFinished(c.env, caller.tenant, row.id));
+    return c.json(toRun(after));
+  })
   .get("/runs/:runId/errors", async (c) => {
     const { tenant } = c.get("caller");
     const row = await tenantRun(c);

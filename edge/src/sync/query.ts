@@ -8,7 +8,7 @@
  * second are never skipped or repeated at a page boundary (tie-proof).
  */
 import type { AttributeInfo, EntityInfo } from "../contract/metadata";
-import type { Job } from "../contract/job";
+import type { JobDraft } from "../contract/job";
 import { navigationProperty, rowKey } from "./mapper";
 
 export interface ReadPlan {
@@ -25,7 +25,7 @@ export interface ReadPlan {
   configHash: string;
 }
 
-export function planRead(job: Job, entity: EntityInfo, attributes: AttributeInfo[], pageSize: number): ReadPlan {
+export function planRead(job: JobDraft, entity: EntityInfo, attributes: AttributeInfo[], pageSize: number): ReadPlan {
   const byName = new Map(attributes.map((a) => [a.logicalName, a]));
   const select = new Set<string>([entity.primaryIdAttribute]);
   const expand: Record<string, Set<string>> = {};

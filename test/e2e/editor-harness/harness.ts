@@ -78,14 +78,27 @@ interface FakeState {
   requests: Array<{ method: string; path: string; body?: unknown; dynamicsToken?: string }>;
   /** Details to answer the next POST/PUT /jobs with (400 validation_failed). */
   failNextSave: Array<{ path: string; message: string }> | null;
+  /** Details to answer the next POST /jobs/preview (an unsaved draft) with (400 validation_failed). */
+  failNextPreview: Array<{ path: string; message: string }> | null;
   delayMs: number;
   jobs: Job[];
   objects: TargetObject[];
   events: Array<{ type: string; detail: unknown }>;
 }
 
-const state: FakeState = { requests: [], failNextSave: null, delayMs: 0, jobs: [], objects: structuredClone(OBJECTS), events: [] };
+const state: FakeState = { requests: [], failNextSave: null, failNextPreview: null, delayMs: 0, jobs: [], objects: structuredClone(OBJECTS), events: [] };
 (window as unknown as { __fake: FakeState }).__fake = state;
+
+/** Ten rows mapped as "<source>-<i>"; row 2 carries a conversion error on the first mapping. Same shape as the edge's. */
+function previewOf(job: Pick<Job, "source" | "target" | "mappings">, jobId: string | null) {
+  const rows = Array.from({ length: 10 }, (_, i) => {
+    const fields: Record<string, unknown> = {};
+    for (const mp of job.mappings) fields[mp.target] = `${mp.source}-${i}`;
+    const errors = i === 2 && job.mappings[0] ? [{ sourceId: `id-${i}`, field: job.mappings[0].target, value: "=SUM(A1)", reason: `${job.mappings[0].source}: not an email address (target type email)` }] : [];
+    return { sourceId: `00000000-0000-0000-0000-00000000000${i}`, fields, lookups: {}, errors };
+  });
+  return { jobId, entity: job.source.entity, object: job.target.object, rows, errorCount: 1 };
+}
 
 class EdgeError extends Error {
   constructor(public status: number, public code: string, message: string, public details?: Array<{ path: string; message: string }>, public requestId = "req-test-1") {
@@ -124,16 +137,18 @@ const client = {
       state.jobs = [...state.jobs.filter((j) => j.id !== id), job];
       return structuredClone(job) as T;
     }
+    if (method === "POST" && p === "/jobs/preview") {
+      if (state.failNextPreview) {
+        const details = state.failNextPreview;
+        state.failNextPreview = null;
+        throw new EdgeError(400, "validation_failed", "The job is not valid", details);
+      }
+      return previewOf(opts.body as Job, null) as T;
+    }
     if (method === "POST" && (m = /^\/jobs\/([^/]+)\/preview$/.exec(p))) {
       const job = state.jobs.find((j) => j.id === m![1]);
       if (!job) throw new EdgeError(404, "not_found", "No such job");
-      const rows = Array.from({ length: 10 }, (_, i) => {
-        const fields: Record<string, unknown> = {};
-        for (const mp of job.mappings) fields[mp.target] = `${mp.source}-${i}`;
-        const errors = i === 2 && job.mappings[0] ? [{ sourceId: `id-${i}`, field: job.mappings[0].target, value: "=SUM(A1)", reason: `${job.mappings[0].source}: not an email address (target type email)` }] : [];
-        return { sourceId: `00000000-0000-0000-0000-00000000000${i}`, fields, lookups: {}, errors };
-      });
-      return { jobId: job.id, entity: job.source.entity, object: job.target.object, rows, errorCount: 1 } as T;
+      return previewOf(job, job.id) as T;
     }
     throw new EdgeError(404, "not_found", `fake edge has no ${method} ${p}`);
   },
