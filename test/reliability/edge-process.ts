@@ -22,6 +22,8 @@ export interface ReliabilityStackOptions {
   /** SYNC_PAGE_SIZE of the edge (rows per Dataverse page). */
   pageSize?: number;
   verbose?: boolean;
+  /** More `host:port` allowed as http org hosts (misbehaving test servers: redirects, huge bodies, canaries). */
+  extraDevHosts?: string[];
 }
 
 export interface ReliabilityStack {
@@ -46,7 +48,7 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   const sandbox = await startSandbox({ rows: opts.rows, quiet: true });
   const app = sandbox.apps[0]!;
   const secrets = { HOST_JWT_SECRET: randomBytes(32).toString("base64url"), ENCRYPTION_KEY: randomBytes(32).toString("base64") };
-  const orgHosts = sandbox.orgs.map((o) => new URL(o.url).host).join(",");
+  const orgHosts = [...sandbox.orgs.map((o) => new URL(o.url).host), ...(opts.extraDevHosts ?? [])].join(",");
   const envFile = join(persistTo, "edge.env");
   writeFileSync(
     envFile,
