@@ -17,15 +17,18 @@ export const ObjectField = z.strictObject({
 });
 export type ObjectField = z.infer<typeof ObjectField>;
 
+/** D1 allows 100 columns per table; every object table has 4 system columns. */
+export const MAX_OBJECT_FIELDS = 96;
+
 export const CreateObjectBody = z.strictObject({
   name: identifier,
   label: z.string().trim().min(1).max(100),
-  fields: z.array(ObjectField).min(1).max(200),
+  fields: z.array(ObjectField).min(1).max(MAX_OBJECT_FIELDS),
 });
 export const UpdateObjectBody = z.strictObject({
   label: z.string().trim().min(1).max(100).optional(),
   /** New fields only: existing fields are never retyped or dropped (synced data would be lost). */
-  addFields: z.array(ObjectField).max(200).optional(),
+  addFields: z.array(ObjectField).max(MAX_OBJECT_FIELDS).optional(),
 });
 
 export interface TargetObject {

@@ -3,6 +3,7 @@
  * attributes, the job it depends on), types must convert, and the chain must not loop. Every problem is reported
  * at once as `{ path, message }` naming the field of the request body.
  */
+import { filterStructureProblem } from "../contract/odata-filter";
 import { hasLabel, isCompatible, LOOKUP_TYPES } from "../contract/compatibility";
 import type { Job, JobDraft } from "../contract/job";
 import type { AttributeInfo } from "../contract/metadata";
@@ -37,6 +38,11 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
   const details: ErrorDetail[] = [];
   const warnings: string[] = [];
   const add = (path: string, message: string) => details.push({ path, message });
+
+  if (job.source.filter) {
+    const problem = filterStructureProblem(job.source.filter);
+    if (problem) add("source.filter", problem);
+  }
 
   // Connection
   const conn = await getConnection(env, tenant, job.connectionId);

@@ -56,8 +56,9 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/api/v1/jobs/{id}/preview", summary: "Map up to 10 live source rows; writes nothing", tag: "jobs", admin: true, dynamicsToken: "required", response: "{ jobId, entity, object, rows: [{ sourceId, fields, lookups, errors }], errorCount }", errors: ["not_found", "dynamics_token_missing"] },
   { method: "post", path: "/api/v1/jobs/{id}/runs", summary: "Run now", tag: "runs", admin: true, ok: 202, response: "{ runId }", errors: ["not_found", "run_in_progress"] },
   { method: "get", path: "/api/v1/jobs/{id}/runs", summary: "Run history of a job", tag: "runs", response: "Run[]", errors: ["not_found"] },
-  { method: "get", path: "/api/v1/jobs/{id}/webhook-secret", summary: "The job's webhook signing secret (admin only, although a GET)", tag: "runs", response: "{ secret, algorithm, signedPayload, header }", errors: ["not_found", "forbidden"] },
+  { method: "get", path: "/api/v1/jobs/{id}/webhook-secret", summary: "The job's webhook signing secret (admin only, although a GET)", tag: "runs", admin: true, response: "{ secret, algorithm, signedPayload, header }", errors: ["not_found", "forbidden"] },
   { method: "get", path: "/api/v1/runs/{runId}", summary: "Read a run", tag: "runs", response: "Run", errors: ["not_found"] },
+  { method: "post", path: "/api/v1/runs/{runId}/cancel", summary: "Cancel an active run (ends it as failed, error code cancelled)", tag: "runs", admin: true, response: "Run", errors: ["not_found", "conflict"] },
   { method: "get", path: "/api/v1/runs/{runId}/errors", summary: "Per-record errors of a run (JSON or CSV)", tag: "runs", query: ErrorsQuery, response: "RunRecordError[] or text/csv", errors: ["not_found"] },
   { method: "get", path: "/api/v1/activity", summary: "Audit log of configuration changes", tag: "activity", query: ActivityQuery, response: "{ items: ActivityEntry[], nextCursor }" },
 ];

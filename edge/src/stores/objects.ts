@@ -1,4 +1,4 @@
-import type { FieldType, ObjectField, TargetObject, TargetRecord } from "../contract/object";
+import { MAX_OBJECT_FIELDS, type FieldType, type ObjectField, type TargetObject, type TargetRecord } from "../contract/object";
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS, tenantKey } from "./object-tables";
@@ -136,6 +136,9 @@ export async function createObject(env: Env, tenant: string, input: { name: stri
 
 export async function updateObject(env: Env, tenant: string, current: TargetObject, patch: { label?: string; addFields?: ObjectField[] }): Promise<TargetObject> {
   const added = patch.addFields ?? [];
+  if (current.fields.length + added.length > MAX_OBJECT_FIELDS) {
+    throw validationFailed([{ path: "addFields", message: `${current.name} has ${current.fields.length} fields; at most ${MAX_OBJECT_FIELDS} fit (adding ${added.length})` }]);
+  }
   await checkFields(env, tenant, current.name, added, current.fields, "addFields");
   const next: TargetObject = { ...current, label: patch.label ?? current.label, fields: [...current.fields, ...added] };
   if (added.length) await ensureObjectTable(env, tenant, next);
@@ -204,11 +207,9 @@ export async function listRecords(
   for (const f of opts.filters) {
     const col = fieldColumn(f.field);
     if (f.value === null) where.push(f.op === "ne" ? `${col} IS NOT NULL` : `${col} IS NULL`);
-    else if (f.op === "contains" || f.op === "startswith") {
-      const esc = String(f.value).replace(/[\\%_]/g, (ch) => `\\${ch}`);
-      where.push(`${col} LIKE ? ESCAPE '\\'`);
-      args.push(f.op === "contains" ? `%${esc}%` : `${esc}%`);
-    } else {
+    // instr/substr rather than LIKE: D1 caps LIKE patterns at 50 bytes, and these need no escaping.
+    else if (f.op === "contains") (where.push(`instr(lower(${col}), lower(?)) > 0`), args.push(String(f.value)));
+    else if (f.op === "startswith") (where.push(`substr(lower(${col}), 1, length(?)) = lower(?)`), args.push(String(f.value), String(f.value))); else {
       where.push(`${col} ${OPS[f.op]} ?`);
       args.push(typeof f.value === "boolean" ? (f.value ? 1 : 0) : f.value);
     }
