@@ -300,6 +300,12 @@ export class EntityStore {
     const i = this.data.index(this.entity, low);
     return i >= 0 ? this.data.generate(this.entity, i) : null;
   }
+  /** Live rows: the generated range plus rows created through the control API, minus deleted ones. O(overlay). */
+  count(): number {
+    let deleted = 0;
+    for (const o of this.overlay.values()) if (o.row === null) deleted++;
+    return this.data.count(this.entity) + this.extras.length - deleted;
+  }
   /** Rows in primary-key order, strictly after `afterId` when given. */
   *iterate(afterId?: string): Generator<Row> {
     const after = afterId?.toLowerCase();

@@ -370,10 +370,43 @@ export async function handleApi(org: Org, principal: Principal, req: ApiRequest,
     }
     if (decoded === "$metadata") return errorResponse(501, "0x80060888", "The sandbox does not serve the CSDL $metadata document; use EntityDefinitions.");
     if (decoded.startsWith("EntityDefinitions")) return metadataRequest(org, decoded, parseQuery(req.rawQuery).params);
+    const fn = /^RetrieveTotalRecordCount\((.*)\)$/s.exec(decoded);
+    if (fn) return retrieveTotalRecordCount(org, principal, fn[1]!, req.rawQuery);
     return await entityRequest({ org, principal }, decoded, req);
   } catch (e) {
     return fromError(e);
   }
+}
+
+/**
+ * `RetrieveTotalRecordCount(EntityNames=@p)?@p=["account"]` (or inline `EntityNames=['account']`) →
+ * `{ EntityRecordCountCollection: { Count, IsReadOnly: false, Keys, Values } }`. Dataverse answers from a snapshot
+ * taken within the last 24 hours; the sandbox counts live rows (control-API changes show at once).
+ */
+function retrieveTotalRecordCount(org: Org, principal: Principal, args: string, rawQuery: string): ApiResponse {
+  const m = /^\s*EntityNames\s*=\s*(.+?)\s*$/s.exec(args);
+  if (!m) throw new ODataError("The function RetrieveTotalRecordCount requires the parameter 'EntityNames'.");
+  let src = m[1]!;
+  if (src.startsWith("@")) {
+    const alias = parseQuery(rawQuery).raw.find((r) => r.key === src);
+    if (!alias) throw new ODataError(`The parameter alias '${src}' is not defined in the query string.`);
+    src = decodeURIComponent(alias.raw.slice(alias.raw.indexOf("=") + 1));
+  }
+  const list = /^\[(.*)\]$/s.exec(src.trim());
+  if (!list) throw new ODataError(`The value '${src}' for 'EntityNames' is not a collection of strings.`);
+  const names = [...list[1]!.matchAll(/'((?:[^']|'')*)'|"((?:[^"\\]|\\.)*)"/g)].map((x) => (x[1] !== undefined ? x[1].replace(/''/g, "'") : x[2]!));
+  if (!names.length) throw new ODataError("'EntityNames' must name at least one table.");
+  const values = names.map((name) => {
+    const model = org.entity(name);
+    // message approximated
+    if (!model) throw new ODataError(`The entity with a name = '${name}' with namemapping = 'Logical' was not found in the MetadataCache.`, "0x80041102", 404);
+    if (!org.canRead(principal, model.logicalName)) throw privilegeError(principal, model);
+    return org.store(model.logicalName)?.count() ?? 0;
+  });
+  return json(200, {
+    "@odata.context": `${org.apiBase}$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse`,
+    EntityRecordCountCollection: { Count: names.length, IsReadOnly: false, Keys: names, Values: values },
+  });
 }
 
 function serviceDocument(org: Org): ApiResponse {

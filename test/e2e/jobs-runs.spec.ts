@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { connectedContoso, edgeApi, expect, jobRow, test } from "./fixtures";
+import { connectedContoso, edgeApi, env, expect, jobRow, test } from "./fixtures";
 
 test("lists the jobs with source → target display names, schedule in words and chain order", async ({ page, tenant }) => {
   const w = await connectedContoso(page, tenant);
@@ -53,6 +53,54 @@ test("a running run shows determinate progress as rows of the total", async ({ p
   await expect(progress.or(done.filter({ hasText: /Success|Partial|Failed/ }))).toBeVisible();
   if (await progress.isVisible()) await expect(progress).toContainText(/of [\d,]+ rows|rows so far|Waiting to start/);
   await expect(done).toHaveText(/Success|Partial success|Failed/, { timeout: 60_000 });
+});
+
+test("a running run shows rows of the total and can be cancelled after a confirm step; the next run picks up", async ({ page, tenant }) => {
+  const w = await connectedContoso(page, tenant);
+  // Hold the Users job's first page in the sandbox so the run is caught running. The path is the sync read's own
+  // ($select sorted, the BusinessUnit lookup first); the readiness probe of parallel tests reads `systemusers?$select=systemuserid&$top=1`.
+  const faults = `${env().org("contoso").url}/_sandbox/faults`;
+  const added = await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: "slow", delayMs: 8000, path: "systemusers?$select=_businessunitid_value,", times: 1 }) });
+  expect(added.status).toBe(201);
+  try {
+    const finished = page.evaluate(() => new Promise<{ status: string; code?: string }>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, code: (e as CustomEvent).detail.run.error?.code }), { once: true })));
+    await jobRow(w, "Users → Users").getByRole("button", { name: "Run now" }).click();
+    const detail = w.locator('dc-runs-view [part="run-detail"]');
+    const progress = detail.locator('[part="run-progress"]');
+    // Determinate: the full read's row count came from RetrieveTotalRecordCount (40 users in the sandbox).
+    await expect(progress).toContainText(/(^|\s)0 of 40 rows/);
+    const bar = progress.getByRole("progressbar", { name: "Run progress" });
+    await expect(bar).toHaveAttribute("aria-valuemax", "40");
+    await expect(bar).toHaveAttribute("aria-valuenow", "0");
+
+    // Cancel asks first; "Keep running" changes nothing.
+    await detail.getByRole("button", { name: "Cancel run" }).click();
+    const dialog = w.getByRole("dialog", { name: "Cancel this run?" });
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByRole("button", { name: "Keep running" })).toBeFocused();
+    await dialog.getByRole("button", { name: "Keep running" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(detail.locator(".chip").first()).toHaveText("Running");
+
+    await detail.getByRole("button", { name: "Cancel run" }).click();
+    await dialog.getByRole("button", { name: "Cancel run" }).click();
+    expect(await finished).toEqual({ status: "failed", code: "cancelled" });
+    await expect(detail.locator(".chip").first()).toHaveText("Cancelled");
+    await expect(detail.getByRole("status").filter({ hasText: "The run was cancelled." })).toContainText("Cancelled by olivia.ops@acme.example");
+    await expect(detail.getByRole("button", { name: "Cancel run" })).toHaveCount(0);
+    await expect(w.locator('dc-runs-view tbody tr').first().locator(".chip")).toHaveText("Cancelled");
+  } finally {
+    await fetch(faults, { method: "DELETE" });
+  }
+
+  // The next run starts at once and ends normally (the cancelled run's page in flight was discarded).
+  await page.reload();
+  await w.getByRole("button", { name: "Open" }).click();
+  await expect(jobRow(w, "Users → Users").locator('td[data-label="Last run"] .chip')).toHaveText("Cancelled", { timeout: 30_000 });
+  await jobRow(w, "Users → Users").getByRole("button", { name: "Run now" }).click();
+  const detail = w.locator('dc-runs-view [part="run-detail"]');
+  await expect(detail.locator(".chip").first()).toHaveText("Success", { timeout: 60_000 });
+  await expect(detail.locator("dl.counts div", { hasText: "Read" }).locator("dd")).toHaveText("40");
 });
 
 test("per-record errors are listed and download as CSV", async ({ page, tenant }) => {

@@ -264,6 +264,36 @@ export function whoAmI(orgUrl: string, token: string): Promise<WhoAmIResponse> {
   return dataverseJson(orgUrl, "WhoAmI", { token }, WhoAmIResponse);
 }
 
+/**
+ * Wire shape of the `RetrieveTotalRecordCount` function (Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse):
+ * `{ EntityRecordCountCollection: { Count, IsReadOnly, Keys: [logicalName…], Values: [count…] } }`.
+ */
+export const RetrieveTotalRecordCountResponse = z.object({
+  EntityRecordCountCollection: z.object({
+    Keys: z.array(z.string()),
+    Values: z.array(z.number()),
+  }),
+});
+
+/**
+ * Row count of one table from `RetrieveTotalRecordCount(EntityNames=@p)?@p=["x"]`: Dataverse answers from a
+ * snapshot taken within the last 24 hours, so it is an estimate (progress, not correctness). One attempt, short
+ * timeout: callers treat any failure as "no estimate". Null when the answer does not name the table.
+ */
+export async function retrieveTotalRecordCount(
+  orgUrl: string,
+  token: string,
+  entity: string,
+  opts: Pick<DataverseRequestInit, "onHeadroom"> = {},
+): Promise<number | null> {
+  const path = `RetrieveTotalRecordCount(EntityNames=@p)?@p=${encodeURIComponent(JSON.stringify([entity]))}`;
+  const res = await dataverseJson(orgUrl, path, { token, retry: false, timeoutMs: 10_000, ...opts }, RetrieveTotalRecordCountResponse);
+  const { Keys, Values } = res.EntityRecordCountCollection;
+  const i = Keys.indexOf(entity);
+  const n = i >= 0 ? Values[i] : undefined;
+  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : null;
+}
+
 /** A collection page: `value` plus the paging / change-tracking links. Rows stay loose (annotations are dynamic). */
 export const ODataPage = z.object({
   value: z.array(z.record(z.string(), z.unknown())),

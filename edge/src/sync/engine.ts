@@ -8,7 +8,7 @@ import type { AttributeInfo, EntityInfo } from "../contract/metadata";
 import type { Job } from "../contract/job";
 import type { TargetObject } from "../contract/object";
 import type { RunHeadroom } from "../contract/run";
-import { dataverseJson, getAppToken, lowerHeadroom, ODataPage, PAGE_PREFER, maxPageSize } from "../dataverse/client";
+import { dataverseJson, getAppToken, lowerHeadroom, ODataPage, PAGE_PREFER, maxPageSize, retrieveTotalRecordCount } from "../dataverse/client";
 import { DataverseError, DV_ERRORS, isDataverseError } from "../dataverse/errors";
 import type { Env } from "../env";
 import { fetchAttributes, fetchEntities } from "../metadata/fetch";
@@ -212,11 +212,27 @@ async function initRun(ctx: Ctx, run: RunRow, pageSize: number): Promise<void> {
     cursor = { modifiedon: usable.keyset_modifiedon, version: usable.keyset_version };
   } else strategy = "full";
   if (state && !usable) await appendNote(env, run.id, "the job's source changed since the last run: full resync");
+  const totalEstimate = strategy === "full" && !job.source.filter ? await estimateTotal(ctx) : null;
+  // `status IN (…)`: a run cancelled while it initialised stays cancelled.
   await env.DATA.prepare(
-    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, lease_until = ? WHERE id = ? AND phase = 'init'",
+    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND status IN ('queued','running')",
   )
-    .bind(new Date().toISOString(), strategy, JSON.stringify(plan), nextLink, cursor?.modifiedon ?? null, cursor?.version ?? null, Date.now() + LEASE_MS, run.id)
+    .bind(new Date().toISOString(), strategy, JSON.stringify(plan), nextLink, cursor?.modifiedon ?? null, cursor?.version ?? null, totalEstimate, Date.now() + LEASE_MS, run.id)
     .run();
+}
+
+/**
+ * How many rows a full read will see, for determinate progress: Dataverse's RetrieveTotalRecordCount (a snapshot up
+ * to 24 h old, the whole table). Only asked for full reads without a source filter — a delta's size is unknown and a
+ * filtered read sees a part of the table. Best effort: any failure means "no estimate", never a failed run.
+ */
+async function estimateTotal(ctx: Ctx): Promise<number | null> {
+  try {
+    return await withToken(ctx, (t) => retrieveTotalRecordCount(ctx.conn.orgUrl, t, ctx.job.source.entity, ctx.observe));
+  } catch (e) {
+    console.warn(JSON.stringify({ level: "warn", msg: "row count estimate unavailable", runId: ctx.ref.runId, error: e instanceof Error ? e.message.slice(0, 200) : String(e) }));
+    return null;
+  }
 }
 
 const DELETED_ENTITY = /\$deletedEntity$/;
@@ -240,7 +256,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
       // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
       await env.DATA.batch([
         env.DATA.prepare("UPDATE sync_state SET delta_link = NULL WHERE tenant = ? AND job_id = ?").bind(ref.tenant, ref.jobId),
-        env.DATA.prepare("UPDATE runs SET strategy = 'full', next_link = ?, notes = json_insert(notes, '$[#]', ?) WHERE id = ? AND pages = ?").bind(
+        env.DATA.prepare("UPDATE runs SET strategy = 'full', next_link = ?, notes = json_insert(notes, '$[#]', ?) WHERE id = ? AND pages = ? AND status IN ('queued','running')").bind(
           deltaInitialPath(plan),
           "delta token expired (0x80044352): full resync",
           run.id,
@@ -301,7 +317,8 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     headroom,
   });
   if (committed === "committed" && ctx.headroom === headroom) ctx.headroom = null;
-  // "duplicate" means another step committed this page already: the next iteration re-reads the run and moves on.
+  // "duplicate": another step committed this page already; "stopped": the run was cancelled meanwhile and the page
+  // was rolled back. Either way the next iteration re-reads the run and moves on (or ends).
 }
 
 async function failRun(env: Env, ref: RunRef, code: string, message: string): Promise<void> {
@@ -318,6 +335,7 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
   let steps = 0;
   let ctx: Ctx | null = null;
   for (;;) {
+    // Re-read before every step: a run cancelled (POST /runs/:id/cancel finishes it) is noticed between pages.
     const run = await getRunRow(env, ref.tenant, ref.runId);
     if (!run || (run.status !== "queued" && run.status !== "running")) return { kind: "done" };
     if (run.phase === "done") {

@@ -55,10 +55,12 @@ export function runEventBody(tenant: string, job: Pick<Job, "id" | "name">, run:
 export async function enqueueNotifications(env: Env, tenant: string, job: Job, run: Run): Promise<void> {
   const now = new Date().toISOString();
   const recipients = run.status === "succeeded" ? job.notify.onSuccess : run.status === "partial" ? job.notify.onPartial : job.notify.onFailure;
-  const subject = `[${run.status}] ${job.name}`;
+  // A cancelled run is `failed` (error code "cancelled"): its recipients are onFailure's, its subject says what happened.
+  const outcome = run.status === "failed" && run.error?.code === "cancelled" ? "cancelled" : run.status;
+  const subject = `[${outcome}] ${job.name}`;
   const text = [
     `Job: ${job.name} (${job.id})`,
-    `Run: ${run.id} — ${run.status} (${run.trigger})`,
+    `Run: ${run.id} — ${outcome} (${run.trigger})`,
     `Started: ${run.startedAt ?? "-"}  Finished: ${run.finishedAt ?? "-"}`,
     `Read ${run.counts.read}, inserted ${run.counts.inserted}, updated ${run.counts.updated}, deleted ${run.counts.deleted}, skipped ${run.counts.skipped}, failed ${run.counts.failed}`,
     ...(run.error ? [`Error: ${run.error.code}: ${run.error.message}`] : []),

@@ -189,6 +189,21 @@ export async function finishRun(env: Env, runId: string, status: "succeeded" | "
   return (r.meta.changes ?? 0) === 1;
 }
 
+/** The error code of a run an admin cancelled (status `failed`; see docs/sync.md "Cancelling a run"). */
+export const CANCELLED = "cancelled";
+
+export const isCancelled = (r: Pick<RunRow, "status" | "error_code">): boolean => r.status === "failed" && r.error_code === CANCELLED;
+
+/**
+ * Cancels an active run: one compare-and-set to `failed` with `{ code: "cancelled", message: "Cancelled by …" }`.
+ * False when the run had already ended (or another cancel/finish won the race). The runner notices before its next
+ * page, and a page in flight is rolled back by its own batch (commitPage's guard), so the checkpoint and the job's sync
+ * state stay those of the last committed page.
+ */
+export function cancelRun(env: Env, runId: string, by: string): Promise<boolean> {
+  return finishRun(env, runId, "failed", { code: CANCELLED, message: `Cancelled by ${by}` });
+}
+
 export async function touchLease(env: Env, runId: string, untilMs: number): Promise<void> {
   await env.DATA.prepare("UPDATE runs SET lease_until = ? WHERE id = ? AND status IN ('queued','running')").bind(untilMs, runId).run();
 }

@@ -3,6 +3,7 @@
  * per-record errors, the run checkpoint (cursor + counts) and, on the last page, the job's sync state.
  * The guard row (run_id, page) goes first: if this page was already committed (a retried or duplicated step), its
  * primary key fails, the whole batch rolls back and `commitPage` reports `duplicate` — nothing is written twice.
+ * The same row refuses a page of a run that is no longer active (`stopped`), so a cancel takes effect atomically.
  */
 import type { AttributeInfo } from "../contract/metadata";
 import type { Job, Lookup } from "../contract/job";
@@ -268,7 +269,8 @@ export interface Checkpoint {
   headroom?: RunHeadroom | null;
 }
 
-export type CommitResult = "committed" | "duplicate";
+/** `duplicate`: this page was committed already; `stopped`: the run ended (cancelled) — nothing was written. */
+export type CommitResult = "committed" | "duplicate" | "stopped";
 
 export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoint): Promise<CommitResult> {
   const now = new Date().toISOString();
@@ -276,7 +278,12 @@ export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoin
   const errs = prepared.errors.slice(0, errRoom);
   const c = prepared.counts;
   const stmts: D1PreparedStatement[] = [
-    env.DATA.prepare("INSERT INTO run_pages (run_id, page, committed_at) VALUES (?, ?, ?)").bind(cp.runId, cp.page, now),
+    // The guard row. committed_at is NULL — a NOT NULL violation that rolls the whole batch back — when the run is no
+    // longer active (cancelled while this page was being fetched): nothing of the page, its checkpoint or its sync
+    // state lands after the run ended.
+    env.DATA.prepare(
+      "INSERT INTO run_pages (run_id, page, committed_at) SELECT ?, ?, CASE WHEN status IN ('queued','running') THEN ? END FROM runs WHERE id = ?",
+    ).bind(cp.runId, cp.page, now, cp.runId),
     ...prepared.statements,
     ...errs.map((e, i) =>
       env.DATA.prepare("INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)").bind(
@@ -332,6 +339,7 @@ export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoin
     return "committed";
   } catch (e) {
     if (e instanceof Error && /UNIQUE constraint failed: run_pages/i.test(e.message)) return "duplicate";
+    if (e instanceof Error && /NOT NULL constraint failed: run_pages\.committed_at/i.test(e.message)) return "stopped";
     throw e;
   }
 }

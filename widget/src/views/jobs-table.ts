@@ -12,7 +12,7 @@ import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
 import { chainOrder, toJobInput } from "./job-input";
 import { loadCronstrue, scheduleInWords } from "./schedule-words";
-import { errorBanner, isActiveRun, runChip, skeletonRows } from "./ui";
+import { errorBanner, isActiveRun, isCancelledRun, runChip, skeletonRows } from "./ui";
 
 /**
  * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
@@ -159,7 +159,7 @@ export class DcJobsTable extends LitElement {
       <td data-label="Last run">${last === undefined
         ? html`<span class="skeleton" aria-hidden="true"></span>`
         : last
-          ? html`${runChip(last.status)} <time class="small muted" datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt} title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}>${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time>`
+          ? html`${runChip(last.status, isCancelledRun(last))} <time class="small muted" datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt} title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}>${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time>`
           : html`<span class="muted">Never</span>`}</td>
       <td data-label="Enabled">
         <label class="switch"><input type="checkbox" role="switch" .checked=${job.enabled} ?disabled=${busy}

@@ -10,15 +10,18 @@ import { shared } from "../styles/shared.styles";
 import { asList, formatDateTime, formatDuration, formatNumber } from "../util/format";
 import { codeOf } from "./connection-form";
 import { runsChart } from "./runs-chart";
-import { errorBanner, isActiveRun, runChip, saveBlob, skeletonRows } from "./ui";
+import { openModal } from "./dialog";
+import { errorBanner, isActiveRun, isCancelledRun, runChip, saveBlob, skeletonRows } from "./ui";
 
 const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
 const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed"] as const;
 
 /**
  * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
- * and the selected run's detail with its per-record errors and "Download CSV".
- * @event dc-run-finished - when a run watched here finishes
+ * and the selected run's detail with its per-record errors and "Download CSV". An active run can be cancelled
+ * (after a confirm step); the edge allows it to admins only and this view shows its refusal like any other error.
+ * @event dc-run-finished - when a run watched here finishes (a cancelled one too)
+ * @event dc-error - when cancelling a run or downloading the errors failed
  * @event open-records - internal: the admin wants the synced records of this job
  */
 @customElement("dc-runs-view")
@@ -56,6 +59,8 @@ export class DcRunsView extends LitElement {
   @state() private loadError: unknown = null;
   @state() private downloading = false;
   @state() private downloadError: unknown = null;
+  @state() private cancelling = false;
+  @state() private cancelError: unknown = null;
 
   private readonly poller = new PollingController(this, () => this.poll(), 1500);
   /** Runs whose end this view has announced (dc-run-finished), so a run is announced once. */
@@ -126,6 +131,16 @@ export class DcRunsView extends LitElement {
     return this.runs.some((r) => isActiveRun(r.status));
   }
 
+  /** Puts a fresher copy of a run into the list; announces its end once. */
+  private _replaceRun(u: Run): void {
+    const was = this.runs?.find((r) => r.id === u.id);
+    this.runs = (this.runs ?? []).map((r) => (r.id === u.id ? u : r));
+    if (was && isActiveRun(was.status) && !isActiveRun(u.status) && !this.announced.has(u.id)) {
+      this.announced.add(u.id);
+      emit(this, "dc-run-finished", { run: u });
+    }
+  }
+
   private get selected(): Run | null {
     return this.runs?.find((r) => r.id === this.selectedId) ?? null;
   }
@@ -169,7 +184,7 @@ export class DcRunsView extends LitElement {
   private renderRow(r: Run) {
     const sel = r.id === this.selectedId;
     return html`<tr class=${sel ? "selected" : ""} data-run-id=${r.id}>
-      <td>${runChip(r.status)}</td>
+      <td>${runChip(r.status, isCancelledRun(r))}</td>
       <td class="hide-narrow">${TRIGGERS[r.trigger] ?? r.trigger}</td>
       <td>${r.startedAt ? html`<time datetime=${r.startedAt}>${formatDateTime(r.startedAt)}</time>` : html`<span class="muted">Waiting</span>`}</td>
       <td class="hide-narrow">${formatDuration(r.startedAt, r.finishedAt)}</td>
@@ -186,13 +201,17 @@ export class DcRunsView extends LitElement {
     return html`<section class="card stack" aria-labelledby="dc-run-detail-title" part="run-detail">
       <div class="row">
         <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
-        ${runChip(r.status)}
+        ${runChip(r.status, isCancelledRun(r))}
         ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
+        ${active
+          ? html`<span class="spacer"></span><button type="button" class="danger" id="run-cancel" ?disabled=${this.cancelling} @click=${this._askCancel}>${this.cancelling ? "Cancelling…" : "Cancel run"}</button>`
+          : nothing}
       </div>
+      ${active && this.cancelError ? errorBanner("The run was not cancelled.", this.cancelError, html`<button type="button" @click=${() => (this.cancelError = null)}>Dismiss</button>`) : nothing}
       ${active
         ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
             <div class="bar ${pct === null ? "indeterminate" : ""}" role="progressbar" aria-label="Run progress"
-              aria-valuemin="0" aria-valuemax=${total ?? nothing} aria-valuenow=${pct === null ? nothing : p?.rowsSeen ?? 0}>
+              aria-valuemin="0" aria-valuemax=${total ?? nothing} aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}>
               <span style=${styleMap(pct === null ? {} : { width: `${pct}%` })}></span></div>
             <span>${r.status === "queued"
               ? "Waiting to start…"
@@ -202,11 +221,49 @@ export class DcRunsView extends LitElement {
           </div>`
         : nothing}
       <dl class="counts">${COUNT_KEYS.map((k) => html`<div><dt>${cap(k)}</dt><dd>${formatNumber(r.counts?.[k] ?? 0)}</dd></div>`)}</dl>
-      ${r.error ? html`<div class="banner error" role="alert"><strong>The run failed.</strong><span>${r.error.message}</span>
-          <details><summary>Details</summary><span class="small mono">Code: ${r.error.code}</span></details></div>` : nothing}
+      ${isCancelledRun(r)
+        ? html`<div class="banner info" role="status"><strong>The run was cancelled.</strong><span>${r.error!.message}.</span>
+            <span class="small">Records synced before it stopped stay. The next run continues from there.</span></div>`
+        : r.error
+          ? html`<div class="banner error" role="alert"><strong>The run failed.</strong><span>${r.error.message}</span>
+              <details><summary>Details</summary><span class="small mono">Code: ${r.error.code}</span></details></div>`
+          : nothing}
       ${r.notes?.length ? html`<ul class="small muted">${r.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}
       ${!active ? this.renderErrors(r) : nothing}
+      <dialog id="confirm-run-cancel" aria-labelledby="rc-title" aria-describedby="rc-text">
+        <form method="dialog" @submit=${(e: Event) => this._confirmCancel(e, r)}>
+          <h3 id="rc-title">Cancel this run?</h3>
+          <p id="rc-text">It stops after the page it is reading. Records synced so far stay, and the next run continues from there.</p>
+          <div class="row"><button class="danger" type="submit">Cancel run</button>
+          <button type="button" id="rc-keep" @click=${() => this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close()}>Keep running</button></div>
+        </form>
+      </dialog>
     </section>`;
+  }
+
+  private _askCancel(): void {
+    this.cancelError = null;
+    openModal(this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel"), this.renderRoot.querySelector<HTMLButtonElement>("#rc-keep"));
+  }
+
+  private async _confirmCancel(e: Event, r: Run): Promise<void> {
+    e.preventDefault();
+    this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close();
+    this.cancelling = true;
+    this.cancelError = null;
+    try {
+      this._replaceRun(await this.client.request<Run>("POST", `/runs/${encodeURIComponent(r.id)}/cancel`));
+      void this.loadErrors();
+    } catch (err) {
+      // 409: it finished on its own meanwhile — the history shows how.
+      if (codeOf(err).code === "conflict") void this.load();
+      else {
+        this.cancelError = err;
+        emit(this, "dc-error", { action: "cancel-run", error: err as Error, ...codeOf(err) });
+      }
+    } finally {
+      this.cancelling = false;
+    }
   }
 
   private renderErrors(r: Run) {

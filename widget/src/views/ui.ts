@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
 import type { ConnectionStatus } from "../../../edge/src/contract/connection";
-import type { RunStatus } from "../../../edge/src/contract/run";
+import type { Run, RunStatus } from "../../../edge/src/contract/run";
 import { EdgeError } from "../api/edge-client";
 
 /** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
@@ -77,10 +77,14 @@ export function runLabel(status: string): string {
   return RUN_CHIPS[status as RunStatus]?.[0] ?? status;
 }
 
-export function runChip(status: string): TemplateResult {
-  const [label, kind] = RUN_CHIPS[status as RunStatus] ?? [status, ""];
+/** `cancelled`: a run an admin cancelled (status failed, error code "cancelled") reads "Cancelled", not "Failed". */
+export function runChip(status: string, cancelled = false): TemplateResult {
+  const [label, kind] = cancelled ? ["Cancelled", ""] : (RUN_CHIPS[status as RunStatus] ?? [status, ""]);
   return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
 }
+
+/** A run an admin cancelled: the edge ends it as `failed` with the error code `cancelled` (docs/sync.md). */
+export const isCancelledRun = (r: Pick<Run, "status" | "error"> | null | undefined): boolean => r?.status === "failed" && r.error?.code === "cancelled";
 
 export const isActiveRun = (status: string | undefined): boolean => status === "queued" || status === "running";
 
