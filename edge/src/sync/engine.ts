@@ -16,7 +16,7 @@ import { getConnection, markNeedsAttention, type StoredConnection } from "../sto
 import { getJob } from "../stores/jobs";
 import { ensureObjectTable, getObject } from "../stores/objects";
 import { onRunFinished } from "./finish";
-import { cursorOf, deltaInitialPath, keysetPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
+import { cursorAfter, cursorOf, deltaInitialPath, keysetPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
 import { appendNote, finishRun, getRunRow, lowerHeadroomStatement, touchLease, type RunRow } from "./runs-store";
 import { commitPage, preparePage } from "./writer";
 
@@ -300,6 +300,11 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
       if (!nextCursor) throw new Error("invariant: a keyset page row lacks modifiedon / versionnumber");
     }
     done = page.value.length < plan.pageSize;
+    // A full page whose last row is not after the cursor would be read again forever (e.g. a stored filter that
+    // escapes its parentheses): end the run instead of re-writing the same rows.
+    if (!done && cursor && nextCursor && !cursorAfter(nextCursor, cursor)) {
+      throw new RunFailure("invalid_job", `The keyset read did not advance past modifiedon ${cursor.modifiedon} / versionnumber ${cursor.version}; check the job's filter (source.filter)`);
+    }
     if (nextCursor) syncState = { jobId: ref.jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset: nextCursor };
   }
   const headroom = ctx.headroom;

@@ -87,6 +87,13 @@ export interface KeysetCursor {
   version: number;
 }
 
+/** Strict keyset order: (modifiedon, versionnumber) of `a` comes after `b`. */
+export function cursorAfter(a: KeysetCursor, b: KeysetCursor): boolean {
+  const ta = Date.parse(a.modifiedon);
+  const tb = Date.parse(b.modifiedon);
+  return ta > tb || (ta === tb && a.version > b.version);
+}
+
 /** The keyset filter after `cursor` (exclusive), combined with the job's own filter. */
 export function keysetFilter(jobFilter: string | null, cursor: KeysetCursor | null): string | null {
   const parts: string[] = [];
