@@ -1,6 +1,7 @@
 /** Driving the edge API like a host would: host tokens (jose, HS256), a connection authorized with a sandbox token, runs. */
 import { SignJWT } from "jose";
 import type { Stack } from "../../../demo/stack";
+import { JobInput } from "../../../edge/src/contract/job";
 
 export async function hostToken(secret: string, tenant: string, role: "admin" | "viewer" = "admin"): Promise<string> {
   return new SignJWT({ tenant, role, email: `bench@${tenant}.example` })
@@ -63,6 +64,15 @@ export async function setUpConnection(stack: Stack, api: EdgeClient): Promise<{ 
   const jobs = await api.req<Array<{ id: string; source: { entity: string }; target: { object: string } }>>("GET", "/jobs");
   const company = jobs.find((j) => j.source.entity === "account" && j.target.object === "Company");
   if (!company) throw new Error(`no Accounts → Companies job after authorize (jobs: ${jobs.map((j) => j.id).join(", ")})`);
+  // Only the measured job may run: the out-of-the-box chain (People after Companies, …) would otherwise start when the
+  // Companies run ends and compete for the same 2 cores with everything measured afterwards. Disable the others.
+  const inputKeys = Object.keys(JobInput.shape);
+  for (const j of jobs) {
+    if (j.id === company.id) continue;
+    const full = await api.req<Record<string, unknown>>("GET", `/jobs/${j.id}`);
+    const body = Object.fromEntries(Object.entries(full).filter(([k]) => inputKeys.includes(k)));
+    await api.req("PUT", `/jobs/${j.id}`, { ...body, enabled: false });
+  }
   return { connectionId: conn.id, orgUrl: org.url, tenantId: org.tenantId, companyJobId: company.id };
 }
 

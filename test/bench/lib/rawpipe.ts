@@ -26,7 +26,8 @@ export async function startRawPipe(stack: Stack, persistTo: string): Promise<Raw
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+    // Its own dev registry: registering in the edge's would make the edge's wrangler reload its workerd.
+    env: { ...process.env, WRANGLER_REGISTRY_PATH: join(persistTo, "registry"), WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -82,14 +83,34 @@ export interface StageResult {
   select: string[];
 }
 
-export async function runStage(pipe: RawPipe, mode: "raw" | "map" | "write", body: unknown): Promise<StageResult> {
+/**
+ * Runs one stage over the whole entity: this process follows the nextLinks, the Worker does each page step.
+ * `ms` sums the in-Worker page times (fetch → parse [→ map → write]); `wallMs` adds the loopback hop per page.
+ */
+export async function runStage(pipe: RawPipe, mode: "raw" | "map" | "write", body: Record<string, unknown>): Promise<StageResult> {
   const t0 = performance.now();
-  const r = await fetch(`${pipe.url}/run?mode=${mode}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok || !r.body) throw new Error(`raw-pipe /run → ${r.status}: ${await r.text()}`);
-  const text = await r.text();
-  const lines = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-  const last = lines[lines.length - 1]!;
-  if (last.error) throw new Error(`raw-pipe ${mode}: ${String(last.error)}`);
-  if (!last.done) throw new Error(`raw-pipe ${mode}: stream ended without a summary`);
-  return { ...(last as unknown as StageResult), wallMs: performance.now() - t0 };
+  let path: string | null = null;
+  let pages = 0;
+  let rows = 0;
+  let mappedOk = 0;
+  let statements = 0;
+  let ms = 0;
+  let initMs = 0;
+  let deltaLink = false;
+  let select: string[] = [];
+  do {
+    const r = await fetch(`${pipe.url}/page?mode=${mode}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...body, path }) });
+    const j = (await r.json()) as { error?: string; rows: number; mappedOk: number; statements: number; ms: number; initMs: number; nextLink: string | null; deltaLink: string | null; select: string[] };
+    if (!r.ok || j.error) throw new Error(`raw-pipe ${mode} page ${pages + 1}: ${j.error ?? r.status}`);
+    pages++;
+    rows += j.rows;
+    mappedOk += j.mappedOk;
+    statements += j.statements;
+    ms += j.ms;
+    initMs += j.initMs;
+    select = j.select;
+    path = j.nextLink;
+    if (!path) deltaLink = j.deltaLink !== null;
+  } while (path);
+  return { mode, pages, rows, mappedOk, statements, ms, initMs, wallMs: performance.now() - t0, deltaLink, select };
 }

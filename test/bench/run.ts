@@ -1,0 +1,499 @@
+/**
+ * `npm run bench [-- --rows 100000|1000000] [--small 10000] [--load-seconds 15] [--skip-widget] [--skip-picker]`
+ *
+ * One run measures, side by side: full sync vs the raw pipe (same worker code, same pages, nothing mapped or written),
+ * incremental sync, workerd memory at a small vs the large row count, the widget's first-paint weight, the entity
+ * picker in Chromium and the edge API under 50 concurrent clients. Prints a table and writes docs/benchmarks.md.
+ * Not part of `npm test`.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../demo/host/server";
+import { rowGuid } from "../../demo/sandbox/ids";
+import { startStack, type Stack } from "../../demo/stack";
+import { EdgeClient, hostToken, runJob, setUpConnection, type RunView } from "./lib/edge";
+import { runLoad, type LoadResult } from "./lib/load";
+import { cpuSeconds, machine, memOf, sampleMemory, workerdBelow, wranglersBelow } from "./lib/proc";
+import { RAW_PIPE_CONFIG, runStage, startRawPipe, type StageResult } from "./lib/rawpipe";
+import { benchPicker, type PickerResult } from "./picker-bench";
+import { measureWidget, type WidgetSize } from "./widget-size";
+import { closeInspectors, isolateHeap, type HeapUsage } from "./lib/inspector";
+
+const ANALYSIS_MARKER = "<!-- analysis: hand-written below this line, kept by npm run bench -->";
+
+// ---------- snapshot ----------
+// `wrangler dev` watches every source file it bundles and reloads workerd when one changes. While other people edit
+// edge/ in this working tree, that restarted the measured process mid-run (ECONNRESET, lost streams). So the bench
+// measures a snapshot: it copies the working tree (without node_modules/.git/dist/state) to a temp folder, links
+// node_modules, and runs itself there; the report is written back to this tree's docs/benchmarks.md.
+if (!process.env.BENCH_IN_SNAPSHOT) {
+  const snap = mkdtempSync(join(tmpdir(), "dc-bench-snap-"));
+  const skip = new Set(["node_modules", ".git", "dist", ".wrangler", "test-results", "playwright-report", ".sandbox-certs"]);
+  cpSync(REPO_ROOT, snap, { recursive: true, filter: (src) => !src.slice(REPO_ROOT.length + 1).split("/").some((seg) => skip.has(seg)) });
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(snap, "node_modules"));
+  console.log(`[bench] measuring a snapshot of the working tree in ${snap}`);
+  const child = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "test/bench/run.ts", ...process.argv.slice(2)], {
+    cwd: snap,
+    stdio: "inherit",
+    env: { ...process.env, BENCH_IN_SNAPSHOT: "1", BENCH_REPORT_ROOT: REPO_ROOT },
+  });
+  rmSync(snap, { recursive: true, force: true });
+  process.exit(child.status ?? 1);
+}
+const REPORT_ROOT = process.env.BENCH_REPORT_ROOT ?? REPO_ROOT;
+
+// ---------- flags ----------
+const argv = process.argv.slice(2);
+const flag = (name: string, def: number) => {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  return v;
+};
+const ROWS = flag("rows", 100_000);
+const SMALL = flag("small", 10_000);
+const LOAD_SECONDS = flag("load-seconds", 15);
+const SKIP_WIDGET = argv.includes("--skip-widget");
+const SKIP_PICKER = argv.includes("--skip-picker");
+if (ROWS !== 100_000 && ROWS !== 1_000_000 && !argv.includes("--any-rows")) {
+  console.warn(`note: --rows ${ROWS} (the documented figures use 100000 or 1000000)`);
+}
+
+const log = (s: string) => console.log(`[bench] ${s}`);
+const fmt = (n: number | undefined, d = 0) => (n === undefined ? "n/a" : (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a"));
+const pct = (x: number) => `${fmt(x * 100, 1)}%`;
+const kb = (b: number) => `${fmt(b / 1024, 1)} KB`;
+
+// ---------- helpers ----------
+function versions() {
+  const pkg = (p: string) => {
+    try {
+      return (JSON.parse(readFileSync(join(REPO_ROOT, p), "utf8")) as { version: string }).version;
+    } catch {
+      return "n/a";
+    }
+  };
+  let chromium = "n/a";
+  try {
+    chromium = execFileSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    /* missing */
+  }
+  const workerd = pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json") !== "n/a"
+    ? pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json")
+    : pkg("node_modules/@cloudflare/workerd-linux-64/package.json");
+  return { node: process.version, wrangler: pkg("node_modules/wrangler/package.json"), workerd, chromium, vite: pkg("node_modules/vite/package.json"), playwright: pkg("node_modules/@playwright/test/package.json") };
+}
+
+/** The edge's wrangler (not the raw-pipe one) and its user-worker workerd (the one with the inspector). */
+function edgeProcesses(): { wranglerPid: number; workerdPid: number; proxyWorkerdPid: number | null; inspectorPort: number | null } {
+  const w = wranglersBelow(process.pid).filter((p) => !p.cmdline.includes(RAW_PIPE_CONFIG));
+  if (w.length !== 1) throw new Error(`expected one edge wrangler below this process, found ${w.length}`);
+  const wd = workerdBelow(w[0]!.pid);
+  const user = wd.find((p) => p.cmdline.includes("--inspector-addr")) ?? wd[wd.length - 1];
+  if (!user) throw new Error("no workerd process under the edge's wrangler");
+  const proxy = wd.find((p) => p.pid !== user.pid) ?? null;
+  const ip = /--inspector-port\s+(\d+)/.exec(w[0]!.cmdline)?.[1];
+  return { wranglerPid: w[0]!.pid, workerdPid: user.pid, proxyWorkerdPid: proxy?.pid ?? null, inspectorPort: ip ? Number(ip) : null };
+}
+
+function rawPipeWorkerd(wranglerPid: number): number | null {
+  const wd = workerdBelow(wranglerPid);
+  return (wd.find((p) => p.cmdline.includes("--inspector-addr")) ?? wd[wd.length - 1])?.pid ?? null;
+}
+
+interface Cpu {
+  wallS: number;
+  workerdS: number;
+  /** This Node process: the in-process sandbox (Dataverse + identity) plus the bench's own polling. */
+  sandboxS: number;
+}
+async function withCpu<T>(workerdPid: number, fn: () => Promise<T>): Promise<{ value: T; cpu: Cpu }> {
+  const w0 = cpuSeconds(workerdPid);
+  const p0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const p1 = process.cpuUsage(p0);
+  return { value, cpu: { wallS: (performance.now() - t0) / 1000, workerdS: cpuSeconds(workerdPid) - w0, sandboxS: (p1.user + p1.system) / 1e6 } };
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  }));
+}
+
+/**
+ * The local workerd occasionally dropped all connections mid-run (ECONNRESET; the process restarted) on this shared
+ * machine. Such a phase is redone once on a fresh stack, and the report says so.
+ */
+const retries: string[] = [];
+async function retrying(what: string, fn: (attempt: number) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      const msg = e instanceof Error ? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}` : String(e);
+      if (attempt >= 2) throw e;
+      retries.push(`${what}, attempt ${attempt}: ${msg.split("\n")[0]}`);
+      log(`${what} failed (${msg.split("\n")[0]}); redoing it once on a fresh stack`);
+    }
+  }
+}
+
+// ---------- phases ----------
+interface MemPhase {
+  rows: number;
+  workerdHwmMB: number;
+  workerdMaxRssMB: number;
+  baselineRssMB: number;
+  proxyHwmMB: number | null;
+  heap: HeapUsage | null;
+  heapMaxUsedMB: number | null;
+  run: RunView;
+  edgeMs: number;
+}
+
+async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows: number): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
+  const procs = edgeProcesses();
+  const baselineRssMB = memOf(procs.workerdPid)?.rssMB ?? NaN;
+  const sampler = sampleMemory(procs.workerdPid, 100);
+  // Isolate heap through the inspector, sampled alongside (best effort).
+  let heapMax: number | null = null;
+  let lastHeap: HeapUsage | null = null;
+  let sampling = true;
+  const heapLoop = (async () => {
+    // Opt-in: attaching through wrangler's inspector proxy reset the edge's connections in our runs (ECONNRESET mid-sync).
+    if (!procs.inspectorPort || !process.env.BENCH_INSPECTOR) return;
+    while (sampling) {
+      const h = await isolateHeap(procs.inspectorPort).catch(() => null);
+      if (h) {
+        lastHeap = h;
+        heapMax = Math.max(heapMax ?? 0, h.usedMB);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  const { value, cpu } = await withCpu(procs.workerdPid, () => runJob(api, jobId));
+  sampling = false;
+  await heapLoop;
+  closeInspectors();
+  const m = sampler.stop();
+  if (memOf(procs.workerdPid) === null || edgeProcesses().workerdPid !== procs.workerdPid) {
+    throw new Error("the edge's workerd process restarted during the run: the figures of this run are not valid");
+  }
+  if (value.run.status !== "succeeded") throw new Error(`sync of ${rows} rows ended ${value.run.status}: ${JSON.stringify(value.run.error)}`);
+  const proxyHwm = procs.proxyWorkerdPid ? memOf(procs.proxyWorkerdPid)?.hwmMB ?? null : null;
+  void stack;
+  return {
+    mem: { rows, workerdHwmMB: m.hwmMB, workerdMaxRssMB: m.maxRssMB, baselineRssMB, proxyHwmMB: proxyHwm, heap: lastHeap, heapMaxUsedMB: heapMax, run: value.run, edgeMs: value.edgeMs },
+    cpu,
+    wallMs: value.wallMs,
+  };
+}
+
+async function newStack(rows: number, dir: string): Promise<{ stack: Stack; api: EdgeClient; conn: Awaited<ReturnType<typeof setUpConnection>> }> {
+  const stack = await startStack({ persistTo: join(dir, "state"), rows, build: "never", log: (l) => log(l) });
+  try {
+    const api = new EdgeClient(stack.edgeUrl, await hostToken(stack.hostJwtSecret, "bench-tenant"));
+    const conn = await setUpConnection(stack, api);
+    return { stack, api, conn };
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
+}
+
+// ---------- main ----------
+const results: {
+  machine: ReturnType<typeof machine>;
+  versions: ReturnType<typeof versions>;
+  startedAt: string;
+  rows: number;
+  widget?: WidgetSize | { error: string };
+  picker?: PickerResult | { error: string };
+  memSmall?: MemPhase;
+  memLarge?: MemPhase;
+  stages: StageResult[];
+  stageCpu: Record<string, Cpu>;
+  full?: { run: RunView; edgeMs: number; wallMs: number; cpu: Cpu };
+  incremental?: { run: RunView; edgeMs: number; wallMs: number; changed: number; patchMs: number };
+  load: Record<string, LoadResult>;
+} = { machine: machine(), versions: versions(), startedAt: new Date().toISOString(), rows: ROWS, stages: [], stageCpu: {}, load: {} };
+
+const tmp = mkdtempSync(join(tmpdir(), "dc-bench-"));
+// wrangler dev sessions share a "dev registry" and reload their workerd when another session registers: give the
+// edge (inherited through startStack's environment) and the raw-pipe Worker private registries, so neither the other
+// nor any wrangler dev another engineer runs on this machine restarts the process being measured.
+process.env.WRANGLER_REGISTRY_PATH = join(tmp, "registry-edge");
+try {
+  // 4. widget first paint
+  if (!SKIP_WIDGET) {
+    log("building the widget (npm run build)…");
+    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], { cwd: REPO_ROOT, encoding: "utf8" });
+    results.widget = b.status === 0 ? measureWidget(join(REPO_ROOT, "dist")) : { error: `vite build failed:\n${(b.stdout + b.stderr).slice(-2000)}` };
+  }
+  // 5. entity picker
+  if (!SKIP_PICKER) {
+    log("entity picker in Chromium…");
+    results.picker = await benchPicker().catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+  }
+
+  // 3a. memory at the small row count: its own fresh stack, same sequence as the large one.
+  log(`memory: full sync of ${fmt(SMALL)} rows on a fresh stack…`);
+  await retrying("memory phase", async (attempt) => {
+    const s = await newStack(SMALL, join(tmp, `small-${attempt}`));
+    try {
+      results.memSmall = (await syncWithMemory(s.stack, s.api, s.conn.companyJobId, SMALL)).mem;
+    } finally {
+      await s.stack.stop();
+    }
+  });
+
+  // 1. full sync vs raw pipe, 2. incremental, 3b. memory, 6. API load — one stack of ROWS accounts.
+  await retrying("main phase", async (attempt) => {
+  log(`main stack: ${fmt(ROWS)} accounts…`);
+  results.stages = [];
+  results.stageCpu = {};
+  results.load = {};
+  const { stack, api, conn } = await newStack(ROWS, join(tmp, `large-${attempt}`));
+  try {
+    const job = await api.req("GET", `/jobs/${conn.companyJobId}`);
+    const object = await api.req("GET", "/objects/Company");
+    const pipe = await startRawPipe(stack, join(tmp, "raw-pipe"));
+    try {
+      const rawWorkerd = rawPipeWorkerd(pipe.pid);
+      const body: Record<string, unknown> = { orgUrl: conn.orgUrl, tenantId: conn.tenantId, job, object };
+      const stage = async (mode: "raw" | "map" | "write", label: string) => {
+        log(`raw pipe stage ${label}…`);
+        // The write stage needs an empty table each time: a fresh host tenant → a fresh table.
+        const { value, cpu } = await withCpu(rawWorkerd ?? -1, () => runStage(pipe, mode, { ...body, hostTenant: `bench-${label.replace(/\W/g, "")}` }));
+        if (value.rows !== ROWS) throw new Error(`stage ${label} read ${value.rows} rows, expected ${ROWS}`);
+        results.stages.push({ ...value, mode: label });
+        results.stageCpu[label] = cpu;
+        log(`  ${label}: ${fmt(value.rows)} rows in ${fmt(value.ms / 1000, 2)} s = ${fmt(value.rows / (value.ms / 1000))} rows/s`);
+      };
+      await stage("raw", "raw#1");
+      log(`full sync through the edge (${fmt(ROWS)} rows)…`);
+      const full = await syncWithMemory(stack, api, conn.companyJobId, ROWS);
+      results.memLarge = full.mem;
+      results.full = { run: full.mem.run, edgeMs: full.mem.edgeMs, wallMs: full.wallMs, cpu: full.cpu };
+      log(`  full: ${fmt(ROWS)} rows in ${fmt(full.mem.edgeMs / 1000, 2)} s (run startedAt→finishedAt) = ${fmt(ROWS / (full.mem.edgeMs / 1000))} rows/s`);
+      await stage("raw", "raw#2");
+      await stage("map", "map");
+      await stage("write", "write");
+    } finally {
+      await pipe.stop();
+    }
+
+    // 2. incremental: change 1% through the control API, then run again.
+    const changed = Math.max(1, Math.round(ROWS / 100));
+    log(`incremental: changing ${fmt(changed)} accounts through the sandbox control API…`);
+    const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
+    const t0 = performance.now();
+    const step = Math.floor(ROWS / changed);
+    await pool(Array.from({ length: changed }, (_, i) => i * step), 16, async (idx) => {
+      const r = await fetch(`${org.url}/_sandbox/rows/account/${rowGuid("account", 0, idx)}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ telephone1: `+1 555 ${String(idx).padStart(7, "0")}`, name: `Bench changed ${idx}` }),
+      });
+      if (!r.ok) throw new Error(`PATCH account ${idx} → ${r.status}: ${await r.text()}`);
+      await r.arrayBuffer();
+    });
+    const patchMs = performance.now() - t0;
+    const inc = await runJob(api, conn.companyJobId, 50);
+    if (inc.run.status !== "succeeded") throw new Error(`incremental run ended ${inc.run.status}: ${JSON.stringify(inc.run.error)}`);
+    results.incremental = { run: inc.run, edgeMs: inc.edgeMs, wallMs: inc.wallMs, changed, patchMs };
+    log(`  incremental (${inc.run.strategy}): read ${inc.run.counts.read}, updated ${inc.run.counts.updated} in ${fmt(inc.edgeMs)} ms (wall ${fmt(inc.wallMs)} ms)`);
+
+    // 6. edge API under load: a few runs exist now (history of 2 + the jobs of the connection).
+    const headers = { Authorization: `Bearer ${api.token}` };
+    for (const [name, path] of [["GET /jobs", "/jobs"], ["GET /jobs/:id/runs", `/jobs/${conn.companyJobId}/runs`]] as const) {
+      log(`load: ${name}, 50 clients, ${LOAD_SECONDS} s…`);
+      const r = await runLoad({ url: `${stack.edgeUrl}/api/v1${path}`, headers, concurrency: 50, durationMs: LOAD_SECONDS * 1000, warmupPerClient: 2 });
+      results.load[name] = r;
+      log(`  ${fmt(r.requests)} requests, ${r.errors} errors, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.rps)} req/s`);
+    }
+  } finally {
+    await stack.stop();
+  }
+  });
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+  writeReport();
+}
+
+// ---------- report ----------
+function writeReport(): void {
+  const r = results;
+  const rawRuns = r.stages.filter((s) => s.mode.startsWith("raw"));
+  const rawBest = rawRuns.length ? Math.min(...rawRuns.map((s) => s.ms)) : NaN;
+  const rate = (rows: number, ms: number) => rows / (ms / 1000);
+  const rawRate = rate(r.rows, rawBest);
+  const fullRate = r.full ? rate(r.rows, r.full.edgeMs) : NaN;
+  const ratio = fullRate / rawRate;
+  const incRatio = r.incremental && r.full ? r.incremental.edgeMs / r.full.edgeMs : NaN;
+  const growth = r.memSmall && r.memLarge ? r.memLarge.workerdHwmMB / r.memSmall.workerdHwmMB - 1 : NaN;
+  const w = r.widget && "totalGzip" in r.widget ? r.widget : null;
+  const p = r.picker && "pure" in r.picker ? r.picker : null;
+  const ok = (b: boolean) => (b ? "✅ met" : "❌ missed");
+  const rows: Array<[string, string, string, string]> = [];
+  rows.push([
+    "Full sync throughput",
+    `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`,
+    `**${pct(ratio)}** of raw`,
+    `≥ 70% — ${ok(ratio >= 0.7)}`,
+  ]);
+  rows.push([
+    "Incremental sync (1% changed)",
+    r.incremental && r.full ? `${fmt(r.incremental.edgeMs)} ms vs full ${fmt(r.full.edgeMs)} ms` : "n/a",
+    `**${pct(incRatio)}** of full`,
+    `≤ 5% — ${ok(incRatio <= 0.05)}`,
+  ]);
+  rows.push([
+    `Memory (workerd peak RSS) ${fmt(r.memSmall?.rows ?? SMALL)} vs ${fmt(r.rows)} rows`,
+    r.memSmall && r.memLarge ? `${fmt(r.memSmall.workerdHwmMB, 1)} MB vs ${fmt(r.memLarge.workerdHwmMB, 1)} MB` : "n/a",
+    `**${growth >= 0 ? "+" : ""}${pct(growth)}**`,
+    `< 20% — ${ok(growth < 0.2)}`,
+  ]);
+  if (r.memLarge?.heapMaxUsedMB != null) {
+    rows.push(["Isolate JS heap (used, max sampled)", `${fmt(r.memSmall?.heapMaxUsedMB ?? NaN, 1)} MB vs ${fmt(r.memLarge.heapMaxUsedMB, 1)} MB`, `${pct((r.memLarge.heapMaxUsedMB ?? 0) / 128)} of 128 MB`, "far from 128 MB"]);
+  }
+  rows.push([
+    "Widget first paint (static graph, gzip)",
+    w ? `${kb(w.totalGzip)} (${w.staticFiles.length} files; brotli ${kb(w.totalBrotli)})` : `n/a${r.widget && "error" in r.widget ? " (build failed)" : ""}`,
+    w ? `${pct(w.totalGzip / (35 * 1024))} of budget` : "",
+    w ? `≤ 35 KB — ${ok(w.totalGzip <= 35 * 1024 && !w.msalInStatic && !w.editorInStatic && w.msalLazy && w.editorLazy)}` : "",
+  ]);
+  rows.push([
+    "Entity picker, 1,000 entities: pure filter",
+    p ? `p50 ${fmt(p.pure.p50, 3)} ms, p99 ${fmt(p.pure.p99, 3)} ms, max ${fmt(p.pure.max, 3)} ms` : "n/a",
+    p ? `${pct(p.pure.p99 / 16)} of a 16 ms frame (p99)` : "",
+    p ? `< 16 ms — ${ok(p.pure.max < 16)}` : "",
+  ]);
+  rows.push([
+    "Entity picker: real <dc-combobox> key → DOM+layout",
+    p ? `p50 ${fmt(p.component.domP50, 1)} ms, p99 ${fmt(p.component.domP99, 1)} ms (next frame p50 ${fmt(p.component.frameP50, 1)} ms)` : "n/a",
+    p ? `${pct(p.component.domP99 / 16)} of 16 ms (p99)` : "",
+    p ? `< 16 ms — ${ok(p.component.domMax < 16)}` : "",
+  ]);
+  for (const [name, l] of Object.entries(r.load)) {
+    rows.push([`Edge API ${name}, 50 clients, ${LOAD_SECONDS} s`, `p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, ${fmt(l.rps)} req/s`, `${fmt(l.requests)} requests, ${l.errors} errors`, `report; no errors — ${ok(l.errors === 0)}`]);
+  }
+
+  const table = ["| figure | measured | ratio | goal |", "|---|---|---|---|", ...rows.map((x) => `| ${x.join(" | ")} |`)].join("\n");
+  console.log("\n" + table + "\n");
+
+  const m = r.machine;
+  const v = r.versions;
+  const stageRows = r.stages.map((s) => {
+    const c = r.stageCpu[s.mode];
+    return `| ${s.mode} | ${fmt(s.rows)} | ${s.pages} | ${fmt(s.ms / 1000, 2)} | ${fmt(rate(s.rows, s.ms))} | ${c ? fmt(c.workerdS, 1) : ""} | ${c ? fmt(c.sandboxS, 1) : ""} |`;
+  });
+  if (r.full) {
+    stageRows.push(`| **full sync (edge, DO + D1)** | ${fmt(r.full.run.counts.read)} | ${r.full.run.progress?.pages ?? ""} | ${fmt(r.full.edgeMs / 1000, 2)} | ${fmt(fullRate)} | ${fmt(r.full.cpu.workerdS, 1)} | ${fmt(r.full.cpu.sandboxS, 1)} |`);
+  }
+  const stageTable = ["| stage | rows | pages | s (in-worker) | rows/s | workerd CPU s | sandbox (Node) CPU s |", "|---|---|---|---|---|---|---|", ...stageRows].join("\n");
+  const memTable = [
+    "| rows | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | JS heap used (max sampled) | heap total (last) | proxy workerd VmHWM |",
+    "|---|---|---|---|---|---|---|",
+    ...[r.memSmall, r.memLarge].filter(Boolean).map((x) => `| ${fmt(x!.rows)} | ${fmt(x!.workerdHwmMB, 1)} MB | ${fmt(x!.workerdMaxRssMB, 1)} MB | ${fmt(x!.baselineRssMB, 1)} MB | ${x!.heapMaxUsedMB != null ? `${fmt(x!.heapMaxUsedMB, 1)} MB` : "n/a"} | ${x!.heap ? `${fmt(x!.heap.totalMB, 1)} MB` : "n/a"} | ${x!.proxyHwmMB != null ? `${fmt(x!.proxyHwmMB, 1)} MB` : "n/a"} |`),
+  ].join("\n");
+  const md = `# Benchmarks
+
+Generated by \`npm run bench\` (\`tsx test/bench/run.ts\`${r.rows !== 100_000 ? ` --rows ${r.rows}` : ""}) on ${r.startedAt}. Re-run to refresh; the
+figures below are this machine's, from one run, side by side. Method and what each number means: end of this file.
+
+**Machine:** ${m.cpu}, ${m.cores} cores, ${fmt(m.memGB, 1)} GB RAM, ${m.os} (kernel ${m.kernel}).
+**Versions:** node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, ${v.chromium}, vite ${v.vite}, @playwright/test ${v.playwright}.
+
+## Results (${fmt(r.rows)} accounts)
+
+${table}
+
+## Full sync vs raw pipe, stage by stage
+
+Same Worker code in workerd, same ${fmt(r.rows)} rows, same \`$select\` (${r.stages[0]?.select.length ?? "?"} columns) and Prefer headers, same pages
+(${r.stages[0]?.pages ?? "?"} × 5,000, change tracking). Each stage adds one part of the engine's page step:
+
+${stageTable}
+
+- **raw**: fetch + body read + JSON.parse + zod \`ODataPage\` validation — nothing mapped or written (measured twice; the ratio uses the faster).
+  The bench follows the nextLinks and calls the Worker once per page (one short loopback request per page); "s" sums the
+  Worker's own page times, so that hop is not counted (it would only lower the raw rate).
+- **map**: raw + \`mapRecord\` on every row. **write**: raw + \`preparePage\` (map, identifier SELECTs, lookup SELECTs) + one
+  \`DATA.batch\` of the records into a fresh local D1 — the engine's page step without run bookkeeping.
+- **full sync**: the real run (\`POST /jobs/:id/runs\` → JobRunner Durable Object alarms → page steps with checkpoint,
+  page guard and sync state in the same batch), timed by the run's own \`startedAt\` → \`finishedAt\`${r.full ? ` (wall clock from the POST to the poll seeing it end: ${fmt(r.full.wallMs / 1000, 2)} s)` : ""}.
+- CPU columns are user+system seconds of the workerd process running that Worker, and of this Node process (which hosts
+  the sandbox — its row generation and JSON serialisation — plus the bench's polling) during the stage.
+${r.incremental ? `
+## Incremental sync
+
+${fmt(r.incremental.changed)} accounts (1%) changed with \`PATCH /_sandbox/rows/account/{id}\` (${fmt(r.incremental.patchMs)} ms), then a run:
+strategy \`${r.incremental.run.strategy}\`, read ${fmt(r.incremental.run.counts.read)}, updated ${fmt(r.incremental.run.counts.updated)}, inserted ${fmt(r.incremental.run.counts.inserted)};
+${fmt(r.incremental.edgeMs)} ms startedAt→finishedAt (${fmt(r.incremental.wallMs)} ms wall from the POST, polled every 50 ms) vs ${fmt(r.full!.edgeMs)} ms for the full sync.
+` : ""}
+## Memory
+
+${memTable}
+
+Each row count runs on a fresh stack (new \`wrangler dev\`, new workerd, empty D1) with the same sequence (start,
+authorize, one full sync), so VmHWM — the kernel's peak resident set of the process since it started — compares like
+with like. The process is workerd's user-worker process (the \`workerd serve\` child of the edge's wrangler that carries
+the inspector); it holds the edge isolate, the JobRunner Durable Object, and miniflare's local D1/KV/DO simulators
+(SQLite), so its RSS is an upper bound on the isolate's memory, not the isolate's memory. The JS heap column is the
+isolate's own \`Runtime.getHeapUsage\` through wrangler's inspector (sampled every 0.5 s), which is what the 128 MB
+limit applies to.
+
+## Widget first paint
+${w ? `
+The host's one script tag loads \`dist/${w.entry}\`; the browser fetches its static imports before running it:
+
+| file | raw | gzip | brotli |
+|---|---|---|---|
+${w.staticFiles.map((f) => `| ${f.file} | ${kb(f.raw)} | ${kb(f.gzip)} | ${kb(f.brotli)} |`).join("\n")}
+| **total** | ${kb(w.totalRaw)} | **${kb(w.totalGzip)}** | ${kb(w.totalBrotli)} |
+
+Lazy (dynamic \`import()\`) chunks, not loaded before sign-in: ${w.lazyFiles.map((f) => `${f.file} ${kb(f.gzip)}${f.contains.length ? ` (${f.contains.join(", ")})` : ""}`).join("; ")}.
+msal-browser in the static graph: ${w.msalInStatic ? "**yes**" : "no"}; in a lazy chunk: ${w.msalLazy ? "yes" : "**no**"}. Job editor in the static graph: ${w.editorInStatic ? "**yes**" : "no"}; lazy: ${w.editorLazy ? "yes" : "**no**"}.
+Graph from vite's manifest, cross-checked by parsing the built files' static \`import\`s (${w.parsedMatchesManifest ? "identical" : "DIFFERENT: " + w.notes.join("; ")}); contents from each chunk's source map. gzip = zlib level 6.
+` : `\n${r.widget && "error" in r.widget ? "Not measured: " + r.widget.error.split("\n")[0] : "Skipped."}\n`}
+## Entity picker
+${p ? `
+${p.entities} entities (Microsoft's published table list used by the sandbox, topped up with custom tables), Chromium ${p.chromium}
+headless. Queries typed one key at a time: ${p.pure.queries.map((q) => `"${q}"`).join(", ")}.
+- Pure \`filterEntities\` (widget/src/editor/entity-filter.ts) per keystroke: p50 ${fmt(p.pure.p50, 3)} ms, p99 ${fmt(p.pure.p99, 3)} ms, max ${fmt(p.pure.max, 3)} ms
+  over ${fmt(p.pure.calls)} keystrokes (each the mean of 20 identical calls: Chromium coarsens performance.now() to 0.1 ms).
+- The real \`<dc-combobox>\` (virtualised list), real key presses through Playwright, ${p.component.keys} keys: keydown → input handler →
+  filter → Lit update → forced style/layout: p50 ${fmt(p.component.domP50, 1)} ms, p99 ${fmt(p.component.domP99, 1)} ms, max ${fmt(p.component.domMax, 1)} ms (the first key also
+  opens the popup). To the next animation frame (includes waiting for vsync): p50 ${fmt(p.component.frameP50, 1)} ms, p99 ${fmt(p.component.frameP99, 1)} ms.
+` : `\n${r.picker && "error" in r.picker ? "Not measured: " + r.picker.error : "Skipped."}\n`}
+## Edge API under load
+
+${Object.entries(r.load).map(([name, l]) => `- ${name}: ${fmt(l.requests)} requests in ${fmt((l.elapsedMs ?? 0) / 1000, 1)} s from 50 concurrent keep-alive clients on loopback (closed loop, 2 warm-up requests each); p50 ${fmt(l.p50, 1)} ms, p90 ${fmt(l.p90 ?? NaN, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max ?? NaN, 1)} ms, ${fmt(l.rps)} req/s; statuses ${JSON.stringify(l.statuses)}${l.firstError ? `; first error: ${l.firstError}` : ""}.`).join("\n")}
+
+${retries.length ? `**Retried phases:** ${retries.join("; ")}.\n\n` : ""}The load generator is \`test/bench/lib/load.ts\` (\`runLoad\`), shared with the reliability suite. Client and server share
+the machine's ${m.cores} cores, so these are latencies of a saturated loopback, not of the platform.
+
+${ANALYSIS_MARKER}
+`;
+  // Keep a hand-written analysis section (below the marker) across runs.
+  const file = join(REPORT_ROOT, "docs", "benchmarks.md");
+  let analysis = "";
+  try {
+    const old = readFileSync(file, "utf8");
+    const i = old.indexOf(ANALYSIS_MARKER);
+    if (i >= 0) analysis = old.slice(i + ANALYSIS_MARKER.length);
+  } catch {
+    /* first run */
+  }
+  writeFileSync(file, md.replace(`${ANALYSIS_MARKER}\n`, `${ANALYSIS_MARKER}${analysis || "\n"}`));
+  writeFileSync(join(REPORT_ROOT, "test", "bench", "last-run.json"), JSON.stringify(results, null, 2));
+  log(`wrote docs/benchmarks.md and test/bench/last-run.json`);
+}
