@@ -370,6 +370,83 @@ test.describe("harness", () => {
     await expect(editor.getByRole("combobox", { name: "Identifier 1: column" })).toHaveValue("User");
   });
 
+  test("Add a field to Person: suggested from a column through a lookup, added with PATCH addFields, then mapped", async ({ page }) => {
+    const editor = await open(page);
+    await chooseSourceAndTarget(editor);
+    const opener = editor.getByRole("button", { name: "Add a field to Person" });
+    await opener.click();
+    const dialog = editor.getByRole("dialog", { name: "Add a field to Person" });
+    await expect(dialog).toBeVisible();
+    const column = dialog.getByRole("combobox", { name: "Column to fill it from" });
+    await expect(column).toBeFocused();
+    await pick(column, "parentcustomerid", /Company Name/);
+    // A lookup read directly gives the related record's name: text.
+    await expect(dialog.getByLabel("Label")).toHaveValue("Company name");
+    await dialog.getByRole("checkbox", { name: /Through lookup/ }).check();
+    await expect(dialog.getByRole("combobox", { name: "Related table" })).toHaveValue("account");
+    await pick(dialog.getByRole("combobox", { name: "Column of Account" }), "number of employees", /Number of Employees/);
+    // Named after the lookup and the related column, typed by the related column; the name stays unique.
+    await expect(dialog.getByLabel("Label")).toHaveValue("Company name number of employees");
+    await expect(dialog.getByRole("combobox", { name: "Type" })).toHaveValue("integer");
+    await pick(dialog.getByRole("combobox", { name: "Column of Account" }), "account name", /Account Name/);
+    await expect(dialog.getByLabel("Label")).toHaveValue("Company name");
+    await expect(dialog.getByLabel("Name", { exact: true })).toHaveValue("CompanyName2");
+    await expect(dialog.getByRole("combobox", { name: "Type" })).toHaveValue("string");
+
+    // What the admin types is theirs; the edge's validation lands on the field it names.
+    await dialog.getByLabel("Label").fill("Employer");
+    await dialog.getByLabel("Name", { exact: true }).fill("companyname");
+    await dialog.getByRole("button", { name: "Add field" }).click();
+    const name = dialog.getByLabel("Name", { exact: true });
+    await expect(name).toHaveAttribute("aria-invalid", "true");
+    await expect(name).toHaveAccessibleDescription(/a field named companyname already exists/);
+    await expect(name).toBeFocused();
+    await expect(dialog).toBeVisible();
+
+    await name.fill("Employer");
+    await dialog.getByRole("button", { name: "Add field" }).click();
+    await expect(dialog).toBeHidden();
+    const patch = (await fake(page)).requests.filter((r) => r.method === "PATCH");
+    expect(patch.map((r) => [r.path, r.body])).toEqual([
+      ["/objects/Person", { addFields: [{ name: "companyname", label: "Employer", type: "string", required: false }] }],
+      ["/objects/Person", { addFields: [{ name: "Employer", label: "Employer", type: "string", required: false }] }],
+    ]);
+    // The new field has its row, mapped through the lookup, and focus is on it.
+    const row = editor.locator('[part="mapping-row"][data-target="Employer"]');
+    await expect(row).toContainText("Employer");
+    await expect(row.getByRole("combobox", { name: "Column for Employer" })).toBeFocused();
+    await expect(row.getByRole("combobox", { name: "Column for Employer" })).toHaveValue("Company Name");
+    await expect(row.getByRole("combobox", { name: "Column of Account" })).toHaveValue("Account Name");
+    await expect(editor.getByRole("status").filter({ hasText: "Added “Employer” to Person" })).toBeVisible();
+    await editor.getByLabel("Job name").fill("Contacts → People");
+    await editor.getByRole("button", { name: "Save", exact: true }).click();
+    await expect.poll(async () => (await fake(page)).events.map((e) => e.type)).toContain("dc-job-saved");
+    const saved = (await fake(page)).requests.find((r) => r.method === "POST" && r.path === "/jobs")!.body as { mappings: unknown[] };
+    expect(saved.mappings).toContainEqual({ source: "parentcustomerid", target: "Employer", use: "value", via: { entity: "account", attribute: "name" } });
+  });
+
+  test("Add a field: Cancel and Escape close the dialog without changing the object, and focus returns", async ({ page }) => {
+    const editor = await open(page);
+    await chooseSourceAndTarget(editor);
+    const opener = editor.getByRole("button", { name: "Add a field to Person" });
+    await opener.click();
+    const dialog = editor.getByRole("dialog", { name: "Add a field to Person" });
+    await dialog.getByLabel("Label").fill("Nickname");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(opener).toBeFocused();
+    await opener.press("Enter");
+    await expect(dialog).toBeVisible();
+    // Reopened empty: nothing of the cancelled attempt is kept.
+    await expect(dialog.getByLabel("Label")).toHaveValue("");
+    await dialog.getByRole("button", { name: "Add field" }).click();
+    await expect(dialog.getByLabel("Label")).toHaveAttribute("aria-invalid", "true");
+    await page.keyboard.press("Escape");
+    await expect(dialog).toBeHidden();
+    await expect(opener).toBeFocused();
+    expect((await fake(page)).requests.filter((r) => r.method === "PATCH")).toEqual([]);
+  });
+
   test("Discard drops the draft and emits dc-editor-close", async ({ page }) => {
     const editor = await open(page, "?job=existing");
     await editor.getByLabel("Job name").fill("changed");

@@ -20,13 +20,10 @@ async function shot(page: Page, name: string): Promise<void> {
   }
 }
 
-test("the admin journey: connect, authorize, edit through the Customer lookup, preview, save, run, records, delta by cron", async ({ page, tenant }) => {
+test("the admin journey: connect, authorize, add a field mapped through the Customer lookup, preview, save, run, records, delta by cron", async ({ page, tenant }) => {
   test.setTimeout(300_000);
   const w = page.locator("dynamics-connector");
   const contoso = env().org("contoso");
-
-  // The host product owns its objects: it adds a "Company name" field to Person for this admin's tenant.
-  await edgeApi(tenant, "PATCH", "/objects/Person", { addFields: [{ name: "CompanyName", label: "Company name", type: "string" }] });
 
   // 1. Open the host page → empty state.
   await openHost(page, tenant);
@@ -58,34 +55,47 @@ test("the admin journey: connect, authorize, edit through the Customer lookup, p
   await expect(jobRow(w, "Accounts → Companies").getByText(/Never|Success/)).toBeVisible();
   await shot(page, "04-authorized-readiness-and-jobs");
 
-  // 5. Edit Contacts → People: map Company name through the Customer lookup (parentcustomerid → account.name).
+  // 5. Edit Contacts → People: Person has no field for the contact's company yet, so the admin adds "Company name"
+  //    from the editor, suggested from the Customer lookup read through to the account's name — and mapped to it.
   await jobRow(w, "Contacts → People").getByRole("button", { name: "Edit" }).click();
   const editor = w.locator("dc-job-editor");
-  const row = editor.locator('[part="mapping-row"][data-target="CompanyName"]');
-  await expect(row).toBeVisible({ timeout: 30_000 });
-  const column = row.getByRole("combobox", { name: "Column for Company name" });
-  await column.click();
-  await column.fill("parentcustomerid");
-  await row.locator('[role="option"]', { hasText: "Company Name" }).first().click();
-  await row.getByLabel(/Through lookup/).check();
-  const related = row.getByLabel(/Related table/);
-  if (await related.count()) await related.selectOption("account");
-  const viaColumn = row.getByRole("combobox", { name: "Column of Account" });
-  await viaColumn.click();
+  await expect(editor.locator('[part="mapping-row"]').first()).toBeVisible({ timeout: 30_000 });
+  await expect(editor.locator('[part="mapping-row"][data-target="CompanyName"]')).toHaveCount(0);
+  await editor.getByRole("button", { name: "Add a field to Person" }).click();
+  const dialog = editor.getByRole("dialog", { name: "Add a field to Person" });
+  const from = dialog.getByRole("combobox", { name: "Column to fill it from" });
+  await from.fill("parentcustomerid");
+  await dialog.locator('[role="option"]', { hasText: "Company Name" }).first().click();
+  await dialog.getByLabel(/Through lookup/).check();
+  await expect(dialog.getByRole("combobox", { name: "Related table" })).toHaveValue("account");
+  const viaColumn = dialog.getByRole("combobox", { name: "Column of Account" });
   await viaColumn.fill("Account Name");
-  await row.locator('[role="option"]', { hasText: "Account Name" }).first().click();
+  await dialog.locator('[role="option"]', { hasText: "Account Name" }).first().click();
+  await expect(dialog.getByLabel("Label")).toHaveValue("Company name");
+  await expect(dialog.getByLabel("Name", { exact: true })).toHaveValue("CompanyName");
+  await expect(dialog.getByRole("combobox", { name: "Type" })).toHaveValue("string");
+  await dialog.getByRole("button", { name: "Add field" }).click();
+  await expect(dialog).toBeHidden();
+  const person = await edgeApi<{ fields: Array<{ name: string; label: string; type: string }> }>(tenant, "GET", "/objects/Person");
+  expect(person.fields).toContainEqual(expect.objectContaining({ name: "CompanyName", label: "Company name", type: "string" }));
+  const row = editor.locator('[part="mapping-row"][data-target="CompanyName"]');
+  await expect(row.getByRole("combobox", { name: "Column for Company name" })).toHaveValue("Company Name");
+  await expect(row.getByLabel(/Through lookup/)).toBeChecked();
+  await expect(row.getByRole("combobox", { name: "Column of Account" })).toHaveValue("Account Name");
   await shot(page, "05-editor-through-lookup");
 
-  // 6. Preview (saves first when there are changes), then save.
+  // 6. Preview the unsaved draft (POST /jobs/preview: mapped live, nothing stored), then save.
   await editor.getByRole("button", { name: /fetch 10 sample records/i }).click();
   const sample = editor.getByRole("region", { name: "Sample records" });
   await expect(sample).toBeVisible({ timeout: 30_000 });
   await expect(sample.locator("thead")).toContainText("Company name");
   await shot(page, "06-preview");
-  const saveButton = editor.getByRole("group", { name: "Save or discard" }).getByRole("button", { name: "Save" });
-  if (await saveButton.isEnabled()) await saveButton.click();
+  const personJobId = await jobIdOf(tenant, "Contacts → People");
+  type SavedJob = { mappings: Array<{ target: string; via?: { entity: string; attribute: string } }> };
+  expect((await edgeApi<SavedJob>(tenant, "GET", `/jobs/${personJobId}`)).mappings.some((m) => m.target === "CompanyName")).toBe(false);
+  await editor.getByRole("group", { name: "Save or discard" }).getByRole("button", { name: "Save" }).click();
   await expect(editor.getByText(/No unsaved changes/)).toBeVisible({ timeout: 15_000 });
-  const saved = await edgeApi<{ mappings: Array<{ target: string; via?: { entity: string; attribute: string } }> }>(tenant, "GET", `/jobs/${await jobIdOf(tenant, "Contacts → People")}`);
+  const saved = await edgeApi<SavedJob>(tenant, "GET", `/jobs/${personJobId}`);
   expect(saved.mappings.find((m) => m.target === "CompanyName")?.via).toEqual({ entity: "account", attribute: "name" });
   await editor.getByRole("button", { name: "Back to jobs" }).click();
 

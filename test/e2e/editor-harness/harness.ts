@@ -125,6 +125,22 @@ const client = {
       state.objects.push(obj);
       return structuredClone(obj) as T;
     }
+    if (method === "PATCH" && (m = /^\/objects\/([^/]+)$/.exec(p))) {
+      // As the edge: new fields only, names unique case-insensitively (edge/src/stores/objects.ts checkFields).
+      const obj = state.objects.find((o) => o.name === decodeURIComponent(m![1]!));
+      if (!obj) throw new EdgeError(404, "not_found", "No such object");
+      const add = (opts.body as { addFields?: TargetObject["fields"] }).addFields ?? [];
+      const seen = new Set(obj.fields.map((f) => f.name.toLowerCase()));
+      const details: Array<{ path: string; message: string }> = [];
+      add.forEach((f, i) => {
+        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(f.name)) details.push({ path: `addFields.${i}.name`, message: "must start with a letter and contain only letters, digits and _ (max 63)" });
+        else if (seen.has(f.name.toLowerCase())) details.push({ path: `addFields.${i}.name`, message: `a field named ${f.name} already exists (names are case-insensitive)` });
+        seen.add(f.name.toLowerCase());
+      });
+      if (details.length) throw new EdgeError(400, "validation_failed", "The request is not valid", details);
+      obj.fields = [...obj.fields, ...add];
+      return structuredClone(obj) as T;
+    }
     if ((method === "POST" && p === "/jobs") || (method === "PUT" && /^\/jobs\/[^/]+$/.test(p))) {
       if (state.failNextSave) {
         const details = state.failNextSave;

@@ -22,9 +22,11 @@ type Route =
   | { view: "runs"; connectionId: string; jobId: string; runId?: string }
   | { view: "records"; connectionId: string; jobId: string };
 
-// The editor is its own chunk, fetched when the admin opens a job. `import.meta.glob` (not a bare import) keeps this
-// file building while the editor is developed alongside: a missing module is an empty map, not a build error.
-const editorModules = import.meta.glob("../editor/job-editor.ts");
+/**
+ * The open editor survives a reload of the page (its draft is in IndexedDB; this says which job it was). Per tab, per
+ * edge; other views start at the connections list as before.
+ */
+const EDITOR_ROUTE_KEY = (apiBase: string) => `dynamics-connector:editor-route:${apiBase}`;
 
 // A variable, not a literal: Vite would otherwise try to bundle it as an asset. dist/redirect.html sits beside the
 // bundle (all chunks are emitted flat into dist/, so import.meta.url is always a file in that folder).
@@ -75,8 +77,9 @@ export class DynamicsConnector extends LitElement {
   @state() private connections: Connection[] | null = null;
   @state() private loadError: unknown = null;
   @state() private jobs = new Map<string, Job[]>();
-  @state() private editorState: "idle" | "loading" | "ready" | "missing" | { error: unknown } = "idle";
+  @state() private editorState: "idle" | "loading" | "ready" | { error: unknown } = "idle";
   @state() private justAuthorized: string | null = null;
+  @state() private jobsError: unknown = null;
 
   private client: EdgeClient | null = null;
   private readonly auth = new DynamicsAuth(
@@ -92,6 +95,7 @@ export class DynamicsConnector extends LitElement {
     if ((changed.has("apiBase") || changed.has("getHostToken")) && this.apiBase && this.getHostToken) {
       const getHostToken = this.getHostToken;
       this.client = new EdgeClient({ apiBase: this.apiBase, getHostToken: () => getHostToken() });
+      this.restoreEditorRoute();
       void this.loadConnections();
     }
   }
@@ -105,7 +109,8 @@ export class DynamicsConnector extends LitElement {
       // Keep a readiness report we got from authorize if the list omits it.
       const prev = new Map((this.connections ?? []).map((c) => [c.id, c]));
       this.connections = list.map((c) => ({ ...c, readiness: c.readiness ?? prev.get(c.id)?.readiness }) as Connection);
-      if (this.route.view !== "connections" && !this.currentConnection()) this.navigate({ view: "connections" });
+      if (this.route.view !== "connections" && !this.currentConnection()) void this.navigate({ view: "connections" });
+      else if (this.route.view !== "connections" && this.route.view !== "connection") void this.ensureJobs(this.route.connectionId);
     } catch (e) {
       this.loadError = e;
       emit(this, "dc-error", { action: "load-connections", error: e as Error });
@@ -119,23 +124,68 @@ export class DynamicsConnector extends LitElement {
   }
 
   private async navigate(route: Route): Promise<void> {
-    this.route = route;
-    if (route.view === "job") void this.loadEditor();
+    this.setRoute(route);
     await this.updateComplete;
     // Move focus to the new page's title so keyboard and screen-reader users land where the content changed.
     this.renderRoot.querySelector<HTMLElement>("nav [aria-current]")?.focus();
   }
 
+  /** Changes the route without moving focus (e.g. a new job that was just saved keeps the admin where they are). */
+  private setRoute(route: Route): void {
+    this.route = route;
+    if (route.view === "job") void this.loadEditor();
+    if (route.view !== "connections" && route.view !== "connection" && this.connections) void this.ensureJobs(route.connectionId);
+    this.saveEditorRoute();
+  }
+
+  private saveEditorRoute(): void {
+    try {
+      const key = EDITOR_ROUTE_KEY(this.apiBase);
+      const r = this.route;
+      if (r.view === "job") sessionStorage.setItem(key, JSON.stringify({ connectionId: r.connectionId, jobId: r.jobId }));
+      else sessionStorage.removeItem(key);
+    } catch {
+      /* storage blocked (sandboxed iframe, privacy mode): the editor just does not survive a reload */
+    }
+  }
+
+  private restoreEditorRoute(): void {
+    if (this.route.view !== "connections") return;
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(EDITOR_ROUTE_KEY(this.apiBase)) ?? "null") as { connectionId?: unknown; jobId?: unknown } | null;
+      if (saved && typeof saved.connectionId === "string" && (saved.jobId === null || typeof saved.jobId === "string")) {
+        this.setRoute({ view: "job", connectionId: saved.connectionId, jobId: saved.jobId });
+      }
+    } catch {
+      /* nothing to restore */
+    }
+  }
+
+  /** The jobs of a connection, for views opened without the jobs table (a restored editor). */
+  private async ensureJobs(connectionId: string): Promise<void> {
+    if (this.jobs.has(connectionId) || !this.client) return;
+    this.jobsError = null;
+    try {
+      const all = asList<Job>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(connectionId)}`));
+      if (this.jobs.has(connectionId)) return;
+      this.jobs = new Map(this.jobs).set(connectionId, all.filter((j) => j.connectionId === connectionId));
+      const r = this.route;
+      // The job was deleted since (or belongs to another session's tenant): back to its connection, not a dead end.
+      if (r.view !== "connections" && r.view !== "connection" && r.connectionId === connectionId && r.jobId && !this.jobs.get(connectionId)!.some((j) => j.id === r.jobId)) {
+        void this.navigate({ view: "connection", id: connectionId });
+      }
+    } catch (e) {
+      this.jobsError = e;
+      emit(this, "dc-error", { action: "load-jobs", error: e as Error });
+    }
+  }
+
   private async loadEditor(): Promise<void> {
     if (this.editorState === "ready" || this.editorState === "loading") return;
-    const load = editorModules["../editor/job-editor.ts"];
-    if (!load) {
-      this.editorState = "missing";
-      return;
-    }
     this.editorState = "loading";
     try {
-      await load();
+      // Its own chunk (with the virtualizer, croner, idb): fetched when the admin first opens a job.
+      await import("../editor/job-editor.js");
       this.editorState = "ready";
     } catch (e) {
       this.editorState = { error: e };
@@ -242,7 +292,6 @@ export class DynamicsConnector extends LitElement {
     const job = r.jobId ? jobs.find((j) => j.id === r.jobId) ?? null : null;
     if (!conn || (r.jobId && !job)) return this.loadingOrMissing();
     const st = this.editorState;
-    if (st === "missing") return html`<div class="banner warning" role="alert">The job editor is not part of this build.</div>`;
     if (typeof st === "object") {
       return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this.editorState = "idle"; void this.loadEditor(); }}>Retry</button>`);
     }
@@ -255,7 +304,14 @@ export class DynamicsConnector extends LitElement {
   }
 
   private loadingOrMissing() {
-    if (this.connections === null) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
+    const r = this.route;
+    // A restored editor waits for its connection's jobs (the jobs table is not there to load them).
+    const jobsPending = r.view !== "connections" && r.view !== "connection" && !this.jobs.has(r.connectionId);
+    if (jobsPending && this.jobsError) {
+      const id = r.connectionId;
+      return errorBanner("The jobs could not be loaded.", this.jobsError, html`<button type="button" @click=${() => void this.ensureJobs(id)}>Retry</button>`);
+    }
+    if (this.connections === null || jobsPending) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
     return html`<div class="banner warning" role="alert">This item no longer exists. <button type="button" class="link" @click=${() => this.navigate({ view: "connections" })}>Back to connections</button></div>`;
   }
 
@@ -263,6 +319,9 @@ export class DynamicsConnector extends LitElement {
     const list = this.jobs.get(conn.id) ?? [];
     const next = list.some((j) => j.id === job.id) ? list.map((j) => (j.id === job.id ? job : j)) : [...list, job];
     this.jobs = new Map(this.jobs).set(conn.id, next);
+    // A new job now has an id: the route (breadcrumb, reload) follows it, and the editor keeps editing that job.
+    const r = this.route;
+    if (r.view === "job" && r.connectionId === conn.id && r.jobId === null) this.setRoute({ view: "job", connectionId: conn.id, jobId: job.id });
   }
 
   private _onCreated(e: CustomEvent<Connection>): void {

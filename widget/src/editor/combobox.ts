@@ -1,6 +1,5 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
-import { styleMap } from "lit/directives/style-map.js";
 import { virtualize, virtualizerRef, type VirtualizerHostElement } from "@lit-labs/virtualizer/virtualize.js";
 import { buildSearchIndex, filterIndex, type SearchIndex } from "./entity-filter.js";
 
@@ -56,7 +55,9 @@ export class DcCombobox extends LitElement {
       box-shadow: 0 6px 18px rgb(0 0 0 / 0.18); overflow: hidden;
     }
     .popup[hidden] { display: none; }
-    [role="listbox"] { overflow: auto; }
+    /* Its height (rows shown) is written through the CSSOM in updated(): a style attribute would be blocked by a
+       host's style-src CSP. The virtualizer writes its own styles the same way. */
+    [role="listbox"] { overflow: auto; display: block; position: relative; }
     [role="option"] {
       box-sizing: border-box; width: 100%; height: ${ROW_REM}rem; padding: 0 0.6rem; display: flex; gap: 0.5rem;
       align-items: center; cursor: pointer; white-space: nowrap; overflow: hidden;
@@ -148,7 +149,7 @@ export class DcCombobox extends LitElement {
         const i = this._filtered.findIndex((it) => it.value === this.value && !it.action);
         this._active = i;
       }
-      void this.updateComplete.then(() => this._scrollActive());
+      void this.updateComplete.then(() => this._scrollActive(true));
     }
   }
 
@@ -164,10 +165,21 @@ export class DcCombobox extends LitElement {
     void this.updateComplete.then(() => this._scrollActive());
   }
 
-  private _scrollActive() {
+  private async _scrollActive(afterFirstLayout = false) {
     if (this._active < 0 || !this._listbox) return;
     const v = (this._listbox as VirtualizerHostElement)[virtualizerRef];
-    v?.element(this._active)?.scrollIntoView({ block: "nearest" });
+    if (!v) return;
+    if (afterFirstLayout) {
+      // A just-opened list's virtualizer has no layout yet (it loads its layout module): scrolling now does nothing,
+      // and aria-activedescendant would name an option that is never rendered (the selected one far down the list).
+      // layoutComplete only settles after a layout pass, hence the time limit.
+      await Promise.race([v.layoutComplete.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    }
+    try {
+      if (this._active >= 0) v.element(this._active)?.scrollIntoView({ block: "nearest" });
+    } catch {
+      /* no layout yet: the option is rendered when the admin moves to it */
+    }
   }
 
   private _pick(item: ComboItem | undefined) {
@@ -240,6 +252,15 @@ export class DcCombobox extends LitElement {
     }
   }
 
+  protected override updated() {
+    // CSSOM writes, not a style attribute (CSP-safe). min-height before the virtualizer starts, so it keeps ours
+    // instead of its 150px default.
+    const lb = this._listbox;
+    const count = this._filtered.length;
+    lb.style.minHeight = "0";
+    lb.style.height = count ? `${Math.min(count, 7) * ROW_REM}rem` : "0";
+  }
+
   private _renderOption = (item: ComboItem, i: number) => html`<div
       role="option"
       part="option"
@@ -263,7 +284,6 @@ export class DcCombobox extends LitElement {
 
   override render() {
     const count = this._filtered.length;
-    const height = `${Math.min(Math.max(count, 1), 7) * ROW_REM}rem`;
     const describedBy = [this.error ? "err" : "", this.description ? "desc" : ""].filter(Boolean).join(" ");
     return html`
       <label for="input" part="label" class=${this.hideLabel ? "visually-hidden" : ""}>${this.label}${this.required ? html`<span aria-hidden="true"> *</span>` : nothing}</label>
@@ -298,7 +318,6 @@ export class DcCombobox extends LitElement {
           role="listbox"
           part="listbox"
           aria-label=${this.label}
-          style=${styleMap({ height: count ? height : "0", minHeight: "0", display: "block", position: "relative" })}
         >
           ${this._open && count ? virtualize({ items: this._filtered, renderItem: this._renderOption, scroller: true, keyFunction: (it: ComboItem) => `${it.action ? "!" : ""}${it.value}` }) : nothing}
         </div>

@@ -3,6 +3,7 @@ import { property, state } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
 import type { EdgeClient } from "../api/edge-client.js";
 import { emit } from "../events.js";
+import { openModal } from "../views/dialog.js";
 import { DraftStore, type StoredDraft } from "../cache/drafts.js";
 import { openStore, type KvStore } from "../cache/kv-store.js";
 import { MetadataCache, type CachedMetadata } from "../cache/metadata-cache.js";
@@ -13,7 +14,7 @@ import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable, LOOKUP_TYPES } 
 import { fieldTypeForAttribute, fieldTypeLabel, OPTION_TYPES, preferredUse, typeIcon } from "./compatibility.js";
 import { buildFilter, OPERATORS, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "./filter-builder.js";
 import {
-  defaultAttributeSelection, deriveObject, draftFromJob, draftToInput, errorsByKey, mappingKey, orderFields, sameDraft,
+  defaultAttributeSelection, deriveObject, draftFromJob, draftToInput, errorsByKey, mappingKey, orderFields, proposeField, sameDraft,
   suggestJobName, type DeletePolicy, type EditorDraft, type JobMode, type OnMissing,
 } from "./job-model.js";
 import {
@@ -22,7 +23,7 @@ import {
 import { editorStyles } from "./job-editor.styles.js";
 import { AutosaveController, relativeTime, TickController } from "./controllers.js";
 import {
-  isEdgeError, type AttributeInfo, type Connection, type EntityInfo, type Job, type JobInput, type Mapping, type ObjectField,
+  isEdgeError, type AttributeInfo, type Connection, type EntityInfo, type FieldType, type Job, type JobInput, type Mapping, type ObjectField,
   type TargetObject,
 } from "./types.js";
 
@@ -50,6 +51,27 @@ interface CreateObjectState {
   busy: boolean;
   error: string;
 }
+
+type AddFieldKey = "name" | "label" | "type";
+
+/** The "Add a field to <Object>" dialog: the field, the column it is suggested from (and mapped to), what failed. */
+interface AddFieldState {
+  source: string;
+  through: boolean;
+  viaEntity: string;
+  viaAttribute: string;
+  name: string;
+  label: string;
+  type: FieldType;
+  /** Values the admin typed are theirs: picking another column no longer overwrites them. */
+  edited: Record<AddFieldKey, boolean>;
+  busy: boolean;
+  errors: Partial<Record<AddFieldKey | "form", string>>;
+  requestId?: string;
+}
+
+/** Types a new field can have here; reference fields are made by lookups to other objects, not from a column. */
+const NEW_FIELD_TYPES: FieldType[] = ["string", "text", "integer", "number", "currency", "boolean", "date", "datetime", "email", "url", "phone", "id", "string_list"];
 
 const SCHEDULE_KINDS: Array<{ kind: ScheduleKind; label: string }> = [
   { kind: "off", label: "Off (run manually)" },
@@ -105,6 +127,7 @@ function displayValue(v: unknown): TemplateResult | string {
  * @event dc-editor-close - the admin left the editor (Discard or Back). Bubbles, composed.
  * @csspart editor - the page. @csspart header @csspart section - each of the six sections. @csspart footer - the
  *   sticky Save / Discard bar. @csspart banner - error and notice banners. @csspart mapping-row @csspart preview-table
+ * @csspart add-field-dialog - "Add a field to <Object>" (adds the field to the target object with PATCH addFields)
  * @cssproperty --dc-accent --dc-accent-text --dc-focus --dc-text --dc-text-muted --dc-bg --dc-border --dc-input-border
  *   --dc-input-bg --dc-danger --dc-danger-bg --dc-warning --dc-success --dc-skeleton --dc-radius --dc-space --dc-mono
  */
@@ -139,6 +162,7 @@ export class DcJobEditor extends LitElement {
   @state() private _showAll = new Set<string>();
   @state() private _conditions: FilterCondition[] | null = [];
   @state() private _create: CreateObjectState | null = null;
+  @state() private _addField: AddFieldState | null = null;
   @state() private _preview: { rows: PreviewRow[]; at: number } | null = null;
   @state() private _previewBusy = false;
   @state() private _previewError: Banner | null = null;
@@ -558,6 +582,113 @@ export class DcJobEditor extends LitElement {
     };
   }
 
+  // ---------------------------------------------------------------- add a field to the target object
+
+  private async _openAddField() {
+    if (!this._object) return;
+    this._addField = {
+      source: "", through: false, viaEntity: "", viaAttribute: "", name: "", label: "", type: "string",
+      edited: { name: false, label: false, type: false }, busy: false, errors: {},
+    };
+    await this.updateComplete;
+    const dialog = this.renderRoot.querySelector<HTMLDialogElement>("#add-field");
+    openModal(dialog, dialog?.querySelector<HTMLElement>("dc-combobox") ?? null);
+  }
+
+  /** Applies a change and re-suggests name, label and type from the chosen column (keeping what the admin typed). */
+  private _setAddField(patch: Partial<AddFieldState>) {
+    const cur = this._addField;
+    if (!cur) return;
+    const next: AddFieldState = { ...cur, ...patch };
+    const p = this._addFieldProposal(next);
+    if (p && ("source" in patch || "through" in patch || "viaEntity" in patch || "viaAttribute" in patch)) {
+      if (!next.edited.name) next.name = p.field.name;
+      if (!next.edited.label) next.label = p.field.label;
+      if (!next.edited.type) next.type = p.field.type;
+    }
+    this._addField = next;
+  }
+
+  private _addFieldProposal(st: AddFieldState) {
+    const attr = st.source ? this._attrMap(this._draft.entity).get(st.source) : undefined;
+    if (!attr) return null;
+    let via: Parameters<typeof proposeField>[1] = null;
+    if (st.through && LOOKUP_TYPES.has(attr.type)) {
+      const va = this._attrMap(st.viaEntity).get(st.viaAttribute);
+      if (!va) return null;
+      via = { entity: st.viaEntity, attr: va, primaryName: this._entities?.find((e) => e.logicalName === st.viaEntity)?.primaryNameAttribute };
+    }
+    return proposeField(attr, via, this._object?.fields ?? []);
+  }
+
+  private async _submitAddField() {
+    const st = this._addField;
+    const obj = this._object;
+    if (!st || !obj || st.busy) return;
+    const field = { name: st.name.trim(), label: st.label.trim(), type: st.type, required: false };
+    const local: AddFieldState["errors"] = {};
+    if (!field.name) local.name = "Give the field a name.";
+    if (!field.label) local.label = "Give the field a label.";
+    if (local.name || local.label) {
+      this._addField = { ...st, errors: local };
+      void this._focusAddFieldError();
+      return;
+    }
+    this._addField = { ...st, busy: true, errors: {} };
+    try {
+      const updated = await this.client.request<TargetObject>("PATCH", `/objects/${encodeURIComponent(obj.name)}`, { body: { addFields: [field] } });
+      this._objects = (this._objects ?? []).map((o) => (o.name === updated.name ? updated : o));
+      const added = updated.fields.find((f) => f.name.toLowerCase() === field.name.toLowerCase()) ?? field;
+      // Map it from the column it was suggested from, when that column can fill the type the admin kept.
+      const p = this._addFieldProposal(st);
+      const read = p?.mapping.via ? this._attrMap(p.mapping.via.entity).get(p.mapping.via.attribute) : this._attrMap(this._draft.entity).get(st.source);
+      const mapped = !!(p && read && isCompatibleAnyUse(read, added.type));
+      if (p && read && mapped) this._setMapping(added.name, { ...p.mapping, target: added.name, use: preferredUse(read, added.type) });
+      const from = p?.mapping.via ? `${this._attrLabel(this._draft.entity, st.source)} → ${read?.displayName ?? st.viaAttribute}` : this._attrLabel(this._draft.entity, st.source);
+      this._banner = {
+        kind: "info",
+        title: `Added “${added.label}” to ${updated.label}`,
+        message: mapped ? `Mapped from ${from}. Save the job to keep the mapping.` : st.source ? `${from} does not fit ${fieldTypeLabel(added.type)}: choose its column below.` : "Choose the column that fills it below.",
+      };
+      this._addField = { ...st, busy: false };
+      const dialog = this.renderRoot.querySelector<HTMLDialogElement>("#add-field");
+      dialog?.addEventListener("close", () => setTimeout(() => this._focusMappingRow(added.name)), { once: true });
+      dialog?.close();
+    } catch (e) {
+      const errors: AddFieldState["errors"] = {};
+      if (isEdgeError(e) && e.code === "validation_failed" && e.details?.length) {
+        const other: string[] = [];
+        for (const d of e.details) {
+          const m = /^addFields\.\d+\.(name|label|type)$/.exec(d.path);
+          if (m) errors[m[1] as AddFieldKey] = [errors[m[1] as AddFieldKey], d.message].filter(Boolean).join(" ");
+          else other.push(d.message);
+        }
+        if (other.length) errors.form = other.join(" ");
+      } else {
+        errors.form = `The field was not added: ${(e as Error).message}`;
+      }
+      this._addField = { ...st, busy: false, errors, ...(isEdgeError(e) && e.requestId ? { requestId: e.requestId } : {}) };
+      void this._focusAddFieldError();
+    }
+  }
+
+  private async _focusAddFieldError() {
+    await this.updateComplete;
+    const el = this.renderRoot.querySelector<HTMLElement>('#add-field [aria-invalid="true"], #add-field [role="alert"]');
+    el?.focus();
+  }
+
+  private async _focusMappingRow(target: string) {
+    await this.updateComplete;
+    const row = this.renderRoot.querySelector<HTMLElement>(`[part="mapping-row"][data-target="${CSS.escape(target)}"]`);
+    row?.scrollIntoView({ block: "center" });
+    row?.querySelector<HTMLElement>("dc-combobox")?.focus({ preventScroll: true });
+  }
+
+  private _attrLabel(entity: string, logicalName: string): string {
+    return this._attrMap(entity).get(logicalName)?.displayName || logicalName;
+  }
+
   // ---------------------------------------------------------------- filter
 
   private _setConditions(conds: FilterCondition[]) {
@@ -920,7 +1051,7 @@ export class DcJobEditor extends LitElement {
         </div>
       </fieldset>
       ${c.error ? html`<p class="error" role="alert">${c.error}</p>` : nothing}
-      <div class="row" style="margin-top:.5rem">
+      <div class="row actions">
         <button class="primary" ?disabled=${c.busy || !c.name.trim()} @click=${() => void this._createObject()}>${c.busy ? "Creating…" : "Create object and map its fields"}</button>
         <button @click=${() => (this._create = null)}>Cancel</button>
       </div>
@@ -945,13 +1076,84 @@ export class DcJobEditor extends LitElement {
           <span class="help">Fills empty rows by name and type.</span>
           ${reviewCount ? html`<span class="badge guess" role="status">${reviewCount} to review</span>
             <button class="link" @click=${() => this._update({ review: [] })}>Accept all guesses</button>` : nothing}
+          <button class="push" aria-haspopup="dialog" @click=${() => void this._openAddField()}>Add a field to ${obj.label}</button>
         </div>
         ${this._err("mappings") ? html`<p class="error" data-field-key="mappings" tabindex="-1">${this._err("mappings")}</p>` : nothing}
         <div class="mappings" role="list" aria-label="Field mappings">
           ${fields.map((f) => this._renderMappingRow(f))}
-        </div>`;
+        </div>
+        ${this._renderAddField(obj)}`;
     }
     return this._section(2, "sec-mappings", "Field mappings", body);
+  }
+
+  private _renderAddField(obj: TargetObject) {
+    const st = this._addField;
+    const body = () => {
+      if (!st) return nothing;
+      const d = this._draft;
+      const attr = st.source ? this._attrMap(d.entity).get(st.source) : undefined;
+      const isLookup = !!attr && LOOKUP_TYPES.has(attr.type);
+      const targets = attr?.targets ?? [];
+      const viaAttrs = st.through ? this._attrs.get(st.viaEntity) : undefined;
+      const fieldErr = (k: AddFieldKey) => st.errors[k] ?? "";
+      const described = (k: AddFieldKey, help?: boolean) => [fieldErr(k) ? `af-${k}-err` : "", help ? `af-${k}-help` : ""].filter(Boolean).join(" ") || nothing;
+      const text = (k: "name" | "label", label: string, help?: string) => html`<div class="field">
+        <label for="af-${k}">${label}</label>
+        <input id="af-${k}" type="text" .value=${live(st[k])} aria-invalid=${fieldErr(k) ? "true" : "false"} aria-describedby=${described(k, !!help)}
+          @input=${(e: Event) => this._setAddField({ [k]: (e.target as HTMLInputElement).value, edited: { ...st.edited, [k]: true }, errors: { ...st.errors, [k]: "" } })} />
+        ${help ? html`<p class="help" id="af-${k}-help">${help}</p>` : nothing}
+        ${fieldErr(k) ? html`<p class="error" id="af-${k}-err">${fieldErr(k)}</p>` : nothing}
+      </div>`;
+      return html`
+        <h3 id="add-field-h">Add a field to ${obj.label}</h3>
+        <p class="help">The field is added to ${obj.label} right away, for every job that fills it. Fields are never removed or retyped later.</p>
+        <div class="stack">
+          <dc-combobox label="Column to fill it from" placeholder="Optional" .items=${this._sourceItems(d.entity, null, "add-field")}
+            .value=${st.source} .valueLabel=${st.source}
+            .description=${"Suggests the name, label and type, and maps the new field to this column."}
+            @dc-combobox-change=${(e: CustomEvent<{ value: string }>) => {
+              const a = this._attrMap(d.entity).get(e.detail.value);
+              const viaEntity = a?.targets?.[0] ?? "";
+              this._setAddField({ source: e.detail.value, through: false, viaEntity, viaAttribute: "" });
+            }}></dc-combobox>
+          ${isLookup ? html`<label class="check"><input type="checkbox" .checked=${st.through} @change=${(e: Event) => {
+              const on = (e.target as HTMLInputElement).checked;
+              if (on && st.viaEntity) void this._loadAttributes(st.viaEntity);
+              this._setAddField({ through: on, viaAttribute: "" });
+            }} />Through lookup: use a column of the related record</label>` : nothing}
+          ${isLookup && st.through ? html`<div class="grid two">
+              ${targets.length > 1
+                ? this._select("add-field.via.entity", "Related table", st.viaEntity, targets.map((t) => ({ value: t, label: this._entityLabel(t) })),
+                    (v) => { void this._loadAttributes(v); this._setAddField({ viaEntity: v, viaAttribute: "" }); }, { id: "af-via-entity" })
+                : html`<div class="field"><span class="label">Related table</span><span>${this._entityLabel(st.viaEntity)}</span></div>`}
+              ${viaAttrs
+                ? html`<dc-combobox label="Column of ${this._entityLabel(st.viaEntity)}" .items=${this._sourceItems(st.viaEntity, null, "add-field-via")}
+                    .value=${st.viaAttribute} .valueLabel=${st.viaAttribute}
+                    @dc-combobox-change=${(e: CustomEvent<{ value: string }>) => this._setAddField({ viaAttribute: e.detail.value })}></dc-combobox>`
+                : html`<p class="help" role="status">Loading columns of ${this._entityLabel(st.viaEntity)}…</p>`}
+            </div>` : nothing}
+          <div class="grid two">
+            ${text("label", "Label")}
+            ${text("name", "Name", "Letters, digits and _; starts with a letter.")}
+            <div class="field">
+              <label for="af-type">Type</label>
+              <select id="af-type" aria-invalid=${fieldErr("type") ? "true" : "false"} aria-describedby=${described("type")}
+                @change=${(e: Event) => this._setAddField({ type: (e.target as HTMLSelectElement).value as FieldType, edited: { ...st.edited, type: true }, errors: { ...st.errors, type: "" } })}>
+                ${NEW_FIELD_TYPES.map((t) => html`<option value=${t} ?selected=${t === st.type}>${fieldTypeLabel(t)}</option>`)}
+              </select>
+              ${fieldErr("type") ? html`<p class="error" id="af-type-err">${fieldErr("type")}</p>` : nothing}
+            </div>
+          </div>
+          ${st.errors.form ? html`<div class="banner" role="alert" tabindex="-1"><p>${st.errors.form}</p>
+            ${st.requestId ? html`<details><summary>Details</summary>Request id: <code>${st.requestId}</code></details>` : nothing}</div>` : nothing}
+        </div>
+        <div class="row actions">
+          <button class="primary" ?disabled=${st.busy} @click=${() => void this._submitAddField()}>${st.busy ? "Adding…" : "Add field"}</button>
+          <button @click=${() => this.renderRoot.querySelector<HTMLDialogElement>("#add-field")?.close()}>Cancel</button>
+        </div>`;
+    };
+    return html`<dialog id="add-field" part="add-field-dialog" aria-labelledby="add-field-h" @close=${() => (this._addField = null)}>${body()}</dialog>`;
   }
 
   private _renderMappingRow(f: ObjectField) {
@@ -1063,14 +1265,14 @@ export class DcJobEditor extends LitElement {
       <div class="grid two">
         <fieldset data-field-key="mode">
           <legend>When a record arrives</legend>
-          <div class="choices" style="flex-direction:column">
+          <div class="choices stacked">
             ${MODES.map((mo) => html`<label><input type="radio" name="mode" .checked=${d.mode === mo.value} @change=${() => this._update({ mode: mo.value })} />${mo.label}
               <span class="grey">${mo.help}</span></label>`)}
           </div>
         </fieldset>
         <fieldset data-field-key="deletes">
           <legend>When a record is deleted in Dynamics</legend>
-          <div class="choices" style="flex-direction:column">
+          <div class="choices stacked">
             ${DELETES.map((o) => html`<label><input type="radio" name="deletes" .checked=${d.deletes === o.value} @change=${() => this._update({ deletes: o.value })} />${o.label}</label>`)}
           </div>
         </fieldset>
@@ -1177,7 +1379,7 @@ export class DcJobEditor extends LitElement {
             </div>`;
           })}
           <button ?disabled=${!d.entity} @click=${() => this._setConditions([...conds, { attribute: "", operator: "eq", value: "" }])}>Add condition</button>`}
-      <div class="field" style="margin-top:.75rem">
+      <div class="field spaced">
         <label for="filter-text">OData filter</label>
         <textarea id="filter-text" data-field-key="source.filter" spellcheck="false" .value=${live(d.filter)} placeholder="statecode eq 0"
           aria-invalid=${err ? "true" : "false"} aria-describedby=${err ? "filter-text-err filter-text-help" : "filter-text-help"}
@@ -1227,7 +1429,7 @@ export class DcJobEditor extends LitElement {
       ${runs.length ? html`<div><span class="label" id="next-runs">Next runs</span><ol class="runs" aria-labelledby="next-runs">
           ${runs.map((r) => html`<li><time datetime=${r.toISOString()}>${formatRun(r, d.timezone)}</time></li>`)}</ol></div>` : nothing}
 
-      <div class="grid two" style="margin-top:.75rem">
+      <div class="grid two spaced">
         ${this._select("dependsOn", "Runs after", d.dependsOn ?? "",
           [{ value: "", label: "No other job" }, ...sameConnJobs.map((j) => ({ value: j.id, label: j.name }))],
           (v) => this._update({ dependsOn: v || null }), { id: "depends-on", help: "Run this job each time the chosen job finishes (in addition to its own schedule)." })}

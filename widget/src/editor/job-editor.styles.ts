@@ -76,6 +76,15 @@ export const editorStyles = css`
   fieldset { border: none; padding: 0; margin: 0; min-width: 0; }
   legend { font-weight: 600; padding: 0; margin-bottom: 0.35rem; }
   .choices { display: flex; flex-wrap: wrap; gap: 0.35rem 1rem; }
+  .choices.stacked { flex-direction: column; }
+  /* Radio, then its text with the explanation under it (side by side, a narrow screen squeezed both into slivers). */
+  .choices.stacked label { display: grid; grid-template-columns: auto 1fr; column-gap: 0.35rem; align-items: baseline; }
+  .choices.stacked label .grey { grid-column: 2; }
+  /* Rows of repeated controls and the button that adds another: a little air between them. */
+  .row + .row, .row + button, .sub + button, p.help + .row, p.help + .sub { margin-top: 0.5rem; }
+  /* Spacing lives here, never in style attributes: a host's style-src CSP blocks those. */
+  .spaced { margin-top: 0.75rem; }
+  .row.actions { margin-top: 0.5rem; }
   .choices label { font-weight: normal; display: inline-flex; gap: 0.35rem; align-items: center; margin: 0; }
   .check { display: inline-flex; gap: 0.4rem; align-items: center; font-weight: normal; }
 
@@ -105,6 +114,19 @@ export const editorStyles = css`
   .mapping-extra { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; margin-top: 0.4rem; }
   .mapping-actions { display: flex; gap: 0.25rem; align-items: center; flex-wrap: wrap; }
   .toolbar { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin-bottom: 0.75rem; }
+
+  .toolbar .push { margin-left: auto; }
+  @container (max-width: 420px) { .toolbar .push { margin-left: 0; } }
+
+  /* "Add a field to <Object>": a native modal dialog (top layer; the page behind is inert). */
+  dialog {
+    width: min(36rem, calc(100vw - 2rem)); max-height: calc(100dvh - 2rem); padding: var(--_space);
+    border: 1px solid var(--_soft); border-radius: var(--_radius); background: var(--_bg); color: var(--dc-text, CanvasText);
+    box-shadow: 0 12px 32px rgb(0 0 0 / 0.3);
+  }
+  dialog::backdrop { background: rgb(0 0 0 / 0.45); }
+  dialog .stack { display: grid; gap: 0.75rem; margin-top: 0.75rem; }
+  dialog .actions { margin-top: 1rem; }
 
   .sub { border: 1px dashed var(--_soft); border-radius: var(--_radius); padding: 0.75rem; margin-top: 0.5rem; }
   .attr-list { max-height: 16rem; overflow: auto; border: 1px solid var(--_soft); border-radius: var(--_radius); padding: 0.35rem 0.5rem; }

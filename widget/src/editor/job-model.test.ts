@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AttributeInfo, EntityInfo } from "../../../edge/src/contract/metadata.js";
 import type { Job } from "../../../edge/src/contract/job.js";
-import { deriveObject, draftFromJob, draftToInput, emptyDraft, errorKey, errorsByKey, orderFields, sameDraft, splitEmails, toFieldName } from "./job-model.js";
+import { deriveObject, draftFromJob, draftToInput, emptyDraft, errorKey, errorsByKey, orderFields, proposeField, sameDraft, sentenceLabel, splitEmails, toFieldName } from "./job-model.js";
 
 // The example job of architecture.md.
 const JOB: Job = {
@@ -123,5 +123,40 @@ describe("custom object from an entity", () => {
   it("lists required fields first", () => {
     const fields = [{ name: "A", label: "A", type: "string" as const, required: false }, { name: "B", label: "B", type: "string" as const, required: true }];
     expect(orderFields(fields).map((f) => f.name)).toEqual(["B", "A"]);
+  });
+});
+
+describe("add a field from a column", () => {
+  const customer = { logicalName: "parentcustomerid", displayName: "Company Name", type: "Customer" as const };
+  const accountName = { logicalName: "name", displayName: "Account Name", type: "String" as const };
+
+  it("names a field read through a lookup after the lookup, typed by the related column", () => {
+    const p = proposeField(customer, { entity: "account", attr: accountName, primaryName: "name" }, [{ name: "FirstName" }]);
+    expect(p).toEqual({
+      field: { name: "CompanyName", label: "Company name", type: "string" },
+      mapping: { source: "parentcustomerid", via: { entity: "account", attribute: "name" }, use: "value" },
+    });
+  });
+
+  it("names a non-primary related column after both, and types it by that column", () => {
+    const email = { logicalName: "internalemailaddress", displayName: "Primary Email", type: "String" as const, format: "Email" };
+    const p = proposeField({ logicalName: "ownerid", displayName: "Owner", type: "Owner" }, { entity: "systemuser", attr: email, primaryName: "fullname" }, []);
+    expect(p?.field).toEqual({ name: "OwnerPrimaryEmail", label: "Owner primary email", type: "email" });
+  });
+
+  it("reads an option set's label into text and keeps names unique", () => {
+    const p = proposeField({ logicalName: "industrycode", displayName: "Industry", type: "Picklist" }, null, [{ name: "industry" }]);
+    expect(p).toEqual({ field: { name: "Industry2", label: "Industry", type: "string" }, mapping: { source: "industrycode", use: "label" } });
+  });
+
+  it("proposes nothing for a column no field type can hold", () => {
+    expect(proposeField({ logicalName: "x", displayName: "X", type: "Virtual" }, null, [])).toBeNull();
+  });
+
+  it("writes labels in sentence case and keeps acronyms", () => {
+    expect(sentenceLabel("Company Name")).toBe("Company name");
+    expect(sentenceLabel("Dynamics ID")).toBe("Dynamics ID");
+    expect(sentenceLabel("Address 1: Street 1")).toBe("Address 1: street 1");
+    expect(sentenceLabel("  Website URL ")).toBe("Website URL");
   });
 });

@@ -3,10 +3,10 @@
  * preset), plus the conversions to and from the edge's job JSON. Pure, so it is unit-tested without a browser, and
  * JSON-safe, so it is what the draft store keeps in IndexedDB.
  */
-import type { AttributeInfo, EntityInfo, Job, JobInput, Lookup, Mapping, ObjectField } from "./types.js";
+import type { AttributeInfo, EntityInfo, FieldType, Job, JobInput, Lookup, Mapping, ObjectField } from "./types.js";
 import { cronToPreset, presetToCron, type SchedulePreset } from "./schedule.js";
 import { isMappable } from "../../../edge/src/contract/compatibility.js";
-import { fieldTypeForAttribute } from "./compatibility.js";
+import { fieldTypeForAttribute, preferredUse } from "./compatibility.js";
 
 export type JobMode = "insert" | "update" | "upsert";
 export type DeletePolicy = "ignore" | "soft" | "delete";
@@ -153,6 +153,47 @@ export function toFieldName(label: string, fallback: string): string {
   if (!/^[A-Za-z]/.test(name)) name = `F${name}`;
   if (name.length <= 1 && fallback && label !== fallback) return toFieldName(fallback, "Field");
   return name.slice(0, 63) || "Field";
+}
+
+/** A field label in the host's sentence case: "Company Name" → "Company name"; acronyms ("ID", "URL") stay. */
+export function sentenceLabel(text: string): string {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  return words
+    .map((w, i) => (i === 0 || /^[A-Z0-9]{2,}$/.test(w) || !/^[A-Z][a-z]/.test(w) ? w : w[0]!.toLowerCase() + w.slice(1)))
+    .join(" ")
+    .slice(0, 100);
+}
+
+/** What "Add a field to <Object>" proposes for a source column (optionally a column of a record it looks up). */
+export interface ProposedField {
+  field: { name: string; label: string; type: FieldType };
+  mapping: Omit<Mapping, "target">;
+}
+
+/**
+ * The field a column would fill: its label, a unique name, and the type of what is read — through a lookup, the
+ * related column's type ("Company Name" through account.name → "Company name", Text). A related column other than
+ * the related table's primary name is named after both ("Owner primary email").
+ */
+export function proposeField(
+  attr: Pick<AttributeInfo, "logicalName" | "displayName" | "type" | "format">,
+  via: { entity: string; attr: Pick<AttributeInfo, "logicalName" | "displayName" | "type" | "format">; primaryName?: string | null } | null,
+  existing: readonly Pick<ObjectField, "name">[],
+): ProposedField | null {
+  const read = via ? via.attr : attr;
+  const t = fieldTypeForAttribute(read);
+  if (!t) return null;
+  const own = attr.displayName || attr.logicalName;
+  const text = via && via.attr.logicalName !== via.primaryName ? `${own} ${via.attr.displayName || via.attr.logicalName}` : own;
+  const label = sentenceLabel(text);
+  const taken = new Set(existing.map((f) => f.name.toLowerCase()));
+  const base = toFieldName(label, attr.logicalName);
+  let name = base;
+  for (let k = 2; taken.has(name.toLowerCase()); k++) name = `${base.slice(0, 60)}${k}`;
+  const mapping: Omit<Mapping, "target"> = via
+    ? { source: attr.logicalName, via: { entity: via.entity, attribute: via.attr.logicalName }, use: preferredUse(via.attr, t.type) }
+    : { source: attr.logicalName, use: t.use };
+  return { field: { name, label, type: t.type }, mapping };
 }
 
 export interface DerivedObject {
