@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
-import { styleMap } from "lit/directives/style-map.js";
+import { ref } from "lit/directives/ref.js";
 import type { Job } from "../../../edge/src/contract/job";
 import type { Run, RunRecordError } from "../../../edge/src/contract/run";
 import type { EdgeClient } from "../api/edge-client";
@@ -14,6 +14,11 @@ import { openModal } from "./dialog";
 import { errorBanner, isActiveRun, isCancelledRun, runChip, saveBlob, skeletonRows } from "./ui";
 
 const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
+/** Sets the bar's width through the CSSOM: a `style` attribute would be blocked by a strict host CSP (style-src). */
+const barWidth = (pct: number | null) => (el?: Element) => {
+  if (el instanceof HTMLElement) el.style.width = pct === null ? "" : `${pct}%`;
+};
+
 const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed"] as const;
 
 /**
@@ -212,7 +217,7 @@ export class DcRunsView extends LitElement {
         ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
             <div class="bar ${pct === null ? "indeterminate" : ""}" role="progressbar" aria-label="Run progress"
               aria-valuemin="0" aria-valuemax=${total ?? nothing} aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}>
-              <span style=${styleMap(pct === null ? {} : { width: `${pct}%` })}></span></div>
+              <span ${ref(barWidth(pct))}></span></div>
             <span>${r.status === "queued"
               ? "Waiting to start…"
               : total
