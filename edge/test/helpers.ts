@@ -46,7 +46,8 @@ export interface CallOptions {
   rawBody?: BodyInit;
 }
 
-export async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
+/** The request a test call makes: host token, JSON body, never following redirects. */
+export function apiRequest(method: string, path: string, o: CallOptions = {}): Request {
   const headers: Record<string, string> = { ...(o.headers ?? {}) };
   if (o.token) headers.Authorization = `Bearer ${o.token}`;
   let body: BodyInit | undefined = o.rawBody;
@@ -54,7 +55,11 @@ export async function call(method: string, path: string, o: CallOptions = {}): P
     headers["Content-Type"] ??= "application/json";
     body = JSON.stringify(o.body);
   }
-  return SELF.fetch(`${BASE}${path}`, { method, headers, body, redirect: "manual" });
+  return new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" });
+}
+
+export async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
+  return SELF.fetch(apiRequest(method, path, o));
 }
 
 export async function json<T = any>(res: Response): Promise<T> {

@@ -6,18 +6,11 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
-import { BASE, type CallOptions } from "../helpers";
+import { apiRequest, type CallOptions } from "../helpers";
 
 export async function call(method: string, path: string, o: CallOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
-  if (o.token) headers.Authorization = `Bearer ${o.token}`;
-  let body: BodyInit | undefined = o.rawBody;
-  if (o.body !== undefined) {
-    headers["Content-Type"] ??= "application/json";
-    body = JSON.stringify(o.body);
-  }
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${BASE}${path}`, { method, headers, body, redirect: "manual" }), env, ctx);
+  const res = await worker.fetch(apiRequest(method, path, o), env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

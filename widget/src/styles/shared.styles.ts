@@ -1,5 +1,25 @@
 import { css } from "lit";
 
+/** The dark palette, applied by the OS preference (unless theme="light") or by theme="dark". */
+const darkTokens = css`
+    --dc-accent: #5caaf5;
+    --dc-accent-text: #0b1a2a;
+    --dc-bg: #1d1f23;
+    --dc-surface: #25282d;
+    --dc-text: #eceef1;
+    --dc-text-muted: #a9aebb;
+    --dc-border: #40444c;
+    --dc-focus: #8cc3ff;
+    --dc-success: #7ad17a;
+    --dc-success-bg: #1d3a1d;
+    --dc-warning: #f2c661;
+    --dc-warning-bg: #3d3216;
+    --dc-danger: #ff9a9f;
+    --dc-danger-bg: #46191c;
+    --dc-neutral-bg: #33363c;
+    --dc-skeleton: #33363c;
+`;
+
 /**
  * Design tokens. Defaults live on the root element's :host (see dynamics-connector.styles.ts); inner elements only
  * read them, so a host sets `dynamics-connector { --dc-accent: … }` once and every view follows.
@@ -30,41 +50,11 @@ export const tokens = css`
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme="light"])) {
-      --dc-accent: #5caaf5;
-      --dc-accent-text: #0b1a2a;
-      --dc-bg: #1d1f23;
-      --dc-surface: #25282d;
-      --dc-text: #eceef1;
-      --dc-text-muted: #a9aebb;
-      --dc-border: #40444c;
-      --dc-focus: #8cc3ff;
-      --dc-success: #7ad17a;
-      --dc-success-bg: #1d3a1d;
-      --dc-warning: #f2c661;
-      --dc-warning-bg: #3d3216;
-      --dc-danger: #ff9a9f;
-      --dc-danger-bg: #46191c;
-      --dc-neutral-bg: #33363c;
-      --dc-skeleton: #33363c;
+${darkTokens}
     }
   }
   :host([theme="dark"]) {
-    --dc-accent: #5caaf5;
-    --dc-accent-text: #0b1a2a;
-    --dc-bg: #1d1f23;
-    --dc-surface: #25282d;
-    --dc-text: #eceef1;
-    --dc-text-muted: #a9aebb;
-    --dc-border: #40444c;
-    --dc-focus: #8cc3ff;
-    --dc-success: #7ad17a;
-    --dc-success-bg: #1d3a1d;
-    --dc-warning: #f2c661;
-    --dc-warning-bg: #3d3216;
-    --dc-danger: #ff9a9f;
-    --dc-danger-bg: #46191c;
-    --dc-neutral-bg: #33363c;
-    --dc-skeleton: #33363c;
+${darkTokens}
   }
 `;
 
