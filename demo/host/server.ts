@@ -29,7 +29,10 @@ export interface HostServerOptions {
   tenant?: string;
   user?: { id: string; email: string; name: string };
   distDir?: string;
-  /** Tests only: let `/api/session?tenant=…` pick the host tenant, so each test gets an empty world. */
+  /**
+   * Tests only: let `/api/session?tenant=…` pick the host tenant, so each test gets an empty world, and
+   * `&role=viewer` make its user a viewer (the widget's read-only UI).
+   */
   allowTenantOverride?: boolean;
 }
 
@@ -75,8 +78,9 @@ export async function startHostServer(opts: HostServerOptions): Promise<HostServ
       const url = new URL(req.url ?? "/", "http://host.invalid");
       const path = decodeURIComponent(url.pathname);
       if (path === "/api/session" && (req.method === "POST" || req.method === "GET")) {
-        // A real host checks its own session cookie here; the demo has one signed-in admin (or a viewer, for tests).
-        const role = url.searchParams.get("role") === "viewer" ? "viewer" : "admin";
+        // A real host checks its own session cookie here; the demo has one signed-in admin (or a viewer, for tests):
+        // a role never comes from the browser outside the test stack.
+        const role = opts.allowTenantOverride && url.searchParams.get("role") === "viewer" ? "viewer" : "admin";
         const asked = url.searchParams.get("tenant");
         const t = opts.allowTenantOverride && asked && /^[A-Za-z0-9_-]{1,64}$/.test(asked) ? asked : tenant;
         const token = await new SignJWT({ tenant: t, role, email: user.email, name: user.name })

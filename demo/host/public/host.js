@@ -5,7 +5,7 @@ const protect = document.getElementById("protect");
 const dark = document.getElementById("dark");
 
 el.getHostToken = async () => {
-  // The demo backend serves one tenant; the browser tests ask for a fresh one per test (allowed only there).
+  // The demo backend serves one tenant; the browser tests ask for a fresh one per test, or a viewer (allowed only there).
   const params = new URLSearchParams(location.search);
   const q = new URLSearchParams();
   for (const k of ["tenant", "role"]) if (params.get(k)) q.set(k, params.get(k));

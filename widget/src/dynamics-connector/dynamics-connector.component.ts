@@ -4,6 +4,7 @@ import type { Connection } from "../../../edge/src/contract/connection";
 import type { Job } from "../../../edge/src/contract/job";
 import { EdgeClient } from "../api/edge-client";
 import { DynamicsAuth } from "../auth/dynamics-auth";
+import { hostRoleOf, type HostRole } from "../auth/host-role";
 import { emit } from "../events";
 import { asList } from "../util/format";
 import "../views/connections-view";
@@ -12,7 +13,8 @@ import "../views/readiness-report";
 import "../views/jobs-table";
 import "../views/runs-view";
 import "../views/records-view";
-import { errorBanner } from "../views/ui";
+import "../views/job-summary";
+import { adminOnlyNote, errorBanner } from "../views/ui";
 import { styles } from "./dynamics-connector.styles";
 
 type Route =
@@ -49,6 +51,7 @@ const REDIRECT_PAGE = "redirect.html";
  * @csspart readiness - the readiness report
  * @csspart jobs - the jobs table
  * @csspart runs - the runs view (also: runs-chart, run-detail, run-progress)
+ * @csspart job-summary - a job's configuration, read-only (what a viewer sees instead of the editor)
  * @csspart error-banner - every inline error banner
  *
  * @cssproperty --dc-font-family - defaults to the host's (inherit)
@@ -70,7 +73,10 @@ export class DynamicsConnector extends LitElement {
   @property({ attribute: "redirect-uri" }) redirectUri = "";
   /** `light`, `dark` or `auto` (follow the operating system). */
   @property({ reflect: true }) theme: "light" | "dark" | "auto" = "auto";
-  /** The host's session token provider; called again once after a 401. */
+  /**
+   * The host's session token provider; called again once after a 401. Its `role` claim (`viewer`) hides the write
+   * actions — a UI hint: the edge enforces the role.
+   */
   @property({ attribute: false }) getHostToken: (() => Promise<string>) | null = null;
 
   @state() private route: Route = { view: "connections" };
@@ -80,6 +86,11 @@ export class DynamicsConnector extends LitElement {
   @state() private editorState: "idle" | "loading" | "ready" | { error: unknown } = "idle";
   @state() private justAuthorized: string | null = null;
   @state() private jobsError: unknown = null;
+  /**
+   * The host user's role, from the latest host token (see host-role.ts: a UI hint, the edge enforces it). Viewers get
+   * the same pages without the actions the edge would refuse them. Follows the token: a refreshed token may change it.
+   */
+  @state() private hostRole: HostRole = "admin";
 
   private client: EdgeClient | null = null;
   private readonly auth = new DynamicsAuth(
@@ -94,10 +105,20 @@ export class DynamicsConnector extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if ((changed.has("apiBase") || changed.has("getHostToken")) && this.apiBase && this.getHostToken) {
       const getHostToken = this.getHostToken;
-      this.client = new EdgeClient({ apiBase: this.apiBase, getHostToken: () => getHostToken() });
+      this.client = new EdgeClient({
+        apiBase: this.apiBase,
+        getHostToken: async () => {
+          const token = await getHostToken();
+          // Every token the edge sees passes here, so the UI follows the role of the session the edge enforces.
+          if (this.getHostToken === getHostToken) this.hostRole = hostRoleOf(token);
+          return token;
+        },
+      });
       this.restoreEditorRoute();
       void this.loadConnections();
     }
+    // A refreshed token made a viewer an admin on a job's page: the editor replaces the read-only configuration.
+    if ((changed as PropertyValues).has("hostRole") && this.hostRole === "admin" && this.route.view === "job") void this.loadEditor();
   }
 
   /** Reloads the connections from the edge. */
@@ -133,7 +154,7 @@ export class DynamicsConnector extends LitElement {
   /** Changes the route without moving focus (e.g. a new job that was just saved keeps the admin where they are). */
   private setRoute(route: Route): void {
     this.route = route;
-    if (route.view === "job") void this.loadEditor();
+    if (route.view === "job" && this.hostRole !== "viewer") void this.loadEditor();
     if (route.view !== "connections" && route.view !== "connection" && this.connections) void this.ensureJobs(route.connectionId);
     this.saveEditorRoute();
   }
@@ -245,9 +266,11 @@ export class DynamicsConnector extends LitElement {
   private renderRoute() {
     const r = this.route;
     const client = this.client!;
+    const readOnly = this.hostRole === "viewer";
     switch (r.view) {
       case "connections":
         return html`<dc-connections-view .connections=${this.connections} .loadError=${this.loadError} .client=${client} .auth=${this.auth}
+          .readOnly=${readOnly}
           @reload=${() => this.loadConnections()}
           @created=${this._onCreated} @open=${(e: CustomEvent<string>) => this.navigate({ view: "connection", id: e.detail })}
           @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connections-view>`;
@@ -256,17 +279,19 @@ export class DynamicsConnector extends LitElement {
         if (!conn) return this.loadingOrMissing();
         const authorized = conn.status !== "not_authorized";
         return html`<div class="page-intro">
-          <dc-connection-card .connection=${conn} .client=${client} .auth=${this.auth}
+          <dc-connection-card .connection=${conn} .client=${client} .auth=${this.auth} .readOnly=${readOnly}
             @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connection-card>
           ${this.justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
           <dc-readiness-report .readiness=${conn.readiness}></dc-readiness-report>
           ${authorized || (conn.jobCount ?? 0) > 0
-            ? html`<dc-jobs-table .client=${client} .connectionId=${conn.id} ?canCreate=${authorized}
+            ? html`<dc-jobs-table .client=${client} .connectionId=${conn.id} ?canCreate=${authorized} .readOnly=${readOnly}
                 @jobs-changed=${(e: CustomEvent<Job[]>) => (this.jobs = new Map(this.jobs).set(conn.id, e.detail))}
                 @edit-job=${(e: CustomEvent<{ job: Job | null }>) => this.navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
                 @open-runs=${(e: CustomEvent<{ job: Job; runId?: string }>) => this.navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
               ></dc-jobs-table>`
-            : html`<p class="card muted">Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you.</p>`}
+            : html`<p class="card muted">${readOnly
+                ? "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here."
+                : "Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you."}</p>`}
         </div>`;
       }
       case "job":
@@ -275,7 +300,7 @@ export class DynamicsConnector extends LitElement {
         const conn = this.currentConnection();
         const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
         if (!conn || !job) return this.loadingOrMissing();
-        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null}
+        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null} .readOnly=${readOnly}
           @open-records=${() => this.navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}></dc-runs-view>`;
       }
       case "records": {
@@ -291,6 +316,15 @@ export class DynamicsConnector extends LitElement {
     const jobs = this.jobs.get(r.connectionId) ?? [];
     const job = r.jobId ? jobs.find((j) => j.id === r.jobId) ?? null : null;
     if (!conn || (r.jobId && !job)) return this.loadingOrMissing();
+    if (this.hostRole === "viewer") {
+      // Viewers read the job's configuration instead of the editor (whose every control writes, and whose metadata
+      // needs a Microsoft sign-in a viewer has no reason to do).
+      if (!job) return html`<div class="card stack">${adminOnlyNote("Only admins can create jobs.")}
+        <div><button type="button" @click=${() => this.navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div></div>`;
+      return html`<dc-job-summary .job=${job} .jobs=${jobs} .client=${this.client}
+        @open-runs=${() => this.navigate({ view: "runs", connectionId: conn.id, jobId: job.id })}
+        @close=${() => this.navigate({ view: "connection", id: conn.id })}></dc-job-summary>`;
+    }
     const st = this.editorState;
     if (typeof st === "object") {
       return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this.editorState = "idle"; void this.loadEditor(); }}>Retry</button>`);

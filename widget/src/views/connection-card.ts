@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from "lit";
+import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
 import type { Connection, Readiness } from "../../../edge/src/contract/connection";
 import type { EdgeClient } from "../api/edge-client";
@@ -8,7 +8,7 @@ import { shared } from "../styles/shared.styles";
 import { formatDateTime, formatRelative } from "../util/format";
 import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
-import { connectionChip, errorBanner, runChip } from "./ui";
+import { adminOnlyNote, connectionChip, errorBanner, runChip } from "./ui";
 
 type AuthState = "idle" | "waiting" | "blocked" | "verifying" | "cancelled";
 
@@ -48,6 +48,8 @@ export class DcConnectionCard extends LitElement {
   @property({ attribute: false }) auth!: DynamicsAuth;
   /** In the list the card offers "Open"; on the connection's own page it does not. */
   @property({ type: Boolean }) openable = false;
+  /** A viewer's card: no Authorize, Rename or Delete (the edge would refuse them). */
+  @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
   @state() private authState: AuthState = "idle";
   @state() private error: { what: string; error: unknown } | null = null;
@@ -83,16 +85,23 @@ export class DcConnectionCard extends LitElement {
         ${this.openable
           ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
           : nothing}
-        ${this.authState === "idle" || this.authState === "cancelled"
+        ${this.readOnly
+          ? this.openable ? nothing : adminOnlyNote("Only admins can authorize, rename or delete connections.")
+          : this.authState === "idle" || this.authState === "cancelled"
           ? html`<button class=${authorized ? "" : "primary"} type="button" aria-describedby=${titleId}
               @click=${this._authorize} @pointerenter=${() => this.auth?.warmUp()} @focus=${() => this.auth?.warmUp()}>
               ${authorized ? "Re-authorize" : "Authorize"}</button>`
           : nothing}
-        <button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
-        <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>
+        ${this.readOnly ? nothing : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
+          <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>`}
       </div>
       ${this.renderDialogs()}
     </article>`;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    // The role followed a refreshed token down to viewer: a rename or delete dialog left open would only earn a 403.
+    if (changed.has("readOnly") && this.readOnly) for (const d of [this.renameDialog, this.deleteDialog]) if (d?.open) d.close();
   }
 
   private renderAuthState() {

@@ -6,7 +6,7 @@ import type { DynamicsAuth } from "../auth/dynamics-auth";
 import { shared } from "../styles/shared.styles";
 import "./connection-card";
 import "./connection-form";
-import { errorBanner, skeletonCards } from "./ui";
+import { adminOnlyNote, errorBanner, skeletonCards } from "./ui";
 
 /**
  * The list of connections with the empty state and the create form. Data is owned by the root element: this view
@@ -30,6 +30,8 @@ export class DcConnectionsView extends LitElement {
   @property({ attribute: false }) client!: EdgeClient;
   /** Microsoft sign-in. */
   @property({ attribute: false }) auth!: DynamicsAuth;
+  /** A viewer's list: no Create, and the cards without their write actions. */
+  @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
   @state() private creating = false;
 
@@ -39,22 +41,25 @@ export class DcConnectionsView extends LitElement {
       <div class="row">
         <h2 id="dc-conn-title">Connections</h2>
         <span class="spacer"></span>
-        ${list?.length && !this.creating ? html`<button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>` : nothing}
+        ${list?.length && !this.creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>` : nothing}
       </div>
-      ${this.creating
+      ${this.readOnly && list?.length ? adminOnlyNote("Only admins can create or change connections.") : nothing}
+      ${this.creating && !this.readOnly
         ? html`<dc-connection-form .client=${this.client} @created=${this._created} @cancel=${this._cancelCreate}></dc-connection-form>`
         : nothing}
       ${this.loadError
         ? errorBanner("The connections could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.dispatchEvent(new CustomEvent("reload"))}>Retry</button>`)
         : list === null
           ? skeletonCards(2)
-          : list.length === 0 && !this.creating
+          : list.length === 0 && (!this.creating || this.readOnly)
             ? html`<div class="card empty" part="empty-state">
                 <p>A connection links this product to one Dynamics 365 environment, so its records can be synced here.</p>
-                <button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>
+                ${this.readOnly
+                  ? adminOnlyNote("There is no connection yet. Only admins can create connections.")
+                  : html`<button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>`}
               </div>`
             : html`<div class="grid">
-                ${list.map((c) => html`<dc-connection-card openable .connection=${c} .client=${this.client} .auth=${this.auth}
+                ${list.map((c) => html`<dc-connection-card openable .connection=${c} .client=${this.client} .auth=${this.auth} .readOnly=${this.readOnly}
                   @open=${this._forward} @changed=${this._forward} @deleted=${this._forward}></dc-connection-card>`)}
               </div>`}
     </section>`;

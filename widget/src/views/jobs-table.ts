@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from "lit";
+import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import type { Job } from "../../../edge/src/contract/job";
 import type { TargetObject } from "../../../edge/src/contract/object";
@@ -12,11 +12,13 @@ import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
 import { chainOrder, toJobInput } from "./job-input";
 import { loadCronstrue, scheduleInWords } from "./schedule-words";
-import { errorBanner, isActiveRun, isCancelledRun, runChip, skeletonRows } from "./ui";
+import { adminOnlyNote, errorBanner, isActiveRun, isCancelledRun, runChip, skeletonRows } from "./ui";
 
 /**
  * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
- * @event edit-job - internal: detail { job } (null = new)
+ * A viewer (`read-only`) gets the same table without New job, the enabled switch, Run now and Delete; "View" opens the
+ * job's configuration read-only.
+ * @event edit-job - internal: detail { job } (null = new; for a viewer: show the job)
  * @event open-runs - internal: detail { job }
  * @event jobs-changed - internal: detail Job[]
  */
@@ -51,6 +53,8 @@ export class DcJobsTable extends LitElement {
   @property({ attribute: false }) connectionId!: string;
   /** Whether jobs may be created (the connection is authorized). */
   @property({ type: Boolean }) canCreate = false;
+  /** A viewer's table: no New job, enabled switch, Run now or Delete (the edge would refuse them). */
+  @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
   @state() private jobs: Job[] | null = null;
   @state() private lastRuns = new Map<string, Run | null>();
@@ -66,6 +70,11 @@ export class DcJobsTable extends LitElement {
     super.connectedCallback();
     void this.load();
     void loadCronstrue().then((c) => (this.cron = c)).catch(() => {});
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    // The role followed a refreshed token down to viewer: a delete confirmation left open would only earn a 403.
+    if (changed.has("readOnly") && this.readOnly) this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete[open]")?.close();
   }
 
   /** Reloads the jobs (after an edit, an authorization…). */
@@ -114,13 +123,14 @@ export class DcJobsTable extends LitElement {
       <div class="row">
         <h3 id="dc-jobs-title">Jobs</h3>
         <span class="spacer"></span>
-        ${this.canCreate ? html`<button type="button" class="primary" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job: null } }))}>New job</button>` : nothing}
+        ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job: null } }))}>New job</button>` : nothing}
       </div>
+      ${this.readOnly && rows?.length ? adminOnlyNote("Only admins can create, change, run or delete jobs.") : nothing}
       ${this.error ? errorBanner("The jobs could not be loaded.", this.error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${this.notice ? html`<div class="banner info" role="status">${this.notice}</div>` : nothing}
       ${this.rowError ? errorBanner(this.rowError.what, this.rowError.error, html`<button type="button" @click=${() => (this.rowError = null)}>Dismiss</button>`) : nothing}
       ${rows && rows.length === 0 && !this.error
-        ? html`<p class="card muted">No jobs yet.${this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}</p>`
+        ? html`<p class="card muted">No jobs yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}</p>`
         : html`<div class="table-wrap">
             <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
               <thead><tr>
@@ -162,15 +172,15 @@ export class DcJobsTable extends LitElement {
           ? html`${runChip(last.status, isCancelledRun(last))} <time class="small muted" datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt} title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}>${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time>`
           : html`<span class="muted">Never</span>`}</td>
       <td data-label="Enabled">
-        <label class="switch"><input type="checkbox" role="switch" .checked=${job.enabled} ?disabled=${busy}
-          aria-describedby=${nameId} @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)} /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label>
+        ${this.readOnly ? html`<span>${job.enabled ? "On" : "Off"}</span>` : html`<label class="switch"><input type="checkbox" role="switch" .checked=${job.enabled} ?disabled=${busy}
+          aria-describedby=${nameId} @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)} /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label>`}
       </td>
       <td>
         <div class="row">
-          <button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>
+          ${this.readOnly ? nothing : html`<button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>`}
           <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-runs", { detail: { job } }))} aria-describedby=${nameId}>Runs</button>
-          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job } }))} aria-describedby=${nameId}>Edit</button>
-          <button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>
+          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job } }))} aria-describedby=${nameId}>${this.readOnly ? "View" : "Edit"}</button>
+          ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>`}
         </div>
       </td>
     </tr>`;

@@ -11,7 +11,7 @@ import { asList, formatDateTime, formatDuration, formatNumber } from "../util/fo
 import { codeOf } from "./connection-form";
 import { runsChart } from "./runs-chart";
 import { openModal } from "./dialog";
-import { errorBanner, isActiveRun, isCancelledRun, runChip, saveBlob, skeletonRows } from "./ui";
+import { adminOnlyNote, errorBanner, isActiveRun, isCancelledRun, runChip, saveBlob, skeletonRows } from "./ui";
 
 const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
 /** Sets the bar's width through the CSSOM: a `style` attribute would be blocked by a strict host CSP (style-src). */
@@ -24,7 +24,7 @@ const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed
 /**
  * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
  * and the selected run's detail with its per-record errors and "Download CSV". An active run can be cancelled
- * (after a confirm step); the edge allows it to admins only and this view shows its refusal like any other error.
+ * (after a confirm step) by an admin: a viewer (`read-only`) sees why there is no Cancel run; the edge enforces it.
  * @event dc-run-finished - when a run watched here finishes (a cancelled one too)
  * @event dc-error - when cancelling a run or downloading the errors failed
  * @event open-records - internal: the admin wants the synced records of this job
@@ -56,6 +56,8 @@ export class DcRunsView extends LitElement {
   @property({ attribute: false }) job!: Job;
   /** A run to select first (e.g. the one "Run now" just started). */
   @property({ attribute: false }) focusRunId: string | null = null;
+  /** A viewer's view: everything but Cancel run (the edge would refuse it). */
+  @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
   @state() private runs: Run[] | null = null;
   @state() private selectedId: string | null = null;
@@ -78,6 +80,11 @@ export class DcRunsView extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has("focusRunId") && this.focusRunId) this.selectedId = this.focusRunId;
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    // The role followed a refreshed token down to viewer: a cancel confirmation left open would only earn a 403.
+    if (changed.has("readOnly") && this.readOnly) this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel[open]")?.close();
   }
 
   async load(): Promise<void> {
@@ -208,7 +215,9 @@ export class DcRunsView extends LitElement {
         <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
         ${runChip(r.status, isCancelledRun(r))}
         ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
-        ${active
+        ${active && this.readOnly
+          ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`
+          : active
           ? html`<span class="spacer"></span><button type="button" class="danger" id="run-cancel" ?disabled=${this.cancelling} @click=${this._askCancel}>${this.cancelling ? "Cancelling…" : "Cancel run"}</button>`
           : nothing}
       </div>

@@ -40,6 +40,14 @@ function hintFor(e: Partial<EdgeError> | undefined): string | null {
   }
 }
 
+/**
+ * Says why an action is missing for a viewer (the widget hides what the edge would refuse, see auth/host-role.ts).
+ * A note, not an alert: nothing went wrong.
+ */
+export function adminOnlyNote(text: string): TemplateResult {
+  return html`<p class="small muted admin-only" role="note">${text}</p>`;
+}
+
 /** Placeholder rows while a list loads (never a blank panel). */
 export function skeletonRows(rows: number, cols: number): TemplateResult {
   return html`${Array.from({ length: rows }, () => html`<tr aria-hidden="true">${Array.from({ length: cols }, () => html`<td><span class="skeleton"></span></td>`)}</tr>`)}`;
