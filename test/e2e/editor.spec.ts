@@ -451,7 +451,8 @@ test.describe("harness", () => {
     const editor = await open(page, "?job=existing");
     await editor.getByLabel("Job name").fill("changed");
     await editor.getByRole("button", { name: "Discard" }).click();
-    expect((await fake(page)).events.map((e) => e.type)).toContain("dc-editor-close");
+    // The editor closes once the draft is deleted from IndexedDB (async): wait for the event, don't race it.
+    await expect.poll(async () => (await fake(page)).events.map((e) => e.type)).toContain("dc-editor-close");
   });
 
   test("is axe clean and fits a 360 px wide screen", async ({ page }) => {
