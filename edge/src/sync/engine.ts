@@ -65,12 +65,6 @@ interface Ctx {
   headroom: RunHeadroom | null;
   /** Passed to every Dataverse request of the run: records its service-protection headers (no extra request). */
   observe: { onHeadroom: (h: RunHeadroom) => void };
-  /** The run's read plan, parsed once per slice (runs.plan is fixed at init). */
-  plan: { text: string; plan: ReadPlan } | null;
-  /**
-   * The next page, requested while the current one is being written (fetch and write overlap). Used only by the step
-   * whose path it is; a failure surfaces when that step awaits it, exactly as if the step had fetched it itself.
-   */
 }
 
 function pageSizeFor(env: Env): number {
@@ -113,7 +107,7 @@ async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
     if (!o) throw new RunFailure("object_not_found", `Lookup object ${l.object} does not exist`);
     lookupObjects.set(o.name.toLowerCase(), o);
   }
-  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) }, plan: null };
+  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) } };
   return ctx;
 }
 
@@ -243,16 +237,11 @@ async function estimateTotal(ctx: Ctx): Promise<number | null> {
 
 const DELETED_ENTITY = /\$deletedEntity$/;
 
-function fetchPage(ctx: Ctx, path: string, prefer: string[]): Promise<ODataPage> {
-  return withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
-}
-
 /** One page: fetch → map → (records + checkpoint) in one D1 batch. */
 async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   const { env, ref, job } = ctx;
-  if (!run.plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
-  if (ctx.plan?.text !== run.plan) ctx.plan = { text: run.plan, plan: JSON.parse(run.plan) as ReadPlan };
-  const plan = ctx.plan.plan;
+  const plan = JSON.parse(run.plan ?? "null") as ReadPlan | null;
+  if (!plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
   if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
   const cursor: KeysetCursor | null = run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
   const path = plan.strategy === "delta" ? run.next_link : keysetPath(plan, cursor);
@@ -261,7 +250,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
 
   let page: ODataPage;
   try {
-    page = await fetchPage(ctx, path, prefer);
+    page = await withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
   } catch (e) {
     if (isDataverseError(e) && e.code === DV_ERRORS.deltaTokenExpired && plan.strategy === "delta" && run.strategy === "delta") {
       // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
@@ -289,6 +278,8 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     }
     rows.push(r);
   }
+  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
+
   let done: boolean;
   let nextLink: string | null = null;
   let nextCursor: KeysetCursor | null = cursor;
@@ -316,7 +307,6 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     }
     if (nextCursor) syncState = { jobId: ref.jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset: nextCursor };
   }
-  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
   const headroom = ctx.headroom;
   const committed = await commitPage(env, prepared, {
     runId: run.id,
