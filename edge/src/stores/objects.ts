@@ -198,7 +198,7 @@ export async function listRecords(
   object: TargetObject,
   opts: { limit: number; cursor?: string; filters: RecordFilter[]; includeDeleted: boolean },
 ): Promise<{ items: TargetRecord[]; nextCursor: string | null }> {
-  await ensureObjectTable(env, tenant, object);
+  // No ensureObjectTable here: an object row is only ever stored after its table (and every added column) exists.
   const table = await objectTable(tenant, object.name);
   const where: string[] = [];
   const args: unknown[] = [];
