@@ -57,6 +57,12 @@ export async function assertPortFree(port: number, what: string, flag: string): 
   });
 }
 
+/** The edge's secrets and dev variables for `wrangler dev --env-file`: owner-readable only, never on a command line. */
+export function writeEdgeEnvFile(file: string, vars: Record<string, string>): void {
+  const lines = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  writeFileSync(file, [...lines, ""].join("\n"), { mode: 0o600 });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
@@ -150,20 +156,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const orgHosts = sandbox.orgs.map((o) => new URL(o.url).host);
     mkdirSync(persistTo, { recursive: true });
     const envFile = join(persistTo, "..", `stack-${process.pid}.env`);
-    writeFileSync(
-      envFile,
-      [
-        `HOST_JWT_SECRET=${secrets.HOST_JWT_SECRET}`,
-        `ENCRYPTION_KEY=${secrets.ENCRYPTION_KEY}`,
-        `DYNAMICS_CLIENT_ID=${app.clientId}`,
-        `DYNAMICS_CLIENT_SECRET=${app.clientSecret}`,
-        `AUTHORITY_HOST=${sandbox.identity.httpUrl}`,
-        `DEV_INSECURE_ORG_HOSTS=${orgHosts.join(",")}`,
-        `ALLOWED_ORIGINS=${origins.join(",")}`,
-        "",
-      ].join("\n"),
-      { mode: 0o600 },
-    );
+    writeEdgeEnvFile(envFile, {
+      HOST_JWT_SECRET: secrets.HOST_JWT_SECRET,
+      ENCRYPTION_KEY: secrets.ENCRYPTION_KEY,
+      DYNAMICS_CLIENT_ID: app.clientId,
+      DYNAMICS_CLIENT_SECRET: app.clientSecret,
+      AUTHORITY_HOST: sandbox.identity.httpUrl,
+      DEV_INSECURE_ORG_HOSTS: orgHosts.join(","),
+      ALLOWED_ORIGINS: origins.join(","),
+    });
     cleanups.push(() => {
       try {
         rmSync(envFile, { force: true });

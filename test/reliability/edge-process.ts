@@ -7,11 +7,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { freePort } from "../../demo/stack";
+import { freePort, writeEdgeEnvFile } from "../../demo/stack";
 import { REPO_ROOT } from "../../demo/host/server";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
 
@@ -50,17 +50,7 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   const secrets = { HOST_JWT_SECRET: randomBytes(32).toString("base64url"), ENCRYPTION_KEY: randomBytes(32).toString("base64") };
   const orgHosts = [...sandbox.orgs.map((o) => new URL(o.url).host), ...(opts.extraDevHosts ?? [])].join(",");
   const envFile = join(persistTo, "edge.env");
-  writeFileSync(
-    envFile,
-    [
-      `HOST_JWT_SECRET=${secrets.HOST_JWT_SECRET}`,
-      `ENCRYPTION_KEY=${secrets.ENCRYPTION_KEY}`,
-      `DYNAMICS_CLIENT_ID=${app.clientId}`,
-      `DYNAMICS_CLIENT_SECRET=${app.clientSecret}`,
-      "",
-    ].join("\n"),
-    { mode: 0o600 },
-  );
+  writeEdgeEnvFile(envFile, { ...secrets, DYNAMICS_CLIENT_ID: app.clientId, DYNAMICS_CLIENT_SECRET: app.clientSecret });
   const state = join(persistTo, "state");
   const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: wranglerEnv(), encoding: "utf8" });
   if (mig.status !== 0) {
