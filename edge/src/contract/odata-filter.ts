@@ -1,5 +1,5 @@
 /**
- * Structural check of a job's OData `$filter` text, shared by the edge (job validation) and the widget (filter field).
+ * Structural check of a job's OData `$filter` text, used by job validation (a pure contract file, so the widget may use it too).
  * The engine wraps the filter as `(filter) and (keyset cursor)`, so a filter must be one closed expression: balanced
  * parentheses outside string literals and terminated strings — otherwise `a) or (b` escapes the wrapper and the keyset
  * never advances. Dataverse itself checks the grammar (names, operators) when the job is previewed or run.
