@@ -98,8 +98,9 @@ function loadSecrets(file: string | undefined): Secrets {
 
 const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-function wranglerEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+export function wranglerEnv(): NodeJS.ProcessEnv {
+  // No Request.cf download: offline it costs a DNS failure and a 3 s timeout on every (re)start of the runtime.
+  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 }
 
 export function buildWidget(log: (l: string) => void): void {

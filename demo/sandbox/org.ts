@@ -240,6 +240,12 @@ export class Org {
     this.faults.push({ ...spec, id, seen: 0, fired: 0, rand: rng(hash32(this.cfg.spec.seed, "fault", id)) });
     return id;
   }
+  /** Remove one fault (tests sharing an org remove only their own); false when there is no such fault. */
+  removeFault(id: number): boolean {
+    const before = this.faults.length;
+    this.faults = this.faults.filter((f) => f.id !== id);
+    return this.faults.length < before;
+  }
   /** Remove all faults; ids (and so the seeded sequences) restart, which keeps runs reproducible. */
   clearFaults(): void {
     this.faults = [];

@@ -158,6 +158,10 @@ export class OrgServer {
         return send(200, { ok: true });
       }
       if (a === "faults") {
+        if (b && method === "DELETE") {
+          if (!org.removeFault(Number(b))) throw new ODataError(`No fault ${b}.`, "sandbox_not_found", 404);
+          return send(200, { ok: true });
+        }
         if (method === "GET") return send(200, { faults: org.listFaults() });
         if (method === "DELETE") {
           org.clearFaults();

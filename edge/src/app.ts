@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./http/app-env";
 import { requireAdminForWrites, requireHostToken } from "./http/auth";
 import { envelope, onError } from "./http/errors";
+import { idempotency } from "./http/idempotency";
 import { API_BODY_LIMIT, corsForAllowedOrigins, limitBody, requestId } from "./http/middleware";
 import { activityRoutes } from "./routes/activity";
 import { connectionRoutes } from "./routes/connections";
@@ -18,6 +19,7 @@ export const VERSION = "0.1.0";
 const api = new Hono<AppEnv>()
   .use("*", requireHostToken, requireAdminForWrites)
   .use("*", async (c, next) => (c.req.path.includes("/dynamics/") ? next() : limitBody(API_BODY_LIMIT)(c, next)))
+  .use("*", idempotency)
   .route("/", connectionRoutes)
   .route("/", proxyRoutes)
   .route("/", metadataRoutes)

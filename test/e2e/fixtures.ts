@@ -75,6 +75,21 @@ export async function connectedContoso(page: Page, tenant: string, name = "Conto
   return w;
 }
 
+/**
+ * Slows every sandbox request whose path contains `path` (e.g. a job's first page) until the returned release is
+ * called. Every matching request, not just the next one: tests share the org, and another test's run (or a cron tick)
+ * must not use up the hold this test relies on. Release removes only this test's fault.
+ */
+export async function holdSandboxPath(orgKey: string, path: string, delayMs: number): Promise<() => Promise<void>> {
+  const faults = `${env().org(orgKey).url}/_sandbox/faults`;
+  const added = await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: "slow", delayMs, path }) });
+  expect(added.status).toBe(201);
+  const [id] = ((await added.json()) as { ids: number[] }).ids;
+  return async () => {
+    await fetch(`${faults}/${id}`, { method: "DELETE" });
+  };
+}
+
 /** The jobs-table row of the job named exactly `name`. */
 export function jobRow(widget: Locator, name: string): Locator {
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { connectedContoso, edgeApi, env, expect, jobRow, test } from "./fixtures";
+import { connectedContoso, edgeApi, expect, holdSandboxPath, jobRow, test } from "./fixtures";
 
 test("lists the jobs with source → target display names, schedule in words and chain order", async ({ page, tenant }) => {
   const w = await connectedContoso(page, tenant);
@@ -59,9 +59,7 @@ test("a running run shows rows of the total and can be cancelled after a confirm
   const w = await connectedContoso(page, tenant);
   // Hold the Users job's first page in the sandbox so the run is caught running. The path is the sync read's own
   // ($select sorted, the BusinessUnit lookup first); the readiness probe of parallel tests reads `systemusers?$select=systemuserid&$top=1`.
-  const faults = `${env().org("contoso").url}/_sandbox/faults`;
-  const added = await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: "slow", delayMs: 8000, path: "systemusers?$select=_businessunitid_value,", times: 1 }) });
-  expect(added.status).toBe(201);
+  const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 8000);
   try {
     const finished = page.evaluate(() => new Promise<{ status: string; code?: string }>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, code: (e as CustomEvent).detail.run.error?.code }), { once: true })));
     await jobRow(w, "Users → Users").getByRole("button", { name: "Run now" }).click();
@@ -90,7 +88,7 @@ test("a running run shows rows of the total and can be cancelled after a confirm
     await expect(detail.getByRole("button", { name: "Cancel run" })).toHaveCount(0);
     await expect(w.locator('dc-runs-view tbody tr').first().locator(".chip")).toHaveText("Cancelled");
   } finally {
-    await fetch(faults, { method: "DELETE" });
+    await release();
   }
 
   // The next run starts at once and ends normally (the cancelled run's page in flight was discarded).

@@ -1,7 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { readFileSync } from "node:fs";
 import type { Locator, Page } from "@playwright/test";
-import { connectedContoso, edgeApi, env, expect, jobRow, openHost, test } from "./fixtures";
+import { connectedContoso, edgeApi, env, expect, holdSandboxPath, jobRow, openHost, test } from "./fixtures";
 
 // A viewer (host token `role: "viewer"`, minted by the demo host for `?role=viewer` on the test stack only) reads
 // everything an admin sees, without the actions the edge would refuse with 403.
@@ -95,9 +95,7 @@ test("a viewer sees an active run's progress but no Cancel run, and why", async 
   const jobs = await edgeApi<Array<{ id: string; name: string }>>(tenant, "GET", "/jobs");
   const users = jobs.find((j) => j.name === "Users → Users")!;
   // Hold the Users job's first page in the sandbox so the viewer catches the run running (as in jobs-runs.spec.ts).
-  const faults = `${env().org("contoso").url}/_sandbox/faults`;
-  const added = await fetch(faults, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: "slow", delayMs: 8000, path: "systemusers?$select=_businessunitid_value,", times: 1 }) });
-  expect(added.status).toBe(201);
+  const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 8000);
   try {
     await edgeApi(tenant, "POST", `/jobs/${users.id}/runs`);
     await openHost(page, tenant, "&role=viewer");
@@ -112,7 +110,7 @@ test("a viewer sees an active run's progress but no Cancel run, and why", async 
     await axe(page);
     await expect(detail.locator(".chip").first()).toHaveText("Success", { timeout: 60_000 });
   } finally {
-    await fetch(faults, { method: "DELETE" });
+    await release();
   }
 });
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { freePort, writeEdgeEnvFile } from "../../demo/stack";
+import { freePort, wranglerEnv, writeEdgeEnvFile } from "../../demo/stack";
 import { REPO_ROOT } from "../../demo/host/server";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
 
@@ -41,7 +41,7 @@ export interface ReliabilityStack {
   stop(): Promise<void>;
 }
 
-const wranglerEnv = (): NodeJS.ProcessEnv => ({ ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "true" });
+const edgeEnv = (): NodeJS.ProcessEnv => ({ ...wranglerEnv(), CI: "true" });
 
 export async function startReliabilityStack(opts: ReliabilityStackOptions): Promise<ReliabilityStack> {
   const persistTo = mkdtempSync(join(tmpdir(), "dc-reliability-"));
@@ -52,7 +52,7 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   const envFile = join(persistTo, "edge.env");
   writeEdgeEnvFile(envFile, { ...secrets, DYNAMICS_CLIENT_ID: app.clientId, DYNAMICS_CLIENT_SECRET: app.clientSecret });
   const state = join(persistTo, "state");
-  const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: wranglerEnv(), encoding: "utf8" });
+  const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: edgeEnv(), encoding: "utf8" });
   if (mig.status !== 0) {
     await sandbox.stop();
     throw new Error(`D1 migrations failed:\n${mig.stdout}\n${mig.stderr}`);
@@ -74,7 +74,7 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
       "--var", "HOST_JWKS_URL:",
       ...(opts.pageSize ? ["--var", `SYNC_PAGE_SIZE:${opts.pageSize}`] : []),
     ];
-    const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: edgeEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
     child = c;
     let exited = false;
     c.once("exit", () => (exited = true));

@@ -157,4 +157,13 @@ describe("faults", () => {
     await control(org(), "DELETE", "faults");
     expect((await get("accounts?$top=1")).status).toBe(200);
   });
+
+  it("removes one fault by id and leaves the others (tests sharing an org remove only their own)", async () => {
+    const { ids } = (await control(org(), "POST", "faults", [{ kind: "503", rate: 1, path: "/accounts" }, { kind: "429", rate: 1, path: "/contacts" }])).json;
+    expect((await control(org(), "DELETE", `faults/${ids[0]}`)).status).toBe(200);
+    expect((await get("accounts?$top=1")).status).toBe(200);
+    expect((await get("contacts?$top=1")).status).toBe(429);
+    expect((await control(org(), "DELETE", `faults/${ids[0]}`)).status).toBe(404);
+    await control(org(), "DELETE", "faults");
+  });
 });

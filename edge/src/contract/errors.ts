@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   run_in_progress: 409,
   org_mismatch: 409,
   not_authorized: 409,
+  /** The same Idempotency-Key is still being processed (retry after Retry-After). */
+  idempotency_in_progress: 409,
+  /** The Idempotency-Key was already used for a different request (method, path or body). */
+  idempotency_key_reused: 422,
   dynamics_token_missing: 401,
   /** Dataverse (or the identity platform) rejected the delegated token the widget sent. */
   dynamics_token_invalid: 401,

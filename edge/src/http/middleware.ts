@@ -20,8 +20,8 @@ export const corsForAllowedOrigins: MiddlewareHandler<AppEnv> = (c, next) =>
       return allowed.includes(origin) ? origin : null;
     },
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "X-Dynamics-Token", "Prefer"],
-    exposeHeaders: ["X-Request-Id", "Preference-Applied", "Retry-After"],
+    allowHeaders: ["Authorization", "Content-Type", "X-Dynamics-Token", "Prefer", "Idempotency-Key"],
+    exposeHeaders: ["X-Request-Id", "Preference-Applied", "Retry-After", "Idempotent-Replayed"],
     maxAge: 600,
   })(c, next);
 

@@ -95,11 +95,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
         params.push({ name, in: "query", required: false, schema: jsonSchema(schema as z.ZodType) });
       }
     }
+    const write = ["post", "put", "patch", "delete"].includes(r.method) && !r.path.includes("/dynamics/") && !r.path.endsWith("/preview");
+    if (write) params.push({ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{8,128}$" }, description: "Makes a retry safe: the same key and request within 24 h replays the first answer (Idempotent-Replayed: true) instead of doing the work again" });
     if (r.dynamicsToken) params.push({ name: "X-Dynamics-Token", in: "header", required: r.dynamicsToken === "required", schema: { type: "string" }, description: "The admin's delegated Dataverse access token (never stored)" });
     const responses: Record<string, unknown> = {
       [String(r.ok ?? 200)]: { description: r.response ?? "OK", content: { "application/json": { schema: {} } } },
     };
-    const codes = new Set<keyof typeof ERROR_CODES>([...(r.public ? [] : (["unauthorized"] as const)), ...(r.admin ? (["forbidden"] as const) : []), ...(r.errors ?? [])]);
+    const codes = new Set<keyof typeof ERROR_CODES>([...(r.public ? [] : (["unauthorized"] as const)), ...(r.admin ? (["forbidden"] as const) : []), ...(write ? (["idempotency_in_progress", "idempotency_key_reused"] as const) : []), ...(r.errors ?? [])]);
     for (const code of codes) {
       const status = String(ERROR_CODES[code]);
       const existing = responses[status] as { description: string } | undefined;

@@ -4,6 +4,7 @@
  * invocations never double-run a job, and missed ticks (the Worker was down for an hour) coalesce into one run.
  */
 import type { Env } from "../env";
+import { sweepIdempotencyKeys } from "../http/idempotency";
 import { decideDue } from "./cron";
 import { deliverWebhooks } from "./notify";
 import { RunInProgressError, staleRuns } from "./runs-store";
@@ -42,6 +43,7 @@ export async function runSchedulerTick(env: Env, now: number): Promise<TickRepor
     report.rekicked.push(r.id);
   }
   report.webhooks = await deliverWebhooks(env);
+  await sweepIdempotencyKeys(env, now);
   return report;
 }
 

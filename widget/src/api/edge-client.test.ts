@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { EdgeClient, EdgeError } from "./edge-client";
+import { EdgeClient, EdgeError, MAX_ATTEMPTS } from "./edge-client";
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -51,10 +51,67 @@ describe("EdgeClient", () => {
     await expect(c.request("POST", "/connections", { body: {} })).rejects.toMatchObject({ details: [{ path: "orgUrl", message: "bad" }], requestId: "rid" });
   });
 
-  it("turns a network failure into a clear EdgeError", async () => {
+  it("turns a network failure that persists into a clear EdgeError, after the bounded retries", async () => {
+    const fetch = vi.fn(async () => { throw new TypeError("Failed to fetch"); });
+    const sleep = vi.fn(async () => {});
+    const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch, sleep });
+    await expect(c.request("GET", "/x")).rejects.toMatchObject({ status: 0, message: expect.stringContaining("could not be reached") });
+    expect(fetch).toHaveBeenCalledTimes(MAX_ATTEMPTS);
+    expect(sleep).toHaveBeenCalledTimes(MAX_ATTEMPTS - 1);
+  });
+
+  it("retries a write whose answer was lost with the same Idempotency-Key, so the edge does it once", async () => {
+    const keys: string[] = [];
+    let calls = 0;
+    const fetch = vi.fn(async (_u: string, init: RequestInit) => {
+      keys.push((init.headers as Record<string, string>)["Idempotency-Key"]!);
+      if (++calls === 1) throw new TypeError("Failed to fetch");
+      return json(201, { id: "conn_1" }, { "Idempotent-Replayed": "true" });
+    });
+    const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: fetch as unknown as typeof globalThis.fetch, sleep: async () => {} });
+    expect(await c.request("POST", "/connections", { body: { name: "A" } })).toEqual({ id: "conn_1" });
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // A new call is a new request: a new key.
+    await c.request("POST", "/connections", { body: { name: "A" } });
+    expect(keys[2]).not.toBe(keys[0]);
+  });
+
+  it("reads never carry an Idempotency-Key", async () => {
+    const fetch = vi.fn(async () => json(200, []));
+    const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch });
+    await c.request("GET", "/connections");
+    const [, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect((init.headers as Record<string, string>)["Idempotency-Key"]).toBeUndefined();
+  });
+
+  it("waits out a 503 with Retry-After and a duplicate still in progress; a 429 or a 503 without Retry-After is final", async () => {
+    const answers = [
+      new Response("restarting", { status: 503, headers: { "Retry-After": "0" } }),
+      json(409, { error: { code: "idempotency_in_progress", message: "wait" } }, { "Retry-After": "2" }),
+      json(200, { ok: true }),
+    ];
+    const sleep = vi.fn(async () => {});
+    const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: vi.fn(async () => answers.shift()!), sleep });
+    expect(await c.request("POST", "/jobs/1/runs")).toEqual({ ok: true });
+    expect(sleep.mock.calls.map((a) => (a as unknown[])[0])).toEqual([0, 2000]);
+
+    const limited = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: vi.fn(async () => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "1" })), sleep });
+    await expect(limited.request("GET", "/x")).rejects.toMatchObject({ status: 429, code: "rate_limited" });
+    const down = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: vi.fn(async () => new Response("down", { status: 503 })), sleep });
+    await expect(down.request("GET", "/x")).rejects.toMatchObject({ status: 503 });
+    expect(sleep).toHaveBeenCalledTimes(2);
+  });
+
+  it("an abort while waiting to retry stops at once", async () => {
+    const ctrl = new AbortController();
     const fetch = vi.fn(async () => { throw new TypeError("Failed to fetch"); });
     const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch });
-    await expect(c.request("GET", "/x")).rejects.toMatchObject({ status: 0, message: expect.stringContaining("could not be reached") });
+    const pending = c.request("GET", "/x", { signal: ctrl.signal });
+    ctrl.abort();
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+    expect(fetch).toHaveBeenCalledTimes(1);
   });
 
   it("downloads a file as a Blob", async () => {

@@ -11,6 +11,8 @@ export interface EdgeClientOptions {
   getHostToken: () => Promise<string>;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Injected for tests; waits between retries. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface RequestOptions {
@@ -37,17 +39,27 @@ export class EdgeError extends Error {
   }
 }
 
-/** Thin client of the edge HTTP API (`{apiBase}/api/v1`): host token as bearer, one error type, one retry on 401. */
+/** Attempts per call when the answer is lost on the wire or the edge asks to come back (Retry-After). */
+export const MAX_ATTEMPTS = 3;
+const WRITES = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Thin client of the edge HTTP API (`{apiBase}/api/v1`): host token as bearer, one error type, one retry on 401, and
+ * retries of calls whose answer was lost (network error, 503 + Retry-After, a duplicate still in progress). Writes
+ * carry one `Idempotency-Key` across their retries, so the edge does the work once and replays its answer.
+ */
 export class EdgeClient {
   readonly apiBase: string;
   private readonly getHostToken: () => Promise<string>;
   private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private token: Promise<string> | null = null;
 
   constructor(opts: EdgeClientOptions) {
     this.apiBase = opts.apiBase.replace(/\/+$/, "");
     this.getHostToken = opts.getHostToken;
     this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.sleep = opts.sleep ?? abortableSleep;
   }
 
   /** Full URL of an API path (`/connections` → `{apiBase}/api/v1/connections`). */
@@ -74,16 +86,33 @@ export class EdgeClient {
   }
 
   private async send(method: HttpMethod, path: string, opts: RequestOptions, accept: string): Promise<Response> {
-    let res = await this.attempt(method, path, opts, accept, false);
+    const idempotencyKey = WRITES.has(method) ? crypto.randomUUID() : undefined;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.authorized(method, path, opts, accept, idempotencyKey);
+      } catch (e) {
+        if (!(e instanceof EdgeError && e.status === 0) || attempt >= MAX_ATTEMPTS) throw e;
+        await this.sleep(backoffMs(attempt), opts.signal);
+        continue;
+      }
+      if (res.ok) return res;
+      const wait = attempt < MAX_ATTEMPTS ? await retryAfterMs(res) : undefined;
+      if (wait === undefined) throw await toEdgeError(res);
+      await this.sleep(wait, opts.signal);
+    }
+  }
+
+  private async authorized(method: HttpMethod, path: string, opts: RequestOptions, accept: string, idempotencyKey: string | undefined): Promise<Response> {
+    const res = await this.attempt(method, path, opts, accept, false, idempotencyKey);
     if (res.status === 401 && !(await isDynamicsTokenProblem(res.clone()))) {
       // The host session may have been refreshed since we cached its token: ask once more, retry once.
-      res = await this.attempt(method, path, opts, accept, true);
+      return this.attempt(method, path, opts, accept, true, idempotencyKey);
     }
-    if (!res.ok) throw await toEdgeError(res);
     return res;
   }
 
-  private async attempt(method: HttpMethod, path: string, opts: RequestOptions, accept: string, fresh: boolean): Promise<Response> {
+  private async attempt(method: HttpMethod, path: string, opts: RequestOptions, accept: string, fresh: boolean, idempotencyKey?: string): Promise<Response> {
     if (fresh || !this.token) {
       const pending = this.getHostToken();
       this.token = pending;
@@ -99,6 +128,7 @@ export class EdgeClient {
     }
     const headers: Record<string, string> = { Accept: accept, Authorization: `Bearer ${hostToken}` };
     if (opts.dynamicsToken) headers["X-Dynamics-Token"] = opts.dynamicsToken;
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     const init: RequestInit = { method, headers, credentials: "omit" };
     if (opts.signal) init.signal = opts.signal;
     if (opts.body !== undefined) {
@@ -112,6 +142,48 @@ export class EdgeClient {
       throw new EdgeError(0, "internal", `The connector service at ${this.apiBase} could not be reached`);
     }
   }
+}
+
+/** 300 ms, 900 ms… with jitter, so many widgets that lost the edge at once don't come back in step. */
+function backoffMs(attempt: number): number {
+  return Math.round(300 * 3 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+}
+
+/**
+ * How long to wait before retrying this answer, or undefined when it is final. Retried: a 503 with Retry-After (the
+ * edge or a proxy in front of it restarting) and a duplicate write still in progress. A rate limit (429) is final:
+ * the admin sees it rather than a widget that hangs.
+ */
+async function retryAfterMs(res: Response): Promise<number | undefined> {
+  const header = res.headers.get("Retry-After");
+  const seconds = header !== null && /^\d+$/.test(header.trim()) ? Number(header) : undefined;
+  const ms = Math.min((seconds ?? 1) * 1000, 5000);
+  if (res.status === 503 && seconds !== undefined) return ms;
+  if (res.status === 409) {
+    try {
+      const body = (await res.clone().json()) as Partial<ErrorEnvelope>;
+      if (body?.error?.code === "idempotency_in_progress") return ms;
+    } catch {
+      /* not an envelope */
+    }
+  }
+  return undefined;
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new DOMException("Aborted", "AbortError"));
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(signal!.reason ?? new DOMException("Aborted", "AbortError"));
+    }
+    signal?.addEventListener("abort", abort, { once: true });
+  });
 }
 
 function requestIdOf(res: Response): string | undefined {
