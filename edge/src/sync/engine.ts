@@ -65,6 +65,8 @@ interface Ctx {
   headroom: RunHeadroom | null;
   /** Passed to every Dataverse request of the run: records its service-protection headers (no extra request). */
   observe: { onHeadroom: (h: RunHeadroom) => void };
+  /** The next page, requested while this one is mapped and written (see fetchPage). */
+  ahead: { key: string; page: Promise<ODataPage> } | null;
 }
 
 function pageSizeFor(env: Env): number {
@@ -93,6 +95,25 @@ async function withToken<T>(ctx: Ctx, fn: (token: string) => Promise<T>): Promis
   }
 }
 
+/**
+ * A page of the read: the one fetched ahead when it is the page asked for, else a fresh request. With `fetchNext`, the
+ * following page is requested right away and held in memory only (never committed, dropped with the slice), so the
+ * read overlaps the previous page's map and write: a run tends to max(fetch, write) instead of their sum, and
+ * durability is unchanged. Its failure surfaces when it is used, exactly as a fresh request's would.
+ */
+function fetchPage(ctx: Ctx, path: string, prefer: string[]): Promise<ODataPage> {
+  const key = `${prefer.join(",")} ${path}`;
+  const ahead = ctx.ahead;
+  ctx.ahead = null;
+  return ahead?.key === key ? ahead.page : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+}
+
+function fetchNext(ctx: Ctx, path: string, prefer: string[]): void {
+  const page = fetchPage(ctx, path, prefer);
+  page.catch(() => {}); // not unhandled: the next page step awaits it
+  ctx.ahead = { key: `${prefer.join(",")} ${path}`, page };
+}
+
 async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
   const job = await getJob(env, ref.tenant, ref.jobId);
   if (!job) throw new RunFailure("job_not_found", "The job no longer exists");
@@ -107,7 +128,7 @@ async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
     if (!o) throw new RunFailure("object_not_found", `Lookup object ${l.object} does not exist`);
     lookupObjects.set(o.name.toLowerCase(), o);
   }
-  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) } };
+  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, ahead: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) } };
   return ctx;
 }
 
@@ -250,7 +271,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
 
   let page: ODataPage;
   try {
-    page = await withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+    page = await fetchPage(ctx, path, prefer);
   } catch (e) {
     if (isDataverseError(e) && e.code === DV_ERRORS.deltaTokenExpired && plan.strategy === "delta" && run.strategy === "delta") {
       // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
@@ -278,7 +299,6 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     }
     rows.push(r);
   }
-  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
 
   let done: boolean;
   let nextLink: string | null = null;
@@ -307,6 +327,8 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     }
     if (nextCursor) syncState = { jobId: ref.jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset: nextCursor };
   }
+  if (!done) fetchNext(ctx, plan.strategy === "delta" ? nextLink! : keysetPath(plan, nextCursor), prefer);
+  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
   const headroom = ctx.headroom;
   const committed = await commitPage(env, prepared, {
     runId: run.id,

@@ -145,6 +145,31 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
     expect(pages!.n).toBe(run.pages);
   });
 
+  it("requests the next page while the current one is written, and fetches each page once", async () => {
+    // A keyset read whose URLs carry a marker no other test sends; a no-op fault on it counts the requests (`seen`).
+    const marker = `ahead-${crypto.randomUUID()}`;
+    const fx = await fixture("contoso", { object: { name: "Project", fields: PROJECT_FIELDS }, source: { entity: "cr123_project", filter: `cr123_name ne '${marker}'` } });
+    const { ids } = await control(fx.orgInfo, "POST", "faults", { kind: "slow", delayMs: 0, path: marker });
+    const seen = async () => ((await control(fx.orgInfo, "GET", "faults")).faults as Array<{ id: number; seen: number }>).find((f) => f.id === ids[0])!.seen;
+    try {
+      const created = await createRun(env, fx.tenant, fx.job.id, "manual");
+      const ref = { tenant: fx.tenant, jobId: fx.job.id, runId: created.id };
+      // One page step: page 1 is read and committed, and page 2 was already requested meanwhile.
+      expect((await runSlice(env, ref, { maxPages: 1, pageSize: 20 })).kind).toBe("continue");
+      await expect.poll(seen).toBe(2);
+      expect(await countRows(fx.tenant, "Project")).toBe(20);
+      // The rest in one slice: each remaining page fetched once (page 2 again: the first slice's copy left with it).
+      expect((await runSlice(env, ref, { budgetMs: 60_000 })).kind).toBe("done");
+      const run = (await getRunRow(env, fx.tenant, created.id))!;
+      const expected = await expectedProjects();
+      expect(run).toMatchObject({ status: "succeeded", read_count: expected.length, inserted_count: expected.length });
+      expect(await seen()).toBe(run.pages + 1);
+      expect(await liveTarget(fx)).toEqual(expected);
+    } finally {
+      await control(fx.orgInfo, "DELETE", `faults/${ids[0]}`);
+    }
+  });
+
   it("a run under injected faults (429/503 ~10%, a dropped connection, a 401) ends with the same target state as a fault-free run", async () => {
     const clean = await projectFixture();
     await runToEnd(clean, { pageSize: 10 });
