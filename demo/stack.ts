@@ -31,6 +31,8 @@ export interface StackOptions {
   allowTenantOverride?: boolean;
   /** Show wrangler's output. */
   verbose?: boolean;
+  /** Keep wrangler's devtools inspector proxy on --inspector-port (costs about half the sync throughput: see wranglerEnv). */
+  devtools?: boolean;
 }
 
 export interface Stack {
@@ -98,9 +100,22 @@ function loadSecrets(file: string | undefined): Secrets {
 
 const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-export function wranglerEnv(): NodeJS.ProcessEnv {
-  // No Request.cf download: offline it costs a DNS failure and a 3 s timeout on every (re)start of the runtime.
-  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+/**
+ * The environment every `wrangler dev` of ours runs in (edge, reliability starter, raw-pipe bench Worker).
+ * - No Request.cf download: offline it costs a DNS failure and a 3 s timeout on every (re)start of the runtime.
+ * - No devtools inspector proxy unless `devtools`: wrangler's InspectorProxyWorker (in the workerd that serves the dev
+ *   port) turns on the runtime's Network domain and POSTs every inspector message it receives (one per ~4 KB chunk of
+ *   every subrequest's response body) to wrangler's Node process as a separate, unawaited request over a new loopback
+ *   connection. A 50,000-row sync is ~14,000 such requests; whenever Node falls behind, that workerd opens ever more
+ *   sockets (thousands measured; 20,000 = the fd limit, then "Too many open files" and the edge stops answering), and
+ *   syncs run at about half speed. `wrangler dev` has no flag to turn it off; it skips it inside a VS Code JS debug
+ *   terminal, i.e. when VSCODE_INSPECTOR_OPTIONS is set (wrangler 4.86 `ProxyController.inspectorEnabled`). Worker logs
+ *   are unaffected (they come through workerd's structured stdout). docs/decisions/0004-set-based-page-writes.md.
+ */
+export function wranglerEnv(opts: { devtools?: boolean } = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+  if (!opts.devtools) env.VSCODE_INSPECTOR_OPTIONS ||= "{}"; // a real debug terminal's value is kept
+  return env;
 }
 
 export function buildWidget(log: (l: string) => void): void {
@@ -191,7 +206,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,
       "--var", `ALLOWED_ORIGINS:${origins.join(",")}`,
     ];
-    const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: process.platform !== "win32" });
+    const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env: wranglerEnv({ devtools: opts.devtools }), stdio: ["ignore", "pipe", "pipe"], detached: process.platform !== "win32" });
     let output = "";
     const onData = (d: Buffer) => {
       const s = d.toString();

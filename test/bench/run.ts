@@ -197,7 +197,8 @@ async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows
 }
 
 async function newStack(rows: number, dir: string): Promise<{ stack: Stack; api: EdgeClient; conn: Awaited<ReturnType<typeof setUpConnection>> }> {
-  const stack = await startStack({ persistTo: join(dir, "state"), rows, build: "never", log: (l) => log(l) });
+  // BENCH_INSPECTOR needs wrangler's inspector proxy, which halves sync throughput (demo/stack.ts wranglerEnv).
+  const stack = await startStack({ persistTo: join(dir, "state"), rows, build: "never", log: (l) => log(l), devtools: !!process.env.BENCH_INSPECTOR });
   try {
     const api = new EdgeClient(stack.edgeUrl, await hostToken(stack.hostJwtSecret, "bench-tenant"));
     const conn = await setUpConnection(stack, api);

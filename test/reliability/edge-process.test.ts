@@ -84,14 +84,21 @@ describe.sequential("sync through a real edge process", () => {
     const t = await setUpTenant(stack, "base");
     tenants.push(t);
     await control(contoso().url, "DELETE", "stats");
-    const run = await waitForRun(t, await startRun(t), RUN_TIMEOUT);
+    let maxSockets: number | null = null;
+    const run = await waitForRun(t, await startRun(t), RUN_TIMEOUT, () => {
+      const n = stack.edgeSockets();
+      if (n !== null) maxSockets = Math.max(maxSockets ?? 0, n);
+    });
     const digest = await digestTable(t);
     const stats = await control(contoso().url, "GET", "stats");
     baseline = { run, digest };
-    report("baseline", { runMs: ms(run.startedAt, run.finishedAt), pages: run.progress?.pages, counts: run.counts, upstreamRequests: stats.total, byStatus: stats.byStatus, hash: digest.hash });
+    report("baseline", { runMs: ms(run.startedAt, run.finishedAt), pages: run.progress?.pages, counts: run.counts, upstreamRequests: stats.total, byStatus: stats.byStatus, hash: digest.hash, edgeSocketsMax: maxSockets });
     expectCleanFullRun(run);
     expect(digest.rows).toBe(ROWS);
     expect(digest.distinctIds).toBe(ROWS);
+    // The edge's workerd processes hold a few dozen sockets during a sync. wrangler's devtools inspector proxy made it
+    // hundreds to thousands (up to the fd limit: the edge stopped answering), see wranglerEnv in demo/stack.ts.
+    if (maxSockets !== null) expect(maxSockets).toBeLessThan(200);
   }, RUN_TIMEOUT + 60_000);
 
   it("chaos: 429 (Retry-After 1 s), 503, dropped connections, slow pages and a 401 mid-run change nothing", async () => {
@@ -301,7 +308,15 @@ describe.sequential("sync through a real edge process", () => {
     }
     results.stream = `${streamed} bytes${streamError ? `, then: ${streamError}` : ""}`;
     expect(streamed).toBeLessThanOrEqual(16 * 1024 * 1024);
-    expect((await fetch(`${stack.edgeUrl}/api/v1/health`)).status).toBe(200);
+    // The edge still answers. Not always the very next request: after a cut response, wrangler dev's proxy (not the
+    // edge) sometimes holds the next request it gets until another one arrives (4 of 7 suite runs here, and 7 of 45
+    // back-to-back cut streams, since its inspector proxy is off). So a held probe is followed by another.
+    const health: number[] = [];
+    for (let i = 0; i < 3 && health.at(-1) !== 200; i++) {
+      health.push(await fetch(`${stack.edgeUrl}/api/v1/health`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0));
+    }
+    results.healthAfterCut = health.join(",");
+    expect(health.at(-1)).toBe(200);
     report("redirectsAndHugeBodies", { ...results, redirectorHits: redirector.hits.length - redirBefore, canaryHits: canary.hits.length - canaryBefore });
     expect(redirector.hits.length - redirBefore).toBeGreaterThanOrEqual(5);
     expect(canary.hits.length - canaryBefore).toBe(0);

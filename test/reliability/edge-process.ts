@@ -14,6 +14,7 @@ import { SignJWT } from "jose";
 import { freePort, wranglerEnv, writeEdgeEnvFile } from "../../demo/stack";
 import { REPO_ROOT } from "../../demo/host/server";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
+import { socketsOf, workerdBelow } from "../bench/lib/proc";
 
 const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
@@ -38,6 +39,8 @@ export interface ReliabilityStack {
   /** Start the edge again on the same persisted state and port; resolves when /api/v1/health answers. */
   startEdge(): Promise<number>;
   edgeRunning(): boolean;
+  /** Sockets held by the edge's workerd processes right now (Linux /proc), or null when unknown. */
+  edgeSockets(): number | null;
   stop(): Promise<void>;
 }
 
@@ -138,6 +141,12 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
     killEdge,
     startEdge,
     edgeRunning: () => child !== null && child.exitCode === null,
+    edgeSockets() {
+      const pid = child?.pid;
+      if (pid === undefined || process.platform !== "linux") return null;
+      const counts = workerdBelow(pid).map((p) => socketsOf(p.pid) ?? 0);
+      return counts.length ? counts.reduce((a, b) => a + b, 0) : null;
+    },
     async stop() {
       await killEdge();
       await sandbox.stop();

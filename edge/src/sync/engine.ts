@@ -67,6 +67,8 @@ interface Ctx {
   observe: { onHeadroom: (h: RunHeadroom) => void };
   /** The next page, requested while this one is mapped and written (see fetchPage). */
   ahead: { key: string; page: Promise<ODataPage> } | null;
+  /** The run's read plan, parsed once per slice (runs.plan is fixed at init). */
+  plan: { text: string; plan: ReadPlan } | null;
 }
 
 function pageSizeFor(env: Env): number {
@@ -128,7 +130,7 @@ async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
     if (!o) throw new RunFailure("object_not_found", `Lookup object ${l.object} does not exist`);
     lookupObjects.set(o.name.toLowerCase(), o);
   }
-  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, ahead: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) } };
+  const ctx: Ctx = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, ahead: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) }, plan: null };
   return ctx;
 }
 
@@ -258,11 +260,16 @@ async function estimateTotal(ctx: Ctx): Promise<number | null> {
 
 const DELETED_ENTITY = /\$deletedEntity$/;
 
+function fetchPage(ctx: Ctx, path: string, prefer: string[]): Promise<ODataPage> {
+  return withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+}
+
 /** One page: fetch → map → (records + checkpoint) in one D1 batch. */
 async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   const { env, ref, job } = ctx;
-  const plan = JSON.parse(run.plan ?? "null") as ReadPlan | null;
-  if (!plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
+  if (!run.plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
+  if (ctx.plan?.text !== run.plan) ctx.plan = { text: run.plan, plan: JSON.parse(run.plan) as ReadPlan };
+  const plan = ctx.plan.plan;
   if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
   const cursor: KeysetCursor | null = run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
   const path = plan.strategy === "delta" ? run.next_link : keysetPath(plan, cursor);
@@ -299,7 +306,6 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     }
     rows.push(r);
   }
-
   let done: boolean;
   let nextLink: string | null = null;
   let nextCursor: KeysetCursor | null = cursor;

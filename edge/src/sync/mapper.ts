@@ -79,6 +79,25 @@ export function extractValue(
   return { value: raw };
 }
 
+// mapRecord runs for every row of a page with the same attribute list and object: their lookup maps are built once
+// per list (by identity), not per row. Entries go with their (immutable, per-run) lists.
+const byNameCache = new WeakMap<AttributeInfo[], Map<string, AttributeInfo>>();
+const fieldTypeCache = new WeakMap<object, Map<string, { type: FieldType; required: boolean }>>();
+const NO_FIELDS = new Map<string, { type: FieldType; required: boolean }>();
+
+function attributesByName(attributes: AttributeInfo[]): Map<string, AttributeInfo> {
+  let m = byNameCache.get(attributes);
+  if (!m) byNameCache.set(attributes, (m = new Map(attributes.map((a) => [a.logicalName, a]))));
+  return m;
+}
+
+function fieldTypesOf(fields: TargetObject["fields"] | undefined): Map<string, { type: FieldType; required: boolean }> {
+  if (!fields) return NO_FIELDS;
+  let m = fieldTypeCache.get(fields);
+  if (!m) fieldTypeCache.set(fields, (m = new Map(fields.map((f) => [f.name, { type: f.type, required: f.required }]))));
+  return m;
+}
+
 /**
  * Maps one row. `object` gives target field types (conversion per type); without it values pass through as read.
  * Identifiers are included as fields. Every problem is a per-record error naming the target field and the value.
@@ -89,8 +108,8 @@ export function mapRecord(
   row: Record<string, unknown>,
   object?: Pick<TargetObject, "fields">,
 ): MappedRecord {
-  const byName = new Map(attributes.map((a) => [a.logicalName, a]));
-  const fieldTypes = new Map<string, { type: FieldType; required: boolean }>((object?.fields ?? []).map((f) => [f.name, { type: f.type, required: f.required }]));
+  const byName = attributesByName(attributes);
+  const fieldTypes = fieldTypesOf(object?.fields);
   const sourceId = sourceIdOf(job.source.entity, row);
   const fields: Record<string, unknown> = {};
   const errors: RunRecordError[] = [];

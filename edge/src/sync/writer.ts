@@ -16,7 +16,14 @@ import { mapRecord, rowKey, sourceIdOf } from "./mapper";
 import { lowerHeadroomStatement } from "./runs-store";
 
 export const MAX_ERROR_ROWS_PER_RUN = 5_000;
-const IN_CHUNK = 90; // D1: at most 100 bound parameters per statement
+/**
+ * Set-based writes (docs/decisions/0004-set-based-page-writes.md): a page's records travel as ONE bound JSON parameter
+ * per statement, unpacked in SQL by json_each / json_extract — no 100-bound-parameter limit, a handful of statements
+ * per page instead of one per record. A chunk stays below D1's 2 MB per value: at most this many UTF-16 code units
+ * (≤ 3 UTF-8 bytes each).
+ */
+const JSON_CHUNK_CHARS = 600_000;
+/** Per-record fallback (a single record whose JSON alone exceeds a chunk): D1 allows 100 bound parameters. */
 const MAX_COLS_PER_STATEMENT = 80;
 
 export interface PageInput {
@@ -50,16 +57,46 @@ const isGuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 /** GUIDs compare lower-case (Dataverse returns them lower-case; ids typed by hand may not be). */
 const normalizeGuid = (v: unknown): unknown => (typeof v === "string" && isGuid(v) ? v.toLowerCase() : v);
 
-/** Existing target rows by one column's values → _id. */
+/** JSON array texts of the given JSON item texts, each at most JSON_CHUNK_CHARS long (an oversized item alone). */
+function jsonChunks(items: string[]): Array<{ json: string; offset: number; count: number }> {
+  const out: Array<{ json: string; offset: number; count: number }> = [];
+  let start = 0;
+  let size = 2;
+  for (let i = 0; i < items.length; i++) {
+    const len = items[i]!.length + 1;
+    if (i > start && size + len > JSON_CHUNK_CHARS) {
+      out.push({ json: `[${items.slice(start, i).join(",")}]`, offset: start, count: i - start });
+      start = i;
+      size = 2;
+    }
+    size += len;
+  }
+  if (items.length > start) out.push({ json: `[${items.slice(start).join(",")}]`, offset: start, count: items.length - start });
+  return out;
+}
+
+/** Existing target rows by one column's values → _id: one `IN (SELECT value FROM json_each(?))` per chunk. */
 async function existingBy(env: Env, table: string, column: string, values: unknown[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const distinct = [...new Set(values.filter((v) => v !== null && v !== undefined).map((v) => String(v)))];
-  for (let i = 0; i < distinct.length; i += IN_CHUNK) {
-    const chunk = distinct.slice(i, i + IN_CHUNK);
-    const { results } = await env.DATA.prepare(`SELECT ${SYSTEM_COLUMNS.id} AS id, ${column} AS k FROM ${table} WHERE ${column} IN (${chunk.map(() => "?").join(",")})`)
-      .bind(...chunk)
+  for (const chunk of jsonChunks(distinct.map((v) => JSON.stringify(v)))) {
+    const { results } = await env.DATA.prepare(`SELECT ${SYSTEM_COLUMNS.id} AS id, ${column} AS k FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`)
+      .bind(chunk.json)
       .all<{ id: string; k: unknown }>();
     for (const r of results) out.set(String(r.k), r.id);
+  }
+  return out;
+}
+
+/** Multi-field lookup: the first target row matching each tuple (all fields equal) → _id, by tuple index. */
+async function existingByTuples(env: Env, table: string, columns: string[], tuples: unknown[][]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  const on = columns.map((c, i) => `t.${c} = json_extract(j.value, '$[${i}]')`).join(" AND ");
+  for (const chunk of jsonChunks(tuples.map((t) => JSON.stringify(t)))) {
+    const { results } = await env.DATA.prepare(`SELECT j.key AS k, t.${SYSTEM_COLUMNS.id} AS id FROM json_each(?) AS j JOIN ${table} AS t ON ${on}`)
+      .bind(chunk.json)
+      .all<{ k: number; id: string }>();
+    for (const r of results) if (!out.has(chunk.offset + r.k)) out.set(chunk.offset + r.k, r.id);
   }
   return out;
 }
@@ -96,12 +133,17 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
     mapped.push({ sourceId: sourceIdOf(job.source.entity, row), row, fields: r.fields, id: "", exists: false });
   }
 
-  // 2. identify existing target rows
+  // 2. identify existing target rows: one SELECT per page. The answer stays true inside this page's batch: a duplicate
+  // or concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within the page
+  // is, from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
   const existing = idField && idCol ? await existingBy(env, table, idCol, mapped.map((p) => p.fields[idField])) : new Map<string, string>();
+  const insertedHere = new Map<string, string>();
   for (const p of mapped) {
-    const hit = idField ? existing.get(String(p.fields[idField])) : undefined;
+    const key = idField ? String(p.fields[idField]) : null;
+    const hit = key === null ? undefined : (existing.get(key) ?? insertedHere.get(key));
     p.exists = hit !== undefined;
     p.id = hit ?? crypto.randomUUID();
+    if (key !== null && !p.exists && job.mode !== "update") insertedHere.set(key, p.id);
   }
 
   // 3. resolve lookups (self lookups also see this page's records, which are written in the same batch)
@@ -121,19 +163,14 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
     } else {
       const distinct = new Map<string, unknown[]>();
       for (const t of tuples) if (t) distinct.set(keyOf(t), t);
-      const where = lookup.match.map((m) => `${fieldColumn(m.field)} = ?`).join(" AND ");
       const list = [...distinct.values()];
-      for (let i = 0; i < list.length; i += 200) {
-        const chunk = list.slice(i, i + 200);
-        const res = await env.DATA.batch(chunk.map((t) => env.DATA.prepare(`SELECT ${SYSTEM_COLUMNS.id} AS id FROM ${ltable} WHERE ${where} LIMIT 1`).bind(...t.map((v) => v as string))));
-        res.forEach((r, j) => {
-          const id = (r.results[0] as { id?: string } | undefined)?.id;
-          if (id) found.set(keyOf(chunk[j]!), id);
-        });
-      }
+      const m = await existingByTuples(env, ltable, lookup.match.map((x) => fieldColumn(x.field)), list);
+      for (const [i, id] of m) found.set(keyOf(list[i]!), id);
     }
     if (isSelf) {
       for (const p of mapped) {
+        // Only records that exist after this batch (an update-mode record without a target row is not written).
+        if (!p.exists && job.mode === "update") continue;
         const t = lookup.match.map((m) => normalizeGuid(p.fields[m.field]));
         if (t.every((v) => v !== null && v !== undefined)) found.set(keyOf(t), p.id);
       }
@@ -167,8 +204,10 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
     });
   }
 
-  // 4. record statements
-  const statements: D1PreparedStatement[] = [];
+  // 4. record statements, set-based: records grouped by their field names (in practice one group), each group as
+  // [ _id, field values… ] arrays in one JSON parameter per chunk.
+  const toInsert: Pending[] = [];
+  const toUpdate: Pending[] = [];
   for (const p of mapped) {
     if (dropped.has(p)) continue;
     if (job.mode === "insert" && p.exists) {
@@ -179,46 +218,39 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
       counts.skipped++;
       continue;
     }
-    const names = Object.keys(p.fields);
-    const first = names.slice(0, MAX_COLS_PER_STATEMENT);
-    const rest = names.slice(MAX_COLS_PER_STATEMENT);
-    if (p.exists || job.mode === "update") {
-      for (let i = 0; i < names.length; i += MAX_COLS_PER_STATEMENT) {
-        const part = names.slice(i, i + MAX_COLS_PER_STATEMENT);
-        statements.push(
-          env.DATA.prepare(
-            `UPDATE ${table} SET ${part.map((n) => `${fieldColumn(n)} = ?`).join(", ")}, ${SYSTEM_COLUMNS.updatedAt} = ?, ${SYSTEM_COLUMNS.deleted} = 0 WHERE ${SYSTEM_COLUMNS.id} = ?`,
-          ).bind(...part.map((n) => p.fields[n] as string), now, p.id),
-        );
-      }
-      counts.updated++;
-    } else {
-      const cols = [SYSTEM_COLUMNS.id, SYSTEM_COLUMNS.createdAt, SYSTEM_COLUMNS.updatedAt, SYSTEM_COLUMNS.deleted, ...first.map(fieldColumn)];
-      const conflict = idCol
-        ? job.mode === "insert"
-          ? ` ON CONFLICT(${idCol}) DO NOTHING`
-          : ` ON CONFLICT(${idCol}) DO UPDATE SET ${[...first.map((n) => `${fieldColumn(n)} = excluded.${fieldColumn(n)}`), `${SYSTEM_COLUMNS.updatedAt} = excluded.${SYSTEM_COLUMNS.updatedAt}`, `${SYSTEM_COLUMNS.deleted} = 0`].join(", ")}`
-        : "";
-      statements.push(
-        env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${conflict}`).bind(
-          p.id,
-          now,
-          now,
-          0,
-          ...first.map((n) => p.fields[n] as string),
-        ),
-      );
-      for (let i = 0; i < rest.length; i += MAX_COLS_PER_STATEMENT) {
-        const part = rest.slice(i, i + MAX_COLS_PER_STATEMENT);
-        statements.push(
-          env.DATA.prepare(`UPDATE ${table} SET ${part.map((n) => `${fieldColumn(n)} = ?`).join(", ")} WHERE ${SYSTEM_COLUMNS.id} = ?`).bind(
-            ...part.map((n) => p.fields[n] as string),
-            p.id,
-          ),
-        );
-      }
-      counts.inserted++;
-    }
+    if (p.exists) counts.updated++;
+    else counts.inserted++;
+    // upsert writes new and existing records through one INSERT … ON CONFLICT(identifier) DO UPDATE (an existing row
+    // keeps its _id and _created_at); update mode UPDATEs the rows found.
+    (job.mode === "update" ? toUpdate : toInsert).push(p);
+  }
+  const statements: D1PreparedStatement[] = [];
+  for (const [names, group] of groupByNames(toInsert)) {
+    const cols = names.map(fieldColumn);
+    const conflict = idCol
+      ? job.mode === "insert"
+        ? ` ON CONFLICT(${idCol}) DO NOTHING`
+        : ` ON CONFLICT(${idCol}) DO UPDATE SET ${[...cols.map((c) => `${c} = excluded.${c}`), `${SYSTEM_COLUMNS.updatedAt} = excluded.${SYSTEM_COLUMNS.updatedAt}`, `${SYSTEM_COLUMNS.deleted} = 0`].join(", ")}`
+      : "";
+    const sql =
+      `INSERT INTO ${table} (${[SYSTEM_COLUMNS.id, SYSTEM_COLUMNS.createdAt, SYSTEM_COLUMNS.updatedAt, SYSTEM_COLUMNS.deleted, ...cols].join(", ")}) ` +
+      `SELECT json_extract(value, '$[0]'), ?1, ?1, 0, ${cols.map((_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ")} FROM json_each(?2) WHERE true${conflict}`;
+    const { chunks, oversized } = recordChunks(group, names, true);
+    for (const c of chunks) statements.push(env.DATA.prepare(sql).bind(now, c));
+    for (const p of oversized) statements.push(...perRecordStatements(env, table, job, idCol, p, names, now));
+  }
+  // Update mode: a record repeated in the page updates its row once, with its last occurrence (as sequential UPDATEs would).
+  const lastById = new Map<string, Pending>();
+  for (const p of toUpdate) {
+    lastById.delete(p.id);
+    lastById.set(p.id, p);
+  }
+  for (const [names, group] of groupByNames([...lastById.values()])) {
+    const sets = names.map((n, i) => `${fieldColumn(n)} = json_extract(j.value, '$[${i + 1}]')`);
+    const sql = `UPDATE ${table} SET ${[...sets, `${SYSTEM_COLUMNS.updatedAt} = ?1`, `${SYSTEM_COLUMNS.deleted} = 0`].join(", ")} FROM json_each(?2) AS j WHERE ${table}.${SYSTEM_COLUMNS.id} = json_extract(j.value, '$[0]')`;
+    const { chunks, oversized } = recordChunks(group, names, false);
+    for (const c of chunks) statements.push(env.DATA.prepare(sql).bind(now, c));
+    for (const p of oversized) statements.push(...perRecordStatements(env, table, job, idCol, p, names, now));
   }
 
   // 5. deletes (only from explicit delete signals: change tracking's $deletedEntity)
@@ -233,22 +265,86 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
       const col = fieldColumn(ident.target);
       const ids = input.deletedIds.map((d) => d.toLowerCase());
       const present = await existingBy(env, table, col, ids);
+      const rids = new Set<string>();
       for (const id of ids) {
         const rid = present.get(id);
         if (!rid) {
           counts.skipped++;
           continue;
         }
+        rids.add(rid);
+        counts.deleted++;
+      }
+      for (const c of jsonChunks([...rids].map((r) => JSON.stringify(r)))) {
         statements.push(
           job.deletes === "delete"
-            ? env.DATA.prepare(`DELETE FROM ${table} WHERE ${SYSTEM_COLUMNS.id} = ?`).bind(rid)
-            : env.DATA.prepare(`UPDATE ${table} SET ${SYSTEM_COLUMNS.deleted} = 1, ${SYSTEM_COLUMNS.updatedAt} = ? WHERE ${SYSTEM_COLUMNS.id} = ?`).bind(now, rid),
+            ? env.DATA.prepare(`DELETE FROM ${table} WHERE ${SYSTEM_COLUMNS.id} IN (SELECT value FROM json_each(?))`).bind(c.json)
+            : env.DATA.prepare(`UPDATE ${table} SET ${SYSTEM_COLUMNS.deleted} = 1, ${SYSTEM_COLUMNS.updatedAt} = ? WHERE ${SYSTEM_COLUMNS.id} IN (SELECT value FROM json_each(?))`).bind(now, c.json),
         );
-        counts.deleted++;
       }
     }
   }
   return { statements, counts, errors, notes };
+}
+
+/** Records by the list of their field names (every record of a job normally has the same ones). */
+function groupByNames(records: Pending[]): Map<string[], Pending[]> {
+  const bySig = new Map<string, { names: string[]; list: Pending[] }>();
+  for (const p of records) {
+    const names = Object.keys(p.fields);
+    const sig = names.join("\u0000");
+    let g = bySig.get(sig);
+    if (!g) bySig.set(sig, (g = { names, list: [] }));
+    g.list.push(p);
+  }
+  return new Map([...bySig.values()].map((g) => [g.names, g.list]));
+}
+
+/** JSON chunks of `[ _id, values… ]` per record; a record too large for a chunk on its own is returned apart. */
+function recordChunks(records: Pending[], names: string[], forInsert: boolean): { chunks: string[]; oversized: Pending[] } {
+  const items: string[] = [];
+  const oversized: Pending[] = [];
+  for (const p of records) {
+    // An existing record inserted again gets a throwaway _id: only the identifier's UNIQUE index conflicts (→ DO UPDATE),
+    // never the primary key; the row keeps its _id.
+    const arr: unknown[] = [forInsert && p.exists ? crypto.randomUUID() : p.id];
+    for (const n of names) arr.push(p.fields[n] ?? null);
+    const json = JSON.stringify(arr);
+    if (json.length + 2 > JSON_CHUNK_CHARS) oversized.push(p);
+    else items.push(json);
+  }
+  return { chunks: jsonChunks(items).map((c) => c.json), oversized };
+}
+
+/** The per-record form (bound values, ≤ 80 columns per statement) for a record whose JSON exceeds a chunk. */
+function perRecordStatements(env: Env, table: string, job: Job, idCol: string | null, p: Pending, names: string[], now: string): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  const first = names.slice(0, MAX_COLS_PER_STATEMENT);
+  const rest = names.slice(MAX_COLS_PER_STATEMENT);
+  const val = (n: string) => (p.fields[n] ?? null) as string;
+  if (p.exists || job.mode === "update") {
+    for (let i = 0; i < names.length; i += MAX_COLS_PER_STATEMENT) {
+      const part = names.slice(i, i + MAX_COLS_PER_STATEMENT);
+      out.push(
+        env.DATA.prepare(
+          `UPDATE ${table} SET ${part.map((n) => `${fieldColumn(n)} = ?`).join(", ")}, ${SYSTEM_COLUMNS.updatedAt} = ?, ${SYSTEM_COLUMNS.deleted} = 0 WHERE ${SYSTEM_COLUMNS.id} = ?`,
+        ).bind(...part.map(val), now, p.id),
+      );
+    }
+    return out;
+  }
+  const cols = [SYSTEM_COLUMNS.id, SYSTEM_COLUMNS.createdAt, SYSTEM_COLUMNS.updatedAt, SYSTEM_COLUMNS.deleted, ...first.map(fieldColumn)];
+  const conflict = idCol
+    ? job.mode === "insert"
+      ? ` ON CONFLICT(${idCol}) DO NOTHING`
+      : ` ON CONFLICT(${idCol}) DO UPDATE SET ${[...first.map((n) => `${fieldColumn(n)} = excluded.${fieldColumn(n)}`), `${SYSTEM_COLUMNS.updatedAt} = excluded.${SYSTEM_COLUMNS.updatedAt}`, `${SYSTEM_COLUMNS.deleted} = 0`].join(", ")}`
+    : "";
+  out.push(env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${conflict}`).bind(p.id, now, now, 0, ...first.map(val)));
+  for (let i = 0; i < rest.length; i += MAX_COLS_PER_STATEMENT) {
+    const part = rest.slice(i, i + MAX_COLS_PER_STATEMENT);
+    out.push(env.DATA.prepare(`UPDATE ${table} SET ${part.map((n) => `${fieldColumn(n)} = ?`).join(", ")} WHERE ${SYSTEM_COLUMNS.id} = ?`).bind(...part.map(val), p.id));
+  }
+  return out;
 }
 
 export interface Checkpoint {
@@ -285,16 +381,12 @@ export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoin
       "INSERT INTO run_pages (run_id, page, committed_at) SELECT ?, ?, CASE WHEN status IN ('queued','running') THEN ? END FROM runs WHERE id = ?",
     ).bind(cp.runId, cp.page, now, cp.runId),
     ...prepared.statements,
-    ...errs.map((e, i) =>
-      env.DATA.prepare("INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)").bind(
-        cp.runId,
-        cp.errorRowsBefore + i + 1,
-        cp.tenant,
-        e.sourceId,
-        e.field,
-        e.value,
-        e.reason.slice(0, 1000),
-      ),
+    // Per-record errors: one statement per JSON chunk of [source_id, field, value, reason] (seq continues the run's).
+    ...jsonChunks(errs.map((e) => JSON.stringify([e.sourceId, e.field, e.value, e.reason.slice(0, 1000)]))).map((c) =>
+      env.DATA.prepare(
+        `INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason)
+         SELECT ?1, ?2 + key + 1, ?3, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?4)`,
+      ).bind(cp.runId, cp.errorRowsBefore + c.offset, cp.tenant, c.json),
     ),
     env.DATA.prepare(
       `UPDATE runs SET pages = ?, read_count = read_count + ?, inserted_count = inserted_count + ?, updated_count = updated_count + ?,

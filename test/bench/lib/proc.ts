@@ -1,5 +1,5 @@
-/** Linux /proc helpers: the workerd process under a wrangler, its memory (VmHWM / VmRSS) and CPU time. */
-import { readdirSync, readFileSync } from "node:fs";
+/** Linux /proc helpers: the workerd process under a wrangler, its memory (VmHWM / VmRSS), CPU time and sockets. */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export interface ProcInfo {
   pid: number;
@@ -43,6 +43,23 @@ export function descendants(root: number, procs = listProcs()): ProcInfo[] {
 /** The workerd processes below `root` (wrangler dev spawns one `workerd serve …`). */
 export function workerdBelow(root: number): ProcInfo[] {
   return descendants(root).filter((p) => p.comm === "workerd" || /\/workerd\b/.test(p.cmdline.split(" ")[0] ?? ""));
+}
+
+/** Open sockets of a process (its fds that are sockets), or null when it is gone. */
+export function socketsOf(pid: number): number | null {
+  try {
+    let n = 0;
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) n++;
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+    return n;
+  } catch {
+    return null;
+  }
 }
 
 /** The wrangler dev processes below `root` whose command line contains `needle` (e.g. a config path). */

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../../demo/host/server";
-import { freePort, type Stack } from "../../../demo/stack";
+import { freePort, wranglerEnv, type Stack } from "../../../demo/stack";
 
 const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 export const RAW_PIPE_CONFIG = join(REPO_ROOT, "test", "bench", "raw-pipe", "wrangler.toml");
@@ -26,8 +26,9 @@ export async function startRawPipe(stack: Stack, persistTo: string): Promise<Raw
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    // Its own dev registry: registering in the edge's would make the edge's wrangler reload its workerd.
-    env: { ...process.env, WRANGLER_REGISTRY_PATH: join(persistTo, "registry"), WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+    // The edge's environment (no inspector proxy: the reference must not pay a cost the edge does not), plus its own
+    // dev registry: registering in the edge's would make the edge's wrangler reload its workerd.
+    env: { ...wranglerEnv(), WRANGLER_REGISTRY_PATH: join(persistTo, "registry") },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
