@@ -260,10 +260,6 @@ async function estimateTotal(ctx: Ctx): Promise<number | null> {
 
 const DELETED_ENTITY = /\$deletedEntity$/;
 
-function fetchPage(ctx: Ctx, path: string, prefer: string[]): Promise<ODataPage> {
-  return withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
-}
-
 /** One page: fetch → map → (records + checkpoint) in one D1 batch. */
 async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   const { env, ref, job } = ctx;
