@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { sweepIdempotencyKeys, IDEMPOTENCY_TTL_MS } from "../src/http/idempotency";
+import { IDEMPOTENCY_ABANDONED_MS, IDEMPOTENCY_TTL_MS, sweepIdempotencyKeys } from "../src/http/idempotency";
 import { actors, call, expectError, json } from "./helpers";
 
 const create = (token: string, key: string | undefined, name = "Contoso") =>
@@ -66,6 +66,20 @@ describe("Idempotency-Key on writes", () => {
     expect(res.headers.get("Retry-After")).toBe("1");
     await expectError(res, 409, "idempotency_in_progress");
     expect(res0.status).toBe(201);
+  });
+
+  it("a claim left unanswered (its isolate died mid-request) is taken over by the same request after a while", async () => {
+    const { admin, tenant } = await actors();
+    const key = crypto.randomUUID();
+    await create(admin, key, "Lost");
+    // The first attempt claimed the key and never answered, long enough ago to count as abandoned.
+    await env.DATA.prepare("UPDATE idempotency_keys SET status = NULL, body = NULL, created_at = ? WHERE tenant = ? AND key = ?").bind(Date.now() - IDEMPOTENCY_ABANDONED_MS - 1, tenant, key).run();
+    await expectError(await create(admin, key, "Other"), 422, "idempotency_key_reused");
+    const retry = await create(admin, key, "Lost");
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+    const replay = await create(admin, key, "Lost");
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
   });
 
   it("keys are per tenant: another tenant's identical key is a separate request", async () => {

@@ -15,6 +15,8 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_SHAPE = /^[A-Za-z0-9._:-]{8,128}$/;
 const MAX_STORED_BODY = 64 * 1024;
+/** A claim still unanswered after this long was abandoned (its isolate died mid-request): the same request may retry. */
+export const IDEMPOTENCY_ABANDONED_MS = 2 * 60 * 1000;
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 function exempt(path: string): boolean {
@@ -43,9 +45,10 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     .prepare(
       `INSERT INTO idempotency_keys (tenant, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, NULL, NULL, ?)
        ON CONFLICT (tenant, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = NULL, body = NULL, created_at = excluded.created_at
-       WHERE idempotency_keys.created_at < ?`,
+       WHERE idempotency_keys.created_at < ?
+          OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < ? AND idempotency_keys.fingerprint = excluded.fingerprint)`,
     )
-    .bind(tenant, key, fingerprint, now, now - IDEMPOTENCY_TTL_MS)
+    .bind(tenant, key, fingerprint, now, now - IDEMPOTENCY_TTL_MS, now - IDEMPOTENCY_ABANDONED_MS)
     .run();
 
   if (claimed.meta.changes === 0) {

@@ -99,13 +99,23 @@ export class DynamicsAuth implements ReactiveController {
       overrideInteractionInProgress: true,
     };
     if (prompt) request.prompt = prompt;
+    // Set once this attempt is given up (Cancel, or the host element went away). msal may report the popup only after
+    // that (it opens the window, then prepares the request): such a late window is closed as soon as it is reported.
+    let abandoned = false;
     const cancelled = new Promise<never>((_, reject) => {
-      this.cancelPending = reject;
+      this.cancelPending = (e) => {
+        abandoned = true;
+        reject(e);
+      };
     });
     // msal v5 waits on a BroadcastChannel and does not notice a popup the admin closed; watch for it ourselves.
     const callbackId = pca.addEventCallback((msg) => {
       if (msg.eventType === msal.EventType.POPUP_OPENED) {
         const w = (msg.payload as { popupWindow?: Window } | null)?.popupWindow ?? null;
+        if (abandoned) {
+          w?.close();
+          return;
+        }
         this.popup = w;
         this.stopWatching();
         this.closedWatch = setInterval(() => {
@@ -119,20 +129,23 @@ export class DynamicsAuth implements ReactiveController {
         }, 400);
       }
     });
+    const acquire = pca.acquireTokenPopup(request);
+    // The callback outlives a cancelled attempt until msal settles it, so a late popup still gets closed.
+    void acquire.catch(() => {}).finally(() => callbackId && pca.removeEventCallback(callbackId));
     try {
-      const result = await Promise.race([pca.acquireTokenPopup(request), cancelled]);
+      const result = await Promise.race([acquire, cancelled]);
       if (result.account) {
         pca.setActiveAccount(result.account);
         this.accountByOrg.set(orgUrl, result.account.homeAccountId);
       }
       return result;
     } catch (e) {
+      abandoned = true;
       throw toAuthError(e);
     } finally {
       this.cancelPending = null;
       this.popup = null;
       this.stopWatching();
-      if (callbackId) pca.removeEventCallback(callbackId);
     }
   }
 
