@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, control } from "./helpers.js";
+import { API, appToken, control, odataGet } from "./helpers.js";
 
 let sb: SandboxInfo;
 let token: string;
 const org = (): SandboxInfo["orgs"][number] => sb.orgs[0]!;
 
-async function get(path: string, prefer?: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const r = await fetch(path.startsWith("http") ? path : API(org()) + path, { headers: { Authorization: `Bearer ${token}`, ...(prefer ? { Prefer: prefer } : {}) } });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers };
-}
+const get = (path: string, prefer?: string) => odataGet(path.startsWith("http") ? path : API(org()) + path, token, prefer);
 
 /** Full initial sync with change tracking; returns the rows and the deltaLink. */
 async function initialSync(path: string, pageSize = 100): Promise<{ rows: any[]; deltaLink: string }> {

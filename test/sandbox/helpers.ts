@@ -3,6 +3,19 @@ import type { SandboxInfo } from "../../demo/sandbox/index.js";
 
 export const API = (org: { url: string }): string => `${org.url}/api/data/v9.2/`;
 
+/** A Web API GET with the headers a Dataverse client sends; the body parsed when it is JSON, else its text. */
+export async function odataGet(url: string, bearer: string, prefer?: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const r = await fetch(url, { headers: { Authorization: `Bearer ${bearer}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...(prefer ? { Prefer: prefer } : {}) } });
+  const text = await r.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* text/plain, or empty */
+  }
+  return { status: r.status, body, headers: r.headers };
+}
+
 export async function appToken(sb: SandboxInfo, orgIndex = 0, app = 0): Promise<string> {
   const org = sb.orgs[orgIndex]!;
   const r = await fetch(`${sb.identity.httpUrl}/${org.tenantId}/oauth2/v2.0/token`, {

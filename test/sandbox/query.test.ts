@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken } from "./helpers.js";
+import { API, appToken, odataGet } from "./helpers.js";
 
 let sb: SandboxInfo;
 let token: string;
 let api: string;
 const ROWS = 3000;
 
-async function get(path: string, prefer?: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const r = await fetch(path.startsWith("http") ? path : api + path, { headers: { Authorization: `Bearer ${token}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...(prefer ? { Prefer: prefer } : {}) } });
-  const text = await r.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* text/plain */
-  }
-  return { status: r.status, body, headers: r.headers };
-}
+const get = (path: string, prefer?: string) => odataGet(path.startsWith("http") ? path : api + path, token, prefer);
 
 async function all(path: string, pageSize = 5000): Promise<any[]> {
   const out: any[] = [];

@@ -1,17 +1,14 @@
 /** RetrieveTotalRecordCount: the Web API function the sync engine asks for a full read's row count (progress). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, control, mintToken } from "./helpers.js";
+import { API, appToken, control, mintToken, odataGet } from "./helpers.js";
 
 let sb: SandboxInfo;
 let token: string;
 let api: string;
 const ROWS = 1200;
 
-async function get(path: string, bearer = token): Promise<{ status: number; body: any }> {
-  const r = await fetch(api + path, { headers: { Authorization: `Bearer ${bearer}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0" } });
-  return { status: r.status, body: await r.json() };
-}
+const get = (path: string, bearer = token) => odataGet(api + path, bearer);
 const alias = (names: string[]) => `RetrieveTotalRecordCount(EntityNames=@p)?@p=${encodeURIComponent(JSON.stringify(names))}`;
 
 beforeAll(async () => {

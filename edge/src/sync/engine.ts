@@ -16,7 +16,7 @@ import { getConnection, markNeedsAttention, type StoredConnection } from "../sto
 import { getJob } from "../stores/jobs";
 import { ensureObjectTable, getObject } from "../stores/objects";
 import { onRunFinished } from "./finish";
-import { cursorAfter, cursorOf, deltaInitialPath, keysetPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
+import { cursorAfter, cursorOf, deltaInitialPath, keysetPath, planRead, splitDeleted, type KeysetCursor, type ReadPlan } from "./query";
 import { appendNote, finishRun, getRunRow, lowerHeadroomStatement, touchLease, type RunRow } from "./runs-store";
 import { commitPage, preparePage } from "./writer";
 
@@ -103,17 +103,18 @@ async function withToken<T>(ctx: Ctx, fn: (token: string) => Promise<T>): Promis
  * read overlaps the previous page's map and write: a run tends to max(fetch, write) instead of their sum, and
  * durability is unchanged. Its failure surfaces when it is used, exactly as a fresh request's would.
  */
+const pageKey = (path: string, prefer: string[]): string => `${prefer.join(",")} ${path}`;
+
 function fetchPage(ctx: Ctx, path: string, prefer: string[]): Promise<ODataPage> {
-  const key = `${prefer.join(",")} ${path}`;
   const ahead = ctx.ahead;
   ctx.ahead = null;
-  return ahead?.key === key ? ahead.page : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+  return ahead?.key === pageKey(path, prefer) ? ahead.page : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
 }
 
 function fetchNext(ctx: Ctx, path: string, prefer: string[]): void {
   const page = fetchPage(ctx, path, prefer);
   page.catch(() => {}); // not unhandled: the next page step awaits it
-  ctx.ahead = { key: `${prefer.join(",")} ${path}`, page };
+  ctx.ahead = { key: pageKey(path, prefer), page };
 }
 
 async function loadCtx(env: Env, ref: RunRef): Promise<Ctx> {
@@ -258,8 +259,6 @@ async function estimateTotal(ctx: Ctx): Promise<number | null> {
   }
 }
 
-const DELETED_ENTITY = /\$deletedEntity$/;
-
 /** One page: fetch → map → (records + checkpoint) in one D1 batch. */
 async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   const { env, ref, job } = ctx;
@@ -292,16 +291,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
     throw e;
   }
 
-  const rows: Array<Record<string, unknown>> = [];
-  const deletedIds: string[] = [];
-  for (const r of page.value) {
-    const ctxUrl = r["@odata.context"];
-    if (typeof ctxUrl === "string" && DELETED_ENTITY.test(ctxUrl)) {
-      if (typeof r.id === "string") deletedIds.push(r.id);
-      continue;
-    }
-    rows.push(r);
-  }
+  const { rows, deletedIds } = splitDeleted(page.value);
   let done: boolean;
   let nextLink: string | null = null;
   let nextCursor: KeysetCursor | null = cursor;

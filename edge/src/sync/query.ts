@@ -131,3 +131,20 @@ export function cursorOf(row: Record<string, unknown>): KeysetCursor | null {
   if (!Number.isFinite(ms)) return null;
   return { modifiedon: new Date(ms).toISOString().replace(".000Z", "Z"), version };
 }
+
+const DELETED_ENTITY = /\$deletedEntity$/;
+
+/** A change-tracking page's rows apart from its `$deletedEntity` entries (ids of rows deleted in Dataverse). */
+export function splitDeleted(value: Array<Record<string, unknown>>): { rows: Array<Record<string, unknown>>; deletedIds: string[] } {
+  const rows: Array<Record<string, unknown>> = [];
+  const deletedIds: string[] = [];
+  for (const r of value) {
+    const ctxUrl = r["@odata.context"];
+    if (typeof ctxUrl === "string" && DELETED_ENTITY.test(ctxUrl)) {
+      if (typeof r.id === "string") deletedIds.push(r.id);
+      continue;
+    }
+    rows.push(r);
+  }
+  return { rows, deletedIds };
+}

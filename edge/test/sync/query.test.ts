@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "../../src/contract/job";
 import type { AttributeInfo, EntityInfo } from "../../src/contract/metadata";
-import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead } from "../../src/sync/query";
+import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead, splitDeleted } from "../../src/sync/query";
 
 const contact: EntityInfo = { logicalName: "contact", entitySetName: "contacts", displayName: "Contact", primaryIdAttribute: "contactid", primaryNameAttribute: "fullname", isCustom: false, changeTracking: true };
 const attrs: AttributeInfo[] = [
@@ -54,5 +54,19 @@ describe("read planning", () => {
     const a = planRead(job({ source: { entity: "contact", filter: "statecode eq 0" } }), contact, attrs, 5000);
     const b = planRead(job({ source: { entity: "contact", filter: "statecode eq 1" } }), contact, attrs, 5000);
     expect(a.configHash).not.toBe(b.configHash);
+  });
+});
+
+describe("splitDeleted", () => {
+  it("separates a delta page's $deletedEntity entries (their ids) from its rows, keeping the rows' order", () => {
+    const base = "https://org.crm.dynamics.com/api/data/v9.2/$metadata#contacts";
+    const page = [
+      { contactid: "a", fullname: "A" },
+      { "@odata.context": `${base}/$deletedEntity`, id: "gone-1", reason: "deleted" },
+      { contactid: "b", fullname: "B" },
+      { "@odata.context": `${base}/$deletedEntity`, id: "gone-2", reason: "deleted" },
+      { "@odata.context": `${base}/$entity`, contactid: "c" },
+    ];
+    expect(splitDeleted(page)).toEqual({ rows: [page[0], page[2], page[4]], deletedIds: ["gone-1", "gone-2"] });
   });
 });

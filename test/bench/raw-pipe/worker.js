@@ -18,7 +18,7 @@ import { dataverseJson, getAppToken, ODataPage, PAGE_PREFER, maxPageSize } from 
 import { fetchAttributes, fetchEntities } from "../../../edge/src/metadata/fetch";
 import { ensureObjectTable } from "../../../edge/src/stores/objects";
 import { mapRecord } from "../../../edge/src/sync/mapper";
-import { deltaInitialPath, planRead } from "../../../edge/src/sync/query";
+import { deltaInitialPath, planRead, splitDeleted } from "../../../edge/src/sync/query";
 import { preparePage } from "../../../edge/src/sync/writer";
 
 /**
@@ -27,8 +27,6 @@ import { preparePage } from "../../../edge/src/sync/writer";
  * @typedef {import("../../../edge/src/contract/object").TargetObject} TargetObject
  * @typedef {{ orgUrl: string; tenantId: string; job: import("../../../edge/src/contract/job").Job; object: TargetObject; hostTenant?: string; pageSize?: number }} RunBody
  */
-
-const DELETED_ENTITY = /\$deletedEntity$/;
 
 /** Per-isolate cache of what a run fixes at init (token is cached by getAppToken itself). */
 /** @type {Map<string, { attributes: any[]; plan: ReturnType<typeof planRead>; prefer: string[] }>} */
@@ -68,18 +66,7 @@ async function page(env, mode, b) {
   const path = b.path ?? deltaInitialPath(plan);
   /** @type {import("../../../edge/src/dataverse/client").ODataPage} */
   const pg = await dataverseJson(b.orgUrl, path, { token, prefer }, ODataPage);
-  /** @type {Array<Record<string, unknown>>} */
-  const rows = [];
-  /** @type {string[]} */
-  const deletedIds = [];
-  for (const r of pg.value) {
-    const ctxUrl = r["@odata.context"];
-    if (typeof ctxUrl === "string" && DELETED_ENTITY.test(ctxUrl)) {
-      if (typeof r.id === "string") deletedIds.push(r.id);
-      continue;
-    }
-    rows.push(r);
-  }
+  const { rows, deletedIds } = splitDeleted(pg.value);
   let mappedOk = 0;
   let statements = 0;
   if (mode === "map") {
