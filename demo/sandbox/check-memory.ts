@@ -4,7 +4,7 @@
  * Exit code 1 when the growth exceeds --limit-mb (default 200).
  */
 import { parseArgs } from "node:util";
-import { startSandbox } from "./index.js";
+import { startSandbox } from "./index";
 
 export interface MemoryReport {
   rows: number;

@@ -3,7 +3,7 @@
  * identity https on port, http on port+1, orgs on port+2, port+3 (--port 0: all ephemeral).
  */
 import { parseArgs } from "node:util";
-import { startSandbox } from "./index.js";
+import { startSandbox } from "./index";
 
 const { values } = parseArgs({
   options: {

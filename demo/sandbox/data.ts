@@ -2,8 +2,8 @@
  * Deterministic data of one org. Row i of an entity is generated from (seed, org, entity, i) on demand; only rows
  * created/updated/deleted through the control API are kept (the overlay), so 1,000,000 accounts cost no memory.
  */
-import { ENTITY_PREFIX, rowGuid, rowIndex, SU_INDEX, APP_CONNECTOR_ID, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN } from "./ids.js";
-import { hash32, int, isoDate, isoSeconds, pick, rng, type Rand } from "./util.js";
+import { ENTITY_PREFIX, rowGuid, rowIndex, SU_INDEX, APP_CONNECTOR_ID, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN } from "./ids";
+import { hash32, int, isoDate, isoSeconds, pick, rng, type Rand } from "./util";
 
 export interface LookupRef {
   id: string;

@@ -2,12 +2,12 @@
  * The Dataverse Web API v9.2 of one org, as a pure request → response function (so `$batch` can call it too).
  * Shapes follow /work/shared/design/dataverse.md (Microsoft's public docs).
  */
-import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema.js";
-import { CURRENCIES, isRef, type Row, type Value } from "./data.js";
-import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type Expr, type OrderKey, type Scalar } from "./odata.js";
-import type { Org, Principal } from "./org.js";
-import { dotnetEncode, fmtDateTime, fmtDecimal, fmtInt, fmtMoney, GUID_RE, xmlEscape, xmlUnescape } from "./util.js";
-import { metadataRequest } from "./metadata.js";
+import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema";
+import { CURRENCIES, isRef, type Row, type Value } from "./data";
+import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type Expr, type OrderKey, type Scalar } from "./odata";
+import type { Org, Principal } from "./org";
+import { dotnetEncode, fmtDateTime, fmtDecimal, fmtInt, fmtMoney, GUID_RE, xmlEscape, xmlUnescape } from "./util";
+import { metadataRequest } from "./metadata";
 
 export interface ApiRequest {
   method: string;

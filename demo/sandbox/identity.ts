@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type JWTPayload } from "jose";
 
 type JoseKey = CryptoKey;
-import { APP_CONNECTOR_ID, APP_CONNECTOR_SECRET, APP_OTHER_ID, APP_OTHER_SECRET, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN, SPA_CLIENT_ID, SP_CONNECTOR, SP_OTHER, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids.js";
-import { GUID_RE, htmlEscape, randomToken } from "./util.js";
+import { APP_CONNECTOR_ID, APP_CONNECTOR_SECRET, APP_OTHER_ID, APP_OTHER_SECRET, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN, SPA_CLIENT_ID, SP_CONNECTOR, SP_OTHER, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
+import { GUID_RE, htmlEscape, randomToken } from "./util";
 
 export interface DemoUser {
   upn: string;

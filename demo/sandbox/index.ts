@@ -6,12 +6,12 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { ensureCert } from "./certs.js";
-import { orgSpecs } from "./data.js";
-import { APPS, Identity, USERS } from "./identity.js";
-import { BU_CONTOSO, BU_FABRIKAM, ORG_CONTOSO, ORG_FABRIKAM, SPA_CLIENT_ID, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids.js";
-import { Org } from "./org.js";
-import { OrgServer } from "./orgserver.js";
+import { ensureCert } from "./certs";
+import { orgSpecs } from "./data";
+import { APPS, Identity, USERS } from "./identity";
+import { BU_CONTOSO, BU_FABRIKAM, ORG_CONTOSO, ORG_FABRIKAM, SPA_CLIENT_ID, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
+import { Org } from "./org";
+import { OrgServer } from "./orgserver";
 
 export interface SandboxOptions {
   /** accounts in contoso; default 1000 */

@@ -1,9 +1,9 @@
 /** EntityDefinitions and attribute metadata in Dataverse's shape (including the derived-type casts). */
-import type { EntityModel, RawAttr, RawOption } from "./schema.js";
-import { evalFilter, ODataError, parseExpand, parseFilter, parseSelect, splitTop, type Scalar } from "./odata.js";
-import type { Org } from "./org.js";
-import { nameGuid } from "./util.js";
-import { errorResponse, json, type ApiResponse } from "./dataverse.js";
+import type { EntityModel, RawAttr, RawOption } from "./schema";
+import { evalFilter, ODataError, parseExpand, parseFilter, parseSelect, splitTop, type Scalar } from "./odata";
+import type { Org } from "./org";
+import { nameGuid } from "./util";
+import { errorResponse, json, type ApiResponse } from "./dataverse";
 
 type Obj = Record<string, unknown>;
 

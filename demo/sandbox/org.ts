@@ -1,9 +1,9 @@
 /** State of one simulated Dataverse org: catalog (metadata), data, privileges, faults, stats. */
-import { Catalog, LOOKUP_TYPES, type EntityModel, type RawAttr } from "./schema.js";
-import { EntityStore, OrgData, baseVersion, isRef, type OrgDataSpec, type Row, type Value } from "./data.js";
-import { ENTITY_PREFIX, rowGuid } from "./ids.js";
-import { GUID_RE, hash32, isoSeconds, rng } from "./util.js";
-import { ODataError } from "./odata.js";
+import { Catalog, LOOKUP_TYPES, type EntityModel, type RawAttr } from "./schema";
+import { EntityStore, OrgData, baseVersion, isRef, type OrgDataSpec, type Row, type Value } from "./data";
+import { ENTITY_PREFIX, rowGuid } from "./ids";
+import { GUID_RE, hash32, isoSeconds, rng } from "./util";
+import { ODataError } from "./odata";
 
 export interface FaultSpec {
   kind: "429" | "503" | "drop" | "slow" | "401";

@@ -1,9 +1,9 @@
 /** The HTTP face of one org: Dataverse under /api/data/v9.2/, the test-only control API under /_sandbox/. */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorResponse, handleApi, type ApiResponse } from "./dataverse.js";
-import { ODataError } from "./odata.js";
-import type { Org, FaultSpec } from "./org.js";
-import { readBody, type Identity } from "./identity.js";
+import { errorResponse, handleApi, type ApiResponse } from "./dataverse";
+import { ODataError } from "./odata";
+import type { Org, FaultSpec } from "./org";
+import { readBody, type Identity } from "./identity";
 
 const WINDOW_MS = 300_000;
 const WINDOW_LIMIT = 6000;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { nameGuid, pick, rng } from "./util.js";
+import { nameGuid, pick, rng } from "./util";
 
 export interface RawOption {
   value: number;

@@ -1,6 +1,6 @@
 /** The one type-compatibility table (edge/src/contract/compatibility.ts), shared by job validation and the editor. */
 import { describe, expect, it } from "vitest";
-import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable } from "../src/contract/compatibility";
+import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable } from "#contract/compatibility";
 
 describe("type compatibility", () => {
   it("lets option set labels fill text but not numbers", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import type { AttributeInfo, EntityInfo } from "../src/contract/metadata";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { storeAttributes, storeEntities } from "../src/metadata/cache";
 import { actors, call, createConnection, expectError, json, tenantStorage } from "./helpers";
 

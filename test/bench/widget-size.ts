@@ -46,7 +46,7 @@ function sourcesOf(dist: string, file: string): string[] {
   return ((JSON.parse(readFileSync(map, "utf8")) as { sources?: string[] }).sources ?? []).map((s) => s.replace(/^(\.\.\/)+/, ""));
 }
 
-/** Static relative imports of a built ES module (import … from "./x.js", import "./x.js", export … from "./x.js"). */
+/** Static relative imports of a built ES module (import … from "./x", import "./x", export … from "./x"). */
 export function staticImportsOf(code: string): string[] {
   const out = new Set<string>();
   const re = /(?:^|[;\n}\s])(?:import|export)\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\/[^"']+)["']/g;

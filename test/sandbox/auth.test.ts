@@ -1,7 +1,7 @@
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, authorizeCode, control, decodeJwt, mintToken, pkcePair, redeem, REDIRECT, SPA_ORIGIN } from "./helpers.js";
+import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
+import { API, appToken, authorizeCode, control, decodeJwt, mintToken, pkcePair, redeem, REDIRECT, SPA_ORIGIN } from "./helpers";
 
 let sb: SandboxInfo;
 let scope: string;

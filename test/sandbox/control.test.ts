@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, control, odataGet } from "./helpers.js";
+import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
+import { API, appToken, control, odataGet } from "./helpers";
 
 let sb: SandboxInfo;
 let token: string;

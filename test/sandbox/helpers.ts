@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { SandboxInfo } from "../../demo/sandbox/index.js";
+import type { SandboxInfo } from "../../demo/sandbox/index";
 
 export const API = (org: { url: string }): string => `${org.url}/api/data/v9.2/`;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkMemory } from "../../demo/sandbox/check-memory.js";
+import { checkMemory } from "../../demo/sandbox/check-memory";
 
 describe("memory", () => {
   it("pages through 100,000 accounts at maxpagesize 5000 with bounded RSS growth", async () => {

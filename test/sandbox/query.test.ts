@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, odataGet } from "./helpers.js";
+import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
+import { API, appToken, odataGet } from "./helpers";
 
 let sb: SandboxInfo;
 let token: string;

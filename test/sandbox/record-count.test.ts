@@ -1,7 +1,7 @@
 /** RetrieveTotalRecordCount: the Web API function the sync engine asks for a full read's row count (progress). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index.js";
-import { API, appToken, control, mintToken, odataGet } from "./helpers.js";
+import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
+import { API, appToken, control, mintToken, odataGet } from "./helpers";
 
 let sb: SandboxInfo;
 let token: string;

@@ -1,6 +1,6 @@
-import type { Connection, Readiness } from "../../edge/src/contract/connection";
-import type { Job } from "../../edge/src/contract/job";
-import type { Run } from "../../edge/src/contract/run";
+import type { Connection, Readiness } from "#contract/connection";
+import type { Job } from "#contract/job";
+import type { Run } from "#contract/run";
 import type { EdgeError } from "./api/edge-client";
 
 /** What the host is asked to allow before something destructive happens. */

@@ -39,3 +39,23 @@ export interface ErrorDetail {
 export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; details?: ErrorDetail[]; requestId?: string };
 }
+
+/**
+ * The closed set of codes a failed run carries in `Run.error.code` (docs/sync.md). `cancelled` is an admin's cancel;
+ * the others name why the engine ended the run.
+ */
+export const RUN_ERROR_CODES = [
+  "cancelled",
+  "not_authorized",
+  "dynamics_unauthorized",
+  "dynamics_forbidden",
+  "dynamics_error",
+  "job_not_found",
+  "connection_not_found",
+  "object_not_found",
+  "invalid_job",
+  "schema_drift",
+  "internal",
+] as const;
+
+export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];

@@ -1,3 +1,5 @@
+import type { RunErrorCode } from "./errors";
+
 /** Run history as the edge API returns it (GET /jobs/:id/runs, GET /runs/:id). */
 export type RunTrigger = "manual" | "schedule" | "chain";
 export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
@@ -24,7 +26,7 @@ export interface Run {
   counts: RunCounts;
   progress?: { pages: number; rowsSeen: number; totalEstimate?: number };
   notes?: string[]; // e.g. "delta token expired: full resync"
-  error?: { code: string; message: string } | null;
+  error?: { code: RunErrorCode; message: string } | null;
   /**
    * Dataverse service-protection headroom: the lowest figures the org reported on any response of this run
    * (`x-ms-ratelimit-burst-remaining-xrm-requests`, `x-ms-ratelimit-time-remaining-xrm-requests`). Absent when the
@@ -46,4 +48,14 @@ export interface RunRecordError {
   field: string | null;
   value: string | null;
   reason: string;
+}
+
+/** A run an admin cancelled: the edge ends it as `failed` with the error code `cancelled` (docs/sync.md). */
+export function isCancelledRun(r: { status: RunStatus; error?: { code: RunErrorCode } | null } | null | undefined): boolean {
+  return r?.status === "failed" && r.error?.code === "cancelled";
+}
+
+/** A run in this status has not ended yet. */
+export function isActiveStatus(status: RunStatus | undefined): boolean {
+  return status === "queued" || status === "running";
 }

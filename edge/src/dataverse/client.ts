@@ -5,7 +5,7 @@
  * non-2xx into a `DataverseError` carrying Dataverse's own error code. Tokens are never logged or echoed.
  */
 import { z } from "zod";
-import type { RunHeadroom } from "../contract/run";
+import type { RunHeadroom } from "#contract/run";
 import { DataverseError } from "./errors";
 
 export { DataverseError, isDataverseError, DV_ERRORS } from "./errors";

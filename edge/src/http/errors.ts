@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ZodError, type z } from "zod";
-import { ERROR_CODES, type ErrorCode, type ErrorDetail, type ErrorEnvelope } from "../contract/errors";
+import { ERROR_CODES, type ErrorCode, type ErrorDetail, type ErrorEnvelope } from "#contract/errors";
 import { DataverseError } from "../dataverse/errors";
 import type { AppEnv } from "./app-env";
 

@@ -2,7 +2,7 @@
  * Metadata cached per connection in KV (`t/{tenant}/meta/{connectionId}/…`), refreshed on demand (`?refresh=1`)
  * or after a day. Job validation reads only the cache (`peek*`): it never needs a Dynamics token.
  */
-import type { AttributeInfo, EntityInfo } from "../contract/metadata";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import type { Env } from "../env";
 import { kvKeys } from "../stores/kv";
 import { fetchAttributes, fetchEntities } from "./fetch";

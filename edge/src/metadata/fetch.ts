@@ -3,7 +3,7 @@
  * the API routes go through cache.ts.
  */
 import type { z } from "zod";
-import type { AttributeInfo, EntityInfo } from "../contract/metadata";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { dataverseJson, type DataverseRequestInit } from "../dataverse/client";
 import {
   AttributesResponse,

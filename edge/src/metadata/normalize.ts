@@ -3,7 +3,7 @@
  * parsed with zod at the boundary and normalised into contract/metadata.ts types.
  */
 import { z } from "zod";
-import type { AttributeInfo, AttributeType, EntityInfo } from "../contract/metadata";
+import type { AttributeInfo, AttributeType, EntityInfo } from "#contract/metadata";
 
 const Label = z
   .object({

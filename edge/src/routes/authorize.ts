@@ -4,8 +4,8 @@
  * precisely, and create the out-of-the-box jobs once.
  */
 import { decodeJwt } from "jose";
-import type { Readiness, ReadinessCheck } from "../contract/connection";
-import type { EntityInfo } from "../contract/metadata";
+import type { Readiness, ReadinessCheck } from "#contract/connection";
+import type { EntityInfo } from "#contract/metadata";
 import { dataverseRequest, getAppToken, isDataverseError, whoAmI, type DataverseError } from "../dataverse/client";
 import type { Env } from "../env";
 import type { Caller } from "../http/app-env";

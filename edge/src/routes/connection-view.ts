@@ -3,8 +3,8 @@
  * (jobs from KV), its last finished run and the service-protection headroom that run saw (one D1 query for all the
  * tenant's jobs). Every route that answers with a connection goes through here.
  */
-import type { Connection, Readiness, ReadinessCheck, ReadinessHeadroom } from "../contract/connection";
-import type { Job } from "../contract/job";
+import type { Connection, Readiness, ReadinessCheck, ReadinessHeadroom } from "#contract/connection";
+import type { Job } from "#contract/job";
 import type { Env } from "../env";
 import { toWire, type StoredConnection } from "../stores/connections";
 import { listJobs } from "../stores/jobs";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } from "../contract/connection";
+import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } from "#contract/connection";
 import type { AppEnv } from "../http/app-env";
 import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";

@@ -3,12 +3,12 @@
  * attributes, the job it depends on), types must convert, and the chain must not loop. Every problem is reported
  * at once as `{ path, message }` naming the field of the request body.
  */
-import { filterStructureProblem } from "../contract/odata-filter";
-import { hasLabel, isCompatible, LOOKUP_TYPES } from "../contract/compatibility";
-import type { Job, JobDraft } from "../contract/job";
-import type { AttributeInfo } from "../contract/metadata";
-import type { TargetObject } from "../contract/object";
-import type { ErrorDetail } from "../contract/errors";
+import { filterStructureProblem } from "#contract/odata-filter";
+import { hasLabel, isCompatible, LOOKUP_TYPES } from "#contract/compatibility";
+import type { Job, JobDraft } from "#contract/job";
+import type { AttributeInfo } from "#contract/metadata";
+import type { TargetObject } from "#contract/object";
+import type { ErrorDetail } from "#contract/errors";
 import type { Env } from "../env";
 import { peekAttributes, peekEntities } from "../metadata/cache";
 import { getConnection } from "../stores/connections";

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { JobInput, type Job, type JobDraft } from "../contract/job";
+import { JobInput, type Job, type JobDraft } from "#contract/job";
 import type { AppEnv } from "../http/app-env";
 import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";

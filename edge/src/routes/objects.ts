@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { CreateObjectBody, UpdateObjectBody } from "../contract/object";
+import { CreateObjectBody, UpdateObjectBody } from "#contract/object";
 import type { AppEnv } from "../http/app-env";
 import { notFound } from "../http/errors";
 import { parseWith, readJson } from "../http/validate";

@@ -4,10 +4,10 @@
  * every route registered on the app appears in this document.
  */
 import { z } from "zod";
-import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } from "../contract/connection";
-import { ERROR_CODES } from "../contract/errors";
-import { JobInput } from "../contract/job";
-import { CreateObjectBody, UpdateObjectBody } from "../contract/object";
+import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } from "#contract/connection";
+import { ERROR_CODES } from "#contract/errors";
+import { JobInput } from "#contract/job";
+import { CreateObjectBody, UpdateObjectBody } from "#contract/object";
 import { ActivityQuery } from "./activity";
 import { RecordsQuery } from "./objects";
 

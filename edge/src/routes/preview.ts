@@ -4,7 +4,7 @@
  * run), per-field conversion errors included. Writes nothing.
  */
 import type { Context } from "hono";
-import type { JobDraft } from "../contract/job";
+import type { JobDraft } from "#contract/job";
 import { dataverseJson, ODataPage, PAGE_PREFER } from "../dataverse/client";
 import type { AppEnv } from "../http/app-env";
 import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";

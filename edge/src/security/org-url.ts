@@ -3,17 +3,7 @@
  * behalf (proxy, metadata, sync), so it is held to an allow-list of Dataverse domains: https, no userinfo, no port,
  * no IP literal, no path. Loopback/private hosts pass only when named in DEV_INSECURE_ORG_HOSTS (the offline sandbox).
  */
-
-/** Dataverse's public clouds: `<org>.<region>.dynamics.com` (+ the `.api.` form) and the sovereign clouds. */
-const CLOUD_SUFFIXES: RegExp[] = [
-  // Commercial: crm (NAM), crm2 … crm22 (SAM, CAN, EUR, APJ, OCE, JPN, IND, GCC, GBR, FRA, ZAF, UAE, GER, CHE, NOR, SGP, KOR, SWE …)
-  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:api\.)?crm(?:[2-9]|1[0-9]|2[0-2])?\.dynamics\.com$/,
-  // US Government: GCC High and DoD
-  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:api\.)?crm\.microsoftdynamics\.us$/,
-  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:api\.)?crm\.appsplatform\.us$/,
-  // China (21Vianet)
-  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:api\.)?crm\.dynamics\.cn$/,
-];
+import { DATAVERSE_HOST_EXAMPLE, isDataverseHost } from "#contract/org-url";
 
 export type OrgUrlResult =
   | { ok: true; orgUrl: string; notes: string[] }
@@ -30,10 +20,6 @@ export function devHosts(setting: string | undefined): Set<string> {
 }
 
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-
-export function isDataverseHost(host: string): boolean {
-  return CLOUD_SUFFIXES.some((re) => re.test(host));
-}
 
 export function normalizeOrgUrl(input: string, devInsecureHosts: string | undefined): OrgUrlResult {
   const raw = input.trim();
@@ -67,7 +53,7 @@ export function normalizeOrgUrl(input: string, devInsecureHosts: string | undefi
   if (!isDataverseHost(host)) {
     return {
       ok: false,
-      reason: "must be a Dataverse organization URL such as https://contoso.crm.dynamics.com (regions crm…crm22, crm.microsoftdynamics.us, crm.appsplatform.us, crm.dynamics.cn)",
+      reason: `must be a Dataverse organization URL such as ${DATAVERSE_HOST_EXAMPLE}`,
     };
   }
   return { ok: true, orgUrl: `https://${host}`, notes };

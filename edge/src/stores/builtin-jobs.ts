@@ -1,5 +1,5 @@
-import type { Job, Lookup, Mapping } from "../contract/job";
-import type { AttributeInfo } from "../contract/metadata";
+import type { Job, Lookup, Mapping } from "#contract/job";
+import type { AttributeInfo } from "#contract/metadata";
 
 /**
  * The out-of-the-box jobs created at a connection's first successful authorization. Ids are derived from the

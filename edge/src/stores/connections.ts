@@ -1,4 +1,4 @@
-import type { Connection, Readiness } from "../contract/connection";
+import type { Connection, Readiness } from "#contract/connection";
 import type { Env } from "../env";
 import { ID_PATTERN, kvKeys, listValues } from "./kv";
 

@@ -1,4 +1,4 @@
-import type { Job } from "../contract/job";
+import type { Job } from "#contract/job";
 import type { Env } from "../env";
 import { syncScheduleIndex } from "../sync/schedule-index";
 import { ID_PATTERN, kvKeys, listValues } from "./kv";

@@ -1,4 +1,4 @@
-import { MAX_OBJECT_FIELDS, type FieldType, type ObjectField, type TargetObject, type TargetRecord } from "../contract/object";
+import { MAX_OBJECT_FIELDS, type FieldType, type ObjectField, type TargetObject, type TargetRecord } from "#contract/object";
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS, tenantKey } from "./object-tables";

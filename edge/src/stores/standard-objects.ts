@@ -1,4 +1,4 @@
-import type { ObjectField, TargetObject } from "../contract/object";
+import type { ObjectField, TargetObject } from "#contract/object";
 
 /**
  * The standard target objects every host tenant has: what a customer-success platform keeps about accounts,

@@ -3,7 +3,7 @@
  * silent null or a truncation. Stored representation (D1): booleans 0/1, string lists JSON text, dates `YYYY-MM-DD`,
  * date-times ISO 8601 UTC with `Z`.
  */
-import type { FieldType } from "../contract/object";
+import type { FieldType } from "#contract/object";
 
 export type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 

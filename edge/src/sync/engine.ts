@@ -4,10 +4,11 @@
  * batch) until its time budget is spent, and returns whether more work remains. Calling it again — after an eviction,
  * a crash, a restart, or concurrently by mistake — continues from the last committed page and never writes a page twice.
  */
-import type { AttributeInfo, EntityInfo } from "../contract/metadata";
-import type { Job } from "../contract/job";
-import type { TargetObject } from "../contract/object";
-import type { RunHeadroom } from "../contract/run";
+import type { RunErrorCode } from "#contract/errors";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import type { Job } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { RunHeadroom } from "#contract/run";
 import { dataverseJson, getAppToken, lowerHeadroom, ODataPage, PAGE_PREFER, maxPageSize, retrieveTotalRecordCount } from "../dataverse/client";
 import { DataverseError, DV_ERRORS, isDataverseError } from "../dataverse/errors";
 import type { Env } from "../env";
@@ -45,7 +46,7 @@ export interface SliceOptions {
 /** Thrown for conditions that end the run (drift, configuration, authorization); not retried. */
 export class RunFailure extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RunErrorCode,
     message: string,
   ) {
     super(message);
@@ -340,7 +341,7 @@ async function pageStep(ctx: Ctx, run: RunRow): Promise<void> {
   // was rolled back. Either way the next iteration re-reads the run and moves on (or ends).
 }
 
-async function failRun(env: Env, ref: RunRef, code: string, message: string): Promise<void> {
+async function failRun(env: Env, ref: RunRef, code: RunErrorCode, message: string): Promise<void> {
   if (await finishRun(env, ref.runId, "failed", { code, message })) await onRunFinished(env, ref.tenant, ref.runId);
 }
 

@@ -2,11 +2,11 @@
  * Maps one Dataverse row (with `odata.include-annotations="*"`) to target fields. Pure: no I/O; lookups to target
  * records are resolved separately (sync/lookups.ts). Used by the sync engine and by the previews (POST /jobs/:id/preview, /jobs/preview).
  */
-import { LOOKUP_TYPES } from "../contract/compatibility";
-import type { AttributeInfo } from "../contract/metadata";
-import type { Job, Mapping } from "../contract/job";
-import type { FieldType, TargetObject } from "../contract/object";
-import type { RunRecordError } from "../contract/run";
+import { LOOKUP_TYPES } from "#contract/compatibility";
+import type { AttributeInfo } from "#contract/metadata";
+import type { Job, Mapping } from "#contract/job";
+import type { FieldType, TargetObject } from "#contract/object";
+import type { RunRecordError } from "#contract/run";
 import { convertValue, printable } from "./convert";
 
 export const FORMATTED = "@OData.Community.Display.V1.FormattedValue";

@@ -5,8 +5,8 @@
  * quick retries, then by the cron handler with backoff (outbox). Emails: one outbox row per recipient; a deployment
  * plugs a sender in by draining `notifications_outbox` (see docs/sync.md "Notifications").
  */
-import type { Job } from "../contract/job";
-import type { Run } from "../contract/run";
+import type { Job } from "#contract/job";
+import type { Run } from "#contract/run";
 import type { Env } from "../env";
 import { devHosts } from "../security/org-url";
 

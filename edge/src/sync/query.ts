@@ -7,8 +7,8 @@
  * versionnumber gt V))` with `$top`. versionnumber is a row version unique per table, so rows sharing a modifiedon
  * second are never skipped or repeated at a page boundary (tie-proof).
  */
-import type { AttributeInfo, EntityInfo } from "../contract/metadata";
-import type { JobDraft } from "../contract/job";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import type { JobDraft } from "#contract/job";
 import { navigationProperty, rowKey } from "./mapper";
 
 export interface ReadPlan {

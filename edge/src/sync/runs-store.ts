@@ -1,6 +1,7 @@
 /** Run history in D1 (table `runs`, see migrations/0002_sync.sql): create atomically, read, list, finish. */
-import type { LastSync } from "../contract/connection";
-import type { Run, RunCounts, RunHeadroom, RunRecordError, RunStatus, RunTrigger } from "../contract/run";
+import type { LastSync } from "#contract/connection";
+import type { RunErrorCode } from "#contract/errors";
+import type { Run, RunCounts, RunHeadroom, RunRecordError, RunStatus, RunTrigger } from "#contract/run";
 import type { Env } from "../env";
 
 export interface RunRow {
@@ -24,7 +25,7 @@ export interface RunRow {
   pages: number;
   total_estimate: number | null;
   notes: string;
-  error_code: string | null;
+  error_code: RunErrorCode | null;
   error_message: string | null;
   phase: "init" | "pages" | "done";
   plan: string | null;
@@ -180,7 +181,7 @@ export async function appendNote(env: Env, runId: string, note: string): Promise
 }
 
 /** Ends a run (only from an active state, so a late duplicate can't overwrite a result). Returns whether it changed. */
-export async function finishRun(env: Env, runId: string, status: "succeeded" | "partial" | "failed", error?: { code: string; message: string }): Promise<boolean> {
+export async function finishRun(env: Env, runId: string, status: "succeeded" | "partial" | "failed", error?: { code: RunErrorCode; message: string }): Promise<boolean> {
   const r = await env.DATA.prepare(
     "UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued','running')",
   )
@@ -190,9 +191,8 @@ export async function finishRun(env: Env, runId: string, status: "succeeded" | "
 }
 
 /** The error code of a run an admin cancelled (status `failed`; see docs/sync.md "Cancelling a run"). */
-export const CANCELLED = "cancelled";
+export const CANCELLED: RunErrorCode = "cancelled";
 
-export const isCancelled = (r: Pick<RunRow, "status" | "error_code">): boolean => r.status === "failed" && r.error_code === CANCELLED;
 
 /**
  * Cancels an active run: one compare-and-set to `failed` with `{ code: "cancelled", message: "Cancelled by …" }`.

@@ -3,7 +3,7 @@
  * handler's "which jobs are due" and a finished run's "which jobs chain after me" are indexed queries, not KV scans.
  * The jobs store calls `syncScheduleIndex` on every create / replace / delete / enable change.
  */
-import type { Job } from "../contract/job";
+import type { Job } from "#contract/job";
 import type { Env } from "../env";
 import { nextTick } from "./cron";
 

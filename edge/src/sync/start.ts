@@ -1,5 +1,5 @@
 /** Starting a run: the atomic D1 insert (one active run per job), then the job's Durable Object is kicked. */
-import type { RunTrigger } from "../contract/run";
+import type { RunTrigger } from "#contract/run";
 import type { Env } from "../env";
 import type { JobRunner } from "./job-runner";
 import { createRun, type RunRow } from "./runs-store";

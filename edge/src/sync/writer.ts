@@ -5,10 +5,10 @@
  * primary key fails, the whole batch rolls back and `commitPage` reports `duplicate` — nothing is written twice.
  * The same row refuses a page of a run that is no longer active (`stopped`), so a cancel takes effect atomically.
  */
-import type { AttributeInfo } from "../contract/metadata";
-import type { Job, Lookup } from "../contract/job";
-import type { TargetObject } from "../contract/object";
-import type { RunCounts, RunHeadroom, RunRecordError } from "../contract/run";
+import type { AttributeInfo } from "#contract/metadata";
+import type { Job, Lookup } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { RunCounts, RunHeadroom, RunRecordError } from "#contract/run";
 import type { Env } from "../env";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS } from "../stores/object-tables";
 import { printable } from "./convert";

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { isDataverseHost } from "../../src/security/org-url";
+import { isDataverseHost } from "#contract/org-url";
 import { objectTable } from "../../src/stores/object-tables";
 import { actors, json, sandbox } from "../helpers";
 import { call, createConnection } from "./helpers";

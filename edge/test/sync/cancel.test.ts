@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ObjectField } from "../../src/contract/object";
+import type { ObjectField } from "#contract/object";
 import { runSlice } from "../../src/sync/engine";
 import { cancelRun, createRun, getRunRow, toRun } from "../../src/sync/runs-store";
 import { putJob } from "../../src/stores/jobs";

@@ -1,7 +1,7 @@
 /** Fixtures for sync tests against the sandbox: a fresh host tenant per test, a connection, a job, and readers. */
 import { env } from "cloudflare:test";
-import type { Job } from "../../src/contract/job";
-import type { ObjectField } from "../../src/contract/object";
+import type { Job } from "#contract/job";
+import type { ObjectField } from "#contract/object";
 import { dataverseJson, getAppToken, ODataPage } from "../../src/dataverse/client";
 import { putConnection } from "../../src/stores/connections";
 import { putJob } from "../../src/stores/jobs";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../src/contract/job";
-import type { AttributeInfo } from "../../src/contract/metadata";
-import type { ObjectField } from "../../src/contract/object";
+import type { Job } from "#contract/job";
+import type { AttributeInfo } from "#contract/metadata";
+import type { ObjectField } from "#contract/object";
 import { mapRecord } from "../../src/sync/mapper";
 
 const F = "@OData.Community.Display.V1.FormattedValue";

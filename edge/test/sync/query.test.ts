@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../src/contract/job";
-import type { AttributeInfo, EntityInfo } from "../../src/contract/metadata";
+import type { Job } from "#contract/job";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead, splitDeleted } from "../../src/sync/query";
 
 const contact: EntityInfo = { logicalName: "contact", entitySetName: "contacts", displayName: "Contact", primaryIdAttribute: "contactid", primaryNameAttribute: "fullname", isCustom: false, changeTracking: true };

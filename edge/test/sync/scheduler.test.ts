@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../src/contract/job";
+import type { Job } from "#contract/job";
 import { syncScheduleIndex } from "../../src/sync/schedule-index";
 import { runSchedulerTick } from "../../src/sync/scheduler";
 

@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Job, Lookup } from "../../src/contract/job";
-import type { AttributeInfo } from "../../src/contract/metadata";
-import type { ObjectField, TargetObject } from "../../src/contract/object";
+import type { Job, Lookup } from "#contract/job";
+import type { AttributeInfo } from "#contract/metadata";
+import type { ObjectField, TargetObject } from "#contract/object";
 import { ensureObjectTable } from "../../src/stores/objects";
 import { fieldColumn, objectTable } from "../../src/stores/object-tables";
 import { createRun, getRunRow, listRunErrors } from "../../src/sync/runs-store";

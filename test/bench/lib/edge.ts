@@ -1,7 +1,7 @@
 /** Driving the edge API like a host would: host tokens (jose, HS256), a connection authorized with a sandbox token, runs. */
 import { SignJWT } from "jose";
 import type { Stack } from "../../../demo/stack";
-import { JobInput } from "../../../edge/src/contract/job";
+import { JobInput } from "#contract/job";
 
 export async function hostToken(secret: string, tenant: string, role: "admin" | "viewer" = "admin"): Promise<string> {
   return new SignJWT({ tenant, role, email: `bench@${tenant}.example` })

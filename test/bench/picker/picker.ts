@@ -3,10 +3,10 @@
  * published table list the sandbox uses (demo/sandbox/schema/entities.json) topped up with custom tables — in
  * (a) the pure filter (widget/src/editor/entity-filter.ts) and (b) the real <dc-combobox> the job editor uses.
  */
-import "../../../widget/src/editor/combobox.js";
-import type { DcCombobox, ComboItem } from "../../../widget/src/editor/combobox.js";
-import { buildEntityIndex, filterEntities } from "../../../widget/src/editor/entity-filter.js";
-import type { EntityInfo } from "../../../edge/src/contract/metadata.js";
+import "../../../widget/src/editor/combobox";
+import type { DcCombobox, ComboItem } from "../../../widget/src/editor/combobox";
+import { buildEntityIndex, filterEntities } from "../../../widget/src/editor/entity-filter";
+import type { EntityInfo } from "#contract/metadata";
 import entitiesRaw from "../../../demo/sandbox/schema/entities.json";
 
 interface RawEntity { logicalName: string; displayName?: string; entitySetName?: string }

@@ -3,11 +3,11 @@
  * behaviour deterministically (the full-stack tests in editor.spec.ts cover the real edge and sandbox).
  * The fake serves Microsoft's published account / contact / systemuser schema (demo/sandbox/schema) and 800+ tables.
  */
-import "../../../widget/src/editor/job-editor.js";
-import type { AttributeInfo, EntityInfo } from "../../../edge/src/contract/metadata.js";
-import type { Job } from "../../../edge/src/contract/job.js";
-import type { TargetObject } from "../../../edge/src/contract/object.js";
-import type { Connection } from "../../../edge/src/contract/connection.js";
+import "../../../widget/src/editor/job-editor";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import type { Job } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { Connection } from "#contract/connection";
 import entitiesRaw from "../../../demo/sandbox/schema/entities.json";
 import accountRaw from "../../../demo/sandbox/schema/account.json";
 import contactRaw from "../../../demo/sandbox/schema/contact.json";

@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorDetail, ErrorEnvelope } from "../../../edge/src/contract/errors";
+import type { ErrorCode, ErrorDetail, ErrorEnvelope } from "#contract/errors";
 
 export type { ErrorCode, ErrorDetail };
 

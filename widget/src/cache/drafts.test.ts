@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertNoSecrets, DraftStore, draftKey, type StoredDraft } from "./drafts.js";
-import { MemoryStore } from "./kv-store.js";
+import { assertNoSecrets, DraftStore, draftKey, type StoredDraft } from "./drafts";
+import { MemoryStore } from "./kv-store";
 
 describe("draft store", () => {
   const make = () => {

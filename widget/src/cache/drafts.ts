@@ -3,7 +3,7 @@
  * the key needs no tenant. Drafts hold the job as edited — never a token; `assertNoSecrets` refuses anything that
  * looks like one so a future field cannot leak a credential into IndexedDB.
  */
-import type { KvStore } from "./kv-store.js";
+import type { KvStore } from "./kv-store";
 
 export interface StoredDraft<D> {
   draft: D;

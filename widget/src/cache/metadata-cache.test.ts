@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { AttributeInfo, EntityInfo } from "../../../edge/src/contract/metadata.js";
-import { MemoryStore } from "./kv-store.js";
-import { DAY_MS, MetadataCache, type CachedMetadata } from "./metadata-cache.js";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import { MemoryStore } from "./kv-store";
+import { DAY_MS, MetadataCache, type CachedMetadata } from "./metadata-cache";
 
 const entity = (n: string): EntityInfo => ({ logicalName: n, displayName: n, entitySetName: `${n}s`, primaryIdAttribute: `${n}id`, primaryNameAttribute: "name", isCustom: false, changeTracking: true });
 

@@ -4,8 +4,8 @@
  * `maxAgeMs` are refetched in the background, and `refresh` goes to the edge with `?refresh=1` (bypassing its cache
  * too).
  */
-import type { AttributeInfo, EntityInfo } from "../../../edge/src/contract/metadata.js";
-import type { KvStore } from "./kv-store.js";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import type { KvStore } from "./kv-store";
 
 export interface CachedMetadata<T> {
   value: T;

@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
-import type { Connection } from "../../../edge/src/contract/connection";
-import type { Job } from "../../../edge/src/contract/job";
+import type { Connection } from "#contract/connection";
+import type { Job } from "#contract/job";
 import { EdgeClient } from "../api/edge-client";
 import { DynamicsAuth } from "../auth/dynamics-auth";
 import { hostRoleOf, type HostRole } from "../auth/host-role";
@@ -206,7 +206,7 @@ export class DynamicsConnector extends LitElement {
     this.editorState = "loading";
     try {
       // Its own chunk (with the virtualizer, croner, idb): fetched when the admin first opens a job.
-      await import("../editor/job-editor.js");
+      await import("../editor/job-editor");
       this.editorState = "ready";
     } catch (e) {
       this.editorState = { error: e };

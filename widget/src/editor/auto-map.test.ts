@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
-import type { ObjectField } from "../../../edge/src/contract/object.js";
-import { autoMap } from "./auto-map.js";
-import { isCompatible } from "../../../edge/src/contract/compatibility.js";
+import type { AttributeInfo, AttributeType } from "#contract/metadata";
+import type { ObjectField } from "#contract/object";
+import { autoMap } from "./auto-map";
+import { isCompatible } from "#contract/compatibility";
 
 // Microsoft's published contact table (copied into the sandbox with its attribution).
 const raw = JSON.parse(readFileSync(fileURLToPath(new URL("../../../demo/sandbox/schema/contact.json", import.meta.url)), "utf8")) as {

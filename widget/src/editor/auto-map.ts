@@ -2,10 +2,10 @@
  * "Auto-map": fill unmapped target fields from source attributes by name and type. Every mapping it makes is a guess
  * the admin reviews (the editor marks those rows until they are confirmed or changed).
  */
-import type { AttributeInfo } from "../../../edge/src/contract/metadata.js";
-import type { Mapping, ObjectField } from "./types.js";
-import { isCompatible, isMappable } from "../../../edge/src/contract/compatibility.js";
-import { preferredUse } from "./compatibility.js";
+import type { AttributeInfo } from "#contract/metadata";
+import type { Mapping, ObjectField } from "./types";
+import { isCompatible, isMappable } from "#contract/compatibility";
+import { preferredUse } from "./compatibility";
 
 const key = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
 

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
 import { virtualize, virtualizerRef, type VirtualizerHostElement } from "@lit-labs/virtualizer/virtualize.js";
-import { buildSearchIndex, filterIndex, type SearchIndex } from "./entity-filter.js";
+import { buildSearchIndex, filterIndex, type SearchIndex } from "./entity-filter";
 
 export interface ComboItem {
   value: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isCompatible } from "../../../edge/src/contract/compatibility.js";
-import { fieldTypeForAttribute, preferredUse } from "./compatibility.js";
+import { isCompatible } from "#contract/compatibility";
+import { fieldTypeForAttribute, preferredUse } from "./compatibility";
 
 describe("the editor's type policy", () => {
   it("prefers the label when a choice or lookup fills text", () => {

@@ -3,9 +3,9 @@
  * edge's job validation): which reading a mapping starts with, the field type "Create a custom object from this
  * entity" gives a column, and how types are named and drawn.
  */
-import { hasLabel, isCompatible, type Use } from "../../../edge/src/contract/compatibility.js";
-import type { AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
-import type { FieldType } from "../../../edge/src/contract/object.js";
+import { hasLabel, isCompatible, type Use } from "#contract/compatibility";
+import type { AttributeInfo, AttributeType } from "#contract/metadata";
+import type { FieldType } from "#contract/object";
 
 /** Option-set-like types: the editor offers the Value / Label choice for these. */
 export const OPTION_TYPES: ReadonlySet<AttributeType> = new Set<AttributeType>(["Picklist", "State", "Status", "MultiSelectPicklist", "Boolean"]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { EntityInfo } from "../../../edge/src/contract/metadata.js";
-import { buildEntityIndex, filterEntities, normalise } from "./entity-filter.js";
+import type { EntityInfo } from "#contract/metadata";
+import { buildEntityIndex, filterEntities, normalise } from "./entity-filter";
 
 const e = (logicalName: string, displayName: string): EntityInfo => ({
   logicalName, displayName, entitySetName: `${logicalName}s`, primaryIdAttribute: `${logicalName}id`, primaryNameAttribute: "name", isCustom: logicalName.includes("_"), changeTracking: false,

@@ -2,7 +2,7 @@
  * Search-as-you-type over entity (and attribute) lists. Pure and allocation-light so it can be timed on its own
  * (issue 7): haystacks are normalised once in `buildSearchIndex`; a keystroke only runs `filterIndex`.
  */
-import type { EntityInfo } from "../../../edge/src/contract/metadata.js";
+import type { EntityInfo } from "#contract/metadata";
 
 export interface SearchEntry<T> {
   item: T;

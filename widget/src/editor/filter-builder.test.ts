@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AttributeInfo } from "../../../edge/src/contract/metadata.js";
-import { buildFilter, conditionToOData, operatorsFor, parseFilter, valueError } from "./filter-builder.js";
+import type { AttributeInfo } from "#contract/metadata";
+import { buildFilter, conditionToOData, operatorsFor, parseFilter, valueError } from "./filter-builder";
 
 const a = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({ logicalName, displayName: logicalName, type, required: "none", readable: true });
 const ATTRS = new Map([a("name", "String"), a("statecode", "State"), a("revenue", "Money"), a("parentaccountid", "Lookup"), a("createdon", "DateTime"), a("donotemail", "Boolean")].map((x) => [x.logicalName, x]));

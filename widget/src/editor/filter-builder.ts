@@ -3,7 +3,7 @@
  * `$filter` text the job stores. The text stays editable; `parseFilter` reads it back when it is still in the
  * builder's shape, otherwise the builder steps aside and the text rules.
  */
-import type { AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
+import type { AttributeInfo, AttributeType } from "#contract/metadata";
 
 export type FilterOperator = "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "contains" | "startswith" | "endswith" | "null" | "notnull";
 

@@ -1,31 +1,31 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { property, state } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
-import type { EdgeClient } from "../api/edge-client.js";
-import { emit } from "../events.js";
-import { openModal } from "../views/dialog.js";
-import { DraftStore, type StoredDraft } from "../cache/drafts.js";
-import { openStore, type KvStore } from "../cache/kv-store.js";
-import { MetadataCache, type CachedMetadata } from "../cache/metadata-cache.js";
-import "./combobox.js";
-import type { ComboItem } from "./combobox.js";
-import { autoMap } from "./auto-map.js";
-import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable, LOOKUP_TYPES } from "../../../edge/src/contract/compatibility.js";
-import { fieldTypeForAttribute, fieldTypeLabel, OPTION_TYPES, preferredUse, typeIcon } from "./compatibility.js";
-import { buildFilter, OPERATORS, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "./filter-builder.js";
+import type { EdgeClient } from "../api/edge-client";
+import { emit } from "../events";
+import { openModal } from "../views/dialog";
+import { DraftStore, type StoredDraft } from "../cache/drafts";
+import { openStore, type KvStore } from "../cache/kv-store";
+import { MetadataCache, type CachedMetadata } from "../cache/metadata-cache";
+import "./combobox";
+import type { ComboItem } from "./combobox";
+import { autoMap } from "./auto-map";
+import { hasLabel, isCompatible, isCompatibleAnyUse, isMappable, LOOKUP_TYPES } from "#contract/compatibility";
+import { fieldTypeForAttribute, fieldTypeLabel, OPTION_TYPES, preferredUse, typeIcon } from "./compatibility";
+import { buildFilter, OPERATORS, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "./filter-builder";
 import {
   defaultAttributeSelection, deriveObject, draftFromJob, draftToInput, errorsByKey, mappingKey, orderFields, proposeField, sameDraft,
   suggestJobName, type DeletePolicy, type EditorDraft, type JobMode, type OnMissing,
-} from "./job-model.js";
+} from "./job-model";
 import {
   browserTimeZone, cronError, describeSchedule, formatRun, nextRuns, presetToCron, timeZones, WEEKDAYS, type ScheduleKind,
-} from "./schedule.js";
-import { editorStyles } from "./job-editor.styles.js";
-import { AutosaveController, relativeTime, TickController } from "./controllers.js";
+} from "./schedule";
+import { editorStyles } from "./job-editor.styles";
+import { AutosaveController, relativeTime, TickController } from "./controllers";
 import {
   isEdgeError, type AttributeInfo, type Connection, type EntityInfo, type FieldType, type Job, type JobInput, type Mapping, type ObjectField,
   type TargetObject,
-} from "./types.js";
+} from "./types";
 
 type Client = Pick<EdgeClient, "request">;
 

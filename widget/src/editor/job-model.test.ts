@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { AttributeInfo, EntityInfo } from "../../../edge/src/contract/metadata.js";
-import type { Job } from "../../../edge/src/contract/job.js";
-import { deriveObject, draftFromJob, draftToInput, emptyDraft, errorKey, errorsByKey, orderFields, proposeField, sameDraft, sentenceLabel, splitEmails, toFieldName } from "./job-model.js";
+import type { AttributeInfo, EntityInfo } from "#contract/metadata";
+import type { Job } from "#contract/job";
+import { deriveObject, draftFromJob, draftToInput, emptyDraft, errorKey, errorsByKey, orderFields, proposeField, sameDraft, sentenceLabel, splitEmails, toFieldName } from "./job-model";
 
 // The example job of architecture.md.
 const JOB: Job = {

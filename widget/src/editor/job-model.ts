@@ -3,10 +3,10 @@
  * preset), plus the conversions to and from the edge's job JSON. Pure, so it is unit-tested without a browser, and
  * JSON-safe, so it is what the draft store keeps in IndexedDB.
  */
-import type { AttributeInfo, EntityInfo, FieldType, Job, JobInput, Lookup, Mapping, ObjectField } from "./types.js";
-import { cronToPreset, presetToCron, type SchedulePreset } from "./schedule.js";
-import { isMappable } from "../../../edge/src/contract/compatibility.js";
-import { fieldTypeForAttribute, preferredUse } from "./compatibility.js";
+import type { AttributeInfo, EntityInfo, FieldType, Job, JobInput, Lookup, Mapping, ObjectField } from "./types";
+import { cronToPreset, presetToCron, type SchedulePreset } from "./schedule";
+import { isMappable } from "#contract/compatibility";
+import { fieldTypeForAttribute, preferredUse } from "./compatibility";
 
 export type JobMode = "insert" | "update" | "upsert";
 export type DeletePolicy = "ignore" | "soft" | "delete";

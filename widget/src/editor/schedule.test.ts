@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cronError, cronToPreset, DEFAULT_PRESET, describeSchedule, nextRuns, presetToCron } from "./schedule.js";
+import { cronError, cronToPreset, DEFAULT_PRESET, describeSchedule, nextRuns, presetToCron } from "./schedule";
 
 describe("schedule presets", () => {
   it.each([

@@ -1,9 +1,9 @@
 /** Types the editor shares with the edge (type-only, so nothing of zod reaches the widget bundle). */
-export type { Job, JobInput, Mapping, Lookup } from "../../../edge/src/contract/job.js";
-export type { EntityInfo, AttributeInfo, AttributeType } from "../../../edge/src/contract/metadata.js";
-export type { TargetObject, ObjectField, FieldType } from "../../../edge/src/contract/object.js";
-export type { ErrorDetail } from "../../../edge/src/contract/errors.js";
-export type { Connection } from "../../../edge/src/contract/connection.js";
+export type { Job, JobInput, Mapping, Lookup } from "#contract/job";
+export type { EntityInfo, AttributeInfo, AttributeType } from "#contract/metadata";
+export type { TargetObject, ObjectField, FieldType } from "#contract/object";
+export type { ErrorDetail } from "#contract/errors";
+export type { Connection } from "#contract/connection";
 
 /**
  * What the editor needs of the widget's API client (widget/src/api/edge-client.ts `EdgeClient` satisfies it).

@@ -42,3 +42,12 @@ describe("checkOrgUrl", () => {
     expect(checkOrgUrl("http://127.0.0.1:7002")).toMatchObject({ ok: true, url: "http://127.0.0.1:7002", local: true });
   });
 });
+
+describe("the same host rule as the edge (#contract/org-url)", () => {
+  it.each(["contoso.crm0.dynamics.com", "contoso.crm1.dynamics.com", "contoso.crm23.dynamics.com", "contoso.crm99.dynamics.com", "contoso.crm.microsoftdynamics.de"])(
+    "refuses %s, which the edge refuses too",
+    (host) => {
+      expect(checkOrgUrl(`https://${host}`).ok).toBe(false);
+    },
+  );
+});

@@ -3,12 +3,12 @@
  * Accepts every Dataverse cloud and region host, the `.api.` form (normalised away), and a pasted browser URL
  * whose path is trimmed. Loopback http hosts pass as "local" (development sandboxes; the edge allow-lists them).
  */
+import { environmentHost, isDataverseHost } from "#contract/org-url";
+
 export type OrgUrlCheck =
   | { ok: true; url: string; notes: string[]; local: boolean }
   | { ok: false; error: string };
 
-const DATAVERSE_HOST =
-  /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(api\.)?crm\d{0,2}\.(dynamics\.com|microsoftdynamics\.us|appsplatform\.us|dynamics\.cn|microsoftdynamics\.de)$/;
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 
 export function checkOrgUrl(input: string): OrgUrlCheck {
@@ -31,16 +31,15 @@ export function checkOrgUrl(input: string): OrgUrlCheck {
     if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.startsWith("[")) {
       return { ok: false, error: "Use the environment's name, not an IP address." };
     }
-    const m = DATAVERSE_HOST.exec(host);
-    if (!m) {
+    if (!isDataverseHost(host)) {
       return { ok: false, error: "This is not a Dynamics 365 address. It looks like https://contoso.crm.dynamics.com (your region may use crm4, crm11…)." };
     }
   } else if (u.protocol !== "http:" && u.protocol !== "https:") {
     return { ok: false, error: "Use an https:// address." };
   }
   let finalHost = u.host.toLowerCase();
-  if (/\.api\.crm\d{0,2}\./.test(finalHost)) {
-    finalHost = finalHost.replace(".api.", ".");
+  if (environmentHost(finalHost) !== finalHost) {
+    finalHost = environmentHost(finalHost);
     notes.push(`The Web API address (.api.) was changed to the environment address ${finalHost}.`);
   }
   const extra = `${u.pathname === "/" ? "" : u.pathname}${u.search}${u.hash}`;

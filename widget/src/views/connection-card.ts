@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
-import type { Connection, Readiness } from "../../../edge/src/contract/connection";
+import type { Connection, Readiness } from "#contract/connection";
 import type { EdgeClient } from "../api/edge-client";
 import { DynamicsAuthError, type DynamicsAuth } from "../auth/dynamics-auth";
 import { emit } from "../events";

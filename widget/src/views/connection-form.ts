@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property, query, state } from "lit/decorators.js";
-import type { Connection } from "../../../edge/src/contract/connection";
+import type { Connection } from "#contract/connection";
 import { EdgeError, type EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";

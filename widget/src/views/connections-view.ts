@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
-import type { Connection } from "../../../edge/src/contract/connection";
+import type { Connection } from "#contract/connection";
 import type { EdgeClient } from "../api/edge-client";
 import type { DynamicsAuth } from "../auth/dynamics-auth";
 import { shared } from "../styles/shared.styles";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Job } from "../../../edge/src/contract/job";
+import type { Job } from "#contract/job";
 import { chainOrder, toJobInput } from "./job-input";
 
 const job = (id: string, name: string, dependsOn: string | null = null): Job => ({

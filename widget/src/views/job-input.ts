@@ -1,4 +1,4 @@
-import type { Job, JobInput } from "../../../edge/src/contract/job";
+import type { Job, JobInput } from "#contract/job";
 
 /** A stored job → the strict input shape PUT /jobs/:id accepts (server-owned fields stripped). */
 export function toJobInput(job: Job, patch: Partial<JobInput> = {}): JobInput {

@@ -1,8 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
-import type { Job } from "../../../edge/src/contract/job";
-import type { TargetObject } from "../../../edge/src/contract/object";
-import type { Run } from "../../../edge/src/contract/run";
+import type { Job } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { Run } from "#contract/run";
 import type { EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
@@ -12,7 +12,8 @@ import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
 import { chainOrder, toJobInput } from "./job-input";
 import { loadCronstrue, scheduleInWords } from "./schedule-words";
-import { adminOnlyNote, errorBanner, isActiveRun, isCancelledRun, runChip, skeletonRows } from "./ui";
+import { adminOnlyNote, errorBanner, runChip, skeletonRows } from "./ui";
+import { isActiveStatus, isCancelledRun } from "#contract/run";
 
 /**
  * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
@@ -153,7 +154,7 @@ export class DcJobsTable extends LitElement {
 
   private renderRow(job: Job, step: number, after: Job | null) {
     const last = this.lastRuns.get(job.id);
-    const active = isActiveRun(last?.status);
+    const active = isActiveStatus(last?.status);
     const chained = step > 1 || (this.jobs ?? []).some((j) => j.dependsOn === job.id);
     const target = this.objects.get(job.target.object) ?? job.target.object;
     const nameId = `job-${job.id}-name`;

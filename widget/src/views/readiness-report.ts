@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property } from "lit/decorators.js";
-import type { Readiness } from "../../../edge/src/contract/connection";
+import type { Readiness } from "#contract/connection";
 import { shared } from "../styles/shared.styles";
 import { formatDateTime } from "../util/format";
 

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
-import type { Job } from "../../../edge/src/contract/job";
-import type { ObjectField, TargetObject, TargetRecord } from "../../../edge/src/contract/object";
+import type { Job } from "#contract/job";
+import type { ObjectField, TargetObject, TargetRecord } from "#contract/object";
 import type { EdgeClient } from "../api/edge-client";
 import { shared } from "../styles/shared.styles";
 import { asList, formatDateTime, formatNumber } from "../util/format";

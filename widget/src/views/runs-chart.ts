@@ -1,5 +1,5 @@
 import { svg, html, type TemplateResult } from "lit";
-import type { Run } from "../../../edge/src/contract/run";
+import type { Run } from "#contract/run";
 import { formatDateTime, formatNumber } from "../util/format";
 import { runLabel } from "./ui";
 

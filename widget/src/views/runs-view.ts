@@ -1,8 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { customElement, property, state } from "lit/decorators.js";
 import { ref } from "lit/directives/ref.js";
-import type { Job } from "../../../edge/src/contract/job";
-import type { Run, RunRecordError } from "../../../edge/src/contract/run";
+import type { Job } from "#contract/job";
+import type { Run, RunRecordError } from "#contract/run";
 import type { EdgeClient } from "../api/edge-client";
 import { PollingController } from "../controllers/polling-controller";
 import { emit } from "../events";
@@ -11,7 +11,8 @@ import { asList, formatDateTime, formatDuration, formatNumber } from "../util/fo
 import { codeOf } from "./connection-form";
 import { runsChart } from "./runs-chart";
 import { openModal } from "./dialog";
-import { adminOnlyNote, errorBanner, isActiveRun, isCancelledRun, runChip, saveBlob, skeletonRows } from "./ui";
+import { adminOnlyNote, errorBanner, runChip, saveBlob, skeletonRows } from "./ui";
+import { isActiveStatus, isCancelledRun } from "#contract/run";
 
 const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
 /** Sets the bar's width through the CSSOM: a `style` attribute would be blocked by a strict host CSP (style-src). */
@@ -105,11 +106,11 @@ export class DcRunsView extends LitElement {
       }
       // A run started from "Run now" may already be over by the time the history loads: announce it anyway.
       const focus = this.focusRunId ? this.runs.find((r) => r.id === this.focusRunId) : undefined;
-      if (focus && !isActiveRun(focus.status) && !this.announced.has(focus.id)) {
+      if (focus && !isActiveStatus(focus.status) && !this.announced.has(focus.id)) {
         this.announced.add(focus.id);
         emit(this, "dc-run-finished", { run: focus });
       }
-      if (this.runs.some((r) => isActiveRun(r.status))) this.poller.start();
+      if (this.runs.some((r) => isActiveStatus(r.status))) this.poller.start();
       void this.loadErrors();
     } catch (e) {
       this.loadError = e;
@@ -119,14 +120,14 @@ export class DcRunsView extends LitElement {
 
   /** Refreshes active runs; stops when none is left. */
   private async poll(): Promise<boolean> {
-    const active = (this.runs ?? []).filter((r) => isActiveRun(r.status));
+    const active = (this.runs ?? []).filter((r) => isActiveStatus(r.status));
     if (!active.length) return false;
     const updated = await Promise.all(active.map((r) => this.client.request<Run>("GET", `/runs/${encodeURIComponent(r.id)}`).catch(() => r)));
     const byId = new Map(updated.map((r) => [r.id, r]));
     let finished = false;
     this.runs = (this.runs ?? []).map((r) => {
       const u = byId.get(r.id);
-      if (u && isActiveRun(r.status) && !isActiveRun(u.status)) {
+      if (u && isActiveStatus(r.status) && !isActiveStatus(u.status)) {
         finished = true;
         if (!this.announced.has(u.id)) {
           this.announced.add(u.id);
@@ -140,14 +141,14 @@ export class DcRunsView extends LitElement {
       // Chained jobs may have been queued by this one; the history also gets its final counts.
       void this.load();
     }
-    return this.runs.some((r) => isActiveRun(r.status));
+    return this.runs.some((r) => isActiveStatus(r.status));
   }
 
   /** Puts a fresher copy of a run into the list; announces its end once. */
   private _replaceRun(u: Run): void {
     const was = this.runs?.find((r) => r.id === u.id);
     this.runs = (this.runs ?? []).map((r) => (r.id === u.id ? u : r));
-    if (was && isActiveRun(was.status) && !isActiveRun(u.status) && !this.announced.has(u.id)) {
+    if (was && isActiveStatus(was.status) && !isActiveStatus(u.status) && !this.announced.has(u.id)) {
       this.announced.add(u.id);
       emit(this, "dc-run-finished", { run: u });
     }
@@ -161,7 +162,7 @@ export class DcRunsView extends LitElement {
     const run = this.selected;
     this.errors = null;
     this.errorsError = null;
-    if (!run || isActiveRun(run.status)) return;
+    if (!run || isActiveStatus(run.status)) return;
     if (!run.counts?.failed) {
       this.errors = [];
       return;
@@ -206,7 +207,7 @@ export class DcRunsView extends LitElement {
   }
 
   private renderDetail(r: Run) {
-    const active = isActiveRun(r.status);
+    const active = isActiveStatus(r.status);
     const p = r.progress;
     const total = p?.totalEstimate;
     const pct = total ? Math.min(100, Math.round(((p?.rowsSeen ?? 0) / total) * 100)) : null;

@@ -1,4 +1,4 @@
-import type { Job } from "../../../edge/src/contract/job";
+import type { Job } from "#contract/job";
 
 type Cronstrue = { toString(cron: string, opts?: Record<string, unknown>): string };
 let loader: Promise<Cronstrue> | null = null;

@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from "lit";
-import type { ConnectionStatus } from "../../../edge/src/contract/connection";
-import type { Run, RunStatus } from "../../../edge/src/contract/run";
+import type { ConnectionStatus } from "#contract/connection";
+import type { Run, RunStatus } from "#contract/run";
 import { EdgeError } from "../api/edge-client";
 
 /** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
@@ -90,11 +90,6 @@ export function runChip(status: string, cancelled = false): TemplateResult {
   const [label, kind] = cancelled ? ["Cancelled", ""] : (RUN_CHIPS[status as RunStatus] ?? [status, ""]);
   return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
 }
-
-/** A run an admin cancelled: the edge ends it as `failed` with the error code `cancelled` (docs/sync.md). */
-export const isCancelledRun = (r: Pick<Run, "status" | "error"> | null | undefined): boolean => r?.status === "failed" && r.error?.code === "cancelled";
-
-export const isActiveRun = (status: string | undefined): boolean => status === "queued" || status === "running";
 
 /** Hands a Blob to the browser as a file download. */
 export function saveBlob(blob: Blob, filename: string, from: HTMLElement): void {
