@@ -4,16 +4,16 @@ import { requireAdminForWrites, requireHostToken } from "./http/auth";
 import { envelope, onError } from "./http/errors";
 import { idempotency } from "./http/idempotency";
 import { API_BODY_LIMIT, corsForAllowedOrigins, limitBody, requestId } from "./http/middleware";
+import { openApiDocument } from "./openapi/document";
 import { activityRoutes } from "./routes/activity";
 import { connectionRoutes } from "./routes/connections";
 import { jobRoutes } from "./routes/jobs";
 import { metadataRoutes } from "./routes/metadata";
 import { objectRoutes } from "./routes/objects";
-import { openApiDocument } from "./routes/openapi";
 import { proxyRoutes } from "./routes/proxy";
 import { runRoutes } from "./routes/runs";
 
-export const VERSION = "0.1.0";
+const VERSION = "0.1.0";
 
 /** Everything behind the host token; the proxy has its own (larger) body limit. */
 const api = new Hono<AppEnv>()
@@ -37,6 +37,3 @@ export const app = new Hono<AppEnv>()
 
 app.onError(onError);
 app.notFound((c) => envelope(c, "not_found", "No such route"));
-
-/** The API's type, for `hc<AppType>` in the widget (type-only import). */
-export type AppType = typeof app;

@@ -1,15 +1,6 @@
-/** Bindings and variables of the edge Worker (see wrangler.toml; secrets come from `wrangler secret put` / .dev.vars). */
-export interface Env {
-  CONFIG: KVNamespace;
-  DATA: D1Database;
-  JOB_RUNNER: DurableObjectNamespace;
-  AUTHORITY_HOST: string;
-  DEV_INSECURE_ORG_HOSTS: string;
-  HOST_JWKS_URL: string;
-  ALLOWED_ORIGINS: string;
-  HOST_JWT_SECRET: string;
-  DYNAMICS_CLIENT_ID: string;
-  DYNAMICS_CLIENT_SECRET: string;
-  /** base64 of 32 random bytes; AES-GCM key for anything credential-like at rest. */
-  ENCRYPTION_KEY: string;
-}
+/**
+ * The Worker's bindings, variables and secrets, as `wrangler types` generates them from wrangler.toml into
+ * edge/worker-configuration.d.ts (`npm run types` after changing wrangler.toml; `npm run typecheck` fails while the
+ * file is stale). Secrets are declared under [secrets] there; test-only bindings are added in edge/test/env.d.ts.
+ */
+export type Env = Cloudflare.Env;

@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { SignJWT, base64url, importJWK, type JWK } from "jose";
-import { verifyHostToken } from "../src/http/auth";
+import { app } from "../src/app";
+import { MIN_HS256_SECRET_BYTES, verifyHostToken } from "../src/http/auth";
 import type { HostJwksInfo } from "./global-setup";
-import { call, expectError, hostToken } from "./helpers";
+import { apiRequest, call, expectError, hostToken, type CallOptions } from "./helpers";
 
 const list = (token?: string, headers: Record<string, string> = {}) => call("GET", "/api/v1/connections", { ...(token ? { token } : {}), headers });
 
@@ -198,5 +199,169 @@ describe("RS256 host tokens (HOST_JWKS_URL)", () => {
   it("refuses an expired RS256 token and one without a valid role", async () => {
     await expectError(await list(await rsToken({ expiresIn: -120 })), 401, "unauthorized");
     await expectError(await list(await rsToken({ claims: claims({ role: "owner" }) })), 401, "unauthorized");
+  });
+});
+
+// ---- audience, issuer, lifetime and secret strength. The workerd test env has fixed bindings (wrangler.toml + the
+// vitest config); a test that needs other values calls the app directly with a modified copy of the env.
+
+/** The app called directly (not through SELF) with `overrides` on top of the test Worker's env. */
+async function callWith(overrides: Record<string, string>, method: string, path: string, o: CallOptions = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(apiRequest(method, path, o), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+const listWith = (overrides: Record<string, string>, token?: string) => callWith(overrides, "GET", "/api/v1/connections", token ? { token } : {});
+
+/** An HS256 host token with full control over `aud`, `iss`, `iat` and `exp` (seconds from now; null = none). */
+async function tokenWith(o: { aud?: string | string[]; iss?: string; exp?: number | null; iat?: number | null; secret?: string } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload: Record<string, unknown> = { tenant: "tenant-a", role: "admin", sub: "user-1" };
+  if (o.aud !== undefined) payload.aud = o.aud;
+  if (o.iss !== undefined) payload.iss = o.iss;
+  if (o.iat !== null) payload.iat = now + (o.iat ?? 0);
+  if (o.exp !== null) payload.exp = now + (o.exp ?? 300);
+  return new SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(new TextEncoder().encode(o.secret ?? env.HOST_JWT_SECRET));
+}
+
+describe("host token audience and issuer (HOST_JWT_AUDIENCE, HOST_JWT_ISSUER)", () => {
+  const AUD = { HOST_JWT_AUDIENCE: "https://edge.example/api" };
+  const ISS = { HOST_JWT_ISSUER: "https://host.example" };
+
+  it("checks neither when they are not configured (the default)", async () => {
+    expect(env.HOST_JWT_AUDIENCE).toBe("");
+    expect(env.HOST_JWT_ISSUER).toBe("");
+    expect((await list(await tokenWith({ aud: "anything", iss: "anyone" }))).status).toBe(200);
+    expect((await list(await tokenWith())).status).toBe(200);
+  });
+
+  it("accepts a token for the configured audience (alone or in a list)", async () => {
+    expect((await listWith(AUD, await tokenWith({ aud: "https://edge.example/api" }))).status).toBe(200);
+    expect((await listWith(AUD, await tokenWith({ aud: ["other", "https://edge.example/api"] }))).status).toBe(200);
+  });
+
+  it("refuses a token for another audience, or without aud, with 401", async () => {
+    const wrong = await expectError(await listWith(AUD, await tokenWith({ aud: "https://other-edge.example/api" })), 401, "unauthorized");
+    expect(wrong.message).toMatch(/audience \(aud\)/);
+    expect(wrong.message).not.toContain("https://edge.example/api"); // the expected value is not echoed
+    const missing = await expectError(await listWith(AUD, await tokenWith()), 401, "unauthorized");
+    expect(missing.message).toMatch(/no audience \(aud\)/);
+  });
+
+  it("accepts a token from the configured issuer", async () => {
+    expect((await listWith(ISS, await tokenWith({ iss: "https://host.example" }))).status).toBe(200);
+  });
+
+  it("refuses a token from another issuer, or without iss, with 401", async () => {
+    const wrong = await expectError(await listWith(ISS, await tokenWith({ iss: "https://evil.example" })), 401, "unauthorized");
+    expect(wrong.message).toMatch(/issuer \(iss\)/);
+    await expectError(await listWith(ISS, await tokenWith()), 401, "unauthorized");
+  });
+
+  it("checks both together, for RS256 tokens too", async () => {
+    const both = { ...AUD, ...ISS };
+    expect((await listWith(both, await tokenWith({ aud: "https://edge.example/api", iss: "https://host.example" }))).status).toBe(200);
+    await expectError(await listWith(both, await tokenWith({ aud: "https://edge.example/api", iss: "https://evil.example" })), 401, "unauthorized");
+    await expectError(await listWith(both, await tokenWith({ aud: "nope", iss: "https://host.example" })), 401, "unauthorized");
+    expect((await listWith(both, await rsToken({ claims: claims({ aud: "https://edge.example/api", iss: "https://host.example" }) }))).status).toBe(200);
+    await expectError(await listWith(both, await rsToken()), 401, "unauthorized");
+  });
+});
+
+describe("host token lifetime (HOST_JWT_MAX_TTL_S, default 3600)", () => {
+  it("is 3600 seconds by default", () => {
+    expect(env.HOST_JWT_MAX_TTL_S).toBe("3600");
+  });
+
+  it("refuses a token valid for 30 days, saying it lives too long", async () => {
+    const e = await expectError(await list(await hostToken({ expiresIn: 30 * 86400 })), 401, "unauthorized");
+    expect(e.message).toMatch(/lives too long/);
+    expect(e.message).toMatch(/3600 s/);
+  });
+
+  it("refuses a 2-hour token, and an RS256 one valid for 30 days", async () => {
+    await expectError(await list(await hostToken({ expiresIn: 7200 })), 401, "unauthorized");
+    const e = await expectError(await list(await rsToken({ expiresIn: 30 * 86400 })), 401, "unauthorized");
+    expect(e.message).toMatch(/lives too long/);
+  });
+
+  it("accepts a token of exactly the maximum lifetime", async () => {
+    expect((await list(await tokenWith({ iat: 0, exp: 3600 }))).status).toBe(200);
+    expect((await list(await tokenWith({ iat: null, exp: 3600 }))).status).toBe(200);
+  });
+
+  it("tolerates a host clock up to 60 s ahead (exp - now), but not exp - iat beyond the maximum", async () => {
+    expect((await list(await tokenWith({ iat: 30, exp: 3630 }))).status).toBe(200);
+    expect((await list(await tokenWith({ iat: null, exp: 3650 }))).status).toBe(200);
+    await expectError(await list(await tokenWith({ iat: null, exp: 3700 })), 401, "unauthorized");
+  });
+
+  it("refuses a token whose exp - iat exceeds the maximum even when little of it is left", async () => {
+    const e = await expectError(await list(await tokenWith({ iat: -7000, exp: 600 })), 401, "unauthorized");
+    expect(e.message).toMatch(/lives too long: exp - iat/);
+  });
+
+  it("refuses a token without exp", async () => {
+    const e = await expectError(await list(await tokenWith({ exp: null })), 401, "unauthorized");
+    expect(e.message).toMatch(/\bexp\b/);
+  });
+
+  it("follows HOST_JWT_MAX_TTL_S", async () => {
+    expect((await listWith({ HOST_JWT_MAX_TTL_S: "86400" }, await hostToken({ expiresIn: 7200 }))).status).toBe(200);
+    await expectError(await listWith({ HOST_JWT_MAX_TTL_S: "86400" }, await hostToken({ expiresIn: 30 * 86400 })), 401, "unauthorized");
+    await expectError(await listWith({ HOST_JWT_MAX_TTL_S: "120" }, await hostToken({ expiresIn: 300 })), 401, "unauthorized");
+    expect((await listWith({ HOST_JWT_MAX_TTL_S: "" }, await hostToken({ expiresIn: 3600 }))).status).toBe(200); // empty = default
+  });
+
+  it("answers 500 misconfigured to an invalid HOST_JWT_MAX_TTL_S", async () => {
+    for (const value of ["abc", "0", "-5", "1.5", "1e9"]) {
+      const e = await expectError(await listWith({ HOST_JWT_MAX_TTL_S: value }, await hostToken()), 500, "misconfigured");
+      expect(e.message).toMatch(/HOST_JWT_MAX_TTL_S/);
+    }
+  });
+});
+
+describe("HOST_JWT_SECRET strength", () => {
+  it("the test secret is at least 32 bytes", () => {
+    expect(new TextEncoder().encode(env.HOST_JWT_SECRET).byteLength).toBeGreaterThanOrEqual(MIN_HS256_SECRET_BYTES);
+  });
+
+  it("a secret shorter than 32 bytes answers every request 500 misconfigured, logged once, never echoed", async () => {
+    const short = "only-31-bytes-of-host-jwt-secre";
+    expect(short).toHaveLength(31);
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    try {
+      const responses = [
+        await listWith({ HOST_JWT_SECRET: short }, await hostToken({ secret: short })), // a token signed with it
+        await listWith({ HOST_JWT_SECRET: short }, await hostToken()),
+        await listWith({ HOST_JWT_SECRET: short }), // no token at all
+        await callWith({ HOST_JWT_SECRET: short }, "POST", "/api/v1/connections", { token: await rsToken(), body: { name: "x", orgUrl: "https://contoso.crm.dynamics.com" } }),
+      ];
+      for (const res of responses) {
+        const text = await res.clone().text();
+        const e = await expectError(res, 500, "misconfigured");
+        expect(e.message).toMatch(/HOST_JWT_SECRET is shorter than 32 bytes/);
+        expect(text).not.toContain(short);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const lines = logged.filter((l) => l.includes("HOST_JWT_SECRET"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/misconfigured/);
+    expect(logged.join("\n")).not.toContain(short);
+  });
+
+  it("a secret of exactly 32 bytes is accepted", async () => {
+    const secret = "exactly-32-bytes-host-jwt-secret";
+    expect(new TextEncoder().encode(secret).byteLength).toBe(32);
+    expect((await listWith({ HOST_JWT_SECRET: secret }, await hostToken({ secret }))).status).toBe(200);
+  });
+
+  it("no HS256 secret (RS256 only) is not a misconfiguration", async () => {
+    expect((await listWith({ HOST_JWT_SECRET: "" }, await rsToken())).status).toBe(200);
+    await expectError(await listWith({ HOST_JWT_SECRET: "" }, await hostToken()), 401, "unauthorized");
   });
 });

@@ -1,7 +1,7 @@
 /** Everything that talks to Dynamics, against the offline sandbox over loopback. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:test";
-import { notChecked, readinessOf } from "../src/routes/authorize";
+import { notChecked, readinessOf } from "../src/connections/authorize";
 import { actors, call, createConnection, expectError, json, sandbox, tenantStorage } from "./helpers";
 import { org, setPrivilege, userToken } from "./dynamics.helpers";
 

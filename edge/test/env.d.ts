@@ -1,9 +1,9 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as EdgeEnv } from "../src/env";
 
+/** Bindings only the tests have (edge/vitest.config.ts), on top of the Worker's generated ones (edge/worker-configuration.d.ts). */
 declare global {
   namespace Cloudflare {
-    interface Env extends EdgeEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
       /** JSON of SandboxInfo (global-setup.ts), or "" when the sandbox is not available. */
       SANDBOX: string;

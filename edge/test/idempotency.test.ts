@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { IDEMPOTENCY_ABANDONED_MS, IDEMPOTENCY_TTL_MS, sweepIdempotencyKeys } from "../src/http/idempotency";
+import { IDEMPOTENCY_ABANDONED_MS, IDEMPOTENCY_TTL_MS, sweepIdempotencyKeys } from "../src/stores/idempotency-keys";
 import { actors, call, expectError, json } from "./helpers";
 
 const create = (token: string, key: string | undefined, name = "Contoso") =>

@@ -160,7 +160,7 @@ export async function hostToken(secret: string, tenant: string, role: "admin" | 
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(`${role}-1`)
     .setIssuedAt()
-    .setExpirationTime("2h")
+    .setExpirationTime("1h")
     .sign(new TextEncoder().encode(secret));
 }
 

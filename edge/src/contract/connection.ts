@@ -54,6 +54,20 @@ export interface LastSync {
   finishedAt: string;
 }
 
+/** Dataverse's PrivilegeDepth names, plus "None" when no role of the user grants the privilege. */
+export type PrivilegeDepth = "Basic" | "Local" | "Deep" | "Global" | "None";
+
+/**
+ * What the authorizing Dynamics user was proven to read, per table (logical name → read depth), when the connection
+ * was authorized or a job was saved with their token. Background runs sync a table only when it is Global here and
+ * still Global when the run re-checks it.
+ */
+export interface ReadScope {
+  userId: string;
+  checkedAt: string;
+  tables: Record<string, PrivilegeDepth>;
+}
+
 export interface Connection {
   id: string;
   name: string;
@@ -65,6 +79,7 @@ export interface Connection {
   authorizedBy?: { userId: string; upn?: string; name?: string };
   tenantId?: string; // Microsoft Entra tenant id of the org
   organizationId?: string;
+  readScope?: ReadScope;
   readiness?: Readiness;
   /** How many jobs use this connection (enabled or not). */
   jobCount?: number;

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   proxy_refused: 400,
   rate_limited: 429,
   internal: 500,
+  /** The edge's own configuration is invalid (the message names the variable, never its value); fix the deployment. */
+  misconfigured: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,9 +9,9 @@ import type { RunHeadroom } from "#contract/run";
 import { DataverseError } from "./errors";
 
 export { DataverseError, isDataverseError, DV_ERRORS } from "./errors";
-export { getAppToken, clearTokenCache } from "./token";
+export { getAppToken } from "./token";
 
-export const API_PATH = "/api/data/v9.2/";
+const API_PATH = "/api/data/v9.2/";
 
 export interface DataverseRequestInit {
   token: string;
@@ -28,7 +28,7 @@ export interface DataverseRequestInit {
   onHeadroom?: (headroom: RunHeadroom) => void;
 }
 
-export const RATE_LIMIT_HEADERS = {
+const RATE_LIMIT_HEADERS = {
   requests: "x-ms-ratelimit-burst-remaining-xrm-requests",
   time: "x-ms-ratelimit-time-remaining-xrm-requests",
 } as const;
@@ -64,7 +64,7 @@ export const retryPolicy = {
 };
 
 /** `https://org.crm.dynamics.com` → `https://org.crm.dynamics.com/api/data/v9.2/` */
-export function apiBase(orgUrl: string): string {
+function apiBase(orgUrl: string): string {
   return orgUrl.replace(/\/+$/, "") + API_PATH;
 }
 
@@ -103,7 +103,7 @@ const ErrorBody = z.object({
 });
 
 /** Reads a non-2xx response into a DataverseError (consumes the body). */
-export async function toDataverseError(res: Response): Promise<DataverseError> {
+async function toDataverseError(res: Response): Promise<DataverseError> {
   let code = `http_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
   const text = await res.text().catch(() => "");
@@ -131,7 +131,7 @@ export async function toDataverseError(res: Response): Promise<DataverseError> {
   return new DataverseError(res.status, code, message.slice(0, 1000), retryAfter);
 }
 
-export function parseRetryAfter(v: string | null): number | undefined {
+function parseRetryAfter(v: string | null): number | undefined {
   if (!v) return undefined;
   const n = Number(v);
   if (Number.isFinite(n) && n >= 0) return n;
@@ -253,12 +253,12 @@ export async function dataverseJson<T = unknown>(
   return parsed.data;
 }
 
-export const WhoAmIResponse = z.object({
+const WhoAmIResponse = z.object({
   BusinessUnitId: z.string(),
   UserId: z.string(),
   OrganizationId: z.string(),
 });
-export type WhoAmIResponse = z.infer<typeof WhoAmIResponse>;
+type WhoAmIResponse = z.infer<typeof WhoAmIResponse>;
 
 export function whoAmI(orgUrl: string, token: string): Promise<WhoAmIResponse> {
   return dataverseJson(orgUrl, "WhoAmI", { token }, WhoAmIResponse);
@@ -268,7 +268,7 @@ export function whoAmI(orgUrl: string, token: string): Promise<WhoAmIResponse> {
  * Wire shape of the `RetrieveTotalRecordCount` function (Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse):
  * `{ EntityRecordCountCollection: { Count, IsReadOnly, Keys: [logicalName…], Values: [count…] } }`.
  */
-export const RetrieveTotalRecordCountResponse = z.object({
+const RetrieveTotalRecordCountResponse = z.object({
   EntityRecordCountCollection: z.object({
     Keys: z.array(z.string()),
     Values: z.array(z.number()),

@@ -23,12 +23,6 @@ interface Cached {
 const cache = new Map<string, Cached>();
 const inflight = new Map<string, Promise<string>>();
 
-/** For tests and secret rotation. */
-export function clearTokenCache(): void {
-  cache.clear();
-  inflight.clear();
-}
-
 type TokenEnv = Pick<Env, "AUTHORITY_HOST" | "DYNAMICS_CLIENT_ID" | "DYNAMICS_CLIENT_SECRET">;
 
 export async function getAppToken(

@@ -70,7 +70,7 @@ export async function withDataverseErrors<T>(what: string, fn: () => Promise<T>)
 }
 
 /** A Dataverse failure on an interactive route → the envelope (Dataverse's own code is kept in the message). */
-export function fromDataverseError(e: { status: number; code: string; message: string; retryAfterSeconds?: number }, what: string): ApiError {
+function fromDataverseError(e: { status: number; code: string; message: string; retryAfterSeconds?: number }, what: string): ApiError {
   const msg = `${what}: Dynamics answered ${e.status || "nothing"} ${e.code}: ${e.message}`.slice(0, 1000);
   if (e.status === 0) return new ApiError("dynamics_unreachable", msg);
   if (e.status === 401) return new ApiError("dynamics_token_invalid", msg);

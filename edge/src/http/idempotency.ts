@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "../env";
+import { claimKey, getKey, releaseKey, storeAnswer } from "../stores/idempotency-keys";
 import type { AppEnv } from "./app-env";
 import { ApiError, validationFailed } from "./errors";
 
@@ -11,23 +11,13 @@ import { ApiError, validationFailed } from "./errors";
  * Scoped by tenant. Only a fingerprint of the request is kept, and responses of side-effect-free POSTs (previews of
  * Dynamics records) and of the proxy are neither needed nor stored.
  */
-export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_HEADER = "Idempotency-Key";
 const KEY_SHAPE = /^[A-Za-z0-9._:-]{8,128}$/;
 const MAX_STORED_BODY = 64 * 1024;
-/** A claim still unanswered after this long was abandoned (its isolate died mid-request): the same request may retry. */
-export const IDEMPOTENCY_ABANDONED_MS = 2 * 60 * 1000;
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 function exempt(path: string): boolean {
   return path.includes("/dynamics/") || path.endsWith("/preview");
-}
-
-interface StoredRow {
-  fingerprint: string;
-  status: number | null;
-  body: string | null;
-  created_at: number;
 }
 
 export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -37,22 +27,10 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw validationFailed([{ path: `header.${IDEMPOTENCY_HEADER}`, message: "8–128 characters of A–Z, a–z, 0–9, '.', '_', ':' or '-'" }]);
   }
   const { tenant } = c.get("caller");
-  const db = c.env.DATA;
   const fingerprint = await fingerprintOf(c.req.method, c.req.url, await c.req.text());
-  const now = Date.now();
 
-  const claimed = await db
-    .prepare(
-      `INSERT INTO idempotency_keys (tenant, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, NULL, NULL, ?)
-       ON CONFLICT (tenant, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = NULL, body = NULL, created_at = excluded.created_at
-       WHERE idempotency_keys.created_at < ?
-          OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < ? AND idempotency_keys.fingerprint = excluded.fingerprint)`,
-    )
-    .bind(tenant, key, fingerprint, now, now - IDEMPOTENCY_TTL_MS, now - IDEMPOTENCY_ABANDONED_MS)
-    .run();
-
-  if (claimed.meta.changes === 0) {
-    const row = await db.prepare("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE tenant = ? AND key = ?").bind(tenant, key).first<StoredRow>();
+  if (!(await claimKey(c.env, tenant, key, fingerprint, Date.now()))) {
+    const row = await getKey(c.env, tenant, key);
     if (row) {
       if (row.fingerprint !== fingerprint) {
         throw new ApiError("idempotency_key_reused", `This ${IDEMPOTENCY_HEADER} was already used for a different request`, [{ path: `header.${IDEMPOTENCY_HEADER}`, message: "use a new key for a new request" }]);
@@ -69,11 +47,10 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     return next();
   }
 
-  const release = () => db.prepare("DELETE FROM idempotency_keys WHERE tenant = ? AND key = ?").bind(tenant, key).run();
   try {
     await next();
   } catch (e) {
-    await release();
+    await releaseKey(c.env, tenant, key);
     throw e;
   }
   const res = c.res;
@@ -81,10 +58,10 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   const body = res.status === 204 ? null : await res.clone().text();
   const storable = res.status < 500 && (body === null || (body.length <= MAX_STORED_BODY && (res.headers.get("Content-Type") ?? "").includes("json")));
   if (!storable) {
-    await release();
+    await releaseKey(c.env, tenant, key);
     return;
   }
-  await db.prepare("UPDATE idempotency_keys SET status = ?, body = ? WHERE tenant = ? AND key = ?").bind(res.status, body, tenant, key).run();
+  await storeAnswer(c.env, tenant, key, res.status, body);
 };
 
 async function fingerprintOf(method: string, url: string, body: string): Promise<string> {
@@ -92,10 +69,4 @@ async function fingerprintOf(method: string, url: string, body: string): Promise
   const data = new TextEncoder().encode(`${method}\n${u.pathname}${u.search}\n${body}`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Cron housekeeping: forget keys older than the replay window. */
-export async function sweepIdempotencyKeys(env: Env, now: number): Promise<number> {
-  const r = await env.DATA.prepare("DELETE FROM idempotency_keys WHERE created_at < ?").bind(now - IDEMPOTENCY_TTL_MS).run();
-  return r.meta.changes;
 }

@@ -19,7 +19,7 @@ const TIMEOUT_MS = 20_000;
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]{0,99}$/;
 
 /** What a caller may add to the metadata requests (the sync engine observes service-protection headroom). */
-export type MetadataRequestOptions = Pick<DataverseRequestInit, "onHeadroom">;
+type MetadataRequestOptions = Pick<DataverseRequestInit, "onHeadroom">;
 
 function getMetadata<T>(orgUrl: string, token: string, path: string, schema: z.ZodType<T>, opts: MetadataRequestOptions): Promise<T> {
   return dataverseJson(orgUrl, path, { token, timeoutMs: TIMEOUT_MS, ...opts }, schema);

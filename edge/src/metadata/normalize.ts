@@ -14,7 +14,7 @@ const Label = z
   .optional();
 type Label = z.infer<typeof Label>;
 
-export function labelText(l: Label, fallback: string): string {
+function labelText(l: Label, fallback: string): string {
   return l?.UserLocalizedLabel?.Label || l?.LocalizedLabels?.[0]?.Label || fallback;
 }
 
@@ -22,7 +22,7 @@ const Managed = <T extends z.ZodType>(inner: T) => z.union([z.object({ Value: in
 const managedValue = <T>(v: { Value: T } | T | null | undefined): T | undefined =>
   v !== null && typeof v === "object" && "Value" in (v as object) ? (v as { Value: T }).Value : ((v ?? undefined) as T | undefined);
 
-export const EntityDefinitionRow = z
+const EntityDefinitionRow = z
   .object({
     LogicalName: z.string(),
     EntitySetName: z.string().nullable().optional(),
@@ -50,7 +50,7 @@ export function normalizeEntities(rows: z.infer<typeof EntityDefinitionRow>[]): 
     .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.logicalName.localeCompare(b.logicalName));
 }
 
-export const AttributeRow = z
+const AttributeRow = z
   .object({
     LogicalName: z.string(),
     AttributeType: z.union([z.string(), z.number()]).nullable().optional(),
@@ -63,7 +63,7 @@ export const AttributeRow = z
   .passthrough();
 export const AttributesResponse = z.object({ value: z.array(AttributeRow) });
 
-export const LookupRow = z.object({ LogicalName: z.string(), Targets: z.array(z.string()).nullable().optional() }).passthrough();
+const LookupRow = z.object({ LogicalName: z.string(), Targets: z.array(z.string()).nullable().optional() }).passthrough();
 export const LookupsResponse = z.object({ value: z.array(LookupRow) });
 
 const OptionMeta = z.object({ Value: z.number().nullable().optional(), Label: Label }).passthrough();
@@ -76,10 +76,10 @@ const OptionSet = z
   .passthrough()
   .nullable()
   .optional();
-export const OptionSetRow = z.object({ LogicalName: z.string(), OptionSet, GlobalOptionSet: OptionSet }).passthrough();
+const OptionSetRow = z.object({ LogicalName: z.string(), OptionSet, GlobalOptionSet: OptionSet }).passthrough();
 export const OptionSetsResponse = z.object({ value: z.array(OptionSetRow) });
 
-export const DateTimeRow = z.object({ LogicalName: z.string(), Format: z.string().nullable().optional() }).passthrough();
+const DateTimeRow = z.object({ LogicalName: z.string(), Format: z.string().nullable().optional() }).passthrough();
 export const DateTimesResponse = z.object({ value: z.array(DateTimeRow) });
 
 /** AttributeType as name or as the numeric code of the AttributeTypeCode enum (dataverse.md). */
@@ -90,7 +90,7 @@ const TYPE_CODES: AttributeType[] = [
 ];
 const KNOWN = new Set<string>(TYPE_CODES);
 
-export function attributeType(row: z.infer<typeof AttributeRow>): AttributeType {
+function attributeType(row: z.infer<typeof AttributeRow>): AttributeType {
   if (row.AttributeTypeName?.Value === "MultiSelectPicklistType") return "MultiSelectPicklist";
   const t = row.AttributeType;
   if (typeof t === "number") return TYPE_CODES[t] ?? "Other";
@@ -122,7 +122,7 @@ function options(set: z.infer<typeof OptionSet>): Array<{ value: number; label: 
   return undefined;
 }
 
-export interface AttributeParts {
+interface AttributeParts {
   attributes: z.infer<typeof AttributeRow>[];
   lookups: z.infer<typeof LookupRow>[];
   optionSets: z.infer<typeof OptionSetRow>[];

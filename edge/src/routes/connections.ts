@@ -8,8 +8,8 @@ import { audit } from "../stores/audit";
 import { connectionForAudit, deleteConnection, getConnection, listConnections, putConnection, toWire, type StoredConnection } from "../stores/connections";
 import { listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
-import { authorizeConnection } from "./authorize";
-import { presentConnection, presentConnections } from "./connection-view";
+import { authorizeConnection } from "../connections/authorize";
+import { presentConnection, presentConnections } from "../connections/view";
 
 export const connectionRoutes = new Hono<AppEnv>()
   .get("/connections", async (c) => {

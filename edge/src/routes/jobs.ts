@@ -6,8 +6,8 @@ import { readJson } from "../http/validate";
 import { audit } from "../stores/audit";
 import { deleteJob, getJob, listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
-import { validateJob } from "./job-validation";
-import { previewJob } from "./preview";
+import { validateJob } from "../jobs/validation";
+import { previewJob } from "../jobs/preview";
 
 /**
  * The request body as a job: zod shape, then cross-validation (`selfId`: the job being replaced, null for a new one).

@@ -5,7 +5,8 @@ import type { AppEnv } from "../http/app-env";
 import { notFound } from "../http/errors";
 import { parseWith, readJson } from "../http/validate";
 import { audit } from "../stores/audit";
-import { createObject, getObject, listObjects, listRecords, parseRecordFilter, updateObject } from "../stores/objects";
+import { createObject, getObject, listObjects, updateObject } from "../stores/objects";
+import { listRecords, parseRecordFilter } from "../stores/records";
 
 export const RecordsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),

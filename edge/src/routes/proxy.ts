@@ -13,8 +13,8 @@ import { limitBody, PROXY_BODY_LIMIT } from "../http/middleware";
 import { validateProxyPath, validateProxyQuery } from "../security/proxy-path";
 import { getConnection } from "../stores/connections";
 
-export const PROXY_TIMEOUT_MS = 30_000;
-export const PROXY_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const PROXY_TIMEOUT_MS = 30_000;
+const PROXY_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const API_PREFIX = "/api/data/v9.2/";
 
 const REQUEST_HEADERS = ["accept", "prefer", "odata-maxversion", "odata-version", "if-none-match", "if-match", "accept-language"];

@@ -8,10 +8,11 @@ import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
 import { audit } from "../stores/audit";
 import { getJob } from "../stores/jobs";
+import { listRunErrors } from "../stores/run-errors";
+import { cancelRun, getRunRow, listRuns, RunInProgressError, toRun } from "../stores/runs";
 import { toCsv } from "../sync/csv";
 import { onRunFinished } from "../sync/finish";
 import { webhookSecret } from "../sync/notify";
-import { cancelRun, getRunRow, listRunErrors, listRuns, RunInProgressError, toRun } from "../sync/runs-store";
 import { startRun } from "../sync/start";
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

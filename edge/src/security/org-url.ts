@@ -5,7 +5,7 @@
  */
 import { DATAVERSE_HOST_EXAMPLE, isDataverseHost } from "#contract/org-url";
 
-export type OrgUrlResult =
+type OrgUrlResult =
   | { ok: true; orgUrl: string; notes: string[] }
   | { ok: false; reason: string };
 

@@ -3,7 +3,7 @@
  * `{stored orgUrl}/api/data/v9.2/{path}?{query}`; this refuses anything that could make that URL mean another host
  * or another place on the org (traversal, encoded separators, userinfo, absolute URLs, control characters).
  */
-export type ProxyPathResult = { ok: true; path: string } | { ok: false; reason: string };
+type ProxyPathResult = { ok: true; path: string } | { ok: false; reason: string };
 
 const SEGMENT = /^[A-Za-z0-9_.$()',=\-:{}[\]]+$/; // OData resource path characters: EntitySet(guid), Fn(Param='x'), $batch, $metadata …
 

@@ -2,13 +2,13 @@ import type { Env } from "../env";
 import type { Caller } from "../http/app-env";
 
 /** One changed leaf: `path` in the resource (`mappings.2.target`), value before and after (undefined = absent). */
-export interface Change {
+interface Change {
   path: string;
   before?: unknown;
   after?: unknown;
 }
 
-export interface ActivityEntry {
+interface ActivityEntry {
   id: number;
   at: string;
   actor: { sub: string; email?: string };
@@ -20,7 +20,7 @@ export interface ActivityEntry {
 const SECRET_KEYS = /token|secret|password/i;
 
 /** Structural diff of two JSON values (objects by key, arrays by index); secrets are redacted. */
-export function diff(before: unknown, after: unknown, path = "", out: Change[] = []): Change[] {
+function diff(before: unknown, after: unknown, path = "", out: Change[] = []): Change[] {
   if (JSON.stringify(before) === JSON.stringify(after)) return out;
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
   if (isObj(before) && isObj(after) && Array.isArray(before) === Array.isArray(after)) {

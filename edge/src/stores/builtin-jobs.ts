@@ -24,7 +24,7 @@ const common = [
   { source: "modifiedon", target: "ModifiedOn" },
 ];
 
-export const BUILT_IN_JOBS: Def[] = [
+const BUILT_IN_JOBS: Def[] = [
   {
     key: "company",
     name: "Accounts → Companies",
@@ -115,7 +115,7 @@ export const BUILT_IN_JOBS: Def[] = [
   },
 ];
 
-export const builtInJobId = (connectionId: string, key: string) => `${connectionId}_${key}`.slice(0, 64);
+const builtInJobId = (connectionId: string, key: string) => `${connectionId}_${key}`.slice(0, 64);
 
 /** Entities the out-of-the-box jobs read. */
 export const BUILT_IN_ENTITIES = [...new Set(BUILT_IN_JOBS.map((d) => d.entity))];

@@ -1,6 +1,6 @@
 import type { Job } from "#contract/job";
 import type { Env } from "../env";
-import { syncScheduleIndex } from "../sync/schedule-index";
+import { syncScheduleIndex } from "./schedule-index";
 import { ID_PATTERN, kvKeys, listValues } from "./kv";
 
 type StoredJob = Job & { tenant: string };

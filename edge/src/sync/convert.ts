@@ -5,7 +5,7 @@
  */
 import type { FieldType } from "#contract/object";
 
-export type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
+type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 
 const ok = (value: unknown): Converted => ({ ok: true, value });
 const fail = (reason: string): Converted => ({ ok: false, reason });

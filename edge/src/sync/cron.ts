@@ -6,7 +6,7 @@
  */
 import { Cron } from "croner";
 
-export interface CronSpec {
+interface CronSpec {
   cron: string;
   timezone: string;
 }
@@ -45,7 +45,7 @@ export function cronExpressionProblem(spec: CronSpec): string | null {
   }
 }
 
-export interface DueDecision {
+interface DueDecision {
   /** Run now? */
   due: boolean;
   /** The tick being claimed (the stored next_due_at) when due. */

@@ -2,8 +2,8 @@
 import type { Env } from "../env";
 import { getJob } from "../stores/jobs";
 import { deliverWebhooks, enqueueNotifications } from "./notify";
-import { getRunRow, RunInProgressError, toRun } from "./runs-store";
-import { listChildren } from "./schedule-index";
+import { getRunRow, RunInProgressError, toRun } from "../stores/runs";
+import { listChildren } from "../stores/schedule-index";
 import { startRun } from "./start";
 
 export async function onRunFinished(env: Env, tenant: string, runId: string): Promise<void> {

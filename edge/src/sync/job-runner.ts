@@ -5,19 +5,18 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { runSlice, type RunRef } from "./engine";
+import { runSlice } from "./engine";
+import type { JobRunnerApi, RunRef } from "./runner-api";
 
 /** Wall time one alarm spends on pages before re-arming (keeps each invocation well inside platform limits). */
 const SLICE_BUDGET_MS = 20_000;
 
-export class JobRunner extends DurableObject<Env> {
-  /** Drive `ref` from now on (called right after the run row was inserted, and by the cron re-kick). */
+export class JobRunner extends DurableObject<Env> implements JobRunnerApi {
   async start(ref: RunRef): Promise<void> {
     await this.ctx.storage.put("run", ref);
     await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** The run this runner drives, if any (tests, diagnostics). */
   async current(): Promise<RunRef | null> {
     return (await this.ctx.storage.get<RunRef>("run")) ?? null;
   }

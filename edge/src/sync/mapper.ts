@@ -9,9 +9,9 @@ import type { FieldType, TargetObject } from "#contract/object";
 import type { RunRecordError } from "#contract/run";
 import { convertValue, printable } from "./convert";
 
-export const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
+const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
 
-export interface MappedRecord {
+interface MappedRecord {
   fields: Record<string, unknown>;
   errors: RunRecordError[];
 }
@@ -39,7 +39,7 @@ function labelFromOptions(attr: AttributeInfo | undefined, v: unknown): string |
 }
 
 /** Extracts the raw value for one mapping (value or label, direct or through a lookup). */
-export function extractValue(
+function extractValue(
   mapping: Pick<Mapping, "source" | "via" | "use">,
   attr: AttributeInfo | undefined,
   row: Record<string, unknown>,

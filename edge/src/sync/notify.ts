@@ -9,9 +9,10 @@ import type { Job } from "#contract/job";
 import type { Run } from "#contract/run";
 import type { Env } from "../env";
 import { devHosts } from "../security/org-url";
+import { enqueueMessages, markAttemptFailed, markSent, pendingWebhooks, type OutboxMessage, type PendingWebhook } from "../stores/outbox";
 
 const enc = new TextEncoder();
-export const WEBHOOK_MAX_ATTEMPTS = 8;
+const WEBHOOK_MAX_ATTEMPTS = 8;
 
 function hex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -35,7 +36,7 @@ export async function signWebhook(secret: string, timestamp: number, body: strin
 }
 
 /** https only, except hosts listed in DEV_INSECURE_ORG_HOSTS (local receivers in development). */
-export function webhookUrlAllowed(env: Pick<Env, "DEV_INSECURE_ORG_HOSTS">, url: string): boolean {
+function webhookUrlAllowed(env: Pick<Env, "DEV_INSECURE_ORG_HOSTS">, url: string): boolean {
   let u: URL;
   try {
     u = new URL(url);
@@ -47,13 +48,12 @@ export function webhookUrlAllowed(env: Pick<Env, "DEV_INSECURE_ORG_HOSTS">, url:
   return u.protocol === "http:" && devHosts(env.DEV_INSECURE_ORG_HOSTS).has(u.host.toLowerCase());
 }
 
-export function runEventBody(tenant: string, job: Pick<Job, "id" | "name">, run: Run): string {
+function runEventBody(tenant: string, job: Pick<Job, "id" | "name">, run: Run): string {
   return JSON.stringify({ type: "run.finished", tenant, job: { id: job.id, name: job.name }, run });
 }
 
 /** Outbox rows for a finished run: one per email recipient of the outcome, one for the webhook. */
 export async function enqueueNotifications(env: Env, tenant: string, job: Job, run: Run): Promise<void> {
-  const now = new Date().toISOString();
   const recipients = run.status === "succeeded" ? job.notify.onSuccess : run.status === "partial" ? job.notify.onPartial : job.notify.onFailure;
   // A cancelled run is `failed` (error code "cancelled"): its recipients are onFailure's, its subject says what happened.
   const outcome = run.status === "failed" && run.error?.code === "cancelled" ? "cancelled" : run.status;
@@ -65,26 +65,12 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
     `Read ${run.counts.read}, inserted ${run.counts.inserted}, updated ${run.counts.updated}, deleted ${run.counts.deleted}, skipped ${run.counts.skipped}, failed ${run.counts.failed}`,
     ...(run.error ? [`Error: ${run.error.code}: ${run.error.message}`] : []),
   ].join("\n");
-  // (run, channel, recipient) is unique: a run that finishes twice (a late duplicate) never notifies twice.
-  const outboxRow = (channel: "email" | "webhook", recipient: string, subject: string | null, body: string) =>
-    env.DATA.prepare(
-      "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).bind(crypto.randomUUID(), tenant, run.id, job.id, channel, recipient, subject, body, Date.now(), now);
-  const stmts = recipients.map((to) => outboxRow("email", to, subject, text));
-  if (job.notify.webhook) stmts.push(outboxRow("webhook", job.notify.webhook, null, runEventBody(tenant, job, run)));
-  if (stmts.length) await env.DATA.batch(stmts);
+  const messages: OutboxMessage[] = recipients.map((to) => ({ channel: "email", recipient: to, subject, body: text }));
+  if (job.notify.webhook) messages.push({ channel: "webhook", recipient: job.notify.webhook, subject: null, body: runEventBody(tenant, job, run) });
+  await enqueueMessages(env, tenant, run.id, job.id, messages);
 }
 
-interface OutboxRow {
-  id: string;
-  tenant: string;
-  job_id: string;
-  recipient: string;
-  body: string;
-  attempts: number;
-}
-
-async function deliverOne(env: Env, row: OutboxRow): Promise<void> {
+async function deliverOne(env: Env, row: PendingWebhook): Promise<void> {
   let error: string | null = null;
   if (!webhookUrlAllowed(env, row.recipient)) error = "webhook URL refused (https required)";
   else {
@@ -106,25 +92,17 @@ async function deliverOne(env: Env, row: OutboxRow): Promise<void> {
   }
   const attempts = row.attempts + 1;
   if (error === null) {
-    await env.DATA.prepare("UPDATE notifications_outbox SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL WHERE id = ?").bind(attempts, new Date().toISOString(), row.id).run();
+    await markSent(env, row.id, attempts);
   } else {
     const final = attempts >= WEBHOOK_MAX_ATTEMPTS || error.startsWith("webhook URL refused");
     const next = Date.now() + Math.min(3_600_000, 30_000 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-    await env.DATA.prepare("UPDATE notifications_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
-      .bind(final ? "failed" : "pending", attempts, Math.floor(next), error, row.id)
-      .run();
+    await markAttemptFailed(env, row.id, attempts, error, final, Math.floor(next));
   }
 }
 
 /** Delivers due webhooks (all, or one run's). Called at run end and by the cron handler. */
 export async function deliverWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<number> {
-  const q = opts.runId
-    ? env.DATA.prepare("SELECT id, tenant, job_id, recipient, body, attempts FROM notifications_outbox WHERE channel = 'webhook' AND status = 'pending' AND run_id = ?").bind(opts.runId)
-    : env.DATA.prepare("SELECT id, tenant, job_id, recipient, body, attempts FROM notifications_outbox WHERE channel = 'webhook' AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?").bind(
-        Date.now(),
-        opts.limit ?? 50,
-      );
-  const { results } = await q.all<OutboxRow>();
-  for (const r of results) await deliverOne(env, r);
-  return results.length;
+  const due = await pendingWebhooks(env, opts);
+  for (const r of due) await deliverOne(env, r);
+  return due.length;
 }

@@ -61,7 +61,7 @@ export function planRead(job: JobDraft, entity: EntityInfo, attributes: Attribut
 }
 
 /** FNV-1a, hex — identity of a read configuration, not security. */
-export function hashString(s: string): string {
+function hashString(s: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

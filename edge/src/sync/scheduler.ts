@@ -4,14 +4,15 @@
  * invocations never double-run a job, and missed ticks (the Worker was down for an hour) coalesce into one run.
  */
 import type { Env } from "../env";
-import { sweepIdempotencyKeys } from "../http/idempotency";
+import { sweepIdempotencyKeys } from "../stores/idempotency-keys";
+import { RunInProgressError, staleRuns } from "../stores/runs";
+import { claimTick, listDue } from "../stores/schedule-index";
 import { decideDue } from "./cron";
 import { deliverWebhooks } from "./notify";
-import { RunInProgressError, staleRuns } from "./runs-store";
-import { claimTick, listDue } from "./schedule-index";
-import { kickRunner, startRun } from "./start";
+import { kickRunner } from "./runner-api";
+import { startRun } from "./start";
 
-export interface TickReport {
+interface TickReport {
   started: string[];
   skipped: Array<{ jobId: string; reason: string }>;
   rekicked: string[];

@@ -12,7 +12,7 @@ import { actors, json, sandbox } from "../helpers";
 import { call, createConnection } from "./helpers";
 import { fixture, PROJECT_FIELDS } from "../sync/helpers";
 import { runSlice } from "../../src/sync/engine";
-import { createRun, getRunRow } from "../../src/sync/runs-store";
+import { createRun, getRunRow } from "../../src/stores/runs";
 
 const RUNS = 60;
 const ERROR_CODES = new Set(["validation_failed", "invalid_json", "payload_too_large", "not_found", "conflict"]);
@@ -206,7 +206,7 @@ describe("job configs", () => {
     );
   });
 
-  // BUG (job-validation.ts): the job filter is not checked at all, and query.ts wraps it as `(filter) and (cursor)`.
+  // BUG (jobs/validation.ts): the job filter is not checked at all, and query.ts wraps it as `(filter) and (cursor)`.
   // A filter that closes its own parenthesis escapes the wrapper, the keyset cursor then binds to one branch only,
   // and a run re-reads the same first page forever (see the next test). It must be refused when the job is saved.
   it("refuses a source filter whose parentheses or quotes do not balance", async () => {
@@ -348,7 +348,7 @@ describe("record filters", () => {
     );
   });
 
-  // BUG (stores/objects.ts listRecords): contains/startswith become SQLite LIKE patterns, and D1 limits a LIKE
+  // BUG (stores/records.ts listRecords): contains/startswith become SQLite LIKE patterns, and D1 limits a LIKE
   // pattern to 50 bytes; a longer value (49+ characters for contains) makes D1 throw → 500 internal.
   it("refuses (or answers) a contains / startswith value longer than D1's LIKE pattern limit, never 500", async () => {
     for (const f of [`Name contains '${"x".repeat(49)}'`, `Name startswith '${"x".repeat(50)}'`, `Name contains '${"%".repeat(30)}'`, `Name contains '${"é".repeat(30)}'`]) {

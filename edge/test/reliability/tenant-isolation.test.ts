@@ -155,7 +155,7 @@ describe("tenant isolation on every route of the OpenAPI document", () => {
     expect(problems).toEqual([]);
   });
 
-  // BUG (routes/openapi.ts): GET /api/v1/jobs/{id}/webhook-secret is admin-only in runs.ts but its ROUTES entry lacks
+  // BUG (openapi/document.ts): GET /api/v1/jobs/{id}/webhook-secret is admin-only in runs.ts but its ROUTES entry lacks
   // `admin: true`, so the document says x-required-role "viewer" (a widget reading the document offers it to viewers).
   it("documents x-required-role admin for every route that refuses viewers", () => {
     expect(viewerForbiddenReads.size).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ObjectField } from "#contract/object";
 import { runSlice } from "../../src/sync/engine";
-import { cancelRun, createRun, getRunRow, toRun } from "../../src/sync/runs-store";
+import { cancelRun, createRun, getRunRow, toRun } from "../../src/stores/runs";
 import { putJob } from "../../src/stores/jobs";
 import { call, hostToken, json } from "../helpers";
 import { countRows, fixture, org, runToEnd, sandbox, sourceRows, targetRows, type Fixture } from "./helpers";

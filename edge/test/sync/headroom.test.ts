@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { lowerHeadroom, readHeadroom, retryPolicy } from "../../src/dataverse/client";
 import { runSlice } from "../../src/sync/engine";
-import { createRun, getRunRow, lowerHeadroomStatement, toRun } from "../../src/sync/runs-store";
+import { createRun, getRunRow, lowerHeadroomStatement, toRun } from "../../src/stores/runs";
 import { putConnection, getConnection } from "../../src/stores/connections";
 import { call, hostToken, json } from "../helpers";
 import { fixture, runToEnd, sandbox, type Fixture } from "./helpers";

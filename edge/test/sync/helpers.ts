@@ -8,7 +8,7 @@ import { putJob } from "../../src/stores/jobs";
 import { createObject, getObject } from "../../src/stores/objects";
 import { fieldColumn, objectTable } from "../../src/stores/object-tables";
 import { runSlice, type SliceOptions } from "../../src/sync/engine";
-import { createRun, getRunRow, type RunRow } from "../../src/sync/runs-store";
+import { createRun, getRunRow, type RunRow } from "../../src/stores/runs";
 
 export interface SandboxOrg {
   key: string;

@@ -5,10 +5,10 @@
 import { env, SELF } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
-import { getRunRow, listRunErrors } from "../../src/sync/runs-store";
-import { runSlice } from "../../src/sync/engine";
-import { createRun } from "../../src/sync/runs-store";
+import { listRunErrors } from "../../src/stores/run-errors";
 import { objectTable } from "../../src/stores/object-tables";
+import { createRun, getRunRow } from "../../src/stores/runs";
+import { runSlice } from "../../src/sync/engine";
 import { control, countRows, fixture, org, PROJECT_FIELDS, PROJECT_MAPPINGS, runToEnd, sandbox, sourceRows, targetRows, type Fixture } from "./helpers";
 
 const F = "@OData.Community.Display.V1.FormattedValue";

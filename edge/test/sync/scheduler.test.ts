@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Job } from "#contract/job";
-import { syncScheduleIndex } from "../../src/sync/schedule-index";
+import { syncScheduleIndex } from "../../src/stores/schedule-index";
 import { runSchedulerTick } from "../../src/sync/scheduler";
 
 const job = (over: Partial<Job>): Job =>

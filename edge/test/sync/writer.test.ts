@@ -9,7 +9,8 @@ import type { AttributeInfo } from "#contract/metadata";
 import type { ObjectField, TargetObject } from "#contract/object";
 import { ensureObjectTable } from "../../src/stores/objects";
 import { fieldColumn, objectTable } from "../../src/stores/object-tables";
-import { createRun, getRunRow, listRunErrors } from "../../src/sync/runs-store";
+import { listRunErrors } from "../../src/stores/run-errors";
+import { createRun, getRunRow } from "../../src/stores/runs";
 import { commitPage, preparePage, type PreparedPage } from "../../src/sync/writer";
 
 const ENTITY = "cr_thing";

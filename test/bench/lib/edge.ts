@@ -8,7 +8,7 @@ export async function hostToken(secret: string, tenant: string, role: "admin" | 
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("bench-user")
     .setIssuedAt()
-    .setExpirationTime("4h")
+    .setExpirationTime("1h")
     .sign(new TextEncoder().encode(secret));
 }
 

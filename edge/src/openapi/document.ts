@@ -1,15 +1,15 @@
 /**
  * The OpenAPI 3.1 document of the edge API, generated from the same zod schemas the routes validate with
  * (z.toJSONSchema). Every route is listed here, including the sync engine's run routes; a test checks that
- * every route registered on the app appears in this document.
+ * every route registered on the app appears in this document. app.ts serves it at /api/v1/openapi.json.
  */
 import { z } from "zod";
 import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } from "#contract/connection";
 import { ERROR_CODES } from "#contract/errors";
 import { JobInput } from "#contract/job";
 import { CreateObjectBody, UpdateObjectBody } from "#contract/object";
-import { ActivityQuery } from "./activity";
-import { RecordsQuery } from "./objects";
+import { ActivityQuery } from "../routes/activity";
+import { RecordsQuery } from "../routes/objects";
 
 interface RouteDoc {
   method: "get" | "post" | "put" | "patch" | "delete";
@@ -29,7 +29,7 @@ interface RouteDoc {
 const RefreshQuery = z.strictObject({ refresh: z.enum(["1"]).optional().describe("1 = ask Dynamics again and replace the cached answer") });
 const ErrorsQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });
 
-export const ROUTES: RouteDoc[] = [
+const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/v1/health", summary: "Liveness and version", tag: "meta", public: true, response: "{ ok: true, version }" },
   { method: "get", path: "/api/v1/openapi.json", summary: "This document", tag: "meta", public: true, response: "OpenAPI 3.1" },
   { method: "get", path: "/api/v1/connections", summary: "List connections (with jobCount, lastSync and the last run's service-protection headroom in readiness)", tag: "connections", response: "Connection[]" },

@@ -15,7 +15,7 @@ import { getObject } from "../stores/objects";
 import { mapRecord, sourceIdOf } from "../sync/mapper";
 import { planRead } from "../sync/query";
 
-export const PREVIEW_ROWS = 10;
+const PREVIEW_ROWS = 10;
 
 /** `jobId` is null for a draft: the answer has the same shape either way. */
 export async function previewJob(c: Context<AppEnv>, job: JobDraft, jobId: string | null) {

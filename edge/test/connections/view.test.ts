@@ -1,8 +1,8 @@
 /** GET /connections and GET /connections/:id fill jobCount and lastSync from the jobs (KV) and run history (D1). */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createRun, finishRun } from "../src/sync/runs-store";
-import { actors, call, createConnection, json } from "./helpers";
+import { createRun, finishRun } from "../../src/stores/runs";
+import { actors, call, createConnection, json } from "../helpers";
 
 const jobBody = (connectionId: string, name: string) => ({
   connectionId,

@@ -5,7 +5,7 @@
  */
 import type { Job } from "#contract/job";
 import type { Env } from "../env";
-import { nextTick } from "./cron";
+import { nextTick } from "../sync/cron";
 
 export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { id: string; deleted: true }): Promise<void> {
   if ("deleted" in job) {
@@ -41,7 +41,7 @@ export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { i
     .run();
 }
 
-export interface DueEntry {
+interface DueEntry {
   tenant: string;
   jobId: string;
   cron: string;

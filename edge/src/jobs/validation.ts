@@ -28,7 +28,7 @@ function attributeFor(source: string, attrs: AttributeInfo[]): AttributeInfo | u
   return undefined;
 }
 
-export interface ValidationOutcome {
+interface ValidationOutcome {
   details: ErrorDetail[];
   /** What could not be checked (e.g. no cached metadata for the connection yet). */
   warnings: string[];

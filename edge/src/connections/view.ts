@@ -8,10 +8,10 @@ import type { Job } from "#contract/job";
 import type { Env } from "../env";
 import { toWire, type StoredConnection } from "../stores/connections";
 import { listJobs } from "../stores/jobs";
-import { latestFinishedRuns, type FinishedRunSummary } from "../sync/runs-store";
+import { latestFinishedRuns, type FinishedRunSummary } from "../stores/runs";
 
 /** Dataverse's service-protection limits per user (application user) and 5-minute sliding window. */
-export const SERVICE_PROTECTION = { requests: 6_000, executionTimeMs: 1_200_000, windowSeconds: 300 } as const;
+const SERVICE_PROTECTION = { requests: 6_000, executionTimeMs: 1_200_000, windowSeconds: 300 } as const;
 /** Below this share of a limit left, the readiness report warns. */
 const LOW_HEADROOM = 0.1;
 
@@ -45,7 +45,7 @@ function present(conn: StoredConnection, jobs: Job[], lastRuns: Map<string, Fini
 }
 
 /** Adds the headroom figure and its `service_protection` line (informational: never required, never blocks `ready`). */
-export function withHeadroom(readiness: Readiness, h: ReadinessHeadroom, jobName: string): Readiness {
+function withHeadroom(readiness: Readiness, h: ReadinessHeadroom, jobName: string): Readiness {
   const low =
     h.requestsRemaining < SERVICE_PROTECTION.requests * LOW_HEADROOM ||
     (h.timeRemainingMs !== undefined && h.timeRemainingMs < SERVICE_PROTECTION.executionTimeMs * LOW_HEADROOM);

@@ -1,0 +1,306 @@
+/**
+ * Run history in D1 (table `runs`, see migrations/0002_sync.sql): create atomically, read, list, move through the
+ * run's life (init → pages → end), and the checkpoint a page commits. The row is the run's only state: the engine
+ * keeps nothing else between steps. Statements a page batch needs are builders; everything else runs here.
+ */
+import type { LastSync } from "#contract/connection";
+import type { RunErrorCode } from "#contract/errors";
+import type { Run, RunCounts, RunHeadroom, RunStatus, RunTrigger } from "#contract/run";
+import type { Env } from "../env";
+
+export interface RunRow {
+  id: string;
+  tenant: string;
+  job_id: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  strategy: "full" | "delta" | "keyset" | null;
+  parent_run_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  read_count: number;
+  inserted_count: number;
+  updated_count: number;
+  deleted_count: number;
+  skipped_count: number;
+  failed_count: number;
+  error_rows: number;
+  pages: number;
+  total_estimate: number | null;
+  notes: string;
+  error_code: RunErrorCode | null;
+  error_message: string | null;
+  phase: "init" | "pages" | "done";
+  plan: string | null;
+  next_link: string | null;
+  keyset_modifiedon: string | null;
+  keyset_version: number | null;
+  pending_delta_link: string | null;
+  lease_until: number | null;
+  attempts: number;
+  /** Lowest service-protection figures seen during the run (migration 0003); null when none was reported. */
+  headroom_requests: number | null;
+  headroom_time_ms: number | null;
+}
+
+/** A keyset read's position: the (modifiedon, versionnumber) of the last row written. */
+interface KeysetPosition {
+  modifiedon: string;
+  version: number;
+}
+
+/** Only a run in these states may change; every write below that must not touch an ended run says so. */
+const ACTIVE = "status IN ('queued','running')";
+
+export class RunInProgressError extends Error {
+  constructor(readonly activeRunId: string | null) {
+    super("A run of this job is already queued or running");
+  }
+}
+
+// ---- the wire shape ------------------------------------------------------------------------------------------------
+
+function countsOf(r: RunRow): RunCounts {
+  return {
+    read: r.read_count,
+    inserted: r.inserted_count,
+    updated: r.updated_count,
+    deleted: r.deleted_count,
+    skipped: r.skipped_count,
+    failed: r.failed_count,
+  };
+}
+
+export function toRun(r: RunRow): Run {
+  const notes = safeJson<string[]>(r.notes, []);
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    trigger: r.trigger,
+    status: r.status,
+    ...(r.strategy ? { strategy: r.strategy } : {}),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    counts: countsOf(r),
+    ...(r.status === "running" || r.status === "queued" || r.pages > 0
+      ? { progress: { pages: r.pages, rowsSeen: r.read_count, ...(r.total_estimate !== null ? { totalEstimate: r.total_estimate } : {}) } }
+      : {}),
+    ...(notes.length ? { notes } : {}),
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? "" } : null,
+    ...(r.headroom_requests !== null && r.headroom_requests !== undefined ? { headroom: headroomOf(r) } : {}),
+  };
+}
+
+function headroomOf(r: Pick<RunRow, "headroom_requests" | "headroom_time_ms">): RunHeadroom {
+  return { requestsRemaining: r.headroom_requests!, ...(r.headroom_time_ms !== null && r.headroom_time_ms !== undefined ? { timeRemainingMs: r.headroom_time_ms } : {}) };
+}
+
+function safeJson<T>(s: string | null, fallback: T): T {
+  if (!s) return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+// ---- create and read -----------------------------------------------------------------------------------------------
+
+const isUniqueViolation = (e: unknown) => e instanceof Error && /UNIQUE constraint failed/i.test(e.message);
+
+/** Inserts a queued run; the partial unique index makes a second active run of the same job fail → RunInProgressError. */
+export async function createRun(env: Env, tenant: string, jobId: string, trigger: RunTrigger, parentRunId: string | null = null): Promise<RunRow> {
+  const id = crypto.randomUUID();
+  const now = new Date().toISOString();
+  try {
+    await env.DATA.prepare(
+      "INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+    )
+      .bind(id, tenant, jobId, trigger, parentRunId, now, Date.now() + 120_000)
+      .run();
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    const active = await activeRun(env, tenant, jobId);
+    throw new RunInProgressError(active?.id ?? null);
+  }
+  const row = await getRunRow(env, tenant, id);
+  if (!row) throw new Error("invariant: the run just inserted is not readable");
+  return row;
+}
+
+export async function getRunRow(env: Env, tenant: string, runId: string): Promise<RunRow | null> {
+  return env.DATA.prepare("SELECT * FROM runs WHERE id = ? AND tenant = ?").bind(runId, tenant).first<RunRow>();
+}
+
+async function activeRun(env: Env, tenant: string, jobId: string): Promise<RunRow | null> {
+  return env.DATA.prepare(`SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND ${ACTIVE}`).bind(tenant, jobId).first<RunRow>();
+}
+
+export async function listRuns(env: Env, tenant: string, jobId: string, limit = 50, before?: string): Promise<RunRow[]> {
+  const { results } = before
+    ? await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, before, limit).all<RunRow>()
+    : await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, limit).all<RunRow>();
+  return results;
+}
+
+/** Active runs whose runner stopped renewing its lease (alarm lost, process restarted). */
+export async function staleRuns(env: Env, now: number, limit = 100): Promise<Array<Pick<RunRow, "id" | "tenant" | "job_id">>> {
+  const { results } = await env.DATA.prepare(`SELECT id, tenant, job_id FROM runs WHERE ${ACTIVE} AND (lease_until IS NULL OR lease_until < ?) LIMIT ?`)
+    .bind(now, limit)
+    .all<Pick<RunRow, "id" | "tenant" | "job_id">>();
+  return results;
+}
+
+/** What GET /connections needs of a job's latest finished run: its lastSync, and the headroom it saw. */
+export interface FinishedRunSummary extends LastSync {
+  headroom: RunHeadroom | null;
+}
+
+/**
+ * The latest finished run of each of `jobIds` (the tenant's jobs, listed from KV), by job id — one query: the ids
+ * travel as one JSON parameter and each job's run is found through the index runs_finished_by_job (one index probe per
+ * job, however long the history).
+ */
+export async function latestFinishedRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, FinishedRunSummary>> {
+  if (!jobIds.length) return new Map();
+  const { results } = await env.DATA.prepare(
+    `SELECT r.id, r.job_id, r.status, r.finished_at, r.headroom_requests, r.headroom_time_ms
+       FROM json_each(?1) AS j
+       JOIN runs AS r ON r.id = (
+         SELECT id FROM runs WHERE tenant = ?2 AND job_id = j.value AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1
+       )`,
+  )
+    .bind(JSON.stringify(jobIds), tenant)
+    .all<Pick<RunRow, "id" | "job_id" | "finished_at" | "headroom_requests" | "headroom_time_ms"> & { status: FinishedRunSummary["status"] }>();
+  return new Map(
+    results.map((r) => [
+      r.job_id,
+      { runId: r.id, jobId: r.job_id, status: r.status, finishedAt: r.finished_at!, headroom: r.headroom_requests !== null ? headroomOf(r) : null },
+    ]),
+  );
+}
+
+// ---- the run's life ------------------------------------------------------------------------------------------------
+
+/** Where init fixed the read: the run reads pages from here on. */
+interface ReadStart {
+  strategy: "full" | "delta" | "keyset";
+  /** The read plan as JSON (runs.plan), so a resumed run reads exactly the same way. */
+  plan: string;
+  nextLink: string | null;
+  keyset: KeysetPosition | null;
+  totalEstimate: number | null;
+  leaseUntil: number;
+}
+
+/** init → pages. Only from init and while active: a run cancelled while it initialised stays cancelled. */
+export async function startReading(env: Env, runId: string, s: ReadStart): Promise<void> {
+  await env.DATA.prepare(
+    `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND ${ACTIVE}`,
+  )
+    .bind(new Date().toISOString(), s.strategy, s.plan, s.nextLink, s.keyset?.modifiedon ?? null, s.keyset?.version ?? null, s.totalEstimate, s.leaseUntil, runId)
+    .run();
+}
+
+export async function touchLease(env: Env, runId: string, untilMs: number): Promise<void> {
+  await env.DATA.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND ${ACTIVE}`).bind(untilMs, runId).run();
+}
+
+/** A transient failure of the current step: counted (the run fails after too many) and the lease covers the wait. */
+export async function countFailedAttempt(env: Env, runId: string, leaseUntil: number): Promise<void> {
+  await env.DATA.prepare("UPDATE runs SET attempts = attempts + 1, lease_until = ? WHERE id = ?").bind(leaseUntil, runId).run();
+}
+
+/**
+ * The SET expression that appends a note to `runs.notes` unless the run already carries it: every note is appended
+ * this way, so a step that runs again (a retried page, a re-run init) never repeats one. `param` is the note's `?N`.
+ */
+const appendNote = (param: string) => `notes = CASE WHEN EXISTS (SELECT 1 FROM json_each(runs.notes) WHERE value = ${param}) THEN notes ELSE json_insert(notes, '$[#]', ${param}) END`;
+
+export function appendNoteStatement(env: Env, runId: string, note: string): D1PreparedStatement {
+  return env.DATA.prepare(`UPDATE runs SET ${appendNote("?2")} WHERE id = ?1`).bind(runId, note);
+}
+
+/**
+ * The stored delta token expired: the run reads everything again with change tracking, from `nextLink`, noting why.
+ * Only while the run is active and still at the page it was at when the token was refused (`pagesSeen`).
+ */
+export function restartAsFullReadStatement(env: Env, runId: string, pagesSeen: number, nextLink: string, note: string): D1PreparedStatement {
+  return env.DATA.prepare(`UPDATE runs SET strategy = 'full', next_link = ?2, ${appendNote("?3")} WHERE id = ?1 AND pages = ?4 AND ${ACTIVE}`).bind(runId, nextLink, note, pagesSeen);
+}
+
+/** What a committed page adds to the run and where the run continues: the checkpoint, in the page's own batch. */
+export interface RunCheckpoint {
+  /** 1-based number of the page being committed (= runs.pages + 1 when read). */
+  page: number;
+  counts: RunCounts;
+  /** Error rows this page stores (at most the run's remaining room). */
+  errorRows: number;
+  phase: "pages" | "done";
+  nextLink: string | null;
+  keyset: KeysetPosition | null;
+  pendingDeltaLink: string | null;
+  leaseUntil: number;
+}
+
+/** `WHERE pages = page - 1`: a checkpoint only ever follows the one before it. */
+export function checkpointStatement(env: Env, runId: string, cp: RunCheckpoint): D1PreparedStatement {
+  const c = cp.counts;
+  return env.DATA.prepare(
+    `UPDATE runs SET pages = ?, read_count = read_count + ?, inserted_count = inserted_count + ?, updated_count = updated_count + ?,
+        deleted_count = deleted_count + ?, skipped_count = skipped_count + ?, failed_count = failed_count + ?, error_rows = error_rows + ?,
+        phase = ?, next_link = ?, keyset_modifiedon = ?, keyset_version = ?, pending_delta_link = ?, lease_until = ?, attempts = 0
+       WHERE id = ? AND pages = ?`,
+  ).bind(
+    cp.page,
+    c.read,
+    c.inserted,
+    c.updated,
+    c.deleted,
+    c.skipped,
+    c.failed,
+    cp.errorRows,
+    cp.phase,
+    cp.nextLink,
+    cp.keyset?.modifiedon ?? null,
+    cp.keyset?.version ?? null,
+    cp.pendingDeltaLink,
+    cp.leaseUntil,
+    runId,
+    cp.page - 1,
+  );
+}
+
+/**
+ * Lowers the run's recorded headroom to `h` where `h` is lower (a column with no figure yet takes `h`; a figure `h`
+ * lacks is kept). A statement, so the engine can put it in the page's batch instead of making an extra round trip.
+ */
+export function lowerHeadroomStatement(env: Env, runId: string, h: RunHeadroom): D1PreparedStatement {
+  const time = h.timeRemainingMs ?? null;
+  return env.DATA.prepare(
+    `UPDATE runs SET headroom_requests = COALESCE(MIN(headroom_requests, ?), headroom_requests, ?),
+                     headroom_time_ms = COALESCE(MIN(headroom_time_ms, ?), headroom_time_ms, ?) WHERE id = ?`,
+  ).bind(h.requestsRemaining, h.requestsRemaining, time, time, runId);
+}
+
+/** Ends a run (only from an active state, so a late duplicate can't overwrite a result). Returns whether it changed. */
+export async function finishRun(env: Env, runId: string, status: "succeeded" | "partial" | "failed", error?: { code: RunErrorCode; message: string }): Promise<boolean> {
+  const r = await env.DATA.prepare(
+    `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
+  )
+    .bind(status, new Date().toISOString(), error?.code ?? null, error?.message.slice(0, 1000) ?? null, new Date().toISOString(), runId)
+    .run();
+  return (r.meta.changes ?? 0) === 1;
+}
+
+/**
+ * Cancels an active run: one compare-and-set to `failed` with `{ code: "cancelled", message: "Cancelled by …" }`.
+ * False when the run had already ended (or another cancel/finish won the race). The runner notices before its next
+ * page, and a page in flight is rolled back by its own batch (the page guard, stores/run-pages.ts), so the checkpoint
+ * and the job's sync state stay those of the last committed page.
+ */
+export function cancelRun(env: Env, runId: string, by: string): Promise<boolean> {
+  return finishRun(env, runId, "failed", { code: "cancelled", message: `Cancelled by ${by}` });
+}

@@ -1,0 +1,22 @@
+/**
+ * Fetch-ahead: a page of the read is the one fetched ahead when it is the page asked for, else a fresh request. With
+ * `fetchAhead`, the following page is requested right away and held in memory only (never committed, dropped with the
+ * slice), so the read overlaps the previous page's map and write: a run tends to max(fetch, write) instead of their
+ * sum, and durability is unchanged. Its failure surfaces when it is used, exactly as a fresh request's would.
+ */
+import { dataverseJson, ODataPage } from "../dataverse/client";
+import { withToken, type RunContext } from "./run-context";
+
+const pageKey = (path: string, prefer: string[]): string => `${prefer.join(",")} ${path}`;
+
+export function fetchPage(ctx: RunContext, path: string, prefer: string[]): Promise<ODataPage> {
+  const ahead = ctx.ahead;
+  ctx.ahead = null;
+  return ahead?.key === pageKey(path, prefer) ? ahead.page : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+}
+
+export function fetchAhead(ctx: RunContext, path: string, prefer: string[]): void {
+  const page = fetchPage(ctx, path, prefer);
+  page.catch(() => {}); // not unhandled: the next page step awaits it
+  ctx.ahead = { key: pageKey(path, prefer), page };
+}

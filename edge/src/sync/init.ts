@@ -1,0 +1,67 @@
+/**
+ * A run's init step (writes no records): metadata, the drift check and a new drift baseline, the target tables, the
+ * read plan and where the read starts — the job's stored delta link or keyset cursor when it still fits the plan, else
+ * a full read — with a row-count estimate for full reads. All of it is fixed into the run row (stores/runs.ts).
+ */
+import type { EntityInfo } from "#contract/metadata";
+import { retrieveTotalRecordCount } from "../dataverse/client";
+import type { Env } from "../env";
+import { fetchAttributes, fetchEntities } from "../metadata/fetch";
+import { saveSchemaBaseline } from "../stores/job-schema";
+import { ensureObjectTable } from "../stores/objects";
+import { appendNoteStatement, startReading, type RunRow } from "../stores/runs";
+import { getSyncState, type SyncState } from "../stores/sync-state";
+import { checkDrift } from "./drift";
+import { deltaInitialPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
+import { LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
+
+/** Dataverse's largest page; SYNC_PAGE_SIZE (optional var) lowers it. */
+export function pageSizeFor(env: Env): number {
+  const n = Number(env.SYNC_PAGE_SIZE);
+  return Number.isFinite(n) && n > 0 ? Math.min(5000, Math.floor(n)) : 5000;
+}
+
+export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): Promise<void> {
+  const { env, job, ref } = ctx;
+  if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0) {
+    throw new RunFailure("invalid_job", `Mode ${job.mode} needs an identifier`);
+  }
+  const entities: EntityInfo[] = await withToken(ctx, (t) => fetchEntities(ctx.conn.orgUrl, t, ctx.observe));
+  const entity = entities.find((e) => e.logicalName === job.source.entity);
+  if (!entity) throw new RunFailure("schema_drift", `Schema drift: entity ${job.source.entity} no longer exists in Dataverse`);
+  ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
+  const types = await checkDrift(ctx, ctx.attributes);
+  await saveSchemaBaseline(env, ref.tenant, ref.jobId, { jobUpdatedAt: job.updatedAt, types });
+  await ensureObjectTable(env, ref.tenant, ctx.object);
+  for (const o of ctx.lookupObjects.values()) await ensureObjectTable(env, ref.tenant, o);
+
+  const plan = planRead(job, entity, ctx.attributes, pageSize);
+  const state = await getSyncState(env, ref.tenant, ref.jobId);
+  const usable = state && state.configHash === plan.configHash && state.strategy === plan.strategy ? state : null;
+  const start = startingPoint(plan, usable);
+  if (state && !usable) await appendNoteStatement(env, run.id, "the job's source changed since the last run: full resync").run();
+  const totalEstimate = start.strategy === "full" && !job.source.filter ? await estimateTotal(ctx) : null;
+  await startReading(env, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });
+}
+
+/** Where the read starts: the stored delta link or keyset cursor when the job's state fits the plan, else a full read. */
+function startingPoint(plan: ReadPlan, usable: SyncState | null): { strategy: "full" | "delta" | "keyset"; nextLink: string | null; keyset: KeysetCursor | null } {
+  if (plan.strategy === "delta") {
+    return usable?.deltaLink ? { strategy: "delta", nextLink: usable.deltaLink, keyset: null } : { strategy: "full", nextLink: deltaInitialPath(plan), keyset: null };
+  }
+  return usable?.keyset ? { strategy: "keyset", nextLink: null, keyset: usable.keyset } : { strategy: "full", nextLink: null, keyset: null };
+}
+
+/**
+ * How many rows a full read will see, for determinate progress: Dataverse's RetrieveTotalRecordCount (a snapshot up
+ * to 24 h old, the whole table). Only asked for full reads without a source filter — a delta's size is unknown and a
+ * filtered read sees a part of the table. Best effort: any failure means "no estimate", never a failed run.
+ */
+async function estimateTotal(ctx: RunContext): Promise<number | null> {
+  try {
+    return await withToken(ctx, (t) => retrieveTotalRecordCount(ctx.conn.orgUrl, t, ctx.job.source.entity, ctx.observe));
+  } catch (e) {
+    console.warn(JSON.stringify({ level: "warn", msg: "row count estimate unavailable", runId: ctx.ref.runId, error: e instanceof Error ? e.message.slice(0, 200) : String(e) }));
+    return null;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * 3. The lookups phase of a page (see page-plan.ts): each lookup sets a target field to the `_id` of the record of
+ * its object that matches the row's match values — one SELECT per lookup per page. Self lookups also see this page's
+ * own records, which are written in the same batch. A missing match is null, skips the record, or is its error.
+ */
+import type { AttributeInfo } from "#contract/metadata";
+import type { Lookup } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { Env } from "../env";
+import { fieldColumn, objectTable } from "../stores/object-tables";
+import { idsByColumn, idsByTuple } from "../stores/record-ids";
+import { printable } from "./convert";
+import { rowKey } from "./mapper";
+import type { PageInput, PageOutcome, PageRecord } from "./page-plan";
+
+const isGuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+/** GUIDs compare lower-case (Dataverse returns them lower-case; ids typed by hand may not be). */
+const normalizeGuid = (v: unknown): unknown => (typeof v === "string" && isGuid(v) ? v.toLowerCase() : v);
+
+/** A match tuple's key (values compared as text). */
+const keyOf = (t: unknown[]) => JSON.stringify(t.map((v) => String(v)));
+
+/** Match values of a lookup for a row (raw `_x_value` keys or logical names), or null when any part is empty. */
+function matchTuple(lookup: Lookup, byAttr: Map<string, AttributeInfo>, row: Record<string, unknown>): unknown[] | null {
+  const vals = lookup.match.map((m) => {
+    const key = m.source.startsWith("_") && m.source.endsWith("_value") ? m.source : rowKey(byAttr.get(m.source), m.source);
+    return normalizeGuid(row[key]);
+  });
+  return vals.some((v) => v === null || v === undefined || v === "") ? null : vals;
+}
+
+/** Resolves every lookup of the job into the records' fields. Returns the records dropped (skipped or failed). */
+export async function resolveLookups(env: Env, input: PageInput, records: PageRecord[], outcome: PageOutcome): Promise<Set<PageRecord>> {
+  const { job, object, tenant } = input;
+  const byAttr = new Map(input.attributes.map((a) => [a.logicalName, a]));
+  const dropped = new Set<PageRecord>();
+  for (const lookup of job.lookups) {
+    const lobj = input.lookupObjects.get(lookup.object.toLowerCase());
+    if (!lobj) throw new Error(`invariant: lookup object ${lookup.object} was not loaded`);
+    const tuples = records.map((p) => matchTuple(lookup, byAttr, p.row));
+    const found = await findMatches(env, tenant, lobj, lookup, tuples);
+    if (lobj.name.toLowerCase() === object.name.toLowerCase()) {
+      for (const p of records) {
+        // Only records that exist after this batch (an update-mode record without a target row is not written).
+        if (!p.exists && job.mode === "update") continue;
+        const t = lookup.match.map((m) => normalizeGuid(p.fields[m.field]));
+        if (t.every((v) => v !== null && v !== undefined)) found.set(keyOf(t), p.id);
+      }
+    }
+    records.forEach((p, i) => {
+      if (!dropped.has(p)) applyMatch(p, lookup, lobj, tuples[i] ?? null, found, dropped, outcome);
+    });
+  }
+  return dropped;
+}
+
+/** Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. */
+async function findMatches(env: Env, tenant: string, lobj: TargetObject, lookup: Lookup, tuples: Array<unknown[] | null>): Promise<Map<string, string>> {
+  const table = await objectTable(tenant, lobj.name);
+  const found = new Map<string, string>();
+  if (lookup.match.length === 1) {
+    const m = await idsByColumn(env, table, fieldColumn(lookup.match[0]!.field), tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]));
+    for (const [k, v] of m) found.set(JSON.stringify([k]), v);
+    return found;
+  }
+  const distinct = new Map<string, unknown[]>();
+  for (const t of tuples) if (t) distinct.set(keyOf(t), t);
+  const list = [...distinct.values()];
+  const m = await idsByTuple(env, table, lookup.match.map((x) => fieldColumn(x.field)), list);
+  for (const [i, id] of m) found.set(keyOf(list[i]!), id);
+  return found;
+}
+
+/** Sets the lookup's field of one record, or drops the record as its `onMissing` says. */
+function applyMatch(p: PageRecord, lookup: Lookup, lobj: TargetObject, t: unknown[] | null, found: Map<string, string>, dropped: Set<PageRecord>, outcome: PageOutcome): void {
+  if (!t) {
+    p.fields[lookup.target] = null;
+    return;
+  }
+  const id = found.get(keyOf(t));
+  if (id) {
+    p.fields[lookup.target] = id;
+    return;
+  }
+  if (lookup.onMissing === "null") {
+    p.fields[lookup.target] = null;
+    return;
+  }
+  dropped.add(p);
+  if (lookup.onMissing === "skip") {
+    outcome.counts.skipped++;
+    return;
+  }
+  outcome.counts.failed++;
+  outcome.errors.push({
+    sourceId: p.sourceId,
+    field: lookup.target,
+    value: printable(t.length === 1 ? t[0] : t),
+    reason: `lookup: no ${lobj.name} record with ${lookup.match.map((m) => m.field).join(" + ")} = ${t.map(String).join(" + ")}`,
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * The phases that plan one page's writes (sync/writer.ts runs them in order; the lookups phase is page-lookups.ts):
+ * map the rows, identify which records exist, plan the record writes, plan the deletes. Reads happen here (one SELECT
+ * per page to identify, one per lookup); every write becomes a statement for the page's single batch.
+ */
+import type { AttributeInfo } from "#contract/metadata";
+import type { Job } from "#contract/job";
+import type { TargetObject } from "#contract/object";
+import type { RunCounts, RunRecordError } from "#contract/run";
+import type { Env } from "../env";
+import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
+import { fieldColumn } from "../stores/object-tables";
+import { idsByColumn } from "../stores/record-ids";
+import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
+import { mapRecord, sourceIdOf } from "./mapper";
+
+export interface PageInput {
+  tenant: string;
+  job: Job;
+  object: TargetObject;
+  /** Objects referenced by the job's lookups, by lower-case name. */
+  lookupObjects: Map<string, TargetObject>;
+  attributes: AttributeInfo[];
+  rows: Array<Record<string, unknown>>;
+  /** Source primary ids removed in Dataverse ($deletedEntity). */
+  deletedIds: string[];
+}
+
+/** What planning found out about the page: counts, per-record errors, notes for the run. Each phase adds to it. */
+export interface PageOutcome {
+  counts: RunCounts;
+  errors: RunRecordError[];
+  notes: string[];
+}
+
+/** A source row that mapped cleanly, on its way to a target record. */
+export interface PageRecord {
+  sourceId: string;
+  row: Record<string, unknown>;
+  fields: Record<string, unknown>;
+  /** The target record's `_id`: the existing one, or a new one. */
+  id: string;
+  exists: boolean;
+}
+
+/** The job's match key: its first identifier's target field and column, or null (no identifier). */
+function identifier(job: Job): { field: string; column: string } | null {
+  const field = job.identifiers[0]?.target;
+  return field ? { field, column: fieldColumn(field) } : null;
+}
+
+/** 1. Map every row; a row that fails to convert becomes per-record errors (counted failed). */
+export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
+  const { job, object } = input;
+  const records: PageRecord[] = [];
+  for (const row of input.rows) {
+    const r = mapRecord(job, input.attributes, row, object);
+    if (r.errors.length) {
+      outcome.errors.push(...r.errors);
+      outcome.counts.failed++;
+      continue;
+    }
+    records.push({ sourceId: sourceIdOf(job.source.entity, row), row, fields: r.fields, id: "", exists: false });
+  }
+  return records;
+}
+
+/**
+ * 2. Which records exist: one SELECT per page by the identifier. The answer stays true inside this page's batch: a
+ * duplicate or concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within
+ * the page is, from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
+ */
+export async function identifyExisting(env: Env, table: string, job: Job, records: PageRecord[]): Promise<void> {
+  const ident = identifier(job);
+  const existing = ident ? await idsByColumn(env, table, ident.column, records.map((p) => p.fields[ident.field])) : new Map<string, string>();
+  const insertedHere = new Map<string, string>();
+  for (const p of records) {
+    const key = ident ? String(p.fields[ident.field]) : null;
+    const hit = key === null ? undefined : (existing.get(key) ?? insertedHere.get(key));
+    p.exists = hit !== undefined;
+    p.id = hit ?? crypto.randomUUID();
+    if (key !== null && !p.exists && job.mode !== "update") insertedHere.set(key, p.id);
+  }
+}
+
+/**
+ * 4. Record statements, set-based: records grouped by their field names (in practice one group), each group as
+ * `[ _id, field values… ]` arrays in one JSON parameter per chunk. Upsert writes new and existing records through one
+ * INSERT … ON CONFLICT(identifier) DO UPDATE (an existing row keeps its _id and _created_at); insert mode skips
+ * existing records, update mode skips missing ones and UPDATEs the rows found.
+ */
+export function planRecordWrites(env: Env, table: string, job: Job, records: PageRecord[], dropped: Set<PageRecord>, now: string, outcome: PageOutcome): D1PreparedStatement[] {
+  const { counts } = outcome;
+  const toInsert: PageRecord[] = [];
+  const toUpdate: PageRecord[] = [];
+  for (const p of records) {
+    if (dropped.has(p)) continue;
+    if ((job.mode === "insert" && p.exists) || (job.mode === "update" && !p.exists)) {
+      counts.skipped++;
+      continue;
+    }
+    if (p.exists) counts.updated++;
+    else counts.inserted++;
+    (job.mode === "update" ? toUpdate : toInsert).push(p);
+  }
+  const rule: ConflictRule = { idColumn: identifier(job)?.column ?? null, mode: job.mode };
+  const statements: D1PreparedStatement[] = [];
+  for (const [names, group] of groupByNames(toInsert)) {
+    const { chunks, oversized } = recordChunks(group, names, true);
+    statements.push(...insertRecordsStatements(env, table, names, rule, now, chunks));
+    for (const p of oversized) statements.push(...recordStatements(env, table, rule, p, names, now));
+  }
+  // Update mode: a record repeated in the page updates its row once, with its last occurrence (as sequential UPDATEs would).
+  const lastById = new Map<string, PageRecord>();
+  for (const p of toUpdate) {
+    lastById.delete(p.id);
+    lastById.set(p.id, p);
+  }
+  for (const [names, group] of groupByNames([...lastById.values()])) {
+    const { chunks, oversized } = recordChunks(group, names, false);
+    statements.push(...updateRecordsStatements(env, table, names, now, chunks));
+    for (const p of oversized) statements.push(...recordStatements(env, table, rule, p, names, now));
+  }
+  return statements;
+}
+
+/**
+ * 5. Deletes, only from explicit delete signals (change tracking's $deletedEntity), matched through the identifier
+ * whose source is the entity's primary id; without one they are counted as skipped and the run carries a note.
+ */
+export async function planDeletes(env: Env, table: string, job: Job, deletedIds: string[], now: string, outcome: PageOutcome): Promise<D1PreparedStatement[]> {
+  const { counts } = outcome;
+  if (!deletedIds.length) return [];
+  const primary = `${job.source.entity}id`;
+  const ident = job.identifiers.find((i) => i.source === primary);
+  if (job.deletes === "ignore") {
+    counts.skipped += deletedIds.length;
+    return [];
+  }
+  if (!ident) {
+    counts.skipped += deletedIds.length;
+    outcome.notes.push(`deletes not applied: the job's identifiers do not include ${primary}`);
+    return [];
+  }
+  const ids = deletedIds.map((d) => d.toLowerCase());
+  const present = await idsByColumn(env, table, fieldColumn(ident.target), ids);
+  const rids = new Set<string>();
+  for (const id of ids) {
+    const rid = present.get(id);
+    if (!rid) {
+      counts.skipped++;
+      continue;
+    }
+    rids.add(rid);
+    counts.deleted++;
+  }
+  const chunks = jsonChunks([...rids].map((r) => JSON.stringify(r))).map((c) => c.json);
+  return deleteRecordsStatements(env, table, job.deletes !== "delete", now, chunks);
+}
+
+/** Records by the list of their field names (every record of a job normally has the same ones). */
+function groupByNames(records: PageRecord[]): Map<string[], PageRecord[]> {
+  const bySig = new Map<string, { names: string[]; list: PageRecord[] }>();
+  for (const p of records) {
+    const names = Object.keys(p.fields);
+    const sig = names.join("\u0000");
+    let g = bySig.get(sig);
+    if (!g) bySig.set(sig, (g = { names, list: [] }));
+    g.list.push(p);
+  }
+  return new Map([...bySig.values()].map((g) => [g.names, g.list]));
+}
+
+/** JSON chunks of `[ _id, values… ]` per record; a record too large for a chunk on its own is returned apart. */
+function recordChunks(records: PageRecord[], names: string[], forInsert: boolean): { chunks: string[]; oversized: PageRecord[] } {
+  const items: string[] = [];
+  const oversized: PageRecord[] = [];
+  for (const p of records) {
+    // An existing record inserted again gets a throwaway _id: only the identifier's UNIQUE index conflicts (→ DO UPDATE),
+    // never the primary key; the row keeps its _id.
+    const arr: unknown[] = [forInsert && p.exists ? crypto.randomUUID() : p.id];
+    for (const n of names) arr.push(p.fields[n] ?? null);
+    const json = JSON.stringify(arr);
+    if (json.length + 2 > JSON_CHUNK_CHARS) oversized.push(p);
+    else items.push(json);
+  }
+  return { chunks: jsonChunks(items).map((c) => c.json), oversized };
+}

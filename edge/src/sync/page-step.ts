@@ -1,0 +1,98 @@
+/**
+ * One page step: fetch (the page fetched ahead, if it is this one) → where the read goes next → request the next page
+ * → map and plan → ONE D1 batch (commitPage). A delta token that expired restarts the run as a full read instead.
+ */
+import { isDataverseError, DV_ERRORS, maxPageSize, PAGE_PREFER, type ODataPage } from "../dataverse/client";
+import { fetchAttributes } from "../metadata/fetch";
+import { restartAsFullReadStatement, type RunRow } from "../stores/runs";
+import { forgetDeltaLinkStatement, type SyncState } from "../stores/sync-state";
+import { fetchAhead, fetchPage } from "./fetch-ahead";
+import { cursorAfter, cursorOf, deltaInitialPath, keysetPath, splitDeleted, type KeysetCursor, type ReadPlan } from "./query";
+import { LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
+import { commitPage, preparePage } from "./writer";
+
+/** Where the read continues after a page, and the job's sync state to store with it. */
+interface NextPosition {
+  done: boolean;
+  nextLink: string | null;
+  keyset: KeysetCursor | null;
+  pendingDeltaLink: string | null;
+  syncState?: SyncState & { jobId: string };
+}
+
+export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
+  const { env, ref, job } = ctx;
+  if (!run.plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
+  if (ctx.plan?.text !== run.plan) ctx.plan = { text: run.plan, plan: JSON.parse(run.plan) as ReadPlan };
+  const plan = ctx.plan.plan;
+  if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
+  const cursor: KeysetCursor | null = run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
+  const path = plan.strategy === "delta" ? run.next_link : keysetPath(plan, cursor);
+  if (!path) throw new Error(`invariant: run ${run.id} has no next link in phase pages`);
+  const prefer = plan.strategy === "delta" ? [...PAGE_PREFER, maxPageSize(plan.pageSize), "odata.track-changes"] : [...PAGE_PREFER];
+
+  let page: ODataPage;
+  try {
+    page = await fetchPage(ctx, path, prefer);
+  } catch (e) {
+    if (isDataverseError(e) && e.code === DV_ERRORS.deltaTokenExpired && plan.strategy === "delta" && run.strategy === "delta") {
+      // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
+      await env.DATA.batch([
+        forgetDeltaLinkStatement(env, ref.tenant, ref.jobId),
+        restartAsFullReadStatement(env, run.id, run.pages, deltaInitialPath(plan), "delta token expired (0x80044352): full resync"),
+      ]);
+      return;
+    }
+    throw e;
+  }
+
+  const { rows, deletedIds } = splitDeleted(page.value);
+  const next = nextPosition(ctx, run, plan, page, cursor);
+  if (!next.done) fetchAhead(ctx, plan.strategy === "delta" ? next.nextLink! : keysetPath(plan, next.keyset), prefer);
+  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
+  const headroom = ctx.headroom;
+  const committed = await commitPage(env, prepared, {
+    runId: run.id,
+    tenant: ref.tenant,
+    page: run.pages + 1,
+    errorRowsBefore: run.error_rows,
+    phase: next.done ? "done" : "pages",
+    nextLink: next.nextLink,
+    keyset: next.keyset,
+    pendingDeltaLink: next.pendingDeltaLink,
+    leaseUntil: Date.now() + LEASE_MS,
+    ...(next.syncState ? { syncState: next.syncState } : {}),
+    headroom,
+  });
+  if (committed === "committed" && ctx.headroom === headroom) ctx.headroom = null;
+  // "duplicate": another step committed this page already; "stopped": the run was cancelled meanwhile and the page
+  // was rolled back. Either way the next iteration re-reads the run and moves on (or ends).
+}
+
+/**
+ * Delta: the page's nextLink, or — on the last page — its deltaLink, which becomes the job's sync state with that
+ * page. Keyset: the cursor after the page's last row (the sync state of every page); a short page is the last one.
+ */
+function nextPosition(ctx: RunContext, run: RunRow, plan: ReadPlan, page: ODataPage, cursor: KeysetCursor | null): NextPosition {
+  const jobId = ctx.ref.jobId;
+  if (plan.strategy === "delta") {
+    const nextLink = page["@odata.nextLink"] ?? null;
+    if (nextLink !== null) return { done: false, nextLink, keyset: cursor, pendingDeltaLink: run.pending_delta_link };
+    const deltaLink = page["@odata.deltaLink"] ?? null;
+    if (!deltaLink) throw new RunFailure("dynamics_error", "Dataverse ended a change-tracking read without a deltaLink");
+    return { done: true, nextLink, keyset: cursor, pendingDeltaLink: deltaLink, syncState: { jobId, configHash: plan.configHash, strategy: "delta", deltaLink, keyset: null } };
+  }
+  let keyset = cursor;
+  const last = page.value[page.value.length - 1];
+  if (last) {
+    keyset = cursorOf(last);
+    if (!keyset) throw new Error("invariant: a keyset page row lacks modifiedon / versionnumber");
+  }
+  const done = page.value.length < plan.pageSize;
+  // A full page whose last row is not after the cursor would be read again forever (e.g. a stored filter that
+  // escapes its parentheses): end the run instead of re-writing the same rows.
+  if (!done && cursor && keyset && !cursorAfter(keyset, cursor)) {
+    throw new RunFailure("invalid_job", `The keyset read did not advance past modifiedon ${cursor.modifiedon} / versionnumber ${cursor.version}; check the job's filter (source.filter)`);
+  }
+  return { done, nextLink: null, keyset, pendingDeltaLink: run.pending_delta_link, ...(keyset ? { syncState: { jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset } } : {}) };
+}
