@@ -123,10 +123,12 @@ describe.skipIf(!sb)("authorize", () => {
     expect(body.readiness.checks.find((c: any) => c.id === "change_tracking:account")).toMatchObject({ ok: true });
   });
 
-  it("marks every required check (credential, application user, read per synced table) as required and passed", async () => {
+  it("marks every required check (credential, application user, read per synced table, the admin's Organization read per synced table) as required and passed", async () => {
     const { body } = await authorized();
     const required = body.readiness.checks.filter((c: any) => c.required);
-    expect(required.map((c: any) => c.id).sort()).toEqual(["application_credential", "application_user", "read:account", "read:contact", "read:systemuser"]);
+    expect(required.map((c: any) => c.id).sort()).toEqual([
+      "application_credential", "application_user", "privilege:account", "privilege:contact", "privilege:systemuser", "read:account", "read:contact", "read:systemuser",
+    ]);
     expect(required.every((c: any) => c.ok && !c.notChecked)).toBe(true);
   });
 
@@ -211,6 +213,34 @@ describe.skipIf(!sb)("metadata", () => {
   it("needs a Dynamics token to refresh", async () => {
     const { admin, conn } = await authorized();
     await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: admin }), 401, "dynamics_token_missing");
+  });
+
+  it("refuses a viewer's ?refresh=1 (403 forbidden) and leaves the tenant's cache as it was; a viewer reads the cache", async () => {
+    const { admin, viewer, conn, token, tenant } = await authorized();
+    await call("GET", `/api/v1/connections/${conn.id}/entities`, { token: admin, headers: { "X-Dynamics-Token": token } });
+    await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } });
+    const keys = [`t/${tenant}/meta/${conn.id}/entities`, `t/${tenant}/meta/${conn.id}/attrs/account`];
+    const before = await Promise.all(keys.map((k) => env.CONFIG.get(k)));
+    expect(before.every((v) => v !== null)).toBe(true);
+    await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }), 403, "forbidden");
+    await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }), 403, "forbidden");
+    expect(await Promise.all(keys.map((k) => env.CONFIG.get(k)))).toEqual(before);
+    const hit = await call("GET", `/api/v1/connections/${conn.id}/entities`, { token: viewer });
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get("X-Metadata-Cache")).toBe("hit");
+  });
+
+  it("answers a viewer's cache miss live without storing it (only admins fill the cache)", async () => {
+    const { admin, viewer, conn, token, tenant } = await authorized();
+    const key = `t/${tenant}/meta/${conn.id}/attrs/cr123_project`;
+    await env.CONFIG.delete(key);
+    const miss = await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, { token: viewer, headers: { "X-Dynamics-Token": token } });
+    expect(miss.status).toBe(200);
+    expect(miss.headers.get("X-Metadata-Cache")).toBe("miss");
+    expect((await json<any[]>(miss)).some((a) => a.logicalName === "cr123_name")).toBe(true);
+    expect(await env.CONFIG.get(key)).toBeNull();
+    expect((await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } })).headers.get("X-Metadata-Cache")).toBe("miss");
+    expect(await env.CONFIG.get(key)).not.toBeNull();
   });
 
   it("answers 404 for an unknown table", async () => {

@@ -9,6 +9,7 @@ import type { EntityInfo } from "#contract/metadata";
 import { dataverseRequest, getAppToken, isDataverseError, whoAmI, type DataverseError } from "../dataverse/client";
 import type { Env } from "../env";
 import type { Caller } from "../http/app-env";
+import { requireAllowedOrg } from "../http/dynamics";
 import { ApiError } from "../http/errors";
 import { fetchAttributes, fetchEntities } from "../metadata/fetch";
 import { storeAttributes, storeEntities } from "../metadata/cache";
@@ -16,6 +17,8 @@ import { audit } from "../stores/audit";
 import { buildBuiltInJobs, BUILT_IN_ENTITIES } from "../stores/builtin-jobs";
 import { connectionForAudit, putConnection, type StoredConnection } from "../stores/connections";
 import { getJob, listJobs, putJob } from "../stores/jobs";
+import { claimForAuthorize } from "./ownership";
+import { provenReadChecks } from "./read-scope";
 
 interface DelegatedClaims {
   tid?: string;
@@ -68,6 +71,7 @@ export function readinessOf(checks: ReadinessCheck[], checkedAt: string): Readin
 }
 
 export async function authorizeConnection(env: Env, caller: Caller, conn: StoredConnection, accessToken: string): Promise<StoredConnection> {
+  requireAllowedOrg(env, conn);
   let me: Awaited<ReturnType<typeof whoAmI>>;
   try {
     me = await whoAmI(conn.orgUrl, accessToken);
@@ -82,6 +86,8 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
   if (conn.tenantId && conn.tenantId.toLowerCase() !== claims.tid.toLowerCase()) {
     throw new ApiError("org_mismatch", `This connection belongs to Microsoft Entra tenant ${conn.tenantId}; the token is from ${claims.tid}.`);
   }
+  // Before anything is stored for this tenant (metadata cache, jobs, the connection's pin).
+  await claimForAuthorize(env, caller, me.OrganizationId);
   const upn = claims.upn ?? claims.preferred_username ?? claims.unique_name;
   const checks: ReadinessCheck[] = [
     { id: "signed_in", ok: true, severity: "info", label: `Signed in to Dynamics as ${upn ?? me.UserId}` },
@@ -234,6 +240,10 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
           },
     );
   }
+
+  const proven = await provenReadChecks(conn, accessToken, me.UserId, upn ?? me.UserId, used, byName, now);
+  checks.push(...proven.checks);
+  next.readScope = proven.scope;
 
   const readiness = readinessOf(checks, now);
   next = { ...next, readiness, status: readiness.ready ? "authorized" : "needs_attention" };

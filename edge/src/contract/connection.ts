@@ -57,15 +57,21 @@ export interface LastSync {
 /** Dataverse's PrivilegeDepth names, plus "None" when no role of the user grants the privilege. */
 export type PrivilegeDepth = "Basic" | "Local" | "Deep" | "Global" | "None";
 
+/** A table's read privilege as a user holds it: its name as Dataverse spells it (e.g. prvReadContact) and the depth. */
+export interface ReadGrant {
+  privilege: string;
+  depth: PrivilegeDepth;
+}
+
 /**
- * What the authorizing Dynamics user was proven to read, per table (logical name → read depth), when the connection
+ * What the authorizing Dynamics user was proven to read, per table (logical name → read grant), when the connection
  * was authorized or a job was saved with their token. Background runs sync a table only when it is Global here and
  * still Global when the run re-checks it.
  */
 export interface ReadScope {
   userId: string;
   checkedAt: string;
-  tables: Record<string, PrivilegeDepth>;
+  tables: Record<string, ReadGrant>;
 }
 
 export interface Connection {

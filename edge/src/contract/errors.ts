@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   conflict: 409,
   run_in_progress: 409,
   org_mismatch: 409,
+  /** Another host account already connected this Dynamics organization (an org belongs to one host tenant). */
+  org_claimed: 409,
   not_authorized: 409,
   /** The same Idempotency-Key is still being processed (retry after Retry-After). */
   idempotency_in_progress: 409,
@@ -47,6 +49,9 @@ export interface ErrorEnvelope {
  * the others name why the engine ended the run.
  */
 export const RUN_ERROR_CODES = [
+  "org_claimed",
+  "org_url_refused",
+  "insufficient_privilege",
   "cancelled",
   "not_authorized",
   "dynamics_unauthorized",
@@ -56,6 +61,8 @@ export const RUN_ERROR_CODES = [
   "connection_not_found",
   "object_not_found",
   "invalid_job",
+  /** A chained run more than MAX_CHAIN_DEPTH hops below the run that started the chain (sync/engine.ts). */
+  "chain_too_deep",
   "schema_drift",
   "internal",
 ] as const;

@@ -50,7 +50,13 @@ export const Notify = z.strictObject({
 
 export const JobInput = z.strictObject({
   connectionId: z.string().min(1).max(64),
-  name: z.string().trim().min(1).max(120),
+  /** Goes into e-mail subjects and logs: no control characters (CR/LF would start a header of their own). */
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(120)
+    .regex(/^[^\p{Cc}\u2028\u2029]*$/u, "must not contain control characters (line breaks, tabs)"),
   enabled: z.boolean().default(true),
   source: z.strictObject({ entity: logicalName, filter: z.string().trim().max(2000).nullable().default(null) }),
   target: z.strictObject({ object: fieldName }),

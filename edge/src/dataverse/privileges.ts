@@ -7,8 +7,8 @@
  * whose lower case is its logical name, so one call answers every table.
  */
 import { z } from "zod";
-import type { PrivilegeDepth } from "#contract/connection";
-import { dataverseJson } from "./client";
+import type { PrivilegeDepth, ReadGrant } from "#contract/connection";
+import { dataverseJson, type DataverseRequestInit } from "./client";
 
 export const RolePrivilege = z.object({
   Depth: z.enum(["Basic", "Local", "Deep", "Global"]),
@@ -28,15 +28,19 @@ const PRIVILEGE_ENTITY: Record<string, string> = { systemuser: "User", activityp
 /** The read privilege of a table, as Dataverse names it (case aside): `prvRead` + SchemaName. */
 export const readPrivilegeName = (logicalName: string) => `prvRead${PRIVILEGE_ENTITY[logicalName] ?? logicalName}`;
 
-function widestByName(privileges: Array<z.infer<typeof RolePrivilege>>): Map<string, PrivilegeDepth> {
-  const widest = new Map<string, PrivilegeDepth>();
+function widestByName(privileges: Array<z.infer<typeof RolePrivilege>>): Map<string, ReadGrant> {
+  const widest = new Map<string, ReadGrant>();
   for (const p of privileges) {
-    const name = p.PrivilegeName.toLowerCase();
-    const had = widest.get(name);
-    if (!had || DEPTH_ORDER.indexOf(p.Depth) < DEPTH_ORDER.indexOf(had)) widest.set(name, p.Depth);
+    const key = p.PrivilegeName.toLowerCase();
+    const had = widest.get(key);
+    if (!had || DEPTH_ORDER.indexOf(p.Depth) < DEPTH_ORDER.indexOf(had.depth)) widest.set(key, { privilege: p.PrivilegeName, depth: p.Depth });
   }
   return widest;
 }
+
+/** The grant of `table` in `widest`, or "None" under the privilege's name as far as the logical name tells it. */
+const grantOf = (widest: Map<string, ReadGrant>, table: string): ReadGrant =>
+  widest.get(readPrivilegeName(table).toLowerCase()) ?? { privilege: readPrivilegeName(table), depth: "None" };
 
 const userPath = (userId: string) => `systemusers(${encodeURIComponent(userId)})/Microsoft.Dynamics.CRM.`;
 
@@ -44,21 +48,21 @@ const userPath = (userId: string) => `systemusers(${encodeURIComponent(userId)})
  * The user's read depth on each of `tables` (logical names): the widest depth any of their roles grants, or "None".
  * One `RetrieveUserPrivileges` request whatever the number of tables (authorize, job save).
  */
-export async function readDepths(orgUrl: string, token: string, userId: string, tables: string[]): Promise<Record<string, PrivilegeDepth>> {
+export async function readGrants(orgUrl: string, token: string, userId: string, tables: string[]): Promise<Record<string, ReadGrant>> {
   const res = await dataverseJson(orgUrl, `${userPath(userId)}RetrieveUserPrivileges()`, { token, timeoutMs: 15_000 }, RetrieveUserPrivilegesResponse);
   const widest = widestByName(res.RolePrivileges);
-  return Object.fromEntries(tables.map((t) => [t, widest.get(readPrivilegeName(t).toLowerCase()) ?? "None"]));
+  return Object.fromEntries(tables.map((t) => [t, grantOf(widest, t)]));
 }
 
 /**
  * The user's read depth on one table with `RetrieveUserPrivilegeByPrivilegeName`: a small answer, for the re-check at
  * every run start (a System Administrator's full privilege list is about a megabyte).
  */
-export async function readDepth(orgUrl: string, token: string, userId: string, table: string): Promise<PrivilegeDepth> {
+export async function readGrant(orgUrl: string, token: string, userId: string, table: string, opts: Pick<DataverseRequestInit, "onHeadroom"> = {}): Promise<ReadGrant> {
   const name = readPrivilegeName(table);
   const path = `${userPath(userId)}RetrieveUserPrivilegeByPrivilegeName(PrivilegeName=@p)?@p=${encodeURIComponent(`'${name}'`)}`;
-  const res = await dataverseJson(orgUrl, path, { token, timeoutMs: 15_000 }, RetrieveUserPrivilegesResponse);
-  return widestByName(res.RolePrivileges).get(name.toLowerCase()) ?? "None";
+  const res = await dataverseJson(orgUrl, path, { token, timeoutMs: 15_000, ...opts }, RetrieveUserPrivilegesResponse);
+  return grantOf(widestByName(res.RolePrivileges), table);
 }
 
 /** Syncing a table copies every row: only Organization-wide (Global) read covers that. */

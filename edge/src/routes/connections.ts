@@ -9,6 +9,7 @@ import { connectionForAudit, deleteConnection, getConnection, listConnections, p
 import { listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
 import { authorizeConnection } from "../connections/authorize";
+import { releaseClaimIfLast } from "../connections/ownership";
 import { presentConnection, presentConnections } from "../connections/view";
 
 export const connectionRoutes = new Hono<AppEnv>()
@@ -57,6 +58,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     }
     await deleteConnection(c.env, caller.tenant, conn.id);
     await audit(c.env, caller, "connection.delete", { type: "connection", id: conn.id }, connectionForAudit(conn), null);
+    await releaseClaimIfLast(c.env, caller, conn);
     return c.json({ deleted: true, id: conn.id, disabledJobs: disabled });
   })
   .post("/connections/:id/authorize", async (c) => {

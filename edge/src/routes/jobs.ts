@@ -7,6 +7,10 @@ import { audit } from "../stores/audit";
 import { deleteJob, getJob, listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
 import { validateJob } from "../jobs/validation";
+import { webhookOrigin } from "../security/webhook-url";
+import { requireWholeTableRead } from "../connections/read-scope";
+import { isAllowedOrgUrl } from "../security/org-url";
+import { getConnection } from "../stores/connections";
 import { previewJob } from "../jobs/preview";
 
 /**
@@ -20,16 +24,35 @@ async function readValidJob(c: Context<AppEnv>, selfId: string | null): Promise<
   return { draft, warnings };
 }
 
+/**
+ * An enabled job syncs only a table its connection's authorizing user reads Organization-wide (connections/read-scope):
+ * an unproven table is checked now when the admin sent their Dynamics token, and a narrower read refuses the save.
+ */
+async function requireReadableSource(c: Context<AppEnv>, draft: JobDraft): Promise<void> {
+  if (!draft.enabled) return;
+  const conn = await getConnection(c.env, c.get("caller").tenant, draft.connectionId);
+  if (!conn) return; // validateJob already refused it
+  const token = isAllowedOrgUrl(conn.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS) ? c.req.header("x-dynamics-token") : undefined;
+  await requireWholeTableRead(c.env, conn, draft.source.entity, token);
+}
+
+/** Viewers see a webhook as its origin only: the path and query are often the receiver's own secret (Slack, Teams). */
+function asSeenBy(role: "admin" | "viewer", job: Job): Job {
+  if (role === "admin" || !job.notify.webhook) return job;
+  return { ...job, notify: { ...job.notify, webhook: webhookOrigin(job.notify.webhook) } };
+}
+
 export const jobRoutes = new Hono<AppEnv>()
   .get("/jobs", async (c) => {
-    const { tenant } = c.get("caller");
+    const caller = c.get("caller");
     const connectionId = c.req.query("connectionId");
-    const jobs = await listJobs(c.env, tenant);
-    return c.json(connectionId ? jobs.filter((j) => j.connectionId === connectionId) : jobs);
+    const jobs = await listJobs(c.env, caller.tenant);
+    return c.json((connectionId ? jobs.filter((j) => j.connectionId === connectionId) : jobs).map((j) => asSeenBy(caller.role, j)));
   })
   .post("/jobs", async (c) => {
     const caller = c.get("caller");
     const { draft, warnings } = await readValidJob(c, null);
+    await requireReadableSource(c, draft);
     const now = new Date().toISOString();
     const job: Job = { ...draft, id: newId("job"), createdAt: now, updatedAt: now };
     await putJob(c.env, caller.tenant, job);
@@ -43,15 +66,17 @@ export const jobRoutes = new Hono<AppEnv>()
     return c.json(await previewJob(c, draft, null));
   })
   .get("/jobs/:id", async (c) => {
-    const job = await getJob(c.env, c.get("caller").tenant, c.req.param("id"));
+    const caller = c.get("caller");
+    const job = await getJob(c.env, caller.tenant, c.req.param("id"));
     if (!job) throw notFound("No such job");
-    return c.json(job);
+    return c.json(asSeenBy(caller.role, job));
   })
   .put("/jobs/:id", async (c) => {
     const caller = c.get("caller");
     const current = await getJob(c.env, caller.tenant, c.req.param("id"));
     if (!current) throw notFound("No such job");
     const { draft, warnings } = await readValidJob(c, current.id);
+    await requireReadableSource(c, draft);
     const job: Job = { ...draft, id: current.id, createdAt: current.createdAt, updatedAt: new Date().toISOString(), ...(current.builtIn ? { builtIn: current.builtIn } : {}) };
     await putJob(c.env, caller.tenant, job);
     await audit(c.env, caller, "job.update", { type: "job", id: job.id }, current, job);

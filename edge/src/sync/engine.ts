@@ -9,7 +9,7 @@ import type { RunErrorCode } from "#contract/errors";
 import { isDataverseError, type DataverseError } from "../dataverse/client";
 import type { Env } from "../env";
 import { markNeedsAttention } from "../stores/connections";
-import { countFailedAttempt, finishRun, getRunRow, touchLease } from "../stores/runs";
+import { chainDepth, countFailedAttempt, finishRun, getRunRow, touchLease, type RunRow } from "../stores/runs";
 import { onRunFinished } from "./finish";
 import { initRun, pageSizeFor } from "./init";
 import { pageStep } from "./page-step";
@@ -18,6 +18,21 @@ import type { RunRef } from "./runner-api";
 
 /** Attempts of one page step (transient failures) before the run fails. */
 const MAX_STEP_ATTEMPTS = 6;
+
+/**
+ * How many chained runs may follow one another below the run that started a chain (by hand or by its schedule). A
+ * deeper chained run fails at its start with `chain_too_deep`, and so starts no children: a chain can't run away, even
+ * through a dependency loop stored before loops were refused atomically (stores/schedule-index.ts).
+ */
+export const MAX_CHAIN_DEPTH = 10;
+
+async function checkChainDepth(env: Env, ref: RunRef, run: RunRow): Promise<void> {
+  if (run.trigger !== "chain" || !run.parent_run_id) return;
+  const depth = await chainDepth(env, ref.tenant, run.id, MAX_CHAIN_DEPTH);
+  if (depth > MAX_CHAIN_DEPTH) {
+    throw new RunFailure("chain_too_deep", `Chain too deep: this run is more than ${MAX_CHAIN_DEPTH} chained runs below the run that started the chain; it did not start (check the jobs' dependsOn)`);
+  }
+}
 
 type SliceResult = { kind: "done" } | { kind: "continue" } | { kind: "wait"; ms: number };
 
@@ -57,6 +72,7 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
       return { kind: "continue" };
     }
     try {
+      if (run.phase === "init") await checkChainDepth(env, ref, run);
       ctx ??= await loadRunContext(env, ref);
       if (run.phase === "init") {
         await initRun(ctx, run, opts.pageSize ?? pageSizeFor(env));
@@ -68,7 +84,7 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
     } catch (e) {
       await flushHeadroom(ctx).catch(() => {});
       if (e instanceof RunFailure) {
-        if (["dynamics_unauthorized", "not_authorized"].includes(e.code) && ctx) await markNeedsAttention(env, ref.tenant, ctx.conn.id, e.message).catch(() => {});
+        if (["dynamics_unauthorized", "not_authorized", "insufficient_privilege", "org_claimed"].includes(e.code) && ctx) await markNeedsAttention(env, ref.tenant, ctx.conn.id, e.message).catch(() => {});
         await failRun(env, ref, e.code, e.message);
         return { kind: "done" };
       }

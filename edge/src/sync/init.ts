@@ -12,6 +12,7 @@ import { ensureObjectTable } from "../stores/objects";
 import { appendNoteStatement, startReading, type RunRow } from "../stores/runs";
 import { getSyncState, type SyncState } from "../stores/sync-state";
 import { checkDrift } from "./drift";
+import { passRunGate } from "./run-gate";
 import { deltaInitialPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
 import { LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
 
@@ -26,6 +27,7 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): P
   if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0) {
     throw new RunFailure("invalid_job", `Mode ${job.mode} needs an identifier`);
   }
+  await passRunGate(ctx);
   const entities: EntityInfo[] = await withToken(ctx, (t) => fetchEntities(ctx.conn.orgUrl, t, ctx.observe));
   const entity = entities.find((e) => e.logicalName === job.source.entity);
   if (!entity) throw new RunFailure("schema_drift", `Schema drift: entity ${job.source.entity} no longer exists in Dataverse`);

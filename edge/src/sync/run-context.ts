@@ -10,7 +10,8 @@ import type { TargetObject } from "#contract/object";
 import type { RunHeadroom } from "#contract/run";
 import { getAppToken, isDataverseError, lowerHeadroom, type ODataPage } from "../dataverse/client";
 import type { Env } from "../env";
-import { getConnection, type StoredConnection } from "../stores/connections";
+import { isAllowedOrgUrl } from "../security/org-url";
+import { getConnection, markNeedsAttention, type StoredConnection } from "../stores/connections";
 import { getJob } from "../stores/jobs";
 import { getObject } from "../stores/objects";
 import { lowerHeadroomStatement } from "../stores/runs";
@@ -56,6 +57,12 @@ export async function loadRunContext(env: Env, ref: RunRef): Promise<RunContext>
   const conn = await getConnection(env, ref.tenant, job.connectionId);
   if (!conn) throw new RunFailure("connection_not_found", "The job's connection no longer exists");
   if (conn.status === "not_authorized") throw new RunFailure("not_authorized", "The connection has not been authorized");
+  // Re-checked every slice: the allow-list may have changed since the connection was created; no request leaves then.
+  if (!isAllowedOrgUrl(conn.orgUrl, env.DEV_INSECURE_ORG_HOSTS)) {
+    const message = `The connection's environment URL ${conn.orgUrl} is no longer allowed by this deployment; nothing was sent to it`;
+    await markNeedsAttention(env, ref.tenant, conn.id, message);
+    throw new RunFailure("org_url_refused", message);
+  }
   const object = await getObject(env, ref.tenant, job.target.object);
   if (!object) throw new RunFailure("object_not_found", `Target object ${job.target.object} does not exist`);
   const lookupObjects = new Map<string, TargetObject>();

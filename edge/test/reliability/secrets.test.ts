@@ -48,6 +48,7 @@ it.skipIf(!sb)("after a full journey no secret, token or host JWT is in KV, D1 o
   const job = await json(
     await call("POST", "/api/v1/jobs", {
       token: a.admin,
+      headers: dyn, // the widget sends the admin's Dynamics token on save: the new table's read is proven then
       body: { connectionId: conn.id, name: "projects", source: { entity: "cr123_project", filter: null }, target: { object: "Proj" }, identifiers: [{ source: "cr123_projectid", target: "Key" }], mappings: [{ source: "cr123_name", target: "Name" }], notify: { onSuccess: ["ops@example.com"], onPartial: [], onFailure: [], webhook: `${org.url}/_sandbox/nowhere` } },
     }),
   );

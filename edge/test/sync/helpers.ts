@@ -4,6 +4,7 @@ import type { Job } from "#contract/job";
 import type { ObjectField } from "#contract/object";
 import { dataverseJson, getAppToken, ODataPage } from "../../src/dataverse/client";
 import { putConnection } from "../../src/stores/connections";
+import { userToken } from "../dynamics.helpers";
 import { putJob } from "../../src/stores/jobs";
 import { createObject, getObject } from "../../src/stores/objects";
 import { fieldColumn, objectTable } from "../../src/stores/object-tables";
@@ -59,14 +60,34 @@ export interface Fixture {
   orgInfo: SandboxOrg;
 }
 
+/** The org admin's systemuser id, from WhoAmI with their delegated token. */
+export async function adminUserId(o: SandboxOrg): Promise<string> {
+  const token = await userToken(`admin@${o.key}.example`, o.url);
+  return (await dataverseJson<{ UserId: string }>(o.url, "WhoAmI", { token })).UserId;
+}
+
 /** A fresh tenant with an authorized connection to `orgKey`, the target object, and the job (stored through the jobs store). */
 export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<Job> & { object?: { name: string; fields: ObjectField[] } }): Promise<Fixture> {
   const o = org(orgKey);
   const tenant = `t-${crypto.randomUUID()}`;
   const now = new Date().toISOString();
   const connId = `conn_${crypto.randomUUID().slice(0, 8)}`;
-  await putConnection(env, { id: connId, tenant, name: orgKey, orgUrl: o.url, status: "authorized", tenantId: o.tenantId, organizationId: o.organizationId, createdAt: now, updatedAt: now });
   const { object, ...over } = jobOver;
+  // As an authorize by the org's admin leaves it: the admin's Organization-wide read of the job's table proven.
+  const entity = over.source?.entity ?? "cr123_project";
+  const adminId = await adminUserId(o);
+  await putConnection(env, {
+    id: connId, tenant, name: orgKey, orgUrl: o.url, status: "authorized", tenantId: o.tenantId, organizationId: o.organizationId, createdAt: now, updatedAt: now,
+    authorizedBy: { userId: adminId, upn: `admin@${orgKey}.example` },
+    readScope: { userId: adminId, checkedAt: now, tables: { [entity]: { privilege: `prvRead${entity}`, depth: "Global" } } },
+  });
+  // …and the organization claimed for this tenant, as that authorize would have claimed it. Taken over from an earlier
+  // test's tenant: runs that test left in a Durable Object then stop at their next gate instead of racing this test.
+  await env.DATA.prepare(
+    "INSERT INTO org_claims (organization_id, tenant, claimed_at, claimed_by) VALUES (?, ?, ?, 'test') ON CONFLICT (organization_id) DO UPDATE SET tenant = excluded.tenant",
+  )
+    .bind(o.organizationId.toLowerCase(), tenant, now)
+    .run();
   if (object && !(await getObject(env, tenant, object.name))) await createObject(env, tenant, { name: object.name, label: object.name, fields: object.fields });
   const job: Job = {
     id: `job_${crypto.randomUUID().slice(0, 8)}`,
