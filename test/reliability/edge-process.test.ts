@@ -322,6 +322,36 @@ describe.sequential("sync through a real edge process", () => {
     expect(canary.hits.length - canaryBefore).toBe(0);
   }, 60_000);
 
+  it("host tokens over real HTTP: audience, issuer and lifetime are enforced", async () => {
+    const get = async (token: string) => (await fetch(`${stack.edgeUrl}/api/v1/connections`, { headers: { Authorization: `Bearer ${token}` } })).status;
+    const secret = stack.secrets.HOST_JWT_SECRET;
+    expect(await get(await hostToken(secret, "rel-tokens"))).toBe(200);
+    expect(await get(await hostToken(secret, "rel-tokens", "admin", { aud: null }))).toBe(401);
+    expect(await get(await hostToken(secret, "rel-tokens", "admin", { aud: "another-product" }))).toBe(401);
+    expect(await get(await hostToken(secret, "rel-tokens", "admin", { iss: "https://attacker.example" }))).toBe(401);
+    expect(await get(await hostToken(secret, "rel-tokens", "admin", { expiresIn: "30d" }))).toBe(401);
+  });
+
+  it("webhook SSRF over real HTTP: private, loopback, link-local and metadata targets are refused on save", async () => {
+    const t = tenants[tenants.length - 1]!; // the tenant that holds contoso now
+    const targets = [
+      "https://169.254.169.254/latest/meta-data", "https://10.0.0.5:8443/x", "https://127.0.0.1/x", "https://[::1]/x", "https://localhost/x", "https://192.168.1.10/x",
+      "https://100.64.0.1/x", "https://[fd00::1]/x", "https://0x7f000001/x", "https://metadata.google.internal/x",
+    ];
+    for (const webhook of targets) {
+      const res = await fetch(`${stack.edgeUrl}/api/v1/jobs`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${t.api.token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          connectionId: t.connectionId, name: "hook", source: { entity: "account", filter: null }, target: { object: t.objectName },
+          identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name" }], notify: { onSuccess: [], onPartial: [], onFailure: [], webhook },
+        }),
+      });
+      const body = (await res.json()) as { error?: { code: string; details?: Array<{ path: string }> } };
+      expect({ webhook, status: res.status, code: body.error?.code, paths: body.error?.details?.map((d) => d.path) }).toEqual({ webhook, status: 400, code: "validation_failed", paths: ["notify.webhook"] });
+    }
+  });
+
   it("secrets: nothing credential-like in the persisted KV/D1/DO files or the edge's console output", async () => {
     expect(tenants.length).toBeGreaterThan(0);
     const app = stack.sandbox.apps[0]!;

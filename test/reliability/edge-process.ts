@@ -75,6 +75,8 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
       "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts}`,
       "--var", "ALLOWED_ORIGINS:http://127.0.0.1:9",
       "--var", "HOST_JWKS_URL:",
+      "--var", `HOST_JWT_AUDIENCE:${HOST_JWT_AUDIENCE}`,
+      "--var", `HOST_JWT_ISSUER:${HOST_JWT_ISSUER}`,
       ...(opts.pageSize ? ["--var", `SYNC_PAGE_SIZE:${opts.pageSize}`] : []),
     ];
     const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: edgeEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -155,13 +157,26 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   };
 }
 
-export async function hostToken(secret: string, tenant: string, role: "admin" | "viewer" = "admin"): Promise<string> {
-  return new SignJWT({ tenant, role, email: `rel@${tenant}.example` })
+/** The audience and issuer the reliability edge requires of host tokens (HOST_JWT_AUDIENCE / HOST_JWT_ISSUER). */
+export const HOST_JWT_AUDIENCE = "dynamics-connector-reliability";
+export const HOST_JWT_ISSUER = "https://host.reliability.example";
+
+export async function hostToken(
+  secret: string,
+  tenant: string,
+  role: "admin" | "viewer" = "admin",
+  claims: { aud?: string | null; iss?: string | null; expiresIn?: string } = {},
+): Promise<string> {
+  let jwt = new SignJWT({ tenant, role, email: `rel@${tenant}.example` })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(`${role}-1`)
     .setIssuedAt()
-    .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(claims.expiresIn ?? "1h");
+  const aud = claims.aud === undefined ? HOST_JWT_AUDIENCE : claims.aud;
+  const iss = claims.iss === undefined ? HOST_JWT_ISSUER : claims.iss;
+  if (aud) jwt = jwt.setAudience(aud);
+  if (iss) jwt = jwt.setIssuer(iss);
+  return jwt.sign(new TextEncoder().encode(secret));
 }
 
 /** A tiny JSON client for the edge API that throws on non-2xx. */

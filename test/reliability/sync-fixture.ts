@@ -49,8 +49,16 @@ export interface SyncTenant {
   delegatedToken: string;
 }
 
-/** A fresh host tenant: a connection to contoso authorized with a sandbox delegated token, an object and an accounts job. */
+/** Tenants set up so far; each new one takes contoso over from them (an org belongs to one host tenant). */
+const holders: SyncTenant[] = [];
+
+/**
+ * A fresh host tenant: a connection to contoso authorized with a sandbox delegated token, an object and an accounts job.
+ * The earlier tenants disconnect contoso first (their connections are deleted, their synced tables stay), as an org
+ * moves from one host account to another: otherwise the authorize would answer 409 org_claimed.
+ */
 export async function setUpTenant(stack: ReliabilityStack, label: string): Promise<SyncTenant> {
+  for (const prev of holders.splice(0)) await prev.api.req("DELETE", `/connections/${prev.connectionId}`);
   const tenant = `rel-${label}-${Date.now().toString(36)}`;
   const api = new Api(stack.edgeUrl, await hostToken(stack.secrets.HOST_JWT_SECRET, tenant));
   const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
@@ -75,7 +83,9 @@ export async function setUpTenant(stack: ReliabilityStack, label: string): Promi
     identifiers: [{ source: "accountid", target: "DynamicsId" }],
     mappings: ACCOUNT_MAPPINGS,
   });
-  return { tenant, api, connectionId: conn.id, jobId: job.id, objectName, delegatedToken: accessToken };
+  const t: SyncTenant = { tenant, api, connectionId: conn.id, jobId: job.id, objectName, delegatedToken: accessToken };
+  holders.push(t);
+  return t;
 }
 
 export async function startRun(t: SyncTenant): Promise<string> {
