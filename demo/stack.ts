@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { startHostServer, REPO_ROOT, type HostServer } from "./host/server";
-import { startSandbox, type SandboxInfo } from "./sandbox/index";
+import { startSandbox, type OrgCopyOptions, type SandboxInfo } from "./sandbox/index";
 
 export interface StackOptions {
   /** Demo host page port (0 = ephemeral). */
@@ -20,6 +20,11 @@ export interface StackOptions {
   sandboxPort?: number;
   /** Accounts in the contoso org. */
   rows?: number;
+  /**
+   * Extra sandbox orgs copied from contoso/fabrikam (same records and GUIDs, their own OrganizationId and URL; ports
+   * after the two orgs'). The browser tests start one per parallel slot (test/e2e/global-setup.ts). Default none.
+   */
+  orgCopies?: OrgCopyOptions[];
   /** Folder for the edge's local KV/D1/DO state. */
   persistTo?: string;
   /** Where generated secrets are kept (stable across demo restarts so stored ciphertexts stay readable). */
@@ -144,7 +149,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (opts.hostPort) await assertPortFree(opts.hostPort, "demo host page", "--host-port / DEMO_HOST_PORT");
     if (opts.edgePort) await assertPortFree(opts.edgePort, "edge, wrangler dev", "--edge-port / DEMO_EDGE_PORT");
     if (opts.sandboxPort) {
-      for (let i = 0; i < 4; i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
+      for (let i = 0; i < 4 + (opts.orgCopies?.length ?? 0); i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
     }
 
     const distEntry = join(REPO_ROOT, "dist", "dynamics-connector.js");
@@ -152,11 +157,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // 1. Sandbox (Dataverse + identity), in this process.
     const sp = opts.sandboxPort ?? 0;
+    const copies = opts.orgCopies ?? [];
     const sandbox = await startSandbox({
       rows: opts.rows ?? 1000,
       identityHttpsPort: sp ? sp : 0,
       identityHttpPort: sp ? sp + 1 : 0,
-      orgPorts: sp ? [sp + 2, sp + 3] : [0, 0],
+      // contoso, fabrikam, then the copies
+      orgPorts: Array.from({ length: 2 + copies.length }, (_, i) => (sp ? sp + 2 + i : 0)),
+      copies,
       quiet: true,
     });
     cleanups.push(() => sandbox.stop());
@@ -169,6 +177,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const inspectorPort = await freePort();
     const hostPort = opts.hostPort || (await freePort());
     const origins = [`http://127.0.0.1:${hostPort}`, `http://localhost:${hostPort}`];
+    // Every org the sandbox serves, copies included (host:port; each org has its own port).
     const orgHosts = sandbox.orgs.map((o) => new URL(o.url).host);
     mkdirSync(persistTo, { recursive: true });
     const envFile = join(persistTo, "..", `stack-${process.pid}.env`);

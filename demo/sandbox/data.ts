@@ -2,7 +2,7 @@
  * Deterministic data of one org. Row i of an entity is generated from (seed, org, entity, i) on demand; only rows
  * created/updated/deleted through the control API are kept (the overlay), so 1,000,000 accounts cost no memory.
  */
-import { ENTITY_PREFIX, rowGuid, rowIndex, SU_INDEX, APP_CONNECTOR_ID, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN } from "./ids";
+import { ENTITY_PREFIX, rowGuid, rowIndex, SU_INDEX, APP_CONNECTOR_ID, OID_CONTOSO_ADMIN, OID_CONTOSO_BASIC, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN } from "./ids";
 import { hash32, int, isoDate, isoSeconds, pick, rng, type Rand } from "./util";
 
 export interface LookupRef {
@@ -265,6 +265,7 @@ export function orgSpecs(rows: number, seed: number): OrgDataSpec[] {
         { first: "Avery", last: "Admin", domainname: "admin@contoso.example", aadOid: OID_CONTOSO_ADMIN, title: "System Administrator" },
         { first: "Lee", last: "Limited", domainname: "limited@contoso.example", aadOid: OID_CONTOSO_LIMITED, title: "Salesperson" },
         { first: "# Connector", last: "App", domainname: `${APP_CONNECTOR_ID}@contoso.example`, applicationId: APP_CONNECTOR_ID, aadOid: "5b5b5b5b-0000-4000-8000-00000000c001", title: "Application user" },
+        { first: "Blair", last: "Basic", domainname: "basic@contoso.example", aadOid: OID_CONTOSO_BASIC, title: "Sales Representative" },
       ],
     },
     {

@@ -5,9 +5,12 @@
 import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema";
 import { CURRENCIES, isRef, type Row, type Value } from "./data";
 import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type Expr, type OrderKey, type Scalar } from "./odata";
-import type { Org, Principal } from "./org";
+import type { Org } from "./org";
 import { dotnetEncode, fmtDateTime, fmtDecimal, fmtInt, fmtMoney, GUID_RE, xmlEscape, xmlUnescape } from "./util";
 import { metadataRequest } from "./metadata";
+import { errorResponse, json, type ApiResponse } from "./response";
+import { accessError, privilegeError, type Principal } from "./security";
+import { userPrivilegesRequest } from "./userprivileges";
 
 export interface ApiRequest {
   method: string;
@@ -17,24 +20,11 @@ export interface ApiRequest {
   headers: Record<string, string | undefined>;
   body?: string;
 }
-export interface ApiResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const JSON_CT = "application/json; odata.metadata=minimal";
 const FV = "@OData.Community.Display.V1.FormattedValue";
 const LLN = "@Microsoft.Dynamics.CRM.lookuplogicalname";
 const ANP = "@Microsoft.Dynamics.CRM.associatednavigationproperty";
 const MAX_PAGE = 5000;
 
-export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { "Content-Type": "application/json; odata.metadata=minimal", "OData-Version": "4.0", ...headers }, body: JSON.stringify({ error: { code, message } }) };
-}
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
-  return { status, headers: { "Content-Type": JSON_CT, "OData-Version": "4.0", ...headers }, body: JSON.stringify(body) };
-}
 function fromError(e: unknown): ApiResponse {
   if (e instanceof ODataError) return errorResponse(e.status, e.code, e.message);
   return errorResponse(500, "0x80040216", `An unexpected error occurred: ${e instanceof Error ? e.message : String(e)}`);
@@ -244,7 +234,16 @@ function writeAttr(ctx: Ctx, out: Record<string, unknown>, attr: RawAttr, row: R
   out[attr.logicalName] = v;
 }
 
-function projectRow(ctx: Ctx, model: EntityModel, row: Row, select: RawAttr[] | null, expand: Array<{ item: ExpandItem; attr: RawAttr; target: EntityModel; select: RawAttr[] | null }>, etag: boolean): Record<string, unknown> {
+interface ExpandPlan {
+  item: ExpandItem;
+  attr: RawAttr;
+  target: EntityModel;
+  select: RawAttr[] | null;
+  /** Row-level read check of the target (Basic depth), when there is one. */
+  visible?: (row: Row) => boolean;
+}
+
+function projectRow(ctx: Ctx, model: EntityModel, row: Row, select: RawAttr[] | null, expand: ExpandPlan[], etag: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (etag) out["@odata.etag"] = `W/"${String(row.versionnumber ?? 0)}"`;
   let cols = select;
@@ -271,7 +270,8 @@ function projectRow(ctx: Ctx, model: EntityModel, row: Row, select: RawAttr[] | 
   }
   for (const x of expand) {
     const ref = row[x.attr.logicalName];
-    const r = isRef(ref) && ref.type === x.target.logicalName ? ctx.org.getRow(ref.type, ref.id) : null;
+    let r = isRef(ref) && ref.type === x.target.logicalName ? ctx.org.getRow(ref.type, ref.id) : null;
+    if (r && x.visible && !x.visible(r)) r = null; // a related row outside the caller's depth is not joined
     out[x.item.nav] = r ? projectRow(ctx, x.target, r, x.select, [], false) : null;
   }
   return out;
@@ -372,6 +372,8 @@ export async function handleApi(org: Org, principal: Principal, req: ApiRequest,
     if (decoded.startsWith("EntityDefinitions")) return metadataRequest(org, decoded, parseQuery(req.rawQuery).params);
     const fn = /^RetrieveTotalRecordCount\((.*)\)$/s.exec(decoded);
     if (fn) return retrieveTotalRecordCount(org, principal, fn[1]!, req.rawQuery);
+    const privileges = userPrivilegesRequest(org, principal, decoded, req.rawQuery);
+    if (privileges) return privileges;
     return await entityRequest({ org, principal }, decoded, req);
   } catch (e) {
     return fromError(e);
@@ -416,14 +418,6 @@ function serviceDocument(org: Org): ApiResponse {
   });
 }
 
-function privilegeError(p: Principal, model: EntityModel): ODataError {
-  return new ODataError(
-    `Principal user (Id=${p.systemUserId}, type=8, roleCount=1, privilegeCount=0, accessMode=${p.kind === "app" ? 4 : 0}), is missing prvRead${model.schemaName} privilege (Id=00000000-0000-0000-0000-000000000000) on OTC=${model.objectTypeCode} for entity '${model.logicalName}'. context.Caller=${p.systemUserId}`,
-    "0x80040220",
-    403,
-  );
-}
-
 async function entityRequest(base: { org: Org; principal: Principal }, path: string, req: ApiRequest): Promise<ApiResponse> {
   const { org } = base;
   const m = /^([A-Za-z0-9_]+)(?:\(([^)]*)\))?(\/\$count)?$/.exec(path);
@@ -435,11 +429,13 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   const ctx: Ctx = { ...base, ann: prefer.annotations };
   if (!org.canRead(base.principal, model.logicalName)) throw privilegeError(base.principal, model);
   const store = org.store(model.logicalName);
+  // Basic depth: only the caller's own rows exist for this request (lists, counts, deltas, single records).
+  const visible = org.rowFilter(base.principal, model);
 
   const attrOf = (n: string): RawAttr => resolveAttr(model, n);
   const select = q.params.has("$select") ? parseSelect(q.params.get("$select")!).map(attrOf) : null;
   const navs = navigationProperties(model);
-  const expand = q.params.has("$expand")
+  const expand: ExpandPlan[] = q.params.has("$expand")
     ? parseExpand(q.params.get("$expand")!).map((item) => {
         const nav = navs.get(item.nav);
         if (!nav) throw new ODataError(`Could not find a property named '${item.nav}' on type 'Microsoft.Dynamics.CRM.${model.logicalName}'.`);
@@ -447,7 +443,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
         if (!target) throw new ODataError(`Navigation property '${item.nav}' targets '${nav.target}', which the sandbox doesn't model.`);
         if (!org.canRead(base.principal, target.logicalName)) throw privilegeError(base.principal, target);
         const tsel = item.select ? item.select.map((n) => resolveAttr(target, n)) : null;
-        return { item, attr: nav.attr, target, select: tsel };
+        return { item, attr: nav.attr, target, select: tsel, visible: org.rowFilter(base.principal, target) };
       })
     : [];
 
@@ -457,6 +453,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
     if (!GUID_RE.test(id)) throw new ODataError(`Bad key '${m[2]}': the sandbox supports GUID keys only.`);
     const row = store?.get(id);
     if (!row) return errorResponse(404, "0x80040217", `${model.logicalName} With Id = ${id.toLowerCase()} Does Not Exist`);
+    if (visible && !visible(row)) throw accessError(base.principal, model, id.toLowerCase());
     const body = { "@odata.context": `${org.apiBase}$metadata#${model.entitySetName}${contextSelect(select, expand)}/$entity`, ...projectRow(ctx, model, row, select, expand, true) };
     return json(200, body, prefer.annotations ? { "Preference-Applied": `odata.include-annotations="${prefer.annotations.join(",")}"` } : {});
   }
@@ -466,7 +463,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   const filterAttrs = new Map<string, RawAttr>();
   if (filter) for (const n of filterProps(filter)) filterAttrs.set(n, attrOf(n));
   const getter = (row: Row) => (n: string): Scalar => scalarOf(filterAttrs.get(n)!, row[filterAttrs.get(n)!.logicalName]);
-  const matches = (row: Row): boolean => !filter || evalFilter(filter, getter(row));
+  const matches = (row: Row): boolean => (!visible || visible(row)) && (!filter || evalFilter(filter, getter(row)));
 
   if (m[3]) {
     let n = 0;
@@ -496,7 +493,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
     applied.push("odata.track-changes");
   }
 
-  if (deltaSrc !== undefined) return deltaResponse(ctx, model, q, select, deltaSrc, prefer, applied);
+  if (deltaSrc !== undefined) return deltaResponse(ctx, model, q, select, deltaSrc, prefer, applied, visible);
 
   let pageSize = MAX_PAGE;
   if (prefer.maxPageSize !== undefined) {
@@ -601,7 +598,7 @@ function contextSelect(select: RawAttr[] | null, expand: Array<{ item: ExpandIte
   return parts.length ? `(${parts.join(",")})` : "";
 }
 
-function deltaResponse(ctx: Ctx, model: EntityModel, q: Query, select: RawAttr[] | null, tokenSrc: string, prefer: Prefer, applied: string[]): ApiResponse {
+function deltaResponse(ctx: Ctx, model: EntityModel, q: Query, select: RawAttr[] | null, tokenSrc: string, prefer: Prefer, applied: string[], visible?: (row: Row) => boolean): ApiResponse {
   const { org } = ctx;
   const version = Number(/^(\d+)!/.exec(tokenSrc)?.[1] ?? NaN);
   if (!Number.isFinite(version)) throw new ODataError("The $deltatoken is not valid.", "0x80044352");
@@ -612,7 +609,9 @@ function deltaResponse(ctx: Ctx, model: EntityModel, q: Query, select: RawAttr[]
   if (store)
     for (const [id, o] of store.overlay) {
       if (o.version <= version) continue;
-      if (o.row) changed.push({ v: o.version, row: o.row });
+      if (o.row) {
+        if (!visible || visible(o.row)) changed.push({ v: o.version, row: o.row });
+      }
       else deleted.push({ v: o.version, id });
     }
   changed.sort((a, b) => a.v - b.v);

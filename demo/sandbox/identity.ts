@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type JWTPayload } from "jose";
 
 type JoseKey = CryptoKey;
-import { APP_CONNECTOR_ID, APP_CONNECTOR_SECRET, APP_OTHER_ID, APP_OTHER_SECRET, OID_CONTOSO_ADMIN, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN, SPA_CLIENT_ID, SP_CONNECTOR, SP_OTHER, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
+import { APP_CONNECTOR_ID, APP_CONNECTOR_SECRET, APP_OTHER_ID, APP_OTHER_SECRET, OID_CONTOSO_ADMIN, OID_CONTOSO_BASIC, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN, SPA_CLIENT_ID, SP_CONNECTOR, SP_OTHER, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
 import { GUID_RE, htmlEscape, randomToken } from "./util";
 
 export interface DemoUser {
@@ -28,6 +28,7 @@ export interface App {
 export const USERS: DemoUser[] = [
   { upn: "admin@contoso.example", displayName: "Avery Admin", oid: OID_CONTOSO_ADMIN, tenantId: TENANT_CONTOSO, description: "contoso System Administrator: reads every entity" },
   { upn: "limited@contoso.example", displayName: "Lee Limited", oid: OID_CONTOSO_LIMITED, tenantId: TENANT_CONTOSO, description: "contoso user without read privilege on contact (403 prvReadContact)" },
+  { upn: "basic@contoso.example", displayName: "Blair Basic", oid: OID_CONTOSO_BASIC, tenantId: TENANT_CONTOSO, description: "contoso user with Basic (user-level) read on contact — sees only the contacts they own — and Global read elsewhere" },
   { upn: "admin@fabrikam.example", displayName: "Frankie Fabrikam", oid: OID_FABRIKAM_ADMIN, tenantId: TENANT_FABRIKAM, description: "fabrikam System Administrator (tenant B)" },
 ];
 export const APPS: App[] = [

@@ -2,12 +2,22 @@
  * Fixed, documented identifiers of the sandbox (docs/sandbox.md lists them). Everything is deterministic so that
  * tests, the demo and the edge's dev config can hard-code them.
  */
+import { nameGuid } from "./util";
+
 export const TENANT_CONTOSO = "11111111-1111-4111-8111-111111111111";
 export const TENANT_FABRIKAM = "22222222-2222-4222-8222-222222222222";
 export const ORG_CONTOSO = "0c0c0c0c-0000-4000-8000-00000000c001";
 export const ORG_FABRIKAM = "0f0f0f0f-0000-4000-8000-00000000f001";
 export const BU_CONTOSO = "b0b0b0b0-0000-4000-8000-00000000c001";
 export const BU_FABRIKAM = "b0b0b0b0-0000-4000-8000-00000000f001";
+
+/**
+ * OrganizationId of an org copy (startSandbox's `copies`): deterministic from the copy's key, a name-based (v5-style)
+ * GUID, so it is stable across restarts and differs from its source's and every other copy's.
+ */
+export function copyOrganizationId(key: string): string {
+  return nameGuid(`sandbox-organization:${key}`);
+}
 
 /** The connector's confidential app (the edge's DYNAMICS_CLIENT_ID / DYNAMICS_CLIENT_SECRET). */
 export const APP_CONNECTOR_ID = "c0ec7000-0000-4000-8000-000000000001";
@@ -22,6 +32,7 @@ export const SPA_CLIENT_ID = "5ba00000-0000-4000-8000-000000000001";
 export const OID_CONTOSO_ADMIN = "a0a0a0a0-0000-4000-8000-000000000001";
 export const OID_CONTOSO_LIMITED = "a0a0a0a0-0000-4000-8000-000000000002";
 export const OID_FABRIKAM_ADMIN = "a0a0a0a0-0000-4000-8000-000000000003";
+export const OID_CONTOSO_BASIC = "a0a0a0a0-0000-4000-8000-000000000004";
 /** Service principal object ids of the connector app, one per tenant (multi-tenant app, consented in both). */
 export const SP_CONNECTOR = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c001", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f001" } as Record<string, string>;
 export const SP_OTHER = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c002", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f002" } as Record<string, string>;
@@ -57,4 +68,4 @@ export function rowIndex(entity: string, org: number, id: string): number {
 }
 
 /** Well-known systemuser indexes (index 0.. of each org's systemuser table). */
-export const SU_INDEX = { admin: 0, limited: 1, appUser: 2 } as const;
+export const SU_INDEX = { admin: 0, limited: 1, appUser: 2, basic: 3 } as const;

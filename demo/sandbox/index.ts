@@ -1,6 +1,7 @@
 /**
  * Offline simulator of the Dataverse Web API v9.2 and the Microsoft identity platform (docs/sandbox.md).
- * `startSandbox()` starts the identity listeners (https + http) and one http listener per org.
+ * `startSandbox()` starts the identity listeners (https + http) and one http listener per org (contoso, fabrikam, then
+ * the copies asked for in `copies`).
  */
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -9,9 +10,25 @@ import { fileURLToPath } from "node:url";
 import { ensureCert } from "./certs";
 import { orgSpecs } from "./data";
 import { APPS, Identity, USERS } from "./identity";
-import { BU_CONTOSO, BU_FABRIKAM, ORG_CONTOSO, ORG_FABRIKAM, SPA_CLIENT_ID, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
-import { Org } from "./org";
+import { APP_CONNECTOR_ID, BU_CONTOSO, BU_FABRIKAM, copyOrganizationId, ORG_CONTOSO, ORG_FABRIKAM, SPA_CLIENT_ID, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
+import { Org, type OrgConfig } from "./org";
 import { OrgServer } from "./orgserver";
+import type { RoleSpec } from "./security";
+
+/**
+ * An org copied from another one, as when a Dynamics sandbox environment is copied from production: the same tables,
+ * data and record GUIDs, users, security roles and application user, in the same Entra tenant — but its own
+ * OrganizationId (derived from `key`), name and URL. Its data is its own from the start (regenerated from the same
+ * seed, not shared): writes, faults, schema drift and privilege changes on one don't show on the other.
+ */
+export interface OrgCopyOptions {
+  /** The copy's key, e.g. "contoso-copy": lower-case letters, digits and dashes. */
+  key: string;
+  /** Key of the org it is copied from ("contoso", "fabrikam" or an earlier copy). */
+  from: string;
+  /** Display name; default "<source name> — copy <key>". */
+  name?: string;
+}
 
 export interface SandboxOptions {
   /** accounts in contoso; default 1000 */
@@ -21,8 +38,10 @@ export interface SandboxOptions {
   host?: string;
   identityHttpsPort?: number;
   identityHttpPort?: number;
-  /** one per org; 0 = ephemeral */
+  /** one per org: contoso, fabrikam, then the copies in order; 0 or missing = ephemeral */
   orgPorts?: number[];
+  /** extra orgs copied from contoso/fabrikam (default none) */
+  copies?: OrgCopyOptions[];
   certDir?: string;
   quiet?: boolean;
 }
@@ -34,13 +53,15 @@ export interface SandboxInfo {
     httpUrl: string;
   };
   orgs: Array<{
-    /** "contoso" | "fabrikam" */
+    /** "contoso" | "fabrikam" | a copy's key */
     key: string;
     /** http://127.0.0.1:PORT — the org URL, Dataverse at url + /api/data/v9.2/ */
     url: string;
     tenantId: string;
     organizationId: string;
     name: string;
+    /** for a copy: the key of the org it was copied from */
+    copyOf?: string;
   }>;
   users: Array<{ upn: string; password?: never; displayName: string; tenantId: string; description: string }>;
   /** registered confidential apps (client credentials) */
@@ -70,6 +91,28 @@ function close(server: Server): Promise<void> {
   });
 }
 
+const COPY_KEY_RE = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * The config of a copy of `from`: the source's data spec (same seed, org number and counts, so the same rows and
+ * GUIDs; the spec is read-only, every Org keeps its own overlay), tenant, business unit and roles; its own key,
+ * name and OrganizationId.
+ */
+function copyConfig(orgs: Org[], c: OrgCopyOptions): OrgConfig {
+  if (typeof c?.key !== "string" || !COPY_KEY_RE.test(c.key)) throw new Error(`sandbox: bad org copy key '${String(c?.key)}' (lower-case letters, digits and dashes, starting with a letter)`);
+  if (orgs.some((o) => o.key === c.key)) throw new Error(`sandbox: there is already an org '${c.key}'`);
+  const src = orgs.find((o) => o.key === c.from);
+  if (!src) throw new Error(`sandbox: org copy '${c.key}' is copied from '${String(c.from)}', which is not an org (${orgs.map((o) => o.key).join(", ")})`);
+  return {
+    ...src.cfg,
+    key: c.key,
+    name: c.name ?? `${src.cfg.name} — copy ${c.key}`,
+    organizationId: copyOrganizationId(c.key),
+    copyOf: src.key,
+    recordKey: src.cfg.recordKey ?? src.key,
+  };
+}
+
 export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxInfo> {
   const rows = opts.rows ?? 1000;
   const seed = opts.seed ?? 1;
@@ -81,15 +124,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
   const servers: Server[] = [];
 
   const [cSpec, fSpec] = orgSpecs(rows, seed) as [ReturnType<typeof orgSpecs>[0], ReturnType<typeof orgSpecs>[0]];
+  // Security roles at reset (docs/sandbox.md, "Users, security roles and privileges"); the control API changes them.
+  const sysAdmin: RoleSpec = { name: "System Administrator", allTables: true };
   const orgs = [
-    new Org({ key: "contoso", name: "Contoso (sandbox)", tenantId: TENANT_CONTOSO, organizationId: ORG_CONTOSO, businessUnitId: BU_CONTOSO, spec: cSpec, initialDenied: {} }),
-    new Org({ key: "fabrikam", name: "Fabrikam (sandbox)", tenantId: TENANT_FABRIKAM, organizationId: ORG_FABRIKAM, businessUnitId: BU_FABRIKAM, spec: fSpec, initialDenied: {} }),
+    new Org({
+      key: "contoso", name: "Contoso (sandbox)", tenantId: TENANT_CONTOSO, organizationId: ORG_CONTOSO, businessUnitId: BU_CONTOSO, spec: cSpec,
+      roles: {
+        "admin@contoso.example": [sysAdmin],
+        "limited@contoso.example": [{ name: "Sandbox Reader without Contact", read: { "*": "Global", contact: "None" } }],
+        "basic@contoso.example": [{ name: "Sandbox Reader, own Contacts", read: { "*": "Global", contact: "Basic" } }],
+        [APP_CONNECTOR_ID]: [{ name: "Sandbox Connector Reader", read: { "*": "Global" } }],
+      },
+    }),
+    new Org({
+      key: "fabrikam", name: "Fabrikam (sandbox)", tenantId: TENANT_FABRIKAM, organizationId: ORG_FABRIKAM, businessUnitId: BU_FABRIKAM, spec: fSpec,
+      roles: { "admin@fabrikam.example": [sysAdmin] },
+    }),
   ];
-  // limited@contoso.example has no read privilege on contact.
-  const contoso = orgs[0]!;
-  const limitedId = contoso.resolvePrincipal("limited@contoso.example")!;
-  contoso.cfg.initialDenied[limitedId] = ["contact"];
-  contoso.reset();
+  for (const c of opts.copies ?? []) orgs.push(new Org(copyConfig(orgs, c)));
 
   let identity: Identity | undefined;
   const idHandler = (base: () => string) => (req: Parameters<Identity["handle"]>[0], res: Parameters<Identity["handle"]>[1]): void => {
@@ -136,7 +188,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
       servers.push(server);
       const port = await listen(server, opts.orgPorts?.[i] ?? 0, host);
       org.url = `http://${host}:${port}`;
-      log(`org ${org.key}: ${org.url}/api/data/v9.2/ (${org.cfg.spec.counts.account} accounts)`);
+      log(`org ${org.key}: ${org.url}/api/data/v9.2/ (${org.cfg.spec.counts.account} accounts${org.cfg.copyOf ? `, copy of ${org.cfg.copyOf}` : ""})`);
     }
   } catch (e) {
     await Promise.all(servers.map(close));
@@ -147,7 +199,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
   let stopped = false;
   return {
     identity: { httpsUrl, httpUrl },
-    orgs: orgs.map((o) => ({ key: o.key, url: o.url, tenantId: o.cfg.tenantId, organizationId: o.cfg.organizationId, name: o.cfg.name })),
+    orgs: orgs.map((o) => ({ key: o.key, url: o.url, tenantId: o.cfg.tenantId, organizationId: o.cfg.organizationId, name: o.cfg.name, ...(o.cfg.copyOf ? { copyOf: o.cfg.copyOf } : {}) })),
     users: USERS.map((u) => ({ upn: u.upn, displayName: u.displayName, tenantId: u.tenantId, description: u.description })),
     apps: APPS.filter((a) => a.kind === "confidential").map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret!, description: a.description })),
     spaClientId: SPA_CLIENT_ID,

@@ -1,9 +1,9 @@
 /** EntityDefinitions and attribute metadata in Dataverse's shape (including the derived-type casts). */
 import type { EntityModel, RawAttr, RawOption } from "./schema";
-import { evalFilter, ODataError, parseExpand, parseFilter, parseSelect, splitTop, type Scalar } from "./odata";
+import { evalFilter, ODataError, parseExpand, parseFilter, parseSelect, type Scalar } from "./odata";
 import type { Org } from "./org";
 import { nameGuid } from "./util";
-import { errorResponse, json, type ApiResponse } from "./dataverse";
+import { errorResponse, json, type ApiResponse } from "./response";
 
 type Obj = Record<string, unknown>;
 
@@ -234,5 +234,3 @@ export function metadataRequest(org: Org, path: string, params: Map<string, stri
     .map(({ a, i }) => render(a, i));
   return json(200, { "@odata.context": ctx, value });
 }
-
-export { splitTop };

@@ -1,9 +1,10 @@
-/** State of one simulated Dataverse org: catalog (metadata), data, privileges, faults, stats. */
+/** State of one simulated Dataverse org: catalog (metadata), data, security roles, faults, stats. */
 import { Catalog, LOOKUP_TYPES, type EntityModel, type RawAttr } from "./schema";
 import { EntityStore, OrgData, baseVersion, isRef, type OrgDataSpec, type Row, type Value } from "./data";
 import { ENTITY_PREFIX, rowGuid } from "./ids";
-import { GUID_RE, hash32, isoSeconds, rng } from "./util";
+import { GUID_RE, hash32, isoSeconds, nameGuid, rng } from "./util";
 import { ODataError } from "./odata";
+import { checkLevelFor, isReadLevel, makeRole, readLevelOf, roleSpec, type Principal, type ReadLevel, type Role, type RoleSpec } from "./security";
 
 export interface FaultSpec {
   kind: "429" | "503" | "drop" | "slow" | "401";
@@ -22,12 +23,6 @@ interface FaultState extends FaultSpec {
   rand: () => number;
 }
 
-export interface Principal {
-  kind: "user" | "app";
-  systemUserId: string;
-  name: string;
-}
-
 export interface OrgConfig {
   key: string;
   name: string;
@@ -35,8 +30,18 @@ export interface OrgConfig {
   organizationId: string;
   businessUnitId: string;
   spec: OrgDataSpec;
-  /** systemuserid → entities whose read privilege is revoked at reset. */
-  initialDenied: Record<string, string[]>;
+  /**
+   * Security roles at reset, per principal (upn, application id, Entra object id or systemuserid — see
+   * resolvePrincipal). Systemusers not listed hold no role.
+   */
+  roles: Record<string, RoleSpec[]>;
+  /** For an org copy: the key of the org it was copied from. */
+  copyOf?: string;
+  /**
+   * Key of the org whose records this org holds (the original of a copy, itself otherwise): record ids derived from a
+   * key (security roles) are the same in a copy, like every other record id.
+   */
+  recordKey?: string;
 }
 
 export class Org {
@@ -47,7 +52,8 @@ export class Org {
   version = 0;
   /** Delta tokens with a version below this are expired. */
   minDeltaVersion = 0;
-  denied = new Map<string, Set<string>>();
+  /** systemuserid → the roles the user holds (per-user copies: changing one affects no one else). */
+  roles = new Map<string, Role[]>();
   faults: FaultState[] = [];
   private faultSeq = 0;
   stats = { total: 0, byStatus: {} as Record<string, number>, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
@@ -57,6 +63,10 @@ export class Org {
   }
   get key(): string {
     return this.cfg.key;
+  }
+  /** Key that the ids of this org's records are derived from (a copy keeps its source's record ids). */
+  get recordKey(): string {
+    return this.cfg.recordKey ?? this.cfg.key;
   }
   get apiBase(): string {
     return `${this.url}/api/data/v9.2/`;
@@ -70,7 +80,8 @@ export class Org {
     for (const e of Object.keys(ENTITY_PREFIX)) maxBase = Math.max(maxBase, baseVersion(e, this.data.count(e)));
     this.version = maxBase + 8;
     this.minDeltaVersion = 0;
-    this.denied = new Map(Object.entries(this.cfg.initialDenied).map(([k, v]) => [k, new Set(v)]));
+    this.roles = new Map();
+    for (const [ref, specs] of Object.entries(this.cfg.roles)) this.setRoles(ref, specs);
     this.clearFaults();
     this.resetStats();
   }
@@ -130,17 +141,90 @@ export class Org {
     if (GUID_RE.test(ref) && this.stores.get("systemuser")!.get(low)) return low;
     return undefined;
   }
-  canRead(p: Principal, entity: string): boolean {
-    return !this.denied.get(p.systemUserId)?.has(entity);
+  private requirePrincipal(ref: string): string {
+    const id = this.resolvePrincipal(ref);
+    if (!id) throw new ODataError(`Unknown principal '${ref}'.`, "sandbox_unknown_principal", 404);
+    return id;
   }
+  private requireEntity(entity: string): EntityModel {
+    const m = this.entity(entity) ?? this.entityBySet(entity);
+    if (!m) throw new ODataError(`Unknown entity '${entity}'.`, "sandbox_unknown_entity", 404);
+    return m;
+  }
+  /** The roles a systemuser holds (empty for users without roles). */
+  rolesOf(systemUserId: string): Role[] {
+    return this.roles.get(systemUserId.toLowerCase()) ?? [];
+  }
+  /** Effective read depth of a principal on a table ("None" = no prvRead…). */
+  readLevel(p: Principal | string, entity: string): ReadLevel {
+    const m = this.entity(entity);
+    if (!m) return "None";
+    return readLevelOf(this.rolesOf(typeof p === "string" ? p : p.systemUserId), m);
+  }
+  canRead(p: Principal, entity: string): boolean {
+    return this.readLevel(p, entity) !== "None";
+  }
+  /**
+   * Row-level read check for a principal that holds the privilege: Basic reaches only rows the user owns (no teams or
+   * sharing in the sandbox); Local, Deep and Global reach every row (one business unit per org).
+   */
+  rowFilter(p: Principal, model: EntityModel): ((row: Row) => boolean) | undefined {
+    if (this.readLevel(p, model.logicalName) !== "Basic") return undefined;
+    const me = p.systemUserId.toLowerCase();
+    return (row) => {
+      const o = row.ownerid;
+      return isRef(o) && o.type === "systemuser" && o.id.toLowerCase() === me;
+    };
+  }
+  /** Replace the roles of a principal (control API and reset). */
+  setRoles(principal: string, specs: RoleSpec[]): void {
+    const id = this.requirePrincipal(principal);
+    if (!Array.isArray(specs)) throw new ODataError("roles must be an array of {name, allTables?, read?}.", "sandbox_bad_request");
+    const roles = specs.map((spec, i) => {
+      if (!spec || typeof spec.name !== "string") throw new ODataError("Every role needs a name.", "sandbox_bad_request");
+      for (const [e, level] of Object.entries(spec.read ?? {})) if (e !== "*" && isReadLevel(level)) checkLevelFor(this.requireEntity(e), level);
+      const role = makeRole(spec, nameGuid(`role:${this.recordKey}:${id}:${i}:${spec.name}`));
+      // the control API takes entity set names too; roles store logical names
+      for (const [e, level] of [...role.read]) {
+        if (e === "*") continue;
+        const m = this.requireEntity(e);
+        if (m.logicalName !== e) {
+          role.read.delete(e);
+          role.read.set(m.logicalName, level);
+        }
+      }
+      return role;
+    });
+    this.roles.set(id, roles);
+  }
+  /**
+   * Set a principal's read level on one table: the first role grants exactly `level`, the others grant nothing on it
+   * (a user without roles gets a role named "Sandbox role").
+   */
+  setReadLevel(principal: string, entity: string, level: ReadLevel): ReadLevel {
+    const id = this.requirePrincipal(principal);
+    const m = this.requireEntity(entity);
+    if (!isReadLevel(level)) throw new ODataError(`depth must be None, Basic, Local, Deep or Global.`, "sandbox_bad_request");
+    checkLevelFor(m, level);
+    let roles = this.roles.get(id);
+    if (!roles?.length) {
+      roles = [makeRole({ name: "Sandbox role" }, nameGuid(`role:${this.recordKey}:${id}:0:Sandbox role`))];
+      this.roles.set(id, roles);
+    }
+    roles.forEach((r, i) => r.read.set(m.logicalName, i === 0 ? level : "None"));
+    return this.readLevel(id, m.logicalName);
+  }
+  /** Legacy form of the control API: read true = Global, false = None. */
   setPrivilege(principal: string, entity: string, read: boolean): void {
-    const id = this.resolvePrincipal(principal);
-    if (!id) throw new ODataError(`Unknown principal '${principal}'.`, "sandbox_unknown_principal", 404);
-    if (!this.entity(entity)) throw new ODataError(`Unknown entity '${entity}'.`, "sandbox_unknown_entity", 404);
-    const set = this.denied.get(id) ?? new Set<string>();
-    if (read) set.delete(entity);
-    else set.add(entity);
-    this.denied.set(id, set);
+    this.setReadLevel(principal, entity, read ? "Global" : "None");
+  }
+  /** Control API view of a principal's roles and its effective read level on every table with data. */
+  describePrivileges(principal: string): { systemuserid: string; roles: Array<RoleSpec & { roleId: string }>; read: Record<string, ReadLevel> } {
+    const id = this.requirePrincipal(principal);
+    const roles = this.rolesOf(id);
+    const tables = new Set(Object.keys(ENTITY_PREFIX));
+    for (const r of roles) for (const e of r.read.keys()) if (e !== "*") tables.add(e);
+    return { systemuserid: id, roles: roles.map(roleSpec), read: Object.fromEntries([...tables].sort().map((e) => [e, this.readLevel(id, e)])) };
   }
 
   // ---------- rows (control API) ----------

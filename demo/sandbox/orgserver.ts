@@ -1,9 +1,11 @@
 /** The HTTP face of one org: Dataverse under /api/data/v9.2/, the test-only control API under /_sandbox/. */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorResponse, handleApi, type ApiResponse } from "./dataverse";
+import { handleApi } from "./dataverse";
+import { errorResponse, type ApiResponse } from "./response";
 import { ODataError } from "./odata";
 import type { Org, FaultSpec } from "./org";
 import { readBody, type Identity } from "./identity";
+import { isReadLevel, type RoleSpec } from "./security";
 
 const WINDOW_MS = 300_000;
 const WINDOW_LIMIT = 6000;
@@ -116,7 +118,7 @@ export class OrgServer {
       const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
       const [a, b, c] = seg;
       if (seg.length === 0 && method === "GET")
-        return send(200, { org: org.key, url: org.url, tenantId: org.cfg.tenantId, organizationId: org.cfg.organizationId, counts: org.cfg.spec.counts, version: org.version, docs: "docs/sandbox.md" });
+        return send(200, { org: org.key, url: org.url, tenantId: org.cfg.tenantId, organizationId: org.cfg.organizationId, ...(org.cfg.copyOf ? { copyOf: org.cfg.copyOf } : {}), counts: org.cfg.spec.counts, version: org.version, docs: "docs/sandbox.md" });
       if (a === "reset" && method === "POST") {
         org.reset();
         this.windows.clear();
@@ -151,11 +153,21 @@ export class OrgServer {
         org.minDeltaVersion = org.version + 1;
         return send(200, { ok: true, minVersion: org.minDeltaVersion });
       }
-      if (a === "privileges" && method === "POST") {
-        const { principal, entity, read } = body as { principal?: string; entity?: string; read?: boolean };
-        if (!principal || !entity || typeof read !== "boolean") throw new ODataError("Body needs { principal: upn|clientId|oid|systemuserid, entity: logicalName, read: boolean }.", "sandbox_bad_request");
-        org.setPrivilege(principal, entity, read);
-        return send(200, { ok: true });
+      if (a === "privileges") {
+        // POST {principal, entity, depth: None|Basic|Local|Deep|Global} (or the older read: boolean = Global|None)
+        if (!b && method === "POST") {
+          const { principal, entity, read, depth } = body as { principal?: string; entity?: string; read?: boolean; depth?: string };
+          if (!principal || !entity || (typeof read !== "boolean" && !isReadLevel(depth)))
+            throw new ODataError("Body needs { principal: upn|clientId|oid|systemuserid, entity: logicalName, depth: None|Basic|Local|Deep|Global } (or read: boolean).", "sandbox_bad_request");
+          const level = org.setReadLevel(principal, entity, isReadLevel(depth) ? depth : read ? "Global" : "None");
+          return send(200, { ok: true, principal, entity, depth: level });
+        }
+        if (b && !c && method === "GET") return send(200, org.describePrivileges(b));
+        // PUT {roles: [{name, allTables?, read?: {entity|"*": depth}}]} replaces the principal's roles
+        if (b && !c && method === "PUT") {
+          org.setRoles(b, (body as { roles?: RoleSpec[] }).roles as RoleSpec[]);
+          return send(200, org.describePrivileges(b));
+        }
       }
       if (a === "faults") {
         if (b && method === "DELETE") {

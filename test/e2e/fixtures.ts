@@ -5,8 +5,25 @@ export { expect };
 
 export interface SandboxView {
   identity: { httpsUrl: string; httpUrl: string };
-  orgs: Array<{ key: string; url: string; tenantId: string; organizationId: string; name: string }>;
+  orgs: Array<{ key: string; url: string; tenantId: string; organizationId: string; name: string; copyOf?: string }>;
   users: Array<{ upn: string; displayName: string; description: string }>;
+  /** source org key → its per-slot copies, slot i at index i (global-setup.ts) */
+  slots: Record<string, string[]>;
+}
+
+/**
+ * The Playwright parallel slot of the running test: `parallelIndex` is in [0, workers - 1], stable for a worker (a
+ * worker restarted after a failure keeps it), and workers running at the same time never share it.
+ */
+function parallelSlot(): number {
+  try {
+    return test.info().parallelIndex;
+  } catch {
+    // outside a test or hook (e.g. a helper at module level of a worker): the worker's own index
+    const i = Number(process.env.TEST_PARALLEL_INDEX);
+    if (Number.isInteger(i) && i >= 0) return i;
+    throw new Error("env().org() needs a Playwright worker: it picks the org of the test's parallel slot.");
+  }
 }
 
 export function env() {
@@ -15,18 +32,37 @@ export function env() {
   const sandbox = process.env.E2E_SANDBOX;
   if (!hostUrl || !edgeUrl || !sandbox) throw new Error("The e2e stack is not running (global setup did not run).");
   const sb = JSON.parse(sandbox) as SandboxView;
-  const org = (key: string) => {
+  const byKey = (key: string) => {
     const o = sb.orgs.find((x) => x.key === key);
     if (!o) throw new Error(`no sandbox org ${key}`);
     return o;
   };
+  /**
+   * The org a test uses for `key`. "contoso" and "fabrikam" are slotted: each parallel slot gets its own copy
+   * (`contoso-1` for slot 0, …; same records and GUIDs, its own OrganizationId and URL), so tests running at the same
+   * time never share an org — an org belongs to one host tenant at a time. Any other key (a copy's own key) is that org.
+   */
+  const org = (key: string) => {
+    const slots = sb.slots?.[key];
+    if (!slots) return byKey(key);
+    const slot = parallelSlot();
+    const copy = slots[slot];
+    if (!copy) throw new Error(`No ${key} org for parallel slot ${slot}: global setup started ${slots.length} (one per worker). Run with fewer workers.`);
+    return byKey(copy);
+  };
   return { hostUrl, edgeUrl, sandbox: sb, org };
 }
 
-/** Each test gets its own host tenant: an empty world on the shared edge. */
+/**
+ * Each test gets its own host tenant: an empty world on the shared edge. After the test, every connection the tenant
+ * still has is deleted (deleteTenantConnections), which releases its claim on the slot's org for the next test.
+ */
 export const test = base.extend<{ tenant: string; widget: Locator }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this destructuring
   tenant: async ({}, use) => {
-    await use(`t-${randomUUID().slice(0, 12)}`);
+    const tenant = `t-${randomUUID().slice(0, 12)}`;
+    await use(tenant);
+    await deleteTenantConnections(tenant);
   },
   widget: async ({ page }, use) => {
     await use(page.locator("dynamics-connector"));
@@ -77,8 +113,9 @@ export async function connectedContoso(page: Page, tenant: string, name = "Conto
 
 /**
  * Slows every sandbox request whose path contains `path` (e.g. a job's first page) until the returned release is
- * called. Every matching request, not just the next one: tests share the org, and another test's run (or a cron tick)
- * must not use up the hold this test relies on. Release removes only this test's fault.
+ * called. `orgKey` goes through env().org(), so it is the test's own slot org. Every matching request, not just the
+ * next one: a run left over from the slot's previous test (or a cron tick) must not use up the hold this test relies
+ * on. Release removes only this test's fault.
  */
 export async function holdSandboxPath(orgKey: string, path: string, delayMs: number): Promise<() => Promise<void>> {
   const faults = `${env().org(orgKey).url}/_sandbox/faults`;
@@ -96,20 +133,84 @@ export function jobRow(widget: Locator, name: string): Locator {
   return widget.locator("dc-jobs-table tbody tr").filter({ has: widget.page().locator(".name", { hasText: new RegExp(`^${escaped}$`) }) });
 }
 
-/** Calls the edge as the host backend would (a host token for `tenant`), for setup the UI test is not about. */
-export async function edgeApi<T>(tenant: string, method: string, path: string, body?: unknown): Promise<T> {
+/** A host token for `tenant`, as the host backend would sign it. */
+async function hostToken(tenant: string): Promise<string> {
   const { SignJWT } = await import("jose");
-  const token = await new SignJWT({ tenant, role: "admin", email: "tests@acme.example" })
+  return new SignJWT({ tenant, role: "admin", email: "tests@acme.example" })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("e2e")
     .setExpirationTime("5m")
     .sign(new TextEncoder().encode(process.env.E2E_HOST_JWT_SECRET!));
+}
+
+/** One edge API call as `tenant`; the status and the raw body, whatever the status. */
+async function edgeCall(tenant: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const res = await fetch(`${env().edgeUrl}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    headers: { authorization: `Bearer ${await hostToken(tenant)}`, ...(body ? { "content-type": "application/json" } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+  return { status: res.status, text: await res.text() };
+}
+
+/** Calls the edge as the host backend would (a host token for `tenant`), for setup the UI test is not about. */
+export async function edgeApi<T>(tenant: string, method: string, path: string, body?: unknown): Promise<T> {
+  const { status, text } = await edgeCall(tenant, method, path, body);
+  if (status < 200 || status > 299) throw new Error(`${method} ${path} → ${status}: ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Test teardown: deletes every connection of `tenant`, so the org it authorized is unclaimed for the next test of
+ * the same parallel slot. When the edge refuses to delete a connection (409, e.g. while it has jobs), the tenant's jobs
+ * are deleted first (dependents before the jobs they depend on) and the delete is tried again; 404s (already gone)
+ * are fine. A few rounds, because a request the test left in flight (an authorize that was still running when the test
+ * ended) can store its connection again after it was deleted. Anything left after that fails the test, loudly: a claim
+ * left behind would fail the slot's next test in a confusing way.
+ */
+export async function deleteTenantConnections(tenant: string): Promise<void> {
+  type Answer = { status: number; text: string };
+  const fail = (what: string, r: Answer): never => {
+    throw new Error(
+      `e2e teardown of host tenant ${tenant}: ${what} → ${r.status} ${r.text.slice(0, 500)}. ` +
+        "The tenant may keep its claim on the slot's sandbox org, and the next test in this parallel slot would then fail to authorize it.",
+    );
+  };
+  let jobsDeleted = false;
+  let refused: string | undefined;
+  const ROUNDS = 4;
+  for (let round = 0; ; round++) {
+    if (round > 0) await new Promise((r) => setTimeout(r, 1000 * round));
+    const list = await edgeCall(tenant, "GET", "/connections");
+    if (list.status !== 200) fail("GET /connections", list);
+    const ids = (JSON.parse(list.text) as Array<{ id: string }>).map((c) => c.id);
+    if (!ids.length) return;
+    if (round === ROUNDS) fail(`connections ${ids.join(", ")} still there after ${ROUNDS} rounds of deleting${refused ? ` (last refusal: ${refused})` : ""}; GET /connections`, list);
+    for (const id of ids) {
+      const path = `/connections/${encodeURIComponent(id)}`;
+      let del = await edgeCall(tenant, "DELETE", path);
+      if (del.status === 409 && !jobsDeleted) {
+        await deleteAllJobs(tenant, fail);
+        jobsDeleted = true;
+        del = await edgeCall(tenant, "DELETE", path);
+      }
+      if (del.status !== 404 && (del.status < 200 || del.status > 299)) refused = `DELETE ${path} → ${del.status} ${del.text.slice(0, 300)}`;
+    }
+  }
+}
+
+/** Deletes every job of the tenant, each after the jobs that depend on it (a dependency may cross connections). */
+async function deleteAllJobs(tenant: string, fail: (what: string, r: { status: number; text: string }) => never): Promise<void> {
+  const list = await edgeCall(tenant, "GET", "/jobs");
+  if (list.status !== 200) fail("GET /jobs", list);
+  let jobs = JSON.parse(list.text) as Array<{ id: string; dependsOn?: string | null }>;
+  while (jobs.length) {
+    const leaves = jobs.filter((j) => !jobs.some((other) => other.dependsOn === j.id));
+    if (!leaves.length) fail(`jobs depend on each other in a cycle: ${jobs.map((j) => j.id).join(", ")}`, list);
+    for (const j of leaves) {
+      const del = await edgeCall(tenant, "DELETE", `/jobs/${encodeURIComponent(j.id)}`);
+      if (del.status !== 404 && (del.status < 200 || del.status > 299)) fail(`DELETE /jobs/${j.id}`, del);
+    }
+    jobs = jobs.filter((j) => !leaves.includes(j));
+  }
 }
