@@ -20,13 +20,29 @@ export async function claimForAuthorize(env: Env, caller: Caller, organizationId
   if (!(await claimOrganization(env, caller.tenant, organizationId, caller.sub))) throw new ApiError("org_claimed", ORG_CLAIMED_MESSAGE);
 }
 
+/** Releases the organization when no connection of the tenant but `except` points at it. True when released. */
+async function releaseUnused(env: Env, tenant: string, organizationId: string, except: string): Promise<boolean> {
+  const org = organizationId.toLowerCase();
+  const others = (await listConnections(env, tenant)).some((c) => c.id !== except && c.organizationId?.toLowerCase() === org);
+  return !others && (await releaseOrganization(env, tenant, org));
+}
+
 /** After a connection was deleted: releases the organization when no other connection of the tenant points at it. */
 export async function releaseClaimIfLast(env: Env, caller: Caller, deleted: StoredConnection): Promise<void> {
-  const org = deleted.organizationId?.toLowerCase();
-  if (!org) return;
-  const others = (await listConnections(env, caller.tenant)).some((c) => c.id !== deleted.id && c.organizationId?.toLowerCase() === org);
-  if (others) return;
-  if (await releaseOrganization(env, caller.tenant, org)) {
-    await audit(env, caller, "organization.release", { type: "connection", id: deleted.id }, { organizationId: org }, null);
+  if (deleted.organizationId && (await releaseUnused(env, caller.tenant, deleted.organizationId, deleted.id))) {
+    await audit(env, caller, "organization.release", { type: "connection", id: deleted.id }, { organizationId: deleted.organizationId.toLowerCase() }, null);
+  }
+}
+
+/**
+ * Runs the rest of an authorize that has just claimed the organization: if it fails before the connection records
+ * the organization, a claim that nothing points at is released again instead of leaking.
+ */
+export async function withClaim<T>(env: Env, conn: StoredConnection, organizationId: string, rest: () => Promise<T>): Promise<T> {
+  try {
+    return await rest();
+  } catch (e) {
+    if (!conn.organizationId) await releaseUnused(env, conn.tenant, organizationId, conn.id).catch(() => false);
+    throw e;
   }
 }

@@ -1,6 +1,7 @@
 /** An org belongs to one host tenant: claimed by the first authorize, refused to every other tenant, released on delete. */
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { retryPolicy } from "../../src/dataverse/client";
 import { ORG_CLAIMED_MESSAGE } from "../../src/connections/ownership";
 import { actors, call, createConnection, expectError, json, sandbox } from "../helpers";
 import { org, userToken } from "../dynamics.helpers";
@@ -66,5 +67,32 @@ describe.skipIf(!sb)("org ownership", () => {
     const connB = await createConnection(b.admin, org("contoso").url, "B");
     const statuses = (await Promise.all([authorize(a.admin, connA.id), authorize(b.admin, connB.id)])).map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
+  });
+});
+
+describe.skipIf(!sb)("org ownership when authorize fails after the claim", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    retryPolicy.maxAttempts = attempts;
+  });
+  const attempts = retryPolicy.maxAttempts;
+
+  it("releases the claim again, so the organization is not left owned by a connection that never recorded it", async () => {
+    const a = await actors();
+    const b = await actors();
+    const connA = await createConnection(a.admin, org("contoso").url, "A");
+    // The second WhoAmI (as the application user) finds Dynamics unreachable: authorize fails after claiming.
+    retryPolicy.maxAttempts = 1;
+    const real = globalThis.fetch;
+    let whoAmIs = 0;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.endsWith("/WhoAmI") && ++whoAmIs === 2) throw new TypeError("network connection lost");
+      return real(input, init);
+    });
+    await expectError(await authorize(a.admin, connA.id), 504, "dynamics_unreachable");
+    vi.restoreAllMocks();
+    const connB = await createConnection(b.admin, org("contoso").url, "B");
+    expect((await authorize(b.admin, connB.id)).status).toBe(200);
   });
 });
