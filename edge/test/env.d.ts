@@ -9,6 +9,8 @@ declare global {
       SANDBOX: string;
       /** JSON of HostJwksInfo (global-setup.ts): the JWKS URL and the keys to sign RS256 host tokens with. */
       HOST_JWKS: string;
+      /** Base URL of the global setup's webhook receiver (http on loopback; listed in DEV_INSECURE_ORG_HOSTS). */
+      WEBHOOK_RECEIVER: string;
     }
   }
 }

@@ -4,7 +4,9 @@
  *   keys reach the tests as the HOST_JWKS binding so they can sign RS256 host tokens (good and bad ones);
  * - starts the offline sandbox (demo/sandbox) and hands its public facts to the tests via `provide` (they arrive as the
  *   SANDBOX binding and as AUTHORITY_HOST / DEV_INSECURE_ORG_HOSTS). When the sandbox is not present (it is built in
- *   parallel) the Dynamics-dependent tests skip themselves.
+ *   parallel) the Dynamics-dependent tests skip themselves;
+ * - serves a webhook receiver on loopback (WEBHOOK_RECEIVER binding; its host is in DEV_INSECURE_ORG_HOSTS like a
+ *   developer's local receiver would be): it records every request so tests can count deliveries.
  */
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -37,7 +39,48 @@ declare module "vitest" {
   export interface ProvidedContext {
     sandbox: SandboxInfo | null;
     hostJwks: HostJwksInfo;
+    webhookReceiver: string;
   }
+}
+
+/** One request the webhook receiver got. */
+export interface ReceivedWebhook {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+/**
+ * A webhook receiver like a host's: `POST <any path>` is recorded and answered 200 — `?status=<code>` answers that
+ * status instead, `?delay=<ms>` answers after a while (so overlapping deliveries really overlap). `GET /_received?path=`
+ * lists what was received under that path prefix (tests use a fresh path each).
+ */
+async function startWebhookReceiver(): Promise<{ url: string; server: Server }> {
+  const received: ReceivedWebhook[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://receiver");
+    if (req.method === "GET" && url.pathname === "/_received") {
+      const prefix = url.searchParams.get("path") ?? "/";
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(received.filter((r) => r.path.startsWith(prefix))));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+      received.push({ method: req.method ?? "", path: url.pathname, headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+      const status = Number(url.searchParams.get("status") ?? 200);
+      const delay = Math.min(5_000, Number(url.searchParams.get("delay") ?? 0));
+      setTimeout(() => res.writeHead(status).end(), delay);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, server };
 }
 
 /** A JWKS endpoint like a host backend would publish (`/.well-known/jwks.json`). */
@@ -64,7 +107,12 @@ async function startHostJwks(): Promise<{ info: HostJwksInfo; server: Server }> 
 export default async function setup(project: TestProject) {
   const jwks = await startHostJwks();
   project.provide("hostJwks", jwks.info);
-  const stopJwks = () => new Promise<void>((resolve) => jwks.server.close(() => resolve()));
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiver", receiver.url);
+  const stopJwks = async () => {
+    await new Promise<void>((resolve) => jwks.server.close(() => resolve()));
+    await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
+  };
 
   const entry = fileURLToPath(new URL("../../demo/sandbox/index.ts", import.meta.url));
   if (!existsSync(entry)) {

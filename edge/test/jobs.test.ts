@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { storeAttributes, storeEntities } from "../src/metadata/cache";
+import { getJob, putJob } from "../src/stores/jobs";
 import { actors, call, createConnection, expectError, json, tenantStorage } from "./helpers";
 
 const ENTITIES: EntityInfo[] = [
@@ -172,6 +173,84 @@ describe("jobs: cross-validation names the field", () => {
     const w = await world();
     const e = await expectError(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { identifiers: [], schedule: { cron: "0 * * * *", timezone: "Nope/Nope" }, mappings: [{ source: "nosuch", target: "Name" }] }) }), 400, "validation_failed");
     expect(e.details!.map((d) => d.path)).toEqual(expect.arrayContaining(["identifiers", "schedule.timezone", "mappings.0.source"]));
+  });
+});
+
+describe("jobs: webhook URL and name rules", () => {
+  const SLACK = "https://hooks.slack.com/services/T000/B000/XXXX";
+
+  for (const [url, why] of [
+    ["https://169.254.169.254/latest/meta-data/", /link-local/],
+    ["https://localhost/hook", /local or internal/],
+    ["https://10.0.0.7/hook", /private network/],
+    ["https://[::ffff:127.0.0.1]/hook", /loopback/],
+    ["http://hooks.example.com/hook", /https/],
+    ["https://user:pw@hooks.example.com/hook", /user name or password/],
+    ["https://metadata/computeMetadata", /fully qualified/],
+  ] as const) {
+    it(`refuses the webhook ${url} at notify.webhook`, () => refused((id: string) => good(id, { notify: { webhook: url } }), "notify.webhook", why));
+  }
+
+  it("accepts a public https webhook, and PUT refuses a refused one the same way", async () => {
+    const w = await world();
+    const res = await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { notify: { webhook: SLACK } }) });
+    expect(res.status).toBe(201);
+    const job = await json(res);
+    const e = await expectError(await call("PUT", `/api/v1/jobs/${job.id}`, { token: w.admin, body: good(w.conn.id, { notify: { webhook: "https://192.168.1.1/x" } }) }), 400, "validation_failed");
+    expect(e.details).toEqual([{ path: "notify.webhook", message: expect.stringMatching(/^the webhook URL must not point at a private network address/) }]);
+  });
+
+  for (const name of ["Accounts\r\nBcc: attacker@evil.example", "Accounts\nX", "A\u0000B", "Tab\there", "Line\u2028sep", "C1\u0085next"]) {
+    it(`refuses the job name ${JSON.stringify(name)} (control characters) at name`, () => refused((id: string) => good(id, { name }), "name", /control characters/));
+  }
+
+  it("shows viewers a webhook as its origin only (GET /jobs, GET /jobs/:id); admins see the whole URL", async () => {
+    const w = await world();
+    const job = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { notify: { webhook: SLACK } }) }));
+    const one = await json(await call("GET", `/api/v1/jobs/${job.id}`, { token: w.viewer }));
+    const list = await json<any[]>(await call("GET", "/api/v1/jobs", { token: w.viewer }));
+    const filtered = await json<any[]>(await call("GET", `/api/v1/jobs?connectionId=${w.conn.id}`, { token: w.viewer }));
+    for (const seen of [one, list[0], filtered[0]]) expect(seen.notify.webhook).toBe("https://hooks.slack.com");
+    for (const body of [one, list, filtered]) expect(JSON.stringify(body)).not.toContain("/services/");
+    expect((await json(await call("GET", `/api/v1/jobs/${job.id}`, { token: w.admin }))).notify.webhook).toBe(SLACK);
+    expect((await json<any[]>(await call("GET", "/api/v1/jobs", { token: w.admin })))[0].notify.webhook).toBe(SLACK);
+  });
+});
+
+describe("jobs: dependency loops are refused atomically", () => {
+  it("two concurrent saves A → B and B → A: exactly one succeeds", async () => {
+    const w = await world();
+    const a = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id) }));
+    const b = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id) }));
+    const [ra, rb] = await Promise.all([
+      call("PUT", `/api/v1/jobs/${a.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: b.id, schedule: null }) }),
+      call("PUT", `/api/v1/jobs/${b.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: a.id, schedule: null }) }),
+    ]);
+    expect([ra.status, rb.status].sort()).toEqual([200, 400]);
+    const loser = ra.status === 400 ? ra : rb;
+    expect((await json(loser)).error.details).toEqual([{ path: "dependsOn", message: expect.stringMatching(/loops/) }]);
+    // Stored state has one edge, in KV and in the schedule index alike.
+    const stored = [await getJob(env, w.tenant, a.id), await getJob(env, w.tenant, b.id)].map((j) => j!.dependsOn);
+    expect(stored.filter(Boolean)).toHaveLength(1);
+    const index = await env.DATA.prepare("SELECT job_id, depends_on FROM schedule_index WHERE tenant = ? ORDER BY job_id").bind(w.tenant).all<{ job_id: string; depends_on: string | null }>();
+    expect(index.results.filter((r) => r.depends_on)).toHaveLength(1);
+  });
+
+  it("the jobs store itself refuses an edge that closes a loop (whatever validation saw), and stores nothing", async () => {
+    const w = await world();
+    const a = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id) }));
+    const b = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { dependsOn: a.id, schedule: null }) }));
+    const c = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { dependsOn: b.id, schedule: null }) }));
+    const storedA = await env.CONFIG.get(`t/${w.tenant}/job/${a.id}`);
+    // A → C closes A → C → B → A; validation is bypassed (as when two saves race past it).
+    await expect(putJob(env, w.tenant, { ...(await getJob(env, w.tenant, a.id))!, dependsOn: c.id })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "dependsOn" }] });
+    await expect(putJob(env, w.tenant, { ...(await getJob(env, w.tenant, a.id))!, dependsOn: a.id })).rejects.toMatchObject({ code: "validation_failed" });
+    expect(await env.CONFIG.get(`t/${w.tenant}/job/${a.id}`)).toBe(storedA);
+    const row = await env.DATA.prepare("SELECT depends_on FROM schedule_index WHERE tenant = ? AND job_id = ?").bind(w.tenant, a.id).first<{ depends_on: string | null }>();
+    expect(row!.depends_on).toBeNull();
+    // An edge that closes nothing, and re-saving a job with its parent unchanged, still go through.
+    await putJob(env, w.tenant, { ...(await getJob(env, w.tenant, c.id))!, enabled: false });
+    expect((await getJob(env, w.tenant, c.id))!.enabled).toBe(false);
   });
 });
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { fieldColumn, objectTable } from "../src/stores/object-tables";
+import type { Job } from "#contract/job";
+import type { AttributeInfo } from "#contract/metadata";
+import type { TargetObject } from "#contract/object";
+import { ensureObjectTable, getObject, uniqueIndexName } from "../src/stores/objects";
+import { fieldColumn, objectTable, objectTableName, tenantKey } from "../src/stores/object-tables";
+import { preparePage } from "../src/sync/writer";
 import { actors, call, expectError, json } from "./helpers";
 
 const custom = { name: "Ticket", label: "Ticket", fields: [
@@ -42,10 +47,11 @@ describe("standard objects", () => {
     const { viewer, tenant } = await actors();
     await call("GET", "/api/v1/objects/Company", { token: viewer });
     const table = await objectTable(tenant, "Company");
+    const tkey = await tenantKey(tenant);
     const cols = (await env.DATA.prepare(`PRAGMA table_info(${table})`).all<{ name: string }>()).results.map((r) => r.name);
     expect(cols).toEqual(expect.arrayContaining(["_id", "_created_at", "_updated_at", "_deleted", "f_DynamicsId", "f_Name"]));
     const idx = await env.DATA.prepare(`PRAGMA index_list(${table})`).all<{ name: string; unique: number }>();
-    expect(idx.results.some((i) => i.unique === 1 && i.name.endsWith("_dynamicsid"))).toBe(true);
+    expect(idx.results.some((i) => i.unique === 1 && i.name === uniqueIndexName(tkey, "Company", "DynamicsId"))).toBe(true);
   });
 
   it("finds an object case-insensitively", async () => {
@@ -107,6 +113,98 @@ describe("custom objects", () => {
     const { admin } = await actors();
     await call("POST", "/api/v1/objects", { token: admin, body: custom });
     await expectError(await call("PATCH", "/api/v1/objects/Ticket", { token: admin, body: { fields: [] } }), 400, "validation_failed");
+  });
+});
+
+/** The unique indexes of an object's table (not the primary key's): name → indexed columns. */
+async function uniqueIndexes(tenant: string, object: string): Promise<Record<string, string[]>> {
+  const table = await objectTable(tenant, object);
+  const out: Record<string, string[]> = {};
+  for (const i of (await env.DATA.prepare(`PRAGMA index_list(${table})`).all<{ name: string; unique: number }>()).results.filter((x) => x.unique === 1 && !x.name.startsWith("sqlite_autoindex_"))) {
+    out[i.name] = (await env.DATA.prepare("SELECT name FROM pragma_index_info(?)").bind(i.name).all<{ name: string }>()).results.map((r) => r.name);
+  }
+  return out;
+}
+
+/** One page upserted into `object` through the sync engine's writer (identifier `Key` ← cr_id, `Name` ← cr_name). */
+async function upsertPage(tenant: string, object: TargetObject, key: string, rows: Array<{ id: string; name: string }>) {
+  const attrs: AttributeInfo[] = [
+    { logicalName: "cr_id", displayName: "id", type: "String", required: "none", readable: true },
+    { logicalName: "cr_name", displayName: "name", type: "String", required: "none", readable: true },
+  ];
+  const job = {
+    id: "job_x", connectionId: "c", name: "x", enabled: true, source: { entity: "cr_x", filter: null }, target: { object: object.name }, mode: "upsert", deletes: "ignore",
+    identifiers: [{ source: "cr_id", target: key }], mappings: [{ source: "cr_name", target: "Name", use: "value" }], lookups: [], schedule: null, dependsOn: null,
+    notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null }, createdAt: "", updatedAt: "",
+  } as Job;
+  const page = await preparePage(env, { tenant, job, object, lookupObjects: new Map([[object.name.toLowerCase(), object]]), attributes: attrs, rows: rows.map((r) => ({ cr_id: r.id, cr_name: r.name })), deletedIds: [] });
+  await env.DATA.batch(page.statements);
+  const table = await objectTable(tenant, object.name);
+  return (await env.DATA.prepare(`SELECT ${fieldColumn(key)} AS k, f_Name AS name FROM ${table} ORDER BY 1`).all<{ k: string; name: string }>()).results;
+}
+
+describe("unique index names", () => {
+  const field = (name: string, unique = false) => ({ name, label: name, type: "string", ...(unique ? { unique: true } : {}) });
+
+  it("can't collide: object a_b with unique c, then object a with unique b_c — both indexed, upserts into a work", async () => {
+    const { admin, tenant } = await actors();
+    expect((await call("POST", "/api/v1/objects", { token: admin, body: { name: "a_b", label: "A B", fields: [field("c", true), field("Name")] } })).status).toBe(201);
+    expect((await call("POST", "/api/v1/objects", { token: admin, body: { name: "a", label: "A", fields: [field("b_c", true), field("Name")] } })).status).toBe(201);
+    expect(Object.values(await uniqueIndexes(tenant, "a_b"))).toEqual([["f_c"]]);
+    expect(Object.values(await uniqueIndexes(tenant, "a"))).toEqual([["f_b_c"]]);
+    const a = (await getObject(env, tenant, "a"))!;
+    await upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }, { id: "k2", name: "two" }]);
+    expect(await upsertPage(tenant, a, "b_c", [{ id: "k1", name: "ONE" }])).toEqual([
+      { k: "k1", name: "ONE" },
+      { k: "k2", name: "two" },
+    ]);
+    const ab = (await getObject(env, tenant, "a_b"))!;
+    await upsertPage(tenant, ab, "c", [{ id: "k1", name: "x" }]);
+    expect(await upsertPage(tenant, ab, "c", [{ id: "k1", name: "y" }])).toEqual([{ k: "k1", name: "y" }]);
+  });
+
+  it("renames an old-named unique index (ux_<tenant>_<object>_<field>) when the table is ensured, in place and idempotently", async () => {
+    const tenant = `t-${crypto.randomUUID()}`;
+    const tkey = await tenantKey(tenant);
+    const object: TargetObject = { name: "Ticket", label: "Ticket", standard: false, createdAt: "", fields: [field("ExternalId", true), field("Name")] as TargetObject["fields"] };
+    const table = await objectTable(tenant, "Ticket");
+    const old = `ux_${tkey}_ticket_externalid`;
+    // The table as the previous code left it, with a record.
+    await env.DATA.batch([
+      env.DATA.prepare(`CREATE TABLE ${table} (_id TEXT PRIMARY KEY, _created_at TEXT NOT NULL, _updated_at TEXT NOT NULL, _deleted INTEGER NOT NULL DEFAULT 0, "f_ExternalId" TEXT, "f_Name" TEXT)`),
+      env.DATA.prepare(`CREATE UNIQUE INDEX "${old}" ON ${table} ("f_ExternalId")`),
+      env.DATA.prepare(`INSERT INTO ${table} (_id, _created_at, _updated_at, f_ExternalId, f_Name) VALUES ('r1', 'x', 'x', 'E1', 'kept')`),
+    ]);
+    await ensureObjectTable(env, tenant, object);
+    const renamed = { [uniqueIndexName(tkey, "Ticket", "ExternalId")]: ["f_ExternalId"] };
+    expect(await uniqueIndexes(tenant, "Ticket")).toEqual(renamed);
+    await ensureObjectTable(env, tenant, object); // again: nothing changes
+    expect(await uniqueIndexes(tenant, "Ticket")).toEqual(renamed);
+    const names = await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?").bind(await objectTableName(tenant, "Ticket")).all<{ name: string }>();
+    expect(names.results.map((r) => r.name)).not.toContain(old);
+    expect(await upsertPage(tenant, object, "ExternalId", [{ id: "E1", name: "updated" }])).toEqual([{ k: "E1", name: "updated" }]);
+  });
+
+  it("repairs a tenant the old names broke: a's missing index is created when a's table is ensured (as every run's init does)", async () => {
+    const tenant = `t-${crypto.randomUUID()}`;
+    const tkey = await tenantKey(tenant);
+    const ab: TargetObject = { name: "a_b", label: "A B", standard: false, createdAt: "", fields: [field("c", true), field("Name")] as TargetObject["fields"] };
+    const a: TargetObject = { name: "a", label: "A", standard: false, createdAt: "", fields: [field("b_c", true), field("Name")] as TargetObject["fields"] };
+    const tAb = await objectTable(tenant, "a_b");
+    const tA = await objectTable(tenant, "a");
+    const cols = `_id TEXT PRIMARY KEY, _created_at TEXT NOT NULL, _updated_at TEXT NOT NULL, _deleted INTEGER NOT NULL DEFAULT 0`;
+    // Before: one index named ux_<tenant>_a_b_c on a_b, and none on a (its CREATE ... IF NOT EXISTS found the name taken).
+    await env.DATA.batch([
+      env.DATA.prepare(`CREATE TABLE ${tAb} (${cols}, "f_c" TEXT, "f_Name" TEXT)`),
+      env.DATA.prepare(`CREATE UNIQUE INDEX "ux_${tkey}_a_b_c" ON ${tAb} ("f_c")`),
+      env.DATA.prepare(`CREATE TABLE ${tA} (${cols}, "f_b_c" TEXT, "f_Name" TEXT)`),
+    ]);
+    await expect(upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }])).rejects.toThrow(/ON CONFLICT clause does not match/);
+    await ensureObjectTable(env, tenant, a);
+    await ensureObjectTable(env, tenant, ab);
+    expect(await uniqueIndexes(tenant, "a")).toEqual({ [uniqueIndexName(tkey, "a", "b_c")]: ["f_b_c"] });
+    expect(await uniqueIndexes(tenant, "a_b")).toEqual({ [uniqueIndexName(tkey, "a_b", "c")]: ["f_c"] });
+    expect(await upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }])).toEqual([{ k: "k1", name: "one" }]);
   });
 });
 

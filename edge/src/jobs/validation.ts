@@ -10,6 +10,7 @@ import type { AttributeInfo } from "#contract/metadata";
 import type { TargetObject } from "#contract/object";
 import type { ErrorDetail } from "#contract/errors";
 import type { Env } from "../env";
+import { webhookUrlProblem } from "../security/webhook-url";
 import { peekAttributes, peekEntities } from "../metadata/cache";
 import { getConnection } from "../stores/connections";
 import { getObject } from "../stores/objects";
@@ -142,7 +143,14 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
     if (problem) add("schedule.cron", `not a valid cron expression: ${problem}`);
   }
 
-  // Chain
+  // Webhook: the Worker POSTs to it, so it must be a public https URL (the SSRF rules of security/webhook-url.ts; checked
+  // again at delivery).
+  if (job.notify.webhook) {
+    const problem = webhookUrlProblem(job.notify.webhook, env.DEV_INSECURE_ORG_HOSTS);
+    if (problem) add("notify.webhook", `the webhook URL ${problem}`);
+  }
+
+  // Chain (a friendly first check on the stored jobs; the atomic one is the schedule index's, when the job is stored)
   if (job.dependsOn) {
     if (selfId && job.dependsOn === selfId) add("dependsOn", "a job cannot depend on itself");
     else {

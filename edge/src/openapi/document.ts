@@ -26,7 +26,7 @@ interface RouteDoc {
   errors?: Array<keyof typeof ERROR_CODES>;
 }
 
-const RefreshQuery = z.strictObject({ refresh: z.enum(["1"]).optional().describe("1 = ask Dynamics again and replace the cached answer") });
+const RefreshQuery = z.strictObject({ refresh: z.enum(["1"]).optional().describe("1 = ask Dynamics again and replace the cached answer (admins only: 403 forbidden for viewers)") });
 const ErrorsQuery = z.strictObject({ format: z.enum(["json", "csv"]).optional() });
 
 const ROUTES: RouteDoc[] = [
@@ -40,8 +40,8 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/api/v1/connections/{id}/authorize", summary: "Authorize with the admin's delegated token: WhoAmI, background credential check, readiness, out-of-the-box jobs", tag: "connections", admin: true, body: AuthorizeConnectionBody, response: "Connection with status and readiness", errors: ["not_found", "org_mismatch", "dynamics_token_invalid", "dynamics_error", "dynamics_unreachable"] },
   { method: "get", path: "/api/v1/connections/{id}/dynamics/{path}", summary: "Proxy a GET to {orgUrl}/api/data/v9.2/{path}", tag: "dynamics", dynamicsToken: "required", response: "Dataverse's response (errors in Dataverse's shape)", errors: ["not_found", "proxy_refused", "method_not_allowed", "dynamics_token_missing", "dynamics_unreachable", "payload_too_large"] },
   { method: "post", path: "/api/v1/connections/{id}/dynamics/$batch", summary: "Proxy a $batch (multipart/mixed) to the org", tag: "dynamics", admin: true, dynamicsToken: "required", response: "Dataverse's multipart response", errors: ["not_found", "proxy_refused", "dynamics_token_missing", "payload_too_large"] },
-  { method: "get", path: "/api/v1/connections/{id}/entities", summary: "Normalised table list (cached per connection)", tag: "metadata", dynamicsToken: "optional", query: RefreshQuery, response: "EntityInfo[]", errors: ["not_found", "dynamics_token_missing", "dynamics_token_invalid"] },
-  { method: "get", path: "/api/v1/connections/{id}/entities/{logicalName}/attributes", summary: "Normalised column list of one table (cached per connection)", tag: "metadata", dynamicsToken: "optional", query: RefreshQuery, response: "AttributeInfo[]", errors: ["not_found", "dynamics_token_missing", "dynamics_token_invalid"] },
+  { method: "get", path: "/api/v1/connections/{id}/entities", summary: "Normalised table list (cached per connection)", tag: "metadata", dynamicsToken: "optional", query: RefreshQuery, response: "EntityInfo[]", errors: ["not_found", "forbidden", "dynamics_token_missing", "dynamics_token_invalid"] },
+  { method: "get", path: "/api/v1/connections/{id}/entities/{logicalName}/attributes", summary: "Normalised column list of one table (cached per connection)", tag: "metadata", dynamicsToken: "optional", query: RefreshQuery, response: "AttributeInfo[]", errors: ["not_found", "forbidden", "dynamics_token_missing", "dynamics_token_invalid"] },
   { method: "get", path: "/api/v1/objects", summary: "List target objects (standard and custom)", tag: "objects", response: "TargetObject[]" },
   { method: "post", path: "/api/v1/objects", summary: "Create a custom object (creates its table)", tag: "objects", admin: true, body: CreateObjectBody, ok: 201, response: "TargetObject", errors: ["validation_failed", "conflict"] },
   { method: "get", path: "/api/v1/objects/{name}", summary: "Read a target object", tag: "objects", response: "TargetObject", errors: ["not_found"] },

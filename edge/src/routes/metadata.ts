@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { requireAdmin } from "../http/auth";
 import { requireAllowedOrg, requireDynamicsToken } from "../http/dynamics";
 import { notFound, withDataverseErrors } from "../http/errors";
 import { getAttributes, getEntities } from "../metadata/cache";
@@ -21,18 +22,29 @@ function describeCache<T>(c: Context<AppEnv>, r: { value: T; fetchedAt: string; 
   return r.value;
 }
 
+/**
+ * `?refresh=1` rewrites the tenant's cache, so it is a change like any write: admins only (a viewer gets 403
+ * `forbidden`). A viewer's cache miss is answered live and not stored: viewers never write the tenant's metadata cache.
+ */
+function cacheMode(c: Context<AppEnv>): { refresh: boolean; store: boolean } {
+  const caller = c.get("caller");
+  const refresh = c.req.query("refresh") === "1";
+  if (refresh) requireAdmin(caller);
+  return { refresh, store: caller.role === "admin" };
+}
+
 // The Dynamics token is asked for lazily: only a cache miss or a refresh needs one.
 
 export const metadataRoutes = new Hono<AppEnv>()
   .get("/connections/:id/entities", async (c) => {
+    const { refresh, store } = cacheMode(c);
     const conn = await allowedConnection(c);
-    const refresh = c.req.query("refresh") === "1";
-    return c.json(describeCache(c, await withDataverseErrors("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => requireDynamicsToken(c), refresh))));
+    return c.json(describeCache(c, await withDataverseErrors("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => requireDynamicsToken(c), refresh, { store }))));
   })
   .get("/connections/:id/entities/:logicalName/attributes", async (c) => {
+    const { refresh, store } = cacheMode(c);
     const conn = await allowedConnection(c);
     const entity = c.req.param("logicalName");
     if (!LOGICAL_NAME.test(entity)) throw notFound("No such table");
-    const refresh = c.req.query("refresh") === "1";
-    return c.json(describeCache(c, await withDataverseErrors(`Reading the columns of ${entity}`, () => getAttributes(c.env, conn.tenant, conn, () => requireDynamicsToken(c), entity, refresh))));
+    return c.json(describeCache(c, await withDataverseErrors(`Reading the columns of ${entity}`, () => getAttributes(c.env, conn.tenant, conn, () => requireDynamicsToken(c), entity, refresh, { store }))));
   });

@@ -54,6 +54,16 @@ export function webhookOrigin(url: string): string {
   return "(invalid URL)";
 }
 
+/**
+ * A webhook URL as the audit log keeps it: its origin and "/…" (`https://hooks.slack.com/…`), so an entry says where
+ * run events went without holding the path or query that may be the receiver's secret. Idempotent (a redacted value
+ * redacts to itself); anything that is not an http(s) URL becomes "[redacted]".
+ */
+export function redactedWebhook(url: string): string {
+  const origin = webhookOrigin(url);
+  return origin === "(invalid URL)" ? "[redacted]" : `${origin}/…`;
+}
+
 // ---- host names
 
 /**

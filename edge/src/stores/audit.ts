@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import type { Caller } from "../http/app-env";
+import { redactedWebhook } from "../security/webhook-url";
 
 /** One changed leaf: `path` in the resource (`mappings.2.target`), value before and after (undefined = absent). */
 interface Change {
@@ -18,24 +19,45 @@ interface ActivityEntry {
 }
 
 const SECRET_KEYS = /token|secret|password/i;
+const WEBHOOK_KEY = /webhook/i;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 
-/** Structural diff of two JSON values (objects by key, arrays by index); secrets are redacted. */
+/**
+ * A value as the audit log may hold it, at any depth (a created job is one value at the root): anything under a key
+ * that looks like a secret is "[redacted]", a webhook URL keeps only its origin (`https://hooks.slack.com/…`: the path
+ * of a webhook is often the receiver's own secret). The same for every reader, admins included.
+ */
+function redact(value: unknown, path: string): unknown {
+  if (value === undefined) return undefined;
+  if (SECRET_KEYS.test(path)) return "[redacted]";
+  if (typeof value === "string" && WEBHOOK_KEY.test(path.slice(path.lastIndexOf(".") + 1))) return redactedWebhook(value);
+  if (Array.isArray(value)) return value.map((v, i) => redact(v, path ? `${path}.${i}` : String(i)));
+  if (isObj(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, path ? `${path}.${k}` : k)]));
+  return value;
+}
+
+/** Structural diff of two JSON values (objects by key, arrays by index); secrets and webhook URLs are redacted. */
 function diff(before: unknown, after: unknown, path = "", out: Change[] = []): Change[] {
   if (JSON.stringify(before) === JSON.stringify(after)) return out;
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
   if (isObj(before) && isObj(after) && Array.isArray(before) === Array.isArray(after)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
     for (const k of keys) diff(before[k], after[k], path ? `${path}.${k}` : k, out);
     return out;
   }
-  const redact = SECRET_KEYS.test(path);
   out.push({
     path: path || "(root)",
-    ...(before !== undefined ? { before: redact ? "[redacted]" : before } : {}),
-    ...(after !== undefined ? { after: redact ? "[redacted]" : after } : {}),
+    ...(before !== undefined ? { before: redact(before, path) } : {}),
+    ...(after !== undefined ? { after: redact(after, path) } : {}),
   });
   return out;
 }
+
+/** Entries written before a redaction rule existed are redacted when read, too. */
+const redactChange = (c: Change): Change => ({
+  path: c.path,
+  ...(c.before !== undefined ? { before: redact(c.before, c.path === "(root)" ? "" : c.path) } : {}),
+  ...(c.after !== undefined ? { after: redact(c.after, c.path === "(root)" ? "" : c.path) } : {}),
+});
 
 const IGNORED = new Set(["updatedAt", "createdAt"]);
 
@@ -76,7 +98,7 @@ export async function listActivity(
     actor: { sub: r.actor_sub, ...(r.actor_email ? { email: r.actor_email } : {}) },
     action: r.action,
     resource: { type: r.resource_type, id: r.resource_id },
-    changes: JSON.parse(r.changes) as Change[],
+    changes: (JSON.parse(r.changes) as Change[]).map(redactChange),
   }));
   const last = items[items.length - 1];
   return { items, nextCursor: results.length > opts.limit && last ? String(last.id) : null };

@@ -1,5 +1,6 @@
 import type { Job } from "#contract/job";
 import type { Env } from "../env";
+import { validationFailed } from "../http/errors";
 import { syncScheduleIndex } from "./schedule-index";
 import { ID_PATTERN, kvKeys, listValues } from "./kv";
 
@@ -24,10 +25,16 @@ export async function listJobs(env: Env, tenant: string): Promise<Job[]> {
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** Create or replace; keeps the scheduler's index in step (it decides which jobs are due each minute). */
+/**
+ * Create or replace; keeps the scheduler's index in step (it decides which jobs are due each minute). The index is
+ * written first: it refuses, atomically, a `dependsOn` that would close a loop (400 validation_failed at `dependsOn`,
+ * nothing stored) — two concurrent saves A → B and B → A can't both land, whatever the KV-based validation saw.
+ */
 export async function putJob(env: Env, tenant: string, job: Job): Promise<void> {
+  if (!(await syncScheduleIndex(env, tenant, job))) {
+    throw validationFailed([{ path: "dependsOn", message: `the chain loops back to ${job.id}` }], "The job is not valid");
+  }
   await env.CONFIG.put(kvKeys.job(tenant, job.id), JSON.stringify({ ...job, tenant } satisfies StoredJob));
-  await syncScheduleIndex(env, tenant, job);
 }
 
 export async function deleteJob(env: Env, tenant: string, id: string): Promise<void> {

@@ -18,9 +18,23 @@ export async function tenantKey(tenant: string): Promise<string> {
   return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `"o_<tenantKey>_<object>"`, quoted for SQL. Object names are validated identifiers; compare case-insensitively. */
+/**
+ * `o_<tenantKey>_<object>` (unquoted, as sqlite_master names it). Object names are validated identifiers; compare
+ * case-insensitively.
+ *
+ * Two objects never share a table: the tenant key is always exactly 16 hex characters, so the prefix `o_<tenantKey>_`
+ * ends at a fixed position and what follows is the object's name alone — `a_b` of one tenant and `a` of another can't
+ * meet, and within a tenant object names are unique case-insensitively (the `objects` primary key on the lower-cased
+ * name). (Two tenants share a table only if their SHA-256 agrees on the first 64 bits.) Unique index names need more
+ * than that: see stores/objects.ts `uniqueIndexName`.
+ */
+export async function objectTableName(tenant: string, objectName: string): Promise<string> {
+  return `o_${await tenantKey(tenant)}_${objectName.toLowerCase()}`;
+}
+
+/** `"o_<tenantKey>_<object>"`, quoted for SQL (see objectTableName). */
 export async function objectTable(tenant: string, objectName: string): Promise<string> {
-  return `"o_${await tenantKey(tenant)}_${objectName.toLowerCase()}"`;
+  return `"${await objectTableName(tenant, objectName)}"`;
 }
 
 export function fieldColumn(fieldName: string): string {

@@ -5,7 +5,7 @@
 import { MAX_OBJECT_FIELDS, type FieldType, type ObjectField, type TargetObject } from "#contract/object";
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
-import { fieldColumn, objectTable, SYSTEM_COLUMNS, tenantKey } from "./object-tables";
+import { fieldColumn, objectTable, objectTableName, SYSTEM_COLUMNS, tenantKey } from "./object-tables";
 import { STANDARD_OBJECTS } from "./standard-objects";
 
 /** SQLite column type per target field type (lists are JSON text; booleans 0/1). */
@@ -74,12 +74,22 @@ export async function getObject(env: Env, tenant: string, name: string): Promise
   return row ? fromRow(row) : null;
 }
 
-function indexName(tkey: string, object: string, field: string): string {
-  return `"ux_${tkey}_${object.toLowerCase()}_${field.toLowerCase()}"`;
+/**
+ * The UNIQUE index of `field` on an object's table: `ux_<tenantKey>_<object>$<field>` (lower-case; quote it). Object
+ * and field names are letters, digits and `_` (contract/object.ts), so `$` appears in neither and marks where the object
+ * ends: object `a_b` field `c` → `ux_…_a_b$c`, object `a` field `b_c` → `ux_…_a$b_c`. The form used before,
+ * `ux_<tenantKey>_<object>_<field>`, named both `ux_…_a_b_c`: the second CREATE UNIQUE INDEX IF NOT EXISTS did nothing
+ * and every upsert into `a` failed ("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint").
+ * Index names are per database, so they carry the tenant key as table names do.
+ */
+export function uniqueIndexName(tkey: string, object: string, field: string): string {
+  return `ux_${tkey}_${object.toLowerCase()}$${field.toLowerCase()}`;
 }
 
-/** The DDL for an object's table: system columns, one typed column per field, a UNIQUE index per unique field. */
-async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<string[]> {
+const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** The DDL for an object's table: system columns, one typed column per field; its unique indexes by name. */
+async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<{ create: string; indexes: Map<string, string> }> {
   const table = await objectTable(tenant, object.name);
   const tkey = await tenantKey(tenant);
   const cols = [
@@ -89,23 +99,37 @@ async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fi
     `${SYSTEM_COLUMNS.deleted} INTEGER NOT NULL DEFAULT 0`,
     ...object.fields.map((f) => `${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`),
   ];
-  return [
-    `CREATE TABLE IF NOT EXISTS ${table} (${cols.join(", ")})`,
-    ...object.fields.filter((f) => f.unique).map((f) => `CREATE UNIQUE INDEX IF NOT EXISTS ${indexName(tkey, object.name, f.name)} ON ${table} (${fieldColumn(f.name)})`),
-  ];
+  const indexes = new Map<string, string>();
+  for (const f of object.fields.filter((x) => x.unique)) {
+    const name = uniqueIndexName(tkey, object.name, f.name);
+    indexes.set(name, `CREATE UNIQUE INDEX IF NOT EXISTS ${quoted(name)} ON ${table} (${fieldColumn(f.name)})`);
+  }
+  return { create: `CREATE TABLE IF NOT EXISTS ${table} (${cols.join(", ")})`, indexes };
 }
 
-/** Creates the object's table if missing and adds columns / unique indexes for fields added since. Idempotent. */
+/**
+ * Creates the object's table if missing and adds columns / unique indexes for fields added since. Idempotent; called
+ * on object create / update and at every run's init. Unique indexes of the table named otherwise than
+ * `uniqueIndexName` says (`ux_<tenantKey>_…`, the older ambiguous form) are dropped and created under the new name in
+ * the same batch (one transaction: a table is never without its unique index) — target tables are per tenant and made
+ * at run time, so this is their migration.
+ */
 export async function ensureObjectTable(env: Env, tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<void> {
   const table = await objectTable(tenant, object.name);
-  const [create, ...indexes] = await objectDdl(tenant, object);
-  await env.DATA.prepare(create!).run();
+  const tkey = await tenantKey(tenant);
+  const { create, indexes } = await objectDdl(tenant, object);
+  await env.DATA.prepare(create).run();
   const { results } = await env.DATA.prepare(`PRAGMA table_info(${table})`).all<{ name: string }>();
   const have = new Set(results.map((r) => r.name.toLowerCase()));
   const add = object.fields.filter((f) => !have.has(`f_${f.name}`.toLowerCase()));
+  const existing = await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?")
+    .bind(await objectTableName(tenant, object.name))
+    .all<{ name: string }>();
+  const stale = existing.results.map((r) => r.name).filter((n) => n.startsWith(`ux_${tkey}_`) && !indexes.has(n));
   const stmts = [
     ...add.map((f) => env.DATA.prepare(`ALTER TABLE ${table} ADD COLUMN ${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`)),
-    ...indexes.map((sql) => env.DATA.prepare(sql)),
+    ...stale.map((n) => env.DATA.prepare(`DROP INDEX IF EXISTS ${quoted(n)}`)),
+    ...[...indexes.values()].map((sql) => env.DATA.prepare(sql)),
   ];
   if (stmts.length) await env.DATA.batch(stmts);
 }

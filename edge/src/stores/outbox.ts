@@ -1,7 +1,8 @@
 /**
  * Run-end notifications waiting to go out (table `notifications_outbox`): one row per email recipient and one per
  * webhook. (run, channel, recipient) is unique, so a run that finishes twice (a late duplicate) never notifies twice.
- * The edge delivers webhooks; email rows wait for a sender a deployment plugs in (docs/sync.md "Notifications").
+ * The edge delivers webhooks, each claimed first (`claimed_until`, migration 0006) so overlapping delivery passes never
+ * send one twice; email rows wait for a sender a deployment plugs in (docs/sync.md "Notifications").
  */
 import type { Env } from "../env";
 
@@ -30,26 +31,56 @@ export interface PendingWebhook {
   recipient: string;
   body: string;
   attempts: number;
+  /** The claim this pass holds the row with (see holdClaim). */
+  claim_id: string;
 }
 
-/** Pending webhooks: one run's (delivered right at its end), or every one that is due (the cron tick's retries). */
-export async function pendingWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<PendingWebhook[]> {
-  const q = opts.runId
-    ? env.DATA.prepare("SELECT id, tenant, job_id, recipient, body, attempts FROM notifications_outbox WHERE channel = 'webhook' AND status = 'pending' AND run_id = ?").bind(opts.runId)
-    : env.DATA.prepare("SELECT id, tenant, job_id, recipient, body, attempts FROM notifications_outbox WHERE channel = 'webhook' AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?").bind(
-        Date.now(),
-        opts.limit ?? 50,
-      );
+/**
+ * How long a claim holds a row: well above one delivery's 10 s timeout (the claim is renewed right before each POST, see
+ * holdClaim), so a live pass never loses a row it is sending; a pass that died mid-delivery (isolate evicted) gives its
+ * rows back when the lease runs out, and the next cron tick retries them.
+ */
+export const WEBHOOK_CLAIM_MS = 2 * 60_000;
+
+/**
+ * Claims pending webhooks and returns them: one run's (delivered right at its end), or every one that is due (the cron
+ * tick's retries). One statement selects and claims (`claimed_until` = now + lease, `claim_id` = this pass), so two
+ * overlapping passes never get the same row; rows another pass holds are skipped until its claim ends (sent, failed, or
+ * lease expired).
+ */
+export async function claimWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<PendingWebhook[]> {
+  const now = Date.now();
+  const which = opts.runId ? "run_id = ?3" : "next_attempt_at <= ?2";
+  const q = env.DATA.prepare(
+    `UPDATE notifications_outbox SET claimed_until = ?1, claim_id = ?5
+     WHERE id IN (SELECT id FROM notifications_outbox
+                  WHERE channel = 'webhook' AND status = 'pending' AND ${which} AND (claimed_until IS NULL OR claimed_until <= ?2)
+                  ORDER BY next_attempt_at LIMIT ?4)
+       AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?2)
+     RETURNING id, tenant, job_id, recipient, body, attempts, claim_id`,
+  ).bind(now + WEBHOOK_CLAIM_MS, now, opts.runId ?? null, opts.limit ?? 50, crypto.randomUUID());
   return (await q.all<PendingWebhook>()).results;
 }
 
-export async function markSent(env: Env, id: string, attempts: number): Promise<void> {
-  await env.DATA.prepare("UPDATE notifications_outbox SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL WHERE id = ?").bind(attempts, new Date().toISOString(), id).run();
+/**
+ * Right before a row is sent: renews its lease if this pass still holds it. False when the claim lapsed while the row
+ * waited behind slow deliveries of the same pass and another pass took the row over — then this pass must not send it.
+ */
+export async function holdClaim(env: Env, row: Pick<PendingWebhook, "id" | "claim_id">): Promise<boolean> {
+  const r = await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE id = ? AND claim_id = ? AND status = 'pending'")
+    .bind(Date.now() + WEBHOOK_CLAIM_MS, row.id, row.claim_id)
+    .run();
+  return (r.meta.changes ?? 0) === 1;
 }
 
-/** A failed attempt: `final` gives up (status failed), else the message is retried at `nextAttemptAt`. */
+/** Delivered: the claim ends with the row. */
+export async function markSent(env: Env, id: string, attempts: number): Promise<void> {
+  await env.DATA.prepare("UPDATE notifications_outbox SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL, claimed_until = NULL, claim_id = NULL WHERE id = ?").bind(attempts, new Date().toISOString(), id).run();
+}
+
+/** A failed attempt: `final` gives up (status failed), else the message is retried at `nextAttemptAt`. Releases the claim. */
 export async function markAttemptFailed(env: Env, id: string, attempts: number, error: string, final: boolean, nextAttemptAt: number): Promise<void> {
-  await env.DATA.prepare("UPDATE notifications_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+  await env.DATA.prepare("UPDATE notifications_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_until = NULL, claim_id = NULL WHERE id = ?")
     .bind(final ? "failed" : "pending", attempts, nextAttemptAt, error, id)
     .run();
 }

@@ -130,6 +130,24 @@ export async function createRun(env: Env, tenant: string, jobId: string, trigger
   return row;
 }
 
+/**
+ * How many chain hops led to this run: 0 for a run started by hand or by a schedule, its parent's depth + 1 for a chained
+ * one. One recursive query up `parent_run_id` (primary-key probes); stops counting above `cap`.
+ */
+export async function chainDepth(env: Env, tenant: string, runId: string, cap: number): Promise<number> {
+  const row = await env.DATA.prepare(
+    `WITH RECURSIVE up(id, parent, depth) AS (
+       SELECT id, parent_run_id, 0 FROM runs WHERE id = ?1 AND tenant = ?2
+       UNION ALL
+       SELECT r.id, r.parent_run_id, up.depth + 1 FROM runs r JOIN up ON r.id = up.parent AND r.tenant = ?2 WHERE up.depth <= ?3
+     )
+     SELECT MAX(depth) AS depth FROM up`,
+  )
+    .bind(runId, tenant, cap)
+    .first<{ depth: number | null }>();
+  return row?.depth ?? 0;
+}
+
 export async function getRunRow(env: Env, tenant: string, runId: string): Promise<RunRow | null> {
   return env.DATA.prepare("SELECT * FROM runs WHERE id = ? AND tenant = ?").bind(runId, tenant).first<RunRow>();
 }

@@ -1,16 +1,22 @@
 /**
  * The schedule index: one D1 row per job (scheduled or not) with its next cron tick and its parent, so the cron
  * handler's "which jobs are due" and a finished run's "which jobs chain after me" are indexed queries, not KV scans.
- * The jobs store calls `syncScheduleIndex` on every create / replace / delete / enable change.
+ * The jobs store calls `syncScheduleIndex` on every create / replace / delete / enable change; its parent links are
+ * also where a dependency loop is refused atomically (the jobs validation's walk over KV is only a friendly first check).
  */
 import type { Job } from "#contract/job";
 import type { Env } from "../env";
 import { nextTick } from "../sync/cron";
 
-export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { id: string; deleted: true }): Promise<void> {
+/**
+ * Writes the job's row. Returns false — and writes nothing — when the job's `dependsOn` would close a loop: the walk up
+ * the new parent's chain (a recursive CTE over `depends_on`) and the write are ONE statement, so two concurrent saves
+ * (A → B and B → A) can't both pass; D1 runs statements one at a time, and the second one sees the first's edge.
+ */
+export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { id: string; deleted: true }): Promise<boolean> {
   if ("deleted" in job) {
     await env.DATA.prepare("DELETE FROM schedule_index WHERE tenant = ? AND job_id = ?").bind(tenant, job.id).run();
-    return;
+    return true;
   }
   const now = Date.now();
   let cron: string | null = null;
@@ -26,9 +32,23 @@ export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { i
     }
   }
   // Keep the claimed tick when the schedule did not change, so re-saving a job never re-fires or skips a tick.
-  await env.DATA.prepare(
+  // `up` walks from the new parent (?7) towards the roots; reaching this job (?2) means the edge would close a loop. An
+  // unchanged parent is not re-checked (re-saving or disabling a job never fails on a loop stored before this check
+  // existed); the hop bound only stops a walk through such a loop.
+  const r = await env.DATA.prepare(
     `INSERT INTO schedule_index (tenant, job_id, enabled, cron, timezone, next_due_at, last_tick_at, depends_on, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8
+     WHERE ?7 IS NULL
+        OR EXISTS (SELECT 1 FROM schedule_index WHERE tenant = ?1 AND job_id = ?2 AND depends_on = ?7)
+        OR NOT EXISTS (
+       WITH RECURSIVE up(job_id, hops) AS (
+         SELECT ?7, 0
+         UNION
+         SELECT s.depends_on, up.hops + 1 FROM schedule_index s JOIN up ON s.tenant = ?1 AND s.job_id = up.job_id
+         WHERE s.depends_on IS NOT NULL AND up.hops < ${MAX_CHAIN_WALK}
+       )
+       SELECT 1 FROM up WHERE up.job_id = ?2
+     )
      ON CONFLICT (tenant, job_id) DO UPDATE SET
        enabled = excluded.enabled,
        next_due_at = CASE WHEN schedule_index.cron IS excluded.cron AND schedule_index.timezone IS excluded.timezone
@@ -39,7 +59,11 @@ export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { i
   )
     .bind(tenant, job.id, job.enabled ? 1 : 0, cron, tz, next, job.dependsOn ?? null, new Date(now).toISOString())
     .run();
+  return (r.meta.changes ?? 0) > 0;
 }
+
+/** How far the loop check walks up a chain (far beyond any real chain; runs stop at a much smaller depth). */
+const MAX_CHAIN_WALK = 1000;
 
 interface DueEntry {
   tenant: string;

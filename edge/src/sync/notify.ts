@@ -1,15 +1,18 @@
 /**
  * Run-end notifications. Webhook: POST of the run as JSON, signed HMAC-SHA256 over `${timestamp}.${body}` with the
- * job's secret (derived from ENCRYPTION_KEY, so nothing secret is stored); headers `X-DC-Timestamp` (unix seconds)
- * and `X-DC-Signature: v1=<hex>`; receivers reject timestamps older than 5 minutes. Delivered right away with a few
- * quick retries, then by the cron handler with backoff (outbox). Emails: one outbox row per recipient; a deployment
- * plugs a sender in by draining `notifications_outbox` (see docs/sync.md "Notifications").
+ * job's secret (derived from the webhook-signing key, itself derived from ENCRYPTION_KEY, so nothing secret is stored);
+ * headers `X-DC-Timestamp` (unix seconds) and `X-DC-Signature: v1=<hex>`; receivers reject timestamps older than 5
+ * minutes. Delivered right away at run end, then retried by the cron handler with backoff (outbox); every delivery
+ * pass claims its rows first, so overlapping passes never send one twice, and re-checks the URL against the webhook
+ * rules (security/webhook-url.ts) before it is POSTed. Emails: one outbox row per recipient; a deployment plugs a
+ * sender in by draining `notifications_outbox` (see docs/sync.md "Notifications").
  */
 import type { Job } from "#contract/job";
 import type { Run } from "#contract/run";
 import type { Env } from "../env";
-import { devHosts } from "../security/org-url";
-import { enqueueMessages, markAttemptFailed, markSent, pendingWebhooks, type OutboxMessage, type PendingWebhook } from "../stores/outbox";
+import { webhookUrlProblem } from "../security/webhook-url";
+import { derivedHmacKey } from "../stores/crypto";
+import { claimWebhooks, enqueueMessages, holdClaim, markAttemptFailed, markSent, type OutboxMessage, type PendingWebhook } from "../stores/outbox";
 
 const enc = new TextEncoder();
 const WEBHOOK_MAX_ATTEMPTS = 8;
@@ -18,16 +21,19 @@ function hex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function hmac(key: string | Uint8Array, data: string): Promise<ArrayBuffer> {
-  const raw = typeof key === "string" ? enc.encode(key) : key;
-  const k = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+async function hmac(key: string | CryptoKey, data: string): Promise<ArrayBuffer> {
+  const k = typeof key === "string" ? await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]) : key;
   return crypto.subtle.sign("HMAC", k, enc.encode(data));
 }
 
-/** The job's webhook signing secret: HMAC(ENCRYPTION_KEY, "webhook:<tenant>:<job>") — stable, per job, never stored. */
+/**
+ * The job's webhook signing secret: HMAC(K, "webhook:<tenant>:<job>") where K is the webhook-signing key derived from
+ * ENCRYPTION_KEY (HKDF, info "webhook-signing/v1"; stores/crypto.ts) — never the encryption key itself. Stable, per
+ * job, never stored; rotating ENCRYPTION_KEY rotates every job's secret.
+ */
 export async function webhookSecret(env: Pick<Env, "ENCRYPTION_KEY">, tenant: string, jobId: string): Promise<string> {
   if (!env.ENCRYPTION_KEY) throw new Error("ENCRYPTION_KEY is not set");
-  return "whsec_" + hex(await hmac(env.ENCRYPTION_KEY, `webhook:${tenant}:${jobId}`));
+  return "whsec_" + hex(await hmac(await derivedHmacKey(env.ENCRYPTION_KEY, "webhook-signing/v1"), `webhook:${tenant}:${jobId}`));
 }
 
 /** `v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>` */
@@ -35,17 +41,13 @@ export async function signWebhook(secret: string, timestamp: number, body: strin
   return "v1=" + hex(await hmac(secret, `${timestamp}.${body}`));
 }
 
-/** https only, except hosts listed in DEV_INSECURE_ORG_HOSTS (local receivers in development). */
-function webhookUrlAllowed(env: Pick<Env, "DEV_INSECURE_ORG_HOSTS">, url: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (u.username || u.password) return false;
-  if (u.protocol === "https:") return true;
-  return u.protocol === "http:" && devHosts(env.DEV_INSECURE_ORG_HOSTS).has(u.host.toLowerCase());
+/**
+ * Control characters (CR, LF, TAB, NUL …, and the Unicode line/paragraph separators) become one space: a job name goes
+ * into e-mail subjects, where a line break would start a header of its own. Job names are refused with them on save
+ * (contract/job.ts); this is the second line for names stored before that rule.
+ */
+export function headerSafe(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, " ").trim();
 }
 
 function runEventBody(tenant: string, job: Pick<Job, "id" | "name">, run: Run): string {
@@ -57,9 +59,9 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
   const recipients = run.status === "succeeded" ? job.notify.onSuccess : run.status === "partial" ? job.notify.onPartial : job.notify.onFailure;
   // A cancelled run is `failed` (error code "cancelled"): its recipients are onFailure's, its subject says what happened.
   const outcome = run.status === "failed" && run.error?.code === "cancelled" ? "cancelled" : run.status;
-  const subject = `[${outcome}] ${job.name}`;
+  const subject = `[${outcome}] ${headerSafe(job.name)}`;
   const text = [
-    `Job: ${job.name} (${job.id})`,
+    `Job: ${headerSafe(job.name)} (${job.id})`,
     `Run: ${run.id} — ${outcome} (${run.trigger})`,
     `Started: ${run.startedAt ?? "-"}  Finished: ${run.finishedAt ?? "-"}`,
     `Read ${run.counts.read}, inserted ${run.counts.inserted}, updated ${run.counts.updated}, deleted ${run.counts.deleted}, skipped ${run.counts.skipped}, failed ${run.counts.failed}`,
@@ -70,9 +72,17 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
   await enqueueMessages(env, tenant, run.id, job.id, messages);
 }
 
-async function deliverOne(env: Env, row: PendingWebhook): Promise<void> {
+/** Why a delivery is given up at once instead of retried (the URL will not become acceptable by waiting). */
+const REFUSED = "webhook URL refused";
+
+/** Delivers one claimed row (false: not attempted); the outcome (sent, retry later, or failed for good) ends the claim. */
+async function deliverOne(env: Env, row: PendingWebhook): Promise<boolean> {
+  if (!(await holdClaim(env, row))) return false; // another pass took the row over: it is theirs to send
   let error: string | null = null;
-  if (!webhookUrlAllowed(env, row.recipient)) error = "webhook URL refused (https required)";
+  // The save-time rule again, at delivery: rows queued before it existed, or a DEV_INSECURE_ORG_HOSTS entry since removed.
+  // The reason names the rule, never the URL (its path may hold the receiver's own secret).
+  const problem = webhookUrlProblem(row.recipient, env.DEV_INSECURE_ORG_HOSTS);
+  if (problem) error = `${REFUSED}: the URL ${problem}`;
   else {
     try {
       const secret = await webhookSecret(env, row.tenant, row.job_id);
@@ -94,15 +104,27 @@ async function deliverOne(env: Env, row: PendingWebhook): Promise<void> {
   if (error === null) {
     await markSent(env, row.id, attempts);
   } else {
-    const final = attempts >= WEBHOOK_MAX_ATTEMPTS || error.startsWith("webhook URL refused");
+    const final = attempts >= WEBHOOK_MAX_ATTEMPTS || error.startsWith(REFUSED);
     const next = Date.now() + Math.min(3_600_000, 30_000 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
     await markAttemptFailed(env, row.id, attempts, error, final, Math.floor(next));
   }
+  return true;
 }
 
-/** Delivers due webhooks (all, or one run's). Called at run end and by the cron handler. */
+/**
+ * Delivers due webhooks (all, or one run's). Called at run end and by the cron handler; passes may overlap — each row is
+ * claimed by exactly one of them (stores/outbox.ts claimWebhooks).
+ */
 export async function deliverWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<number> {
-  const due = await pendingWebhooks(env, opts);
-  for (const r of due) await deliverOne(env, r);
-  return due.length;
+  return deliverClaimed(env, await claimWebhooks(env, opts));
+}
+
+/**
+ * Sends rows this pass claimed, one after another; a row whose claim another pass took over meanwhile is skipped.
+ * Returns how many were attempted.
+ */
+export async function deliverClaimed(env: Env, rows: PendingWebhook[]): Promise<number> {
+  let attempted = 0;
+  for (const r of rows) if (await deliverOne(env, r)) attempted++;
+  return attempted;
 }
