@@ -1,4 +1,4 @@
-import { authorize, jobRow, connectedContoso, createConnection, env, expect, openHost, signInPopup, test } from "./fixtures";
+import { authorize, jobRow, connectedContoso, createConnection, deleteTenantConnections, edgeApi, env, expect, openHost, signInPopup, test } from "./fixtures";
 
 test("shows the empty state with one sentence and Create connection", async ({ page, tenant, widget }) => {
   await openHost(page, tenant);
@@ -149,4 +149,34 @@ test("re-authorizing keeps the connection and its jobs", async ({ page, tenant, 
   await authorize(page, card);
   await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Authorized");
   await expect(widget.locator("dc-jobs-table").getByText("Accounts → Companies", { exact: true })).toBeVisible();
+});
+
+test("authorizing an org another host account already connected shows the 409 message and creates nothing", async ({ page, tenant, widget }) => {
+  const o = env().org("contoso");
+  // Another host account connected this org first (through the API, as its own admin would have).
+  const other = `e2e-other-${tenant}`;
+  const tr = await fetch(`${env().sandbox.identity.httpUrl}/_sandbox/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ upn: "admin@contoso.example", audience: o.url }) });
+  const accessToken = ((await tr.json()) as { access_token: string }).access_token;
+  const theirs = await edgeApi<{ id: string }>(other, "POST", "/connections", { name: "Theirs", orgUrl: o.url });
+  try {
+    await edgeApi(other, "POST", `/connections/${theirs.id}/authorize`, { accessToken });
+    await openHost(page, tenant);
+    const card = await createConnection(page, "Ours", o.url);
+    await authorize(page, card);
+    await expect(widget.getByRole("alert").filter({ hasText: "This Dynamics organization is already connected to another account. Its administrator must disconnect it there first." })).toBeVisible();
+    await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Not authorized");
+    expect(await edgeApi<unknown[]>(tenant, "GET", "/jobs")).toEqual([]);
+  } finally {
+    await deleteTenantConnections(other);
+  }
+});
+
+test("the readiness report names the missing Organization read depth of the signing-in user", async ({ page, tenant, widget }) => {
+  await openHost(page, tenant);
+  const card = await createConnection(page, "Contoso Basic", env().org("contoso").url);
+  await authorize(page, card, "basic@contoso.example");
+  const report = widget.locator("dc-readiness-report");
+  await expect(report.locator('[data-check="privilege:contact"]')).toContainText("prvReadContact: User (Basic)");
+  await expect(report.locator('[data-check="privilege:contact"]')).toContainText("Organization-level Read");
+  await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Needs attention");
 });
