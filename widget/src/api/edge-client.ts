@@ -50,16 +50,16 @@ const WRITES = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
  */
 export class EdgeClient {
   readonly apiBase: string;
-  private readonly getHostToken: () => Promise<string>;
-  private readonly fetchImpl: typeof fetch;
-  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  private token: Promise<string> | null = null;
+  private readonly _getHostToken: () => Promise<string>;
+  private readonly _fetchImpl: typeof fetch;
+  private readonly _sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private _token: Promise<string> | null = null;
 
   constructor(opts: EdgeClientOptions) {
     this.apiBase = opts.apiBase.replace(/\/+$/, "");
-    this.getHostToken = opts.getHostToken;
-    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.sleep = opts.sleep ?? abortableSleep;
+    this._getHostToken = opts.getHostToken;
+    this._fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this._sleep = opts.sleep ?? abortableSleep;
   }
 
   /** Full URL of an API path (`/connections` → `{apiBase}/api/v1/connections`). */
@@ -68,7 +68,7 @@ export class EdgeClient {
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.send(method, path, opts, "application/json");
+    const res = await this._send(method, path, opts, "application/json");
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     if (!text) return undefined as T;
@@ -81,48 +81,48 @@ export class EdgeClient {
 
   /** GET a file (e.g. `/runs/:id/errors?format=csv`) as a Blob. */
   async download(path: string, opts: Omit<RequestOptions, "body"> = {}): Promise<Blob> {
-    const res = await this.send("GET", path, opts, "*/*");
+    const res = await this._send("GET", path, opts, "*/*");
     return res.blob();
   }
 
-  private async send(method: HttpMethod, path: string, opts: RequestOptions, accept: string): Promise<Response> {
+  private async _send(method: HttpMethod, path: string, opts: RequestOptions, accept: string): Promise<Response> {
     const idempotencyKey = WRITES.has(method) ? crypto.randomUUID() : undefined;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       try {
-        res = await this.authorized(method, path, opts, accept, idempotencyKey);
+        res = await this._authorized(method, path, opts, accept, idempotencyKey);
       } catch (e) {
         if (!(e instanceof EdgeError && e.status === 0) || attempt >= MAX_ATTEMPTS) throw e;
-        await this.sleep(backoffMs(attempt), opts.signal);
+        await this._sleep(backoffMs(attempt), opts.signal);
         continue;
       }
       if (res.ok) return res;
       const wait = attempt < MAX_ATTEMPTS ? await retryAfterMs(res) : undefined;
       if (wait === undefined) throw await toEdgeError(res);
-      await this.sleep(wait, opts.signal);
+      await this._sleep(wait, opts.signal);
     }
   }
 
-  private async authorized(method: HttpMethod, path: string, opts: RequestOptions, accept: string, idempotencyKey: string | undefined): Promise<Response> {
-    const res = await this.attempt(method, path, opts, accept, false, idempotencyKey);
+  private async _authorized(method: HttpMethod, path: string, opts: RequestOptions, accept: string, idempotencyKey: string | undefined): Promise<Response> {
+    const res = await this._attempt(method, path, opts, accept, false, idempotencyKey);
     if (res.status === 401 && !(await isDynamicsTokenProblem(res.clone()))) {
       // The host session may have been refreshed since we cached its token: ask once more, retry once.
-      return this.attempt(method, path, opts, accept, true, idempotencyKey);
+      return this._attempt(method, path, opts, accept, true, idempotencyKey);
     }
     return res;
   }
 
-  private async attempt(method: HttpMethod, path: string, opts: RequestOptions, accept: string, fresh: boolean, idempotencyKey?: string): Promise<Response> {
-    if (fresh || !this.token) {
-      const pending = this.getHostToken();
-      this.token = pending;
+  private async _attempt(method: HttpMethod, path: string, opts: RequestOptions, accept: string, fresh: boolean, idempotencyKey?: string): Promise<Response> {
+    if (fresh || !this._token) {
+      const pending = this._getHostToken();
+      this._token = pending;
       pending.catch(() => {
-        if (this.token === pending) this.token = null;
+        if (this._token === pending) this._token = null;
       });
     }
     let hostToken: string;
     try {
-      hostToken = await this.token;
+      hostToken = await this._token;
     } catch (e) {
       throw new EdgeError(401, "unauthorized", `The host page could not provide a session token: ${(e as Error)?.message ?? e}`);
     }
@@ -136,7 +136,7 @@ export class EdgeClient {
       init.body = JSON.stringify(opts.body);
     }
     try {
-      return await this.fetchImpl(this.url(path), init);
+      return await this._fetchImpl(this.url(path), init);
     } catch (e) {
       if ((e as Error)?.name === "AbortError") throw e;
       throw new EdgeError(0, "internal", `The connector service at ${this.apiBase} could not be reached`);

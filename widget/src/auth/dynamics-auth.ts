@@ -34,14 +34,14 @@ export function dynamicsScope(orgUrl: string): string {
  * As a ReactiveController it drops its pending popup watcher when the host element disconnects.
  */
 export class DynamicsAuth implements ReactiveController {
-  private pca: Promise<IPublicClientApplication> | null = null;
-  private popup: Window | null = null;
-  private cancelPending: ((e: DynamicsAuthError) => void) | null = null;
-  private closedWatch: ReturnType<typeof setInterval> | undefined;
+  private _pca: Promise<IPublicClientApplication> | null = null;
+  private _popup: Window | null = null;
+  private _cancelPending: ((e: DynamicsAuthError) => void) | null = null;
+  private _closedWatch: ReturnType<typeof setInterval> | undefined;
   /** Account used per org, so a later silent call picks the same identity. */
-  private readonly accountByOrg = new Map<string, string>();
+  private readonly _accountByOrg = new Map<string, string>();
 
-  constructor(private readonly opts: () => DynamicsAuthOptions, host?: ReactiveControllerHost) {
+  constructor(private readonly _opts: () => DynamicsAuthOptions, host?: ReactiveControllerHost) {
     host?.addController(this);
   }
 
@@ -53,19 +53,19 @@ export class DynamicsAuth implements ReactiveController {
 
   /** Starts loading msal in the background (e.g. when an Authorize button is hovered or focused). */
   warmUp(): void {
-    void this.app().catch(() => {});
+    void this._app().catch(() => {});
   }
 
   /** Interactive sign-in in a popup; resolves with the delegated access token for the org. */
   async signIn(orgUrl: string): Promise<string> {
-    const result = await this.popupFor(orgUrl, "select_account");
+    const result = await this._popupFor(orgUrl, "select_account");
     return result.accessToken;
   }
 
   /** A delegated token for the org: from msal's cache / refresh token silently, else through the popup. */
   async getDynamicsToken(orgUrl: string): Promise<string> {
-    const pca = await this.app();
-    const account = this.accountFor(pca, orgUrl);
+    const pca = await this._app();
+    const account = this._accountFor(pca, orgUrl);
     if (account) {
       try {
         const r = await pca.acquireTokenSilent({ scopes: [dynamicsScope(orgUrl)], account });
@@ -74,24 +74,24 @@ export class DynamicsAuth implements ReactiveController {
         // Interaction required (expired session, consent, MFA…): fall through to the popup.
       }
     }
-    return (await this.popupFor(orgUrl)).accessToken;
+    return (await this._popupFor(orgUrl)).accessToken;
   }
 
   /** Abandons a pending popup sign-in (the Cancel button next to "Waiting for Microsoft sign-in…"). */
   cancel(): void {
-    this.stopWatching();
+    this._stopWatching();
     try {
-      this.popup?.close();
+      this._popup?.close();
     } catch {
       /* cross-origin or already closed */
     }
-    this.popup = null;
-    this.cancelPending?.(new DynamicsAuthError("cancelled", "Sign-in was cancelled"));
-    this.cancelPending = null;
+    this._popup = null;
+    this._cancelPending?.(new DynamicsAuthError("cancelled", "Sign-in was cancelled"));
+    this._cancelPending = null;
   }
 
-  private async popupFor(orgUrl: string, prompt?: PopupRequest["prompt"]): Promise<AuthenticationResult> {
-    const pca = await this.app();
+  private async _popupFor(orgUrl: string, prompt?: PopupRequest["prompt"]): Promise<AuthenticationResult> {
+    const pca = await this._app();
     const msal = await import("@azure/msal-browser");
     const request: PopupRequest = {
       scopes: [dynamicsScope(orgUrl)],
@@ -103,7 +103,7 @@ export class DynamicsAuth implements ReactiveController {
     // that (it opens the window, then prepares the request): such a late window is closed as soon as it is reported.
     let abandoned = false;
     const cancelled = new Promise<never>((_, reject) => {
-      this.cancelPending = (e) => {
+      this._cancelPending = (e) => {
         abandoned = true;
         reject(e);
       };
@@ -116,15 +116,15 @@ export class DynamicsAuth implements ReactiveController {
           w?.close();
           return;
         }
-        this.popup = w;
-        this.stopWatching();
-        this.closedWatch = setInterval(() => {
-          if (this.popup?.closed) {
+        this._popup = w;
+        this._stopWatching();
+        this._closedWatch = setInterval(() => {
+          if (this._popup?.closed) {
             // Give the bridge a moment: a successful popup closes itself right after broadcasting.
             setTimeout(() => {
-              if (this.cancelPending) this.cancelPending(new DynamicsAuthError("cancelled", "The sign-in window was closed"));
+              if (this._cancelPending) this._cancelPending(new DynamicsAuthError("cancelled", "The sign-in window was closed"));
             }, 3000);
-            this.stopWatching();
+            this._stopWatching();
           }
         }, 400);
       }
@@ -136,26 +136,26 @@ export class DynamicsAuth implements ReactiveController {
       const result = await Promise.race([acquire, cancelled]);
       if (result.account) {
         pca.setActiveAccount(result.account);
-        this.accountByOrg.set(orgUrl, result.account.homeAccountId);
+        this._accountByOrg.set(orgUrl, result.account.homeAccountId);
       }
       return result;
     } catch (e) {
       abandoned = true;
       throw toAuthError(e);
     } finally {
-      this.cancelPending = null;
-      this.popup = null;
-      this.stopWatching();
+      this._cancelPending = null;
+      this._popup = null;
+      this._stopWatching();
     }
   }
 
-  private stopWatching(): void {
-    if (this.closedWatch !== undefined) clearInterval(this.closedWatch);
-    this.closedWatch = undefined;
+  private _stopWatching(): void {
+    if (this._closedWatch !== undefined) clearInterval(this._closedWatch);
+    this._closedWatch = undefined;
   }
 
-  private accountFor(pca: IPublicClientApplication, orgUrl: string): AccountInfo | null {
-    const id = this.accountByOrg.get(orgUrl);
+  private _accountFor(pca: IPublicClientApplication, orgUrl: string): AccountInfo | null {
+    const id = this._accountByOrg.get(orgUrl);
     if (id) {
       const a = pca.getAccount({ homeAccountId: id });
       if (a) return a;
@@ -163,11 +163,11 @@ export class DynamicsAuth implements ReactiveController {
     return pca.getActiveAccount() ?? pca.getAllAccounts()[0] ?? null;
   }
 
-  private app(): Promise<IPublicClientApplication> {
-    if (!this.pca) {
-      const { clientId, authority, redirectUri } = this.opts();
+  private _app(): Promise<IPublicClientApplication> {
+    if (!this._pca) {
+      const { clientId, authority, redirectUri } = this._opts();
       if (!clientId) return Promise.reject(new DynamicsAuthError("failed", "The client-id attribute is not set, so Microsoft sign-in cannot start"));
-      this.pca = (async () => {
+      this._pca = (async () => {
         const msal = await import("@azure/msal-browser");
         const host = new URL(authority).host;
         const microsoft = MICROSOFT_HOSTS.test(new URL(authority).hostname);
@@ -185,11 +185,11 @@ export class DynamicsAuth implements ReactiveController {
           },
         });
       })();
-      this.pca.catch(() => {
-        this.pca = null;
+      this._pca.catch(() => {
+        this._pca = null;
       });
     }
-    return this.pca;
+    return this._pca;
   }
 }
 

@@ -38,27 +38,27 @@ export function assertNoSecrets(value: unknown, path = "draft"): void {
 }
 
 export class DraftStore<D> {
-  constructor(private readonly store: KvStore<StoredDraft<D>>, private readonly now: () => number = Date.now) {}
+  constructor(private readonly _store: KvStore<StoredDraft<D>>, private readonly _now: () => number = Date.now) {}
 
   async load(connectionId: string, jobId: string | null): Promise<StoredDraft<D> | undefined> {
-    return this.store.get(draftKey(connectionId, jobId));
+    return this._store.get(draftKey(connectionId, jobId));
   }
 
   /** Save and return the time it was saved. */
   async save(connectionId: string, jobId: string | null, draft: D, baseUpdatedAt: string | null): Promise<number> {
     assertNoSecrets(draft);
-    const savedAt = this.now();
-    await this.store.put(draftKey(connectionId, jobId), { draft, savedAt, baseUpdatedAt });
+    const savedAt = this._now();
+    await this._store.put(draftKey(connectionId, jobId), { draft, savedAt, baseUpdatedAt });
     return savedAt;
   }
 
   async discard(connectionId: string, jobId: string | null): Promise<void> {
-    await this.store.delete(draftKey(connectionId, jobId));
+    await this._store.delete(draftKey(connectionId, jobId));
   }
 
   /** Job ids (or "new") with a draft for this connection — the jobs table may mark them. */
   async list(connectionId: string): Promise<string[]> {
     const prefix = `${connectionId}/`;
-    return (await this.store.keys(prefix)).map((k) => k.slice(prefix.length));
+    return (await this._store.keys(prefix)).map((k) => k.slice(prefix.length));
   }
 }

@@ -14,19 +14,19 @@ export interface KvStore<V> {
 }
 
 export class MemoryStore<V> implements KvStore<V> {
-  private readonly map = new Map<string, V>();
+  private readonly _map = new Map<string, V>();
   async get(key: string) {
-    const v = this.map.get(key);
+    const v = this._map.get(key);
     return v === undefined ? undefined : (structuredClone(v) as V);
   }
   async put(key: string, value: V) {
-    this.map.set(key, structuredClone(value));
+    this._map.set(key, structuredClone(value));
   }
   async delete(key: string) {
-    this.map.delete(key);
+    this._map.delete(key);
   }
   async keys(prefix = "") {
-    return [...this.map.keys()].filter((k) => k.startsWith(prefix));
+    return [...this._map.keys()].filter((k) => k.startsWith(prefix));
   }
 }
 
@@ -53,19 +53,19 @@ function db(): Promise<IDBPDatabase> {
 }
 
 class IdbStore<V> implements KvStore<V> {
-  constructor(private readonly store: StoreName) {}
+  constructor(private readonly _store: StoreName) {}
   async get(key: string) {
-    return (await (await db()).get(this.store, key)) as V | undefined;
+    return (await (await db()).get(this._store, key)) as V | undefined;
   }
   async put(key: string, value: V) {
-    await (await db()).put(this.store, value, key);
+    await (await db()).put(this._store, value, key);
   }
   async delete(key: string) {
-    await (await db()).delete(this.store, key);
+    await (await db()).delete(this._store, key);
   }
   async keys(prefix = "") {
     const range = prefix ? IDBKeyRange.bound(prefix, `${prefix}\uffff`) : undefined;
-    return ((await (await db()).getAllKeys(this.store, range)) as IDBValidKey[]).map(String);
+    return ((await (await db()).getAllKeys(this._store, range)) as IDBValidKey[]).map(String);
   }
 }
 

@@ -37,67 +37,67 @@ export function attributesKey(connectionId: string, logicalName: string): string
 
 export class MetadataCache {
   /** Coalesces concurrent loads of one key (thirty mapping rows asking for the same lookup target's attributes). */
-  private readonly inflight = new Map<string, Promise<CachedMetadata<unknown>>>();
+  private readonly _inflight = new Map<string, Promise<CachedMetadata<unknown>>>();
 
   constructor(
-    private readonly store: KvStore<CachedMetadata<unknown>>,
-    private readonly fetcher: MetadataFetcher,
-    private readonly opts: { maxAgeMs?: number; now?: () => number } = {},
+    private readonly _store: KvStore<CachedMetadata<unknown>>,
+    private readonly _fetcher: MetadataFetcher,
+    private readonly _opts: { maxAgeMs?: number; now?: () => number } = {},
   ) {}
 
   entities(connectionId: string, opts: { refresh?: boolean } = {}): Promise<MetadataResult<EntityInfo[]>> {
-    return this.get(entitiesKey(connectionId), (refresh) => this.fetcher.entities(connectionId, refresh), opts.refresh ?? false);
+    return this._get(entitiesKey(connectionId), (refresh) => this._fetcher.entities(connectionId, refresh), opts.refresh ?? false);
   }
 
   attributes(connectionId: string, logicalName: string, opts: { refresh?: boolean } = {}): Promise<MetadataResult<AttributeInfo[]>> {
-    return this.get(attributesKey(connectionId, logicalName), (refresh) => this.fetcher.attributes(connectionId, logicalName, refresh), opts.refresh ?? false);
+    return this._get(attributesKey(connectionId, logicalName), (refresh) => this._fetcher.attributes(connectionId, logicalName, refresh), opts.refresh ?? false);
   }
 
   /** Forget everything cached for a connection (e.g. after it was deleted or re-pointed). */
   async clear(connectionId: string): Promise<void> {
-    for (const k of await this.store.keys(`${connectionId}/`)) await this.store.delete(k);
+    for (const k of await this._store.keys(`${connectionId}/`)) await this._store.delete(k);
   }
 
-  private now() {
-    return (this.opts.now ?? Date.now)();
+  private _now() {
+    return (this._opts.now ?? Date.now)();
   }
 
-  private fetchAndStore<T>(key: string, load: (refresh: boolean) => Promise<T>, refresh: boolean): Promise<CachedMetadata<T>> {
-    const running = this.inflight.get(key);
+  private _fetchAndStore<T>(key: string, load: (refresh: boolean) => Promise<T>, refresh: boolean): Promise<CachedMetadata<T>> {
+    const running = this._inflight.get(key);
     if (running && !refresh) return running as Promise<CachedMetadata<T>>;
     const p = (async () => {
       const value = await load(refresh);
-      const entry = { value, fetchedAt: this.now() };
+      const entry = { value, fetchedAt: this._now() };
       try {
-        await this.store.put(key, entry);
+        await this._store.put(key, entry);
       } catch {
         // A full or blocked IndexedDB must not break the editor: the data is still returned.
       }
       return entry;
     })().finally(() => {
-      if (this.inflight.get(key) === p) this.inflight.delete(key);
+      if (this._inflight.get(key) === p) this._inflight.delete(key);
     });
-    this.inflight.set(key, p as Promise<CachedMetadata<unknown>>);
+    this._inflight.set(key, p as Promise<CachedMetadata<unknown>>);
     return p;
   }
 
-  private async get<T>(key: string, load: (refresh: boolean) => Promise<T>, refresh: boolean): Promise<MetadataResult<T>> {
+  private async _get<T>(key: string, load: (refresh: boolean) => Promise<T>, refresh: boolean): Promise<MetadataResult<T>> {
     if (!refresh) {
       let hit: CachedMetadata<T> | undefined;
       try {
-        hit = (await this.store.get(key)) as CachedMetadata<T> | undefined;
+        hit = (await this._store.get(key)) as CachedMetadata<T> | undefined;
       } catch {
         hit = undefined;
       }
       if (hit) {
-        const stale = this.now() - hit.fetchedAt > (this.opts.maxAgeMs ?? DAY_MS);
-        const revalidated = stale ? this.fetchAndStore(key, load, false) : undefined;
+        const stale = this._now() - hit.fetchedAt > (this._opts.maxAgeMs ?? DAY_MS);
+        const revalidated = stale ? this._fetchAndStore(key, load, false) : undefined;
         // A failed background refetch is not the caller's problem unless it awaits `revalidated`.
         revalidated?.catch(() => undefined);
         return { value: hit.value, fetchedAt: hit.fetchedAt, cached: true, ...(revalidated ? { revalidated } : {}) };
       }
     }
-    const fresh = await this.fetchAndStore(key, load, refresh);
+    const fresh = await this._fetchAndStore(key, load, refresh);
     return { value: fresh.value, fetchedAt: fresh.fetchedAt, cached: false };
   }
 }

@@ -5,56 +5,56 @@ import type { ReactiveController, ReactiveControllerHost } from "lit";
  * two ticks at once (a slow edge must not pile up requests).
  */
 export class PollingController implements ReactiveController {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
-  private connected = false;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _running = false;
+  private _connected = false;
 
   constructor(
     host: ReactiveControllerHost,
-    private readonly tick: () => Promise<boolean>,
-    private readonly intervalMs = 1500,
+    private readonly _tick: () => Promise<boolean>,
+    private readonly _intervalMs = 1500,
   ) {
     host.addController(this);
   }
 
   get active(): boolean {
-    return this.running;
+    return this._running;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    if (this.connected) this.schedule();
+    if (this._running) return;
+    this._running = true;
+    if (this._connected) this._schedule();
   }
 
   stop(): void {
-    this.running = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this._running = false;
+    if (this._timer !== undefined) clearTimeout(this._timer);
+    this._timer = undefined;
   }
 
   hostConnected(): void {
-    this.connected = true;
-    if (this.running && this.timer === undefined) this.schedule();
+    this._connected = true;
+    if (this._running && this._timer === undefined) this._schedule();
   }
 
   hostDisconnected(): void {
-    this.connected = false;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this._connected = false;
+    if (this._timer !== undefined) clearTimeout(this._timer);
+    this._timer = undefined;
   }
 
-  private schedule(): void {
-    this.timer = setTimeout(async () => {
-      this.timer = undefined;
-      let again = false;
+  private _schedule(): void {
+    this._timer = setTimeout(async () => {
+      this._timer = undefined;
+      let again: boolean;
       try {
-        again = await this.tick();
+        again = await this._tick();
       } catch {
         again = true; // a transient failure: keep polling, the view shows the last known state
       }
-      if (again && this.running && this.connected) this.schedule();
-      else if (!again) this.running = false;
-    }, this.intervalMs);
+      if (again && this._running && this._connected) this._schedule();
+      else if (!again) this._running = false;
+    }, this._intervalMs);
   }
 }

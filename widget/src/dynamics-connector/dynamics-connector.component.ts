@@ -5,7 +5,7 @@ import type { Job } from "#contract/job";
 import { EdgeClient } from "../api/edge-client";
 import { DynamicsAuth } from "../auth/dynamics-auth";
 import { hostRoleOf, type HostRole } from "../auth/host-role";
-import { emit } from "../events";
+import { emit, type DcEvent } from "../events";
 import { asList } from "../util/format";
 import "../views/connections-view";
 import "../views/connection-card";
@@ -79,21 +79,21 @@ export class DynamicsConnector extends LitElement {
    */
   @property({ attribute: false }) getHostToken: (() => Promise<string>) | null = null;
 
-  @state() private route: Route = { view: "connections" };
-  @state() private connections: Connection[] | null = null;
-  @state() private loadError: unknown = null;
-  @state() private jobs = new Map<string, Job[]>();
-  @state() private editorState: "idle" | "loading" | "ready" | { error: unknown } = "idle";
-  @state() private justAuthorized: string | null = null;
-  @state() private jobsError: unknown = null;
+  @state() private _route: Route = { view: "connections" };
+  @state() private _connections: Connection[] | null = null;
+  @state() private _loadError: unknown = null;
+  @state() private _jobs = new Map<string, Job[]>();
+  @state() private _editorState: "idle" | "loading" | "ready" | { error: unknown } = "idle";
+  @state() private _justAuthorized: string | null = null;
+  @state() private _jobsError: unknown = null;
   /**
    * The host user's role, from the latest host token (see host-role.ts: a UI hint, the edge enforces it). Viewers get
    * the same pages without the actions the edge would refuse them. Follows the token: a refreshed token may change it.
    */
-  @state() private hostRole: HostRole = "admin";
+  @state() private _hostRole: HostRole = "admin";
 
-  private client: EdgeClient | null = null;
-  private readonly auth = new DynamicsAuth(
+  private _client: EdgeClient | null = null;
+  private readonly _auth = new DynamicsAuth(
     () => ({
       clientId: this.clientId,
       authority: this.authority,
@@ -105,64 +105,64 @@ export class DynamicsConnector extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if ((changed.has("apiBase") || changed.has("getHostToken")) && this.apiBase && this.getHostToken) {
       const getHostToken = this.getHostToken;
-      this.client = new EdgeClient({
+      this._client = new EdgeClient({
         apiBase: this.apiBase,
         getHostToken: async () => {
           const token = await getHostToken();
           // Every token the edge sees passes here, so the UI follows the role of the session the edge enforces.
-          if (this.getHostToken === getHostToken) this.hostRole = hostRoleOf(token);
+          if (this.getHostToken === getHostToken) this._hostRole = hostRoleOf(token);
           return token;
         },
       });
-      this.restoreEditorRoute();
+      this._restoreEditorRoute();
       void this.loadConnections();
     }
     // A refreshed token made a viewer an admin on a job's page: the editor replaces the read-only configuration.
-    if ((changed as PropertyValues).has("hostRole") && this.hostRole === "admin" && this.route.view === "job") void this.loadEditor();
+    if ((changed as PropertyValues).has("_hostRole") && this._hostRole === "admin" && this._route.view === "job") void this._loadEditor();
   }
 
   /** Reloads the connections from the edge. */
   async loadConnections(): Promise<void> {
-    if (!this.client) return;
-    this.loadError = null;
+    if (!this._client) return;
+    this._loadError = null;
     try {
-      const list = asList<Connection>(await this.client.request("GET", "/connections"));
+      const list = asList<Connection>(await this._client.request("GET", "/connections"));
       // Keep a readiness report we got from authorize if the list omits it.
-      const prev = new Map((this.connections ?? []).map((c) => [c.id, c]));
-      this.connections = list.map((c) => ({ ...c, readiness: c.readiness ?? prev.get(c.id)?.readiness }) as Connection);
-      if (this.route.view !== "connections" && !this.currentConnection()) void this.navigate({ view: "connections" });
-      else if (this.route.view !== "connections" && this.route.view !== "connection") void this.ensureJobs(this.route.connectionId);
+      const prev = new Map((this._connections ?? []).map((c) => [c.id, c]));
+      this._connections = list.map((c) => ({ ...c, readiness: c.readiness ?? prev.get(c.id)?.readiness }) as Connection);
+      if (this._route.view !== "connections" && !this._currentConnection()) void this._navigate({ view: "connections" });
+      else if (this._route.view !== "connections" && this._route.view !== "connection") void this._ensureJobs(this._route.connectionId);
     } catch (e) {
-      this.loadError = e;
+      this._loadError = e;
       emit(this, "dc-error", { action: "load-connections", error: e as Error });
     }
   }
 
-  private currentConnection(): Connection | null {
-    const r = this.route;
+  private _currentConnection(): Connection | null {
+    const r = this._route;
     const id = r.view === "connection" ? r.id : r.view === "connections" ? null : r.connectionId;
-    return (id && this.connections?.find((c) => c.id === id)) || null;
+    return (id && this._connections?.find((c) => c.id === id)) || null;
   }
 
-  private async navigate(route: Route): Promise<void> {
-    this.setRoute(route);
+  private async _navigate(route: Route): Promise<void> {
+    this._setRoute(route);
     await this.updateComplete;
     // Move focus to the new page's title so keyboard and screen-reader users land where the content changed.
     this.renderRoot.querySelector<HTMLElement>("nav [aria-current]")?.focus();
   }
 
   /** Changes the route without moving focus (e.g. a new job that was just saved keeps the admin where they are). */
-  private setRoute(route: Route): void {
-    this.route = route;
-    if (route.view === "job" && this.hostRole !== "viewer") void this.loadEditor();
-    if (route.view !== "connections" && route.view !== "connection" && this.connections) void this.ensureJobs(route.connectionId);
-    this.saveEditorRoute();
+  private _setRoute(route: Route): void {
+    this._route = route;
+    if (route.view === "job" && this._hostRole !== "viewer") void this._loadEditor();
+    if (route.view !== "connections" && route.view !== "connection" && this._connections) void this._ensureJobs(route.connectionId);
+    this._saveEditorRoute();
   }
 
-  private saveEditorRoute(): void {
+  private _saveEditorRoute(): void {
     try {
       const key = EDITOR_ROUTE_KEY(this.apiBase);
-      const r = this.route;
+      const r = this._route;
       if (r.view === "job") sessionStorage.setItem(key, JSON.stringify({ connectionId: r.connectionId, jobId: r.jobId }));
       else sessionStorage.removeItem(key);
     } catch {
@@ -170,12 +170,12 @@ export class DynamicsConnector extends LitElement {
     }
   }
 
-  private restoreEditorRoute(): void {
-    if (this.route.view !== "connections") return;
+  private _restoreEditorRoute(): void {
+    if (this._route.view !== "connections") return;
     try {
       const saved = JSON.parse(sessionStorage.getItem(EDITOR_ROUTE_KEY(this.apiBase)) ?? "null") as { connectionId?: unknown; jobId?: unknown } | null;
       if (saved && typeof saved.connectionId === "string" && (saved.jobId === null || typeof saved.jobId === "string")) {
-        this.setRoute({ view: "job", connectionId: saved.connectionId, jobId: saved.jobId });
+        this._setRoute({ view: "job", connectionId: saved.connectionId, jobId: saved.jobId });
       }
     } catch {
       /* nothing to restore */
@@ -183,33 +183,33 @@ export class DynamicsConnector extends LitElement {
   }
 
   /** The jobs of a connection, for views opened without the jobs table (a restored editor). */
-  private async ensureJobs(connectionId: string): Promise<void> {
-    if (this.jobs.has(connectionId) || !this.client) return;
-    this.jobsError = null;
+  private async _ensureJobs(connectionId: string): Promise<void> {
+    if (this._jobs.has(connectionId) || !this._client) return;
+    this._jobsError = null;
     try {
-      const all = asList<Job>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(connectionId)}`));
-      if (this.jobs.has(connectionId)) return;
-      this.jobs = new Map(this.jobs).set(connectionId, all.filter((j) => j.connectionId === connectionId));
-      const r = this.route;
+      const all = asList<Job>(await this._client.request("GET", `/jobs?connectionId=${encodeURIComponent(connectionId)}`));
+      if (this._jobs.has(connectionId)) return;
+      this._jobs = new Map(this._jobs).set(connectionId, all.filter((j) => j.connectionId === connectionId));
+      const r = this._route;
       // The job was deleted since (or belongs to another session's tenant): back to its connection, not a dead end.
-      if (r.view !== "connections" && r.view !== "connection" && r.connectionId === connectionId && r.jobId && !this.jobs.get(connectionId)!.some((j) => j.id === r.jobId)) {
-        void this.navigate({ view: "connection", id: connectionId });
+      if (r.view !== "connections" && r.view !== "connection" && r.connectionId === connectionId && r.jobId && !this._jobs.get(connectionId)!.some((j) => j.id === r.jobId)) {
+        void this._navigate({ view: "connection", id: connectionId });
       }
     } catch (e) {
-      this.jobsError = e;
+      this._jobsError = e;
       emit(this, "dc-error", { action: "load-jobs", error: e as Error });
     }
   }
 
-  private async loadEditor(): Promise<void> {
-    if (this.editorState === "ready" || this.editorState === "loading") return;
-    this.editorState = "loading";
+  private async _loadEditor(): Promise<void> {
+    if (this._editorState === "ready" || this._editorState === "loading") return;
+    this._editorState = "loading";
     try {
       // Its own chunk (with the virtualizer, croner, idb): fetched when the admin first opens a job.
       await import("../editor/job-editor");
-      this.editorState = "ready";
+      this._editorState = "ready";
     } catch (e) {
-      this.editorState = { error: e };
+      this._editorState = { error: e };
     }
   }
 
@@ -222,33 +222,33 @@ export class DynamicsConnector extends LitElement {
       <header part="header">
         <p class="brand">${logo()}<span>Microsoft Dynamics 365</span></p>
         <span class="spacer"></span>
-        ${this.renderSwitcher()}
+        ${this._renderSwitcher()}
       </header>
-      ${this.renderBreadcrumbs()}
-      <div class="content">${this.renderRoute()}</div>
+      ${this._renderBreadcrumbs()}
+      <div class="content">${this._renderRoute()}</div>
     </div>`;
   }
 
-  private renderSwitcher() {
-    const list = this.connections ?? [];
-    const current = this.currentConnection();
+  private _renderSwitcher() {
+    const list = this._connections ?? [];
+    const current = this._currentConnection();
     if (list.length < 2 || !current) return nothing;
     return html`<div class="switcher">
       <label for="dc-switch">Connection</label>
-      <select id="dc-switch" @change=${(e: Event) => this.navigate({ view: "connection", id: (e.target as HTMLSelectElement).value })}>
+      <select id="dc-switch" @change=${(e: Event) => this._navigate({ view: "connection", id: (e.target as HTMLSelectElement).value })}>
         ${list.map((c) => html`<option value=${c.id} ?selected=${c.id === current.id}>${c.name}</option>`)}
       </select>
     </div>`;
   }
 
-  private renderBreadcrumbs() {
-    const r = this.route;
-    const conn = this.currentConnection();
+  private _renderBreadcrumbs() {
+    const r = this._route;
+    const conn = this._currentConnection();
     const crumbs: Array<{ label: string; go?: Route }> = [{ label: "Connections", go: { view: "connections" } }];
     if (conn) crumbs.push({ label: conn.name, go: { view: "connection", id: conn.id } });
     if (conn && (r.view === "job" || r.view === "runs" || r.view === "records")) {
       crumbs.push({ label: "Jobs", go: { view: "connection", id: conn.id } });
-      const job = r.jobId ? this.jobs.get(conn.id)?.find((j) => j.id === r.jobId) : null;
+      const job = r.jobId ? this._jobs.get(conn.id)?.find((j) => j.id === r.jobId) : null;
       crumbs.push({ label: job ? job.name : r.view === "job" ? "New job" : "Job", go: { view: "job", connectionId: conn.id, jobId: r.jobId } });
       if (r.view === "runs") crumbs.push({ label: "Runs" });
       if (r.view === "records" && r.jobId) {
@@ -259,35 +259,35 @@ export class DynamicsConnector extends LitElement {
     return html`<nav aria-label="Breadcrumb"><ol>
       ${crumbs.map((c, i) => i === crumbs.length - 1
         ? html`<li><span aria-current="page" tabindex="-1">${c.label}</span></li>`
-        : html`<li><button type="button" class="link" @click=${() => c.go && this.navigate(c.go)}>${c.label}</button></li>`)}
+        : html`<li><button type="button" class="link" @click=${() => c.go && this._navigate(c.go)}>${c.label}</button></li>`)}
     </ol></nav>`;
   }
 
-  private renderRoute() {
-    const r = this.route;
-    const client = this.client!;
-    const readOnly = this.hostRole === "viewer";
+  private _renderRoute() {
+    const r = this._route;
+    const client = this._client!;
+    const readOnly = this._hostRole === "viewer";
     switch (r.view) {
       case "connections":
-        return html`<dc-connections-view .connections=${this.connections} .loadError=${this.loadError} .client=${client} .auth=${this.auth}
+        return html`<dc-connections-view .connections=${this._connections} .loadError=${this._loadError} .client=${client} .auth=${this._auth}
           .readOnly=${readOnly}
-          @reload=${() => this.loadConnections()}
-          @created=${this._onCreated} @open=${(e: CustomEvent<string>) => this.navigate({ view: "connection", id: e.detail })}
-          @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connections-view>`;
+          @dc-connections-reload=${() => this.loadConnections()}
+          @dc-connection-form-created=${this._onCreated} @dc-connection-open=${(e: DcEvent<"dc-connection-open">) => this._navigate({ view: "connection", id: e.detail.id })}
+          @dc-connection-changed=${this._onChanged} @dc-connection-deleted=${this._onDeleted}></dc-connections-view>`;
       case "connection": {
-        const conn = this.currentConnection();
-        if (!conn) return this.loadingOrMissing();
+        const conn = this._currentConnection();
+        if (!conn) return this._loadingOrMissing();
         const authorized = conn.status !== "not_authorized";
         return html`<div class="page-intro">
-          <dc-connection-card .connection=${conn} .client=${client} .auth=${this.auth} .readOnly=${readOnly}
-            @changed=${this._onChanged} @deleted=${this._onDeleted}></dc-connection-card>
-          ${this.justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
+          <dc-connection-card .connection=${conn} .client=${client} .auth=${this._auth} .readOnly=${readOnly}
+            @dc-connection-changed=${this._onChanged} @dc-connection-deleted=${this._onDeleted}></dc-connection-card>
+          ${this._justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
           <dc-readiness-report .readiness=${conn.readiness}></dc-readiness-report>
           ${authorized || (conn.jobCount ?? 0) > 0
             ? html`<dc-jobs-table .client=${client} .connectionId=${conn.id} ?canCreate=${authorized} .readOnly=${readOnly}
-                @jobs-changed=${(e: CustomEvent<Job[]>) => (this.jobs = new Map(this.jobs).set(conn.id, e.detail))}
-                @edit-job=${(e: CustomEvent<{ job: Job | null }>) => this.navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
-                @open-runs=${(e: CustomEvent<{ job: Job; runId?: string }>) => this.navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
+                @dc-jobs-loaded=${(e: DcEvent<"dc-jobs-loaded">) => (this._jobs = new Map(this._jobs).set(conn.id, e.detail.jobs))}
+                @dc-job-open=${(e: DcEvent<"dc-job-open">) => this._navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
+                @dc-runs-open=${(e: DcEvent<"dc-runs-open">) => this._navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
               ></dc-jobs-table>`
             : html`<p class="card muted">${readOnly
                 ? "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here."
@@ -295,89 +295,90 @@ export class DynamicsConnector extends LitElement {
         </div>`;
       }
       case "job":
-        return this.renderEditor(r);
+        return this._renderEditor(r);
       case "runs": {
-        const conn = this.currentConnection();
-        const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
-        if (!conn || !job) return this.loadingOrMissing();
+        const conn = this._currentConnection();
+        const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
+        if (!conn || !job) return this._loadingOrMissing();
         return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null} .readOnly=${readOnly}
-          @open-records=${() => this.navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}></dc-runs-view>`;
+          @dc-records-open=${() => this._navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}></dc-runs-view>`;
       }
       case "records": {
-        const job = this.jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
-        if (!this.currentConnection() || !job) return this.loadingOrMissing();
+        const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
+        if (!this._currentConnection() || !job) return this._loadingOrMissing();
         return html`<dc-records-view .client=${client} .job=${job}></dc-records-view>`;
       }
     }
   }
 
-  private renderEditor(r: Extract<Route, { view: "job" }>) {
-    const conn = this.currentConnection();
-    const jobs = this.jobs.get(r.connectionId) ?? [];
+  private _renderEditor(r: Extract<Route, { view: "job" }>) {
+    const conn = this._currentConnection();
+    const jobs = this._jobs.get(r.connectionId) ?? [];
     const job = r.jobId ? jobs.find((j) => j.id === r.jobId) ?? null : null;
-    if (!conn || (r.jobId && !job)) return this.loadingOrMissing();
-    if (this.hostRole === "viewer") {
+    if (!conn || (r.jobId && !job)) return this._loadingOrMissing();
+    if (this._hostRole === "viewer") {
       // Viewers read the job's configuration instead of the editor (whose every control writes, and whose metadata
       // needs a Microsoft sign-in a viewer has no reason to do).
       if (!job) return html`<div class="card stack">${adminOnlyNote("Only admins can create jobs.")}
-        <div><button type="button" @click=${() => this.navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div></div>`;
-      return html`<dc-job-summary .job=${job} .jobs=${jobs} .client=${this.client}
-        @open-runs=${() => this.navigate({ view: "runs", connectionId: conn.id, jobId: job.id })}
-        @close=${() => this.navigate({ view: "connection", id: conn.id })}></dc-job-summary>`;
+        <div><button type="button" @click=${() => this._navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div></div>`;
+      return html`<dc-job-summary .job=${job} .jobs=${jobs} .client=${this._client}
+        @dc-runs-open=${() => this._navigate({ view: "runs", connectionId: conn.id, jobId: job.id })}
+        @dc-job-summary-close=${() => this._navigate({ view: "connection", id: conn.id })}></dc-job-summary>`;
     }
-    const st = this.editorState;
+    const st = this._editorState;
     if (typeof st === "object") {
-      return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this.editorState = "idle"; void this.loadEditor(); }}>Retry</button>`);
+      return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this._editorState = "idle"; void this._loadEditor(); }}>Retry</button>`);
     }
     if (st !== "ready") return html`<div class="card stack" aria-busy="true"><span class="visually-hidden" role="status">Loading the job editor…</span>
       <span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span></div>`;
-    return html`<dc-job-editor .client=${this.client} .connection=${conn} .job=${job} .jobs=${jobs}
-      .getDynamicsToken=${() => this.auth.getDynamicsToken(conn.orgUrl)}
-      @dc-job-saved=${(e: CustomEvent<{ job: Job }>) => this._onJobSaved(conn, e.detail.job)}
-      @dc-editor-close=${() => this.navigate({ view: "connection", id: conn.id })}></dc-job-editor>`;
+    return html`<dc-job-editor .client=${this._client} .connection=${conn} .job=${job} .jobs=${jobs}
+      .getDynamicsToken=${() => this._auth.getDynamicsToken(conn.orgUrl)}
+      @dc-job-saved=${(e: DcEvent<"dc-job-saved">) => this._onJobSaved(conn, e.detail.job)}
+      @dc-editor-close=${() => this._navigate({ view: "connection", id: conn.id })}></dc-job-editor>`;
   }
 
-  private loadingOrMissing() {
-    const r = this.route;
+  private _loadingOrMissing() {
+    const r = this._route;
     // A restored editor waits for its connection's jobs (the jobs table is not there to load them).
-    const jobsPending = r.view !== "connections" && r.view !== "connection" && !this.jobs.has(r.connectionId);
-    if (jobsPending && this.jobsError) {
+    const jobsPending = r.view !== "connections" && r.view !== "connection" && !this._jobs.has(r.connectionId);
+    if (jobsPending && this._jobsError) {
       const id = r.connectionId;
-      return errorBanner("The jobs could not be loaded.", this.jobsError, html`<button type="button" @click=${() => void this.ensureJobs(id)}>Retry</button>`);
+      return errorBanner("The jobs could not be loaded.", this._jobsError, html`<button type="button" @click=${() => void this._ensureJobs(id)}>Retry</button>`);
     }
-    if (this.connections === null || jobsPending) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
-    return html`<div class="banner warning" role="alert">This item no longer exists. <button type="button" class="link" @click=${() => this.navigate({ view: "connections" })}>Back to connections</button></div>`;
+    if (this._connections === null || jobsPending) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
+    return html`<div class="banner warning" role="alert">This item no longer exists. <button type="button" class="link" @click=${() => this._navigate({ view: "connections" })}>Back to connections</button></div>`;
   }
 
   private _onJobSaved(conn: Connection, job: Job): void {
-    const list = this.jobs.get(conn.id) ?? [];
+    const list = this._jobs.get(conn.id) ?? [];
     const next = list.some((j) => j.id === job.id) ? list.map((j) => (j.id === job.id ? job : j)) : [...list, job];
-    this.jobs = new Map(this.jobs).set(conn.id, next);
+    this._jobs = new Map(this._jobs).set(conn.id, next);
     // A new job now has an id: the route (breadcrumb, reload) follows it, and the editor keeps editing that job.
-    const r = this.route;
-    if (r.view === "job" && r.connectionId === conn.id && r.jobId === null) this.setRoute({ view: "job", connectionId: conn.id, jobId: job.id });
+    const r = this._route;
+    if (r.view === "job" && r.connectionId === conn.id && r.jobId === null) this._setRoute({ view: "job", connectionId: conn.id, jobId: job.id });
   }
 
-  private _onCreated(e: CustomEvent<Connection>): void {
-    this.connections = [...(this.connections ?? []), e.detail];
-    void this.navigate({ view: "connection", id: e.detail.id });
-  }
-
-  private _onChanged(e: CustomEvent<{ connection: Connection; authorized?: boolean }>): void {
+  private _onCreated(e: DcEvent<"dc-connection-form-created">): void {
     const c = e.detail.connection;
-    this.connections = (this.connections ?? []).map((x) => (x.id === c.id ? { ...x, ...c } : x));
+    this._connections = [...(this._connections ?? []), c];
+    void this._navigate({ view: "connection", id: c.id });
+  }
+
+  private _onChanged(e: DcEvent<"dc-connection-changed">): void {
+    const c = e.detail.connection;
+    this._connections = (this._connections ?? []).map((x) => (x.id === c.id ? { ...x, ...c } : x));
     if (e.detail.authorized) {
-      this.justAuthorized = c.id;
-      if (this.route.view === "connection" && this.route.id === c.id) {
+      this._justAuthorized = c.id;
+      if (this._route.view === "connection" && this._route.id === c.id) {
         // Re-render the jobs table so the out-of-the-box jobs appear.
         this.renderRoot.querySelector("dc-jobs-table")?.load();
-      } else void this.navigate({ view: "connection", id: c.id });
+      } else void this._navigate({ view: "connection", id: c.id });
     }
   }
 
-  private _onDeleted(e: CustomEvent<string>): void {
-    this.connections = (this.connections ?? []).filter((c) => c.id !== e.detail);
-    if (this.route.view !== "connections") void this.navigate({ view: "connections" });
+  private _onDeleted(e: DcEvent<"dc-connection-deleted">): void {
+    this._connections = (this._connections ?? []).filter((c) => c.id !== e.detail.id);
+    if (this._route.view !== "connections") void this._navigate({ view: "connections" });
   }
 }
 

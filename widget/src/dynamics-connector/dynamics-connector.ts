@@ -1,10 +1,11 @@
+import { define } from "../util/define";
 import { DynamicsConnector } from "./dynamics-connector.component";
 
 export { DynamicsConnector };
 export type { DcEventDetails, RequestDeleteDetail } from "../events";
 export { EdgeClient, EdgeError } from "../api/edge-client";
 
-if (!customElements.get("dynamics-connector")) customElements.define("dynamics-connector", DynamicsConnector);
+define("dynamics-connector", DynamicsConnector);
 
 declare global {
   interface HTMLElementTagNameMap {

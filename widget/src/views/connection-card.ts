@@ -1,10 +1,11 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
-import { customElement, property, query, state } from "lit/decorators.js";
+import { property, query, state } from "lit/decorators.js";
 import type { Connection, Readiness } from "#contract/connection";
 import type { EdgeClient } from "../api/edge-client";
 import { DynamicsAuthError, type DynamicsAuth } from "../auth/dynamics-auth";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { formatDateTime, formatRelative } from "../util/format";
 import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
@@ -14,12 +15,11 @@ type AuthState = "idle" | "waiting" | "blocked" | "verifying" | "cancelled";
 
 /**
  * One connection: status, environment, who authorized it and when, jobs, last sync; Authorize / Rename / Delete.
- * @event open - internal: the admin opens the connection (detail: id)
- * @event changed - internal: detail { connection, readiness? } after rename or authorization
- * @event deleted - internal: detail id
+ * @event dc-connection-open - internal: the admin opens the connection (detail { id })
+ * @event dc-connection-changed - internal: detail { connection, authorized? } after rename or authorization
+ * @event dc-connection-deleted - internal: detail { id }
  * @csspart connection-card
  */
-@customElement("dc-connection-card")
 export class DcConnectionCard extends LitElement {
   static override styles = [
     shared,
@@ -51,15 +51,15 @@ export class DcConnectionCard extends LitElement {
   /** A viewer's card: no Authorize, Rename or Delete (the edge would refuse them). */
   @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
-  @state() private authState: AuthState = "idle";
-  @state() private error: { what: string; error: unknown } | null = null;
-  @state() private notice: string | null = null;
-  @state() private renameValue = "";
-  @state() private renameError = "";
-  @state() private busy = false;
+  @state() private _authState: AuthState = "idle";
+  @state() private _error: { what: string; error: unknown } | null = null;
+  @state() private _notice: string | null = null;
+  @state() private _renameValue = "";
+  @state() private _renameError = "";
+  @state() private _busy = false;
 
-  @query("#rename") private renameDialog!: HTMLDialogElement;
-  @query("#confirm-delete") private deleteDialog!: HTMLDialogElement;
+  @query("#rename") private _renameDialog!: HTMLDialogElement;
+  @query("#confirm-delete") private _deleteDialog!: HTMLDialogElement;
 
   override render() {
     const c = this.connection;
@@ -78,16 +78,16 @@ export class DcConnectionCard extends LitElement {
         <dt>Last sync</dt>
         <dd>${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">Never</span>`}</dd>
       </dl>
-      ${this.renderAuthState()}
-      ${this.notice ? html`<div class="banner info" role="status">${this.notice}</div>` : nothing}
-      ${this.error ? errorBanner(this.error.what, this.error.error, html`<button type="button" @click=${() => (this.error = null)}>Dismiss</button>`) : nothing}
+      ${this._renderAuthState()}
+      ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
+      ${this._error ? errorBanner(this._error.what, this._error.error, html`<button type="button" @click=${() => (this._error = null)}>Dismiss</button>`) : nothing}
       <div class="row" part="card-actions">
         ${this.openable
           ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
           : nothing}
         ${this.readOnly
           ? this.openable ? nothing : adminOnlyNote("Only admins can authorize, rename or delete connections.")
-          : this.authState === "idle" || this.authState === "cancelled"
+          : this._authState === "idle" || this._authState === "cancelled"
           ? html`<button class=${authorized ? "" : "primary"} type="button" aria-describedby=${titleId}
               @click=${this._authorize} @pointerenter=${() => this.auth?.warmUp()} @focus=${() => this.auth?.warmUp()}>
               ${authorized ? "Re-authorize" : "Authorize"}</button>`
@@ -95,17 +95,17 @@ export class DcConnectionCard extends LitElement {
         ${this.readOnly ? nothing : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
           <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>`}
       </div>
-      ${this.renderDialogs()}
+      ${this._renderDialogs()}
     </article>`;
   }
 
   protected override updated(changed: PropertyValues<this>): void {
     // The role followed a refreshed token down to viewer: a rename or delete dialog left open would only earn a 403.
-    if (changed.has("readOnly") && this.readOnly) for (const d of [this.renameDialog, this.deleteDialog]) if (d?.open) d.close();
+    if (changed.has("readOnly") && this.readOnly) for (const d of [this._renameDialog, this._deleteDialog]) if (d?.open) d.close();
   }
 
-  private renderAuthState() {
-    switch (this.authState) {
+  private _renderAuthState() {
+    switch (this._authState) {
       case "waiting":
         return html`<div class="banner info waiting" role="status" part="auth-waiting">
           <span class="spinner" aria-hidden="true"></span>
@@ -121,7 +121,7 @@ export class DcConnectionCard extends LitElement {
           <strong>The sign-in window was blocked.</strong>
           <span>Your browser stopped the Microsoft sign-in window from opening. Allow pop-ups for this page, then try again.</span>
           <div class="row"><button type="button" class="primary" @click=${this._authorize}>Try again</button>
-          <button type="button" @click=${() => (this.authState = "idle")}>Cancel</button></div>
+          <button type="button" @click=${() => (this._authState = "idle")}>Cancel</button></div>
         </div>`;
       case "cancelled":
         return html`<p class="small muted" role="status">Sign-in was cancelled. Nothing changed.</p>`;
@@ -130,22 +130,22 @@ export class DcConnectionCard extends LitElement {
     }
   }
 
-  private renderDialogs() {
+  private _renderDialogs() {
     const c = this.connection;
     return html`
-      <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this.renameError = "")}>
+      <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this._renameError = "")}>
         <form method="dialog" @submit=${this._rename} novalidate>
           <h3 id="rename-title">Rename connection</h3>
           <div class="field">
             <label for="rename-input">Name</label>
-            <input id="rename-input" type="text" maxlength="100" .value=${this.renameValue}
-              aria-invalid=${this.renameError ? "true" : "false"} aria-describedby="rename-err"
-              @input=${(e: Event) => (this.renameValue = (e.target as HTMLInputElement).value)} />
-            <span id="rename-err" class="field-error">${this.renameError}</span>
+            <input id="rename-input" type="text" maxlength="100" .value=${this._renameValue}
+              aria-invalid=${this._renameError ? "true" : "false"} aria-describedby="rename-err"
+              @input=${(e: Event) => (this._renameValue = (e.target as HTMLInputElement).value)} />
+            <span id="rename-err" class="field-error">${this._renameError}</span>
           </div>
           <div class="row">
-            <button class="primary" type="submit" ?disabled=${this.busy}>Save</button>
-            <button type="button" @click=${() => this.renameDialog.close()}>Cancel</button>
+            <button class="primary" type="submit" ?disabled=${this._busy}>Save</button>
+            <button type="button" @click=${() => this._renameDialog.close()}>Cancel</button>
           </div>
         </form>
       </dialog>
@@ -154,107 +154,109 @@ export class DcConnectionCard extends LitElement {
           <h3 id="delete-title">Delete “${c.name}”?</h3>
           <p id="delete-desc">Its jobs stop and are disabled. Records already synced stay in place. This cannot be undone.</p>
           <div class="row">
-            <button class="danger" type="submit" ?disabled=${this.busy}>Delete connection</button>
-            <button type="button" id="delete-cancel" @click=${() => this.deleteDialog.close()}>Keep it</button>
+            <button class="danger" type="submit" ?disabled=${this._busy}>Delete connection</button>
+            <button type="button" id="delete-cancel" @click=${() => this._deleteDialog.close()}>Keep it</button>
           </div>
         </form>
       </dialog>`;
   }
 
   private _open(): void {
-    this.dispatchEvent(new CustomEvent("open", { detail: this.connection.id }));
+    emit(this, "dc-connection-open", { id: this.connection.id }, { local: true });
   }
 
   /** Starts the popup in the click's user activation (msal opens it after loading, well within Chromium's window). */
   private async _authorize(): Promise<void> {
-    this.error = null;
-    this.notice = null;
-    this.authState = "waiting";
+    this._error = null;
+    this._notice = null;
+    this._authState = "waiting";
     let token: string;
     try {
       token = await this.auth.signIn(this.connection.orgUrl);
     } catch (e) {
-      if (e instanceof DynamicsAuthError && e.reason === "popup_blocked") this.authState = "blocked";
-      else if (e instanceof DynamicsAuthError && e.reason === "cancelled") this.authState = "cancelled";
+      if (e instanceof DynamicsAuthError && e.reason === "popup_blocked") this._authState = "blocked";
+      else if (e instanceof DynamicsAuthError && e.reason === "cancelled") this._authState = "cancelled";
       else {
-        this.authState = "idle";
-        this.error = { what: "Microsoft sign-in did not finish.", error: e };
+        this._authState = "idle";
+        this._error = { what: "Microsoft sign-in did not finish.", error: e };
         emit(this, "dc-error", { action: "sign-in", error: e as Error });
       }
       return;
     }
-    this.authState = "verifying";
+    this._authState = "verifying";
     try {
       const res = await this.client.request<Connection & { connection?: Connection; readiness?: Readiness }>(
         "POST", `/connections/${encodeURIComponent(this.connection.id)}/authorize`, { body: { accessToken: token } });
       const connection = res.connection ?? res;
       const readiness = res.readiness ?? connection.readiness;
-      this.authState = "idle";
+      this._authState = "idle";
       emit(this, "dc-connection-authorized", { connection, readiness });
-      this.dispatchEvent(new CustomEvent("changed", { detail: { connection: { ...connection, readiness }, authorized: true } }));
+      emit(this, "dc-connection-changed", { connection: { ...connection, readiness }, authorized: true }, { local: true });
     } catch (e) {
-      this.authState = "idle";
-      this.error = { what: "The connection was not authorized.", error: e };
+      this._authState = "idle";
+      this._error = { what: "The connection was not authorized.", error: e };
       emit(this, "dc-error", { action: "authorize-connection", error: e as Error, ...codeOf(e) });
     }
   }
 
   private _cancelAuth(): void {
     this.auth.cancel();
-    this.authState = "cancelled";
+    this._authState = "cancelled";
   }
 
   private _openRename(): void {
-    this.renameValue = this.connection.name;
-    this.renameError = "";
-    openModal(this.renameDialog, this.renderRoot.querySelector<HTMLInputElement>("#rename-input"));
+    this._renameValue = this.connection.name;
+    this._renameError = "";
+    openModal(this._renameDialog, this.renderRoot.querySelector<HTMLInputElement>("#rename-input"));
   }
 
   private async _rename(e: Event): Promise<void> {
     e.preventDefault();
-    const name = this.renameValue.trim();
+    const name = this._renameValue.trim();
     if (!name) {
-      this.renameError = "Enter a name.";
+      this._renameError = "Enter a name.";
       return;
     }
-    this.busy = true;
+    this._busy = true;
     try {
       const connection = await this.client.request<Connection>("PATCH", `/connections/${encodeURIComponent(this.connection.id)}`, { body: { name } });
-      this.renameDialog.close();
-      this.dispatchEvent(new CustomEvent("changed", { detail: { connection: { ...this.connection, ...connection } } }));
+      this._renameDialog.close();
+      emit(this, "dc-connection-changed", { connection: { ...this.connection, ...connection } }, { local: true });
     } catch (err) {
-      this.renameError = (err as Error).message;
+      this._renameError = (err as Error).message;
       emit(this, "dc-error", { action: "rename-connection", error: err as Error, ...codeOf(err) });
     } finally {
-      this.busy = false;
+      this._busy = false;
     }
   }
 
   private _openDelete(): void {
-    openModal(this.deleteDialog, this.renderRoot.querySelector<HTMLButtonElement>("#delete-cancel"));
+    openModal(this._deleteDialog, this.renderRoot.querySelector<HTMLButtonElement>("#delete-cancel"));
   }
 
   private async _delete(e: Event): Promise<void> {
     e.preventDefault();
-    this.deleteDialog.close();
+    this._deleteDialog.close();
     const c = this.connection;
     const allowed = emit(this, "dc-request-delete", { kind: "connection", id: c.id, name: c.name }, { cancelable: true });
     if (!allowed) {
-      this.notice = `This page did not allow deleting “${c.name}”. Nothing was deleted.`;
+      this._notice = `This page did not allow deleting “${c.name}”. Nothing was deleted.`;
       return;
     }
-    this.busy = true;
+    this._busy = true;
     try {
       await this.client.request<void>("DELETE", `/connections/${encodeURIComponent(c.id)}`);
-      this.dispatchEvent(new CustomEvent("deleted", { detail: c.id }));
+      emit(this, "dc-connection-deleted", { id: c.id }, { local: true });
     } catch (err) {
-      this.error = { what: "The connection was not deleted.", error: err };
+      this._error = { what: "The connection was not deleted.", error: err };
       emit(this, "dc-error", { action: "delete-connection", error: err as Error, ...codeOf(err) });
     } finally {
-      this.busy = false;
+      this._busy = false;
     }
   }
 }
+
+define("dc-connection-card", DcConnectionCard);
 
 declare global {
   interface HTMLElementTagNameMap {

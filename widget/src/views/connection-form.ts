@@ -1,19 +1,19 @@
 import { LitElement, css, html, nothing } from "lit";
-import { customElement, property, query, state } from "lit/decorators.js";
+import { property, query, state } from "lit/decorators.js";
 import type { Connection } from "#contract/connection";
 import { EdgeError, type EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { checkOrgUrl, type OrgUrlCheck } from "../util/org-url";
 import { errorBanner } from "./ui";
 
 /**
  * Create-connection form: name and environment URL, validated as the admin types.
  * @event dc-connection-created - after the edge created it (public, composed)
- * @event created - internal: `detail` is the new Connection
- * @event cancel - internal: the admin dismissed the form
+ * @event dc-connection-form-created - internal: detail { connection }, after `dc-connection-created`
+ * @event dc-connection-form-cancel - internal: the admin dismissed the form
  */
-@customElement("dc-connection-form")
 export class DcConnectionForm extends LitElement {
   static override styles = [
     shared,
@@ -26,76 +26,76 @@ export class DcConnectionForm extends LitElement {
   /** API client of the edge. */
   @property({ attribute: false }) client!: EdgeClient;
 
-  @state() private name = "";
-  @state() private url = "";
-  @state() private touched = { name: false, url: false };
-  @state() private busy = false;
-  @state() private error: unknown = null;
-  @state() private serverFieldErrors: Record<string, string> = {};
+  @state() private _name = "";
+  @state() private _url = "";
+  @state() private _touched = { name: false, url: false };
+  @state() private _busy = false;
+  @state() private _error: unknown = null;
+  @state() private _serverFieldErrors: Record<string, string> = {};
 
-  @query("#dc-name") private nameInput!: HTMLInputElement;
+  @query("#dc-name") private _nameInput!: HTMLInputElement;
 
   override firstUpdated(): void {
-    this.nameInput?.focus();
+    this._nameInput?.focus();
   }
 
-  private get check(): OrgUrlCheck {
-    return checkOrgUrl(this.url);
+  private get _check(): OrgUrlCheck {
+    return checkOrgUrl(this._url);
   }
 
   override render() {
-    const check = this.check;
-    const nameError = this.serverFieldErrors.name ?? (this.touched.name && !this.name.trim() ? "Give the connection a name, for example “Contoso Production”." : "");
-    const urlError = this.serverFieldErrors.orgUrl ?? (this.touched.url && !check.ok ? check.error : "");
+    const check = this._check;
+    const nameError = this._serverFieldErrors.name ?? (this._touched.name && !this._name.trim() ? "Give the connection a name, for example “Contoso Production”." : "");
+    const urlError = this._serverFieldErrors.orgUrl ?? (this._touched.url && !check.ok ? check.error : "");
     return html`<form class="card" part="connection-form" novalidate @submit=${this._submit} aria-labelledby="dc-form-title">
       <h3 id="dc-form-title">New connection</h3>
       <div class="field">
         <label for="dc-name">Name</label>
-        <input id="dc-name" type="text" autocomplete="off" maxlength="100" .value=${this.name}
+        <input id="dc-name" type="text" autocomplete="off" maxlength="100" .value=${this._name}
           aria-invalid=${nameError ? "true" : "false"} aria-describedby="dc-name-err"
-          @input=${(e: Event) => { this.name = (e.target as HTMLInputElement).value; delete this.serverFieldErrors.name; }}
-          @blur=${() => (this.touched = { ...this.touched, name: true })} />
+          @input=${(e: Event) => { this._name = (e.target as HTMLInputElement).value; delete this._serverFieldErrors.name; }}
+          @blur=${() => (this._touched = { ...this._touched, name: true })} />
         <span id="dc-name-err" class="field-error">${nameError}</span>
       </div>
       <div class="field">
         <label for="dc-url">Environment URL</label>
         <input id="dc-url" type="url" inputmode="url" autocomplete="off" spellcheck="false"
-          placeholder="https://contoso.crm.dynamics.com" .value=${this.url}
+          placeholder="https://contoso.crm.dynamics.com" .value=${this._url}
           aria-invalid=${urlError ? "true" : "false"} aria-describedby="dc-url-help dc-url-err dc-url-notes"
-          @input=${(e: Event) => { this.url = (e.target as HTMLInputElement).value; this.touched = { ...this.touched, url: this.url.length > 8 || this.touched.url }; delete this.serverFieldErrors.orgUrl; }}
-          @blur=${() => (this.touched = { ...this.touched, url: true })} />
+          @input=${(e: Event) => { this._url = (e.target as HTMLInputElement).value; this._touched = { ...this._touched, url: this._url.length > 8 || this._touched.url }; delete this._serverFieldErrors.orgUrl; }}
+          @blur=${() => (this._touched = { ...this._touched, url: true })} />
         <span id="dc-url-help" class="field-note">The address you open Dynamics 365 at. The Web API form (contoso.api.crm.dynamics.com) works too.</span>
         <span id="dc-url-err" class="field-error" aria-live="polite">${urlError}</span>
         <div id="dc-url-notes" aria-live="polite">
-          ${check.ok && this.url.trim()
+          ${check.ok && this._url.trim()
             ? html`<span class="field-note">Will connect to <strong class="mono">${check.url}</strong></span>
                 ${check.notes.length ? html`<ul class="notes field-note">${check.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}`
             : nothing}
         </div>
       </div>
-      ${this.error ? errorBanner("The connection was not created.", this.error) : nothing}
+      ${this._error ? errorBanner("The connection was not created.", this._error) : nothing}
       <div class="row">
-        <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? "Creating…" : "Create connection"}</button>
-        <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("cancel"))}>Cancel</button>
+        <button class="primary" type="submit" ?disabled=${this._busy}>${this._busy ? "Creating…" : "Create connection"}</button>
+        <button type="button" @click=${() => emit(this, "dc-connection-form-cancel", {}, { local: true })}>Cancel</button>
       </div>
     </form>`;
   }
 
   private async _submit(e: Event): Promise<void> {
     e.preventDefault();
-    this.touched = { name: true, url: true };
-    const check = this.check;
-    if (!this.name.trim() || !check.ok) {
-      const first = this.renderRoot.querySelector<HTMLInputElement>(!this.name.trim() ? "#dc-name" : "#dc-url");
+    this._touched = { name: true, url: true };
+    const check = this._check;
+    if (!this._name.trim() || !check.ok) {
+      const first = this.renderRoot.querySelector<HTMLInputElement>(!this._name.trim() ? "#dc-name" : "#dc-url");
       first?.focus();
       return;
     }
-    this.busy = true;
-    this.error = null;
+    this._busy = true;
+    this._error = null;
     try {
-      const connection = await this.client.request<Connection>("POST", "/connections", { body: { name: this.name.trim(), orgUrl: check.url } });
+      const connection = await this.client.request<Connection>("POST", "/connections", { body: { name: this._name.trim(), orgUrl: check.url } });
       emit(this, "dc-connection-created", { connection });
-      this.dispatchEvent(new CustomEvent("created", { detail: connection }));
+      emit(this, "dc-connection-form-created", { connection }, { local: true });
     } catch (err) {
       const fieldErrors: Record<string, string> = {};
       if (err instanceof EdgeError) {
@@ -103,16 +103,16 @@ export class DcConnectionForm extends LitElement {
           if (d.path === "name" || d.path === "orgUrl") fieldErrors[d.path] = d.message;
         }
       }
-      this.serverFieldErrors = fieldErrors;
+      this._serverFieldErrors = fieldErrors;
       if (Object.keys(fieldErrors).length) {
         await this.updateComplete;
         this.renderRoot.querySelector<HTMLInputElement>(fieldErrors.name ? "#dc-name" : "#dc-url")?.focus();
       }
       // Field errors stand next to their field; the banner carries the edge's message and request id.
-      this.error = err;
+      this._error = err;
       emit(this, "dc-error", { action: "create-connection", error: err as Error, ...codeOf(err) });
     } finally {
-      this.busy = false;
+      this._busy = false;
     }
   }
 }
@@ -125,6 +125,8 @@ export function codeOf(err: unknown): { code?: string; requestId?: string } {
   }
   return out;
 }
+
+define("dc-connection-form", DcConnectionForm);
 
 declare global {
   interface HTMLElementTagNameMap {

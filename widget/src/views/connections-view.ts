@@ -1,18 +1,20 @@
 import { LitElement, css, html, nothing } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { property, state } from "lit/decorators.js";
 import type { Connection } from "#contract/connection";
 import type { EdgeClient } from "../api/edge-client";
 import type { DynamicsAuth } from "../auth/dynamics-auth";
+import { emit, type DcEvent } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import "./connection-card";
 import "./connection-form";
 import { adminOnlyNote, errorBanner, skeletonCards } from "./ui";
 
 /**
  * The list of connections with the empty state and the create form. Data is owned by the root element: this view
- * re-dispatches the cards' internal events (open, changed, deleted) and the form's `created`, and asks for `reload`.
+ * relays the cards' internal events (dc-connection-open, -changed, -deleted) and the form's dc-connection-form-created,
+ * and asks for dc-connections-reload.
  */
-@customElement("dc-connections-view")
 export class DcConnectionsView extends LitElement {
   static override styles = [
     shared,
@@ -33,7 +35,7 @@ export class DcConnectionsView extends LitElement {
   /** A viewer's list: no Create, and the cards without their write actions. */
   @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
-  @state() private creating = false;
+  @state() private _creating = false;
 
   override render() {
     const list = this.connections;
@@ -41,45 +43,56 @@ export class DcConnectionsView extends LitElement {
       <div class="row">
         <h2 id="dc-conn-title">Connections</h2>
         <span class="spacer"></span>
-        ${list?.length && !this.creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>` : nothing}
+        ${list?.length && !this._creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>` : nothing}
       </div>
       ${this.readOnly && list?.length ? adminOnlyNote("Only admins can create or change connections.") : nothing}
-      ${this.creating && !this.readOnly
-        ? html`<dc-connection-form .client=${this.client} @created=${this._created} @cancel=${this._cancelCreate}></dc-connection-form>`
+      ${this._creating && !this.readOnly
+        ? html`<dc-connection-form .client=${this.client} @dc-connection-form-created=${this._created} @dc-connection-form-cancel=${this._cancelCreate}></dc-connection-form>`
         : nothing}
       ${this.loadError
-        ? errorBanner("The connections could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.dispatchEvent(new CustomEvent("reload"))}>Retry</button>`)
+        ? errorBanner("The connections could not be loaded.", this.loadError, html`<button type="button" @click=${() => emit(this, "dc-connections-reload", {}, { local: true })}>Retry</button>`)
         : list === null
           ? skeletonCards(2)
-          : list.length === 0 && (!this.creating || this.readOnly)
+          : list.length === 0 && (!this._creating || this.readOnly)
             ? html`<div class="card empty" part="empty-state">
                 <p>A connection links this product to one Dynamics 365 environment, so its records can be synced here.</p>
                 ${this.readOnly
                   ? adminOnlyNote("There is no connection yet. Only admins can create connections.")
-                  : html`<button type="button" class="primary" @click=${() => (this.creating = true)}>Create connection</button>`}
+                  : html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>`}
               </div>`
             : html`<div class="grid">
                 ${list.map((c) => html`<dc-connection-card openable .connection=${c} .client=${this.client} .auth=${this.auth} .readOnly=${this.readOnly}
-                  @open=${this._forward} @changed=${this._forward} @deleted=${this._forward}></dc-connection-card>`)}
+                  @dc-connection-open=${this._relayOpen} @dc-connection-changed=${this._relayChanged} @dc-connection-deleted=${this._relayDeleted}></dc-connection-card>`)}
               </div>`}
     </section>`;
   }
 
-  private _forward(e: CustomEvent): void {
-    this.dispatchEvent(new CustomEvent(e.type, { detail: e.detail }));
+  // The cards' events stay on the cards (local): the root element listens on this view, so they are relayed as is.
+  private _relayOpen(e: DcEvent<"dc-connection-open">): void {
+    emit(this, "dc-connection-open", e.detail, { local: true });
   }
 
-  private _created(e: CustomEvent<Connection>): void {
-    this.creating = false;
-    this.dispatchEvent(new CustomEvent("created", { detail: e.detail }));
+  private _relayChanged(e: DcEvent<"dc-connection-changed">): void {
+    emit(this, "dc-connection-changed", e.detail, { local: true });
+  }
+
+  private _relayDeleted(e: DcEvent<"dc-connection-deleted">): void {
+    emit(this, "dc-connection-deleted", e.detail, { local: true });
+  }
+
+  private _created(e: DcEvent<"dc-connection-form-created">): void {
+    this._creating = false;
+    emit(this, "dc-connection-form-created", e.detail, { local: true });
   }
 
   private async _cancelCreate(): Promise<void> {
-    this.creating = false;
+    this._creating = false;
     await this.updateComplete;
     this.renderRoot.querySelector<HTMLButtonElement>("button.primary")?.focus();
   }
 }
+
+define("dc-connections-view", DcConnectionsView);
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -1,9 +1,11 @@
 import { LitElement, css, html, nothing } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { property, state } from "lit/decorators.js";
 import type { Job } from "#contract/job";
 import type { TargetObject } from "#contract/object";
 import type { EdgeClient } from "../api/edge-client";
+import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { asList, formatDateTime } from "../util/format";
 import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
 import { loadCronstrue, scheduleInWords } from "./schedule-words";
@@ -17,11 +19,10 @@ const ON_MISSING: Record<string, string> = { null: "Leave the field empty", skip
 /**
  * A job's configuration, read-only: what a viewer sees instead of the job editor (every control of which writes, and
  * whose Dynamics metadata needs a Microsoft sign-in). Names come from the job itself, so no Dynamics token is needed.
- * @event open-runs - internal: the viewer wants this job's runs
- * @event close - internal: back to the jobs
+ * @event dc-runs-open - internal: the viewer wants this job's runs (detail { job })
+ * @event dc-job-summary-close - internal: back to the jobs
  * @csspart job-summary
  */
-@customElement("dc-job-summary")
 export class DcJobSummary extends LitElement {
   static override styles = [
     shared,
@@ -40,34 +41,34 @@ export class DcJobSummary extends LitElement {
   /** API client of the edge (target object labels). */
   @property({ attribute: false }) client!: EdgeClient;
 
-  @state() private objects = new Map<string, TargetObject>();
-  @state() private cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
+  @state() private _objects = new Map<string, TargetObject>();
+  @state() private _cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void loadCronstrue().then((c) => (this.cron = c)).catch(() => {});
+    void loadCronstrue().then((c) => (this._cron = c)).catch(() => {});
     void this.client.request("GET", "/objects").then(
-      (list) => (this.objects = new Map(asList<TargetObject>(list).map((o) => [o.name, o]))),
+      (list) => (this._objects = new Map(asList<TargetObject>(list).map((o) => [o.name, o]))),
       () => {
         /* labels fall back to names */
       },
     );
   }
 
-  private fieldLabel(object: string, field: string): string {
-    return this.objects.get(object)?.fields.find((f) => f.name === field)?.label ?? field;
+  private _fieldLabel(object: string, field: string): string {
+    return this._objects.get(object)?.fields.find((f) => f.name === field)?.label ?? field;
   }
 
   override render() {
     const j = this.job;
-    const target = this.objects.get(j.target.object)?.label ?? j.target.object;
+    const target = this._objects.get(j.target.object)?.label ?? j.target.object;
     const after = j.dependsOn ? this.jobs.find((x) => x.id === j.dependsOn) : null;
     const notify = j.notify;
     return html`<section class="stack" aria-labelledby="dc-job-title" part="job-summary">
       <div class="row">
         <h2 id="dc-job-title">${j.name}</h2><span class="spacer"></span>
-        <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-runs"))}>Runs</button>
-        <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("close"))}>Back to jobs</button>
+        <button type="button" @click=${() => emit(this, "dc-runs-open", { job: this.job }, { local: true })}>Runs</button>
+        <button type="button" @click=${() => emit(this, "dc-job-summary-close", {}, { local: true })}>Back to jobs</button>
       </div>
       ${adminOnlyNote("You are viewing this job's configuration. Only admins can change jobs.")}
       <div class="card">
@@ -77,7 +78,7 @@ export class DcJobSummary extends LitElement {
           <dt>Target</dt><dd>${target}</dd>
           <dt>Records</dt><dd>${MODES[j.mode] ?? j.mode}</dd>
           <dt>Deleted in Dynamics</dt><dd>${DELETES[j.deletes] ?? j.deletes}</dd>
-          <dt>Schedule</dt><dd>${!j.schedule && after ? `After “${after.name}”` : scheduleInWords(j.schedule, this.cron)}</dd>
+          <dt>Schedule</dt><dd>${!j.schedule && after ? `After “${after.name}”` : scheduleInWords(j.schedule, this._cron)}</dd>
           ${after && j.schedule ? html`<dt>Runs after</dt><dd>“${after.name}”</dd>` : nothing}
           <dt>Enabled</dt><dd>${j.enabled ? "On" : "Off"}</dd>
           ${notify && (notify.onSuccess.length || notify.onPartial.length || notify.onFailure.length || notify.webhook)
@@ -97,7 +98,7 @@ export class DcJobSummary extends LitElement {
       ${j.identifiers.length
         ? html`<div class="table-wrap"><table aria-labelledby="dc-job-ids">
             <thead><tr><th scope="col">Dynamics column</th><th scope="col">${target} field</th></tr></thead>
-            <tbody>${j.identifiers.map((i) => html`<tr><td class="mono">${i.source}</td><td>${this.fieldLabel(j.target.object, i.target)}</td></tr>`)}</tbody>
+            <tbody>${j.identifiers.map((i) => html`<tr><td class="mono">${i.source}</td><td>${this._fieldLabel(j.target.object, i.target)}</td></tr>`)}</tbody>
           </table></div>`
         : html`<p class="muted">None: every run inserts.</p>`}
 
@@ -107,7 +108,7 @@ export class DcJobSummary extends LitElement {
         <tbody>${j.mappings.map((m) => html`<tr>
           <td class="mono">${m.via ? `${m.source} → ${m.via.entity}.${m.via.attribute}` : m.source}</td>
           <td>${m.use === "label" ? "Label" : "Value"}</td>
-          <td>${this.fieldLabel(j.target.object, m.target)}</td></tr>`)}</tbody>
+          <td>${this._fieldLabel(j.target.object, m.target)}</td></tr>`)}</tbody>
       </table></div>
 
       ${j.lookups.length
@@ -115,8 +116,8 @@ export class DcJobSummary extends LitElement {
           <div class="table-wrap"><table aria-labelledby="dc-job-lookups">
             <thead><tr><th scope="col">${target} field</th><th scope="col">Matched in</th><th scope="col">Match on</th><th scope="col">No match</th></tr></thead>
             <tbody>${j.lookups.map((l) => html`<tr>
-              <td>${this.fieldLabel(j.target.object, l.target)}</td>
-              <td>${this.objects.get(l.object)?.label ?? l.object}</td>
+              <td>${this._fieldLabel(j.target.object, l.target)}</td>
+              <td>${this._objects.get(l.object)?.label ?? l.object}</td>
               <td class="mono">${l.match.map((m) => `${m.source} = ${m.field}`).join(", ")}</td>
               <td>${ON_MISSING[l.onMissing] ?? l.onMissing}</td></tr>`)}</tbody>
           </table></div>`
@@ -124,6 +125,8 @@ export class DcJobSummary extends LitElement {
     </section>`;
   }
 }
+
+define("dc-job-summary", DcJobSummary);
 
 declare global {
   interface HTMLElementTagNameMap {

@@ -1,11 +1,12 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { property, state } from "lit/decorators.js";
 import type { Job } from "#contract/job";
 import type { TargetObject } from "#contract/object";
 import type { Run } from "#contract/run";
 import type { EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { asList, formatDateTime, formatRelative } from "../util/format";
 import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
 import { codeOf } from "./connection-form";
@@ -19,11 +20,10 @@ import { isActiveStatus, isCancelledRun } from "#contract/run";
  * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
  * A viewer (`read-only`) gets the same table without New job, the enabled switch, Run now and Delete; "View" opens the
  * job's configuration read-only.
- * @event edit-job - internal: detail { job } (null = new; for a viewer: show the job)
- * @event open-runs - internal: detail { job }
- * @event jobs-changed - internal: detail Job[]
+ * @event dc-job-open - internal: detail { job } (null = new; for a viewer: show the job)
+ * @event dc-runs-open - internal: detail { job, runId? }
+ * @event dc-jobs-loaded - internal: detail { jobs }
  */
-@customElement("dc-jobs-table")
 export class DcJobsTable extends LitElement {
   static override styles = [
     shared,
@@ -57,20 +57,20 @@ export class DcJobsTable extends LitElement {
   /** A viewer's table: no New job, enabled switch, Run now or Delete (the edge would refuse them). */
   @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
-  @state() private jobs: Job[] | null = null;
-  @state() private lastRuns = new Map<string, Run | null>();
-  @state() private objects = new Map<string, string>();
-  @state() private error: unknown = null;
-  @state() private rowError: { jobId: string; what: string; error: unknown } | null = null;
-  @state() private busy = new Set<string>();
-  @state() private cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
-  @state() private pendingDelete: Job | null = null;
-  @state() private notice: string | null = null;
+  @state() private _jobs: Job[] | null = null;
+  @state() private _lastRuns = new Map<string, Run | null>();
+  @state() private _objects = new Map<string, string>();
+  @state() private _error: unknown = null;
+  @state() private _rowError: { jobId: string; what: string; error: unknown } | null = null;
+  @state() private _busy = new Set<string>();
+  @state() private _cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
+  @state() private _pendingDelete: Job | null = null;
+  @state() private _notice: string | null = null;
 
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    void loadCronstrue().then((c) => (this.cron = c)).catch(() => {});
+    void loadCronstrue().then((c) => (this._cron = c)).catch(() => {});
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -80,30 +80,30 @@ export class DcJobsTable extends LitElement {
 
   /** Reloads the jobs (after an edit, an authorization…). */
   async load(): Promise<void> {
-    this.error = null;
+    this._error = null;
     try {
       const all = asList<Job>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(this.connectionId)}`));
-      this.jobs = all.filter((j) => j.connectionId === this.connectionId);
-      this.dispatchEvent(new CustomEvent("jobs-changed", { detail: this.jobs }));
-      void this.loadObjects();
-      void this.loadLastRuns();
+      this._jobs = all.filter((j) => j.connectionId === this.connectionId);
+      emit(this, "dc-jobs-loaded", { jobs: this._jobs }, { local: true });
+      void this._loadObjects();
+      void this._loadLastRuns();
     } catch (e) {
-      this.error = e;
-      this.jobs ??= [];
+      this._error = e;
+      this._jobs ??= [];
     }
   }
 
-  private async loadObjects(): Promise<void> {
+  private async _loadObjects(): Promise<void> {
     try {
       const list = asList<TargetObject>(await this.client.request("GET", "/objects"));
-      this.objects = new Map(list.map((o) => [o.name, o.label]));
+      this._objects = new Map(list.map((o) => [o.name, o.label]));
     } catch {
       /* labels fall back to names */
     }
   }
 
-  private async loadLastRuns(): Promise<void> {
-    const jobs = this.jobs ?? [];
+  private async _loadLastRuns(): Promise<void> {
+    const jobs = this._jobs ?? [];
     const results = await Promise.all(
       jobs.map(async (j) => {
         try {
@@ -115,22 +115,22 @@ export class DcJobsTable extends LitElement {
         }
       }),
     );
-    this.lastRuns = new Map(results);
+    this._lastRuns = new Map(results);
   }
 
   override render() {
-    const rows = this.jobs ? chainOrder(this.jobs) : null;
+    const rows = this._jobs ? chainOrder(this._jobs) : null;
     return html`<section class="stack" aria-labelledby="dc-jobs-title" part="jobs">
       <div class="row">
         <h3 id="dc-jobs-title">Jobs</h3>
         <span class="spacer"></span>
-        ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job: null } }))}>New job</button>` : nothing}
+        ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => emit(this, "dc-job-open", { job: null }, { local: true })}>New job</button>` : nothing}
       </div>
       ${this.readOnly && rows?.length ? adminOnlyNote("Only admins can create, change, run or delete jobs.") : nothing}
-      ${this.error ? errorBanner("The jobs could not be loaded.", this.error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
-      ${this.notice ? html`<div class="banner info" role="status">${this.notice}</div>` : nothing}
-      ${this.rowError ? errorBanner(this.rowError.what, this.rowError.error, html`<button type="button" @click=${() => (this.rowError = null)}>Dismiss</button>`) : nothing}
-      ${rows && rows.length === 0 && !this.error
+      ${this._error ? errorBanner("The jobs could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
+      ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>Dismiss</button>`) : nothing}
+      ${rows && rows.length === 0 && !this._error
         ? html`<p class="card muted">No jobs yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}</p>`
         : html`<div class="table-wrap">
             <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
@@ -138,12 +138,12 @@ export class DcJobsTable extends LitElement {
                 <th scope="col">Job</th><th scope="col">Source → target</th><th scope="col">Schedule</th>
                 <th scope="col">Last run</th><th scope="col">Enabled</th><th scope="col"><span class="visually-hidden">Actions</span></th>
               </tr></thead>
-              <tbody>${rows ? rows.map((r) => this.renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}</tbody>
+              <tbody>${rows ? rows.map((r) => this._renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}</tbody>
             </table>
           </div>`}
-      <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this.pendingDelete = null)}>
+      <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this._pendingDelete = null)}>
         <form method="dialog" @submit=${this._confirmDelete}>
-          <h3 id="jd-title">Delete job “${this.pendingDelete?.name ?? ""}”?</h3>
+          <h3 id="jd-title">Delete job “${this._pendingDelete?.name ?? ""}”?</h3>
           <p>It stops syncing. Records already synced stay in place.</p>
           <div class="row"><button class="danger" type="submit">Delete job</button>
           <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>Keep it</button></div>
@@ -152,13 +152,13 @@ export class DcJobsTable extends LitElement {
     </section>`;
   }
 
-  private renderRow(job: Job, step: number, after: Job | null) {
-    const last = this.lastRuns.get(job.id);
+  private _renderRow(job: Job, step: number, after: Job | null) {
+    const last = this._lastRuns.get(job.id);
     const active = isActiveStatus(last?.status);
-    const chained = step > 1 || (this.jobs ?? []).some((j) => j.dependsOn === job.id);
-    const target = this.objects.get(job.target.object) ?? job.target.object;
+    const chained = step > 1 || (this._jobs ?? []).some((j) => j.dependsOn === job.id);
+    const target = this._objects.get(job.target.object) ?? job.target.object;
     const nameId = `job-${job.id}-name`;
-    const busy = this.busy.has(job.id);
+    const busy = this._busy.has(job.id);
     return html`<tr data-job-id=${job.id}>
       <td data-label="Job">
         <div>${chained ? html`<span class="step" title="Step ${step} of its chain"><span class="visually-hidden">Step </span>${step}</span>` : nothing}<span class="name" id=${nameId}>${job.name}</span></div>
@@ -166,7 +166,7 @@ export class DcJobsTable extends LitElement {
         ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
       </td>
       <td data-label="Source → target">${entityDisplayName(job.source.entity)} → ${target}</td>
-      <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this.cron)}</td>
+      <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this._cron)}</td>
       <td data-label="Last run">${last === undefined
         ? html`<span class="skeleton" aria-hidden="true"></span>`
         : last
@@ -179,77 +179,79 @@ export class DcJobsTable extends LitElement {
       <td>
         <div class="row">
           ${this.readOnly ? nothing : html`<button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>`}
-          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-runs", { detail: { job } }))} aria-describedby=${nameId}>Runs</button>
-          <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("edit-job", { detail: { job } }))} aria-describedby=${nameId}>${this.readOnly ? "View" : "Edit"}</button>
+          <button type="button" @click=${() => emit(this, "dc-runs-open", { job }, { local: true })} aria-describedby=${nameId}>Runs</button>
+          <button type="button" @click=${() => emit(this, "dc-job-open", { job }, { local: true })} aria-describedby=${nameId}>${this.readOnly ? "View" : "Edit"}</button>
           ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>`}
         </div>
       </td>
     </tr>`;
   }
 
-  private setBusy(id: string, on: boolean): void {
-    const next = new Set(this.busy);
+  private _setBusy(id: string, on: boolean): void {
+    const next = new Set(this._busy);
     if (on) next.add(id);
     else next.delete(id);
-    this.busy = next;
+    this._busy = next;
   }
 
   private async _toggle(job: Job, enabled: boolean): Promise<void> {
-    this.setBusy(job.id, true);
-    this.rowError = null;
+    this._setBusy(job.id, true);
+    this._rowError = null;
     try {
       const saved = await this.client.request<Job>("PUT", `/jobs/${encodeURIComponent(job.id)}`, { body: toJobInput(job, { enabled }) });
-      this.jobs = (this.jobs ?? []).map((j) => (j.id === job.id ? { ...j, ...(saved ?? {}), enabled } : j));
+      this._jobs = (this._jobs ?? []).map((j) => (j.id === job.id ? { ...j, ...(saved ?? {}), enabled } : j));
       emit(this, "dc-job-saved", { job: { ...job, ...(saved ?? {}), enabled } });
     } catch (e) {
-      this.rowError = { jobId: job.id, what: `“${job.name}” was not ${enabled ? "enabled" : "disabled"}.`, error: e };
-      this.jobs = [...(this.jobs ?? [])]; // re-render resets the switch to the stored state
+      this._rowError = { jobId: job.id, what: `“${job.name}” was not ${enabled ? "enabled" : "disabled"}.`, error: e };
+      this._jobs = [...(this._jobs ?? [])]; // re-render resets the switch to the stored state
       emit(this, "dc-error", { action: "toggle-job", error: e as Error, ...codeOf(e) });
     } finally {
-      this.setBusy(job.id, false);
+      this._setBusy(job.id, false);
     }
   }
 
   private async _runNow(job: Job): Promise<void> {
-    this.setBusy(job.id, true);
-    this.rowError = null;
+    this._setBusy(job.id, true);
+    this._rowError = null;
     try {
       const { runId } = await this.client.request<{ runId: string }>("POST", `/jobs/${encodeURIComponent(job.id)}/runs`);
       emit(this, "dc-run-started", { jobId: job.id, runId });
-      this.dispatchEvent(new CustomEvent("open-runs", { detail: { job, runId } }));
+      emit(this, "dc-runs-open", { job, runId }, { local: true });
     } catch (e) {
-      this.rowError = { jobId: job.id, what: `“${job.name}” did not start.`, error: e };
+      this._rowError = { jobId: job.id, what: `“${job.name}” did not start.`, error: e };
       emit(this, "dc-error", { action: "run-job", error: e as Error, ...codeOf(e) });
     } finally {
-      this.setBusy(job.id, false);
+      this._setBusy(job.id, false);
     }
   }
 
   private _askDelete(job: Job): void {
-    this.pendingDelete = job;
+    this._pendingDelete = job;
     const dlg = this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete");
     openModal(dlg, this.renderRoot.querySelector<HTMLButtonElement>("#jd-cancel"));
   }
 
   private async _confirmDelete(e: Event): Promise<void> {
     e.preventDefault();
-    const job = this.pendingDelete;
+    const job = this._pendingDelete;
     this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete")?.close();
     if (!job) return;
     if (!emit(this, "dc-request-delete", { kind: "job", id: job.id, name: job.name }, { cancelable: true })) {
-      this.notice = `This page did not allow deleting “${job.name}”. Nothing was deleted.`;
+      this._notice = `This page did not allow deleting “${job.name}”. Nothing was deleted.`;
       return;
     }
     try {
       await this.client.request("DELETE", `/jobs/${encodeURIComponent(job.id)}`);
-      this.notice = `“${job.name}” was deleted.`;
+      this._notice = `“${job.name}” was deleted.`;
       await this.load();
     } catch (err) {
-      this.rowError = { jobId: job.id, what: `“${job.name}” was not deleted.`, error: err };
+      this._rowError = { jobId: job.id, what: `“${job.name}” was not deleted.`, error: err };
       emit(this, "dc-error", { action: "delete-job", error: err as Error, ...codeOf(err) });
     }
   }
 }
+
+define("dc-jobs-table", DcJobsTable);
 
 declare global {
   interface HTMLElementTagNameMap {

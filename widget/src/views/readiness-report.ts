@@ -1,11 +1,11 @@
 import { LitElement, css, html, nothing } from "lit";
-import { customElement, property } from "lit/decorators.js";
+import { property } from "lit/decorators.js";
 import type { Readiness } from "#contract/connection";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { formatDateTime } from "../util/format";
 
 /** The readiness report after authorization: each check with ✓ / ⚠ / ✗ and, when it failed, the exact fix. */
-@customElement("dc-readiness-report")
 export class DcReadinessReport extends LitElement {
   static override styles = [
     shared,
@@ -48,6 +48,8 @@ export class DcReadinessReport extends LitElement {
     </section>`;
   }
 }
+
+define("dc-readiness-report", DcReadinessReport);
 
 declare global {
   interface HTMLElementTagNameMap {

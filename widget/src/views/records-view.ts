@@ -1,16 +1,16 @@
 import { LitElement, css, html, nothing } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { property, state } from "lit/decorators.js";
 import type { Job } from "#contract/job";
 import type { ObjectField, TargetObject, TargetRecord } from "#contract/object";
 import type { EdgeClient } from "../api/edge-client";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { asList, formatDateTime, formatNumber } from "../util/format";
 import { errorBanner, skeletonRows } from "./ui";
 
 const PAGE = 50;
 
 /** The records a job has synced into its target object, paged; columns are the fields the job fills. */
-@customElement("dc-records-view")
 export class DcRecordsView extends LitElement {
   static override styles = [shared, css`td { white-space: nowrap; max-width: 18rem; overflow: hidden; text-overflow: ellipsis; } .deleted td { color: var(--dc-text-muted); text-decoration: line-through; }`];
 
@@ -19,11 +19,11 @@ export class DcRecordsView extends LitElement {
   /** The job whose target object is listed. */
   @property({ attribute: false }) job!: Job;
 
-  @state() private object: TargetObject | null = null;
-  @state() private records: TargetRecord[] | null = null;
-  @state() private cursor: string | null = null;
-  @state() private error: unknown = null;
-  @state() private loadingMore = false;
+  @state() private _object: TargetObject | null = null;
+  @state() private _records: TargetRecord[] | null = null;
+  @state() private _cursor: string | null = null;
+  @state() private _error: unknown = null;
+  @state() private _loadingMore = false;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -31,39 +31,39 @@ export class DcRecordsView extends LitElement {
   }
 
   async load(): Promise<void> {
-    this.error = null;
+    this._error = null;
     try {
       const name = encodeURIComponent(this.job.target.object);
       const [object, page] = await Promise.all([
         this.client.request<TargetObject>("GET", `/objects/${name}`),
         this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null; cursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}`),
       ]);
-      this.object = object;
-      this.records = asList<TargetRecord>(page);
-      this.cursor = page?.nextCursor ?? page?.cursor ?? null;
+      this._object = object;
+      this._records = asList<TargetRecord>(page);
+      this._cursor = page?.nextCursor ?? page?.cursor ?? null;
     } catch (e) {
-      this.error = e;
-      this.records ??= [];
+      this._error = e;
+      this._records ??= [];
     }
   }
 
-  private async more(): Promise<void> {
-    if (!this.cursor) return;
-    this.loadingMore = true;
+  private async _more(): Promise<void> {
+    if (!this._cursor) return;
+    this._loadingMore = true;
     try {
       const name = encodeURIComponent(this.job.target.object);
-      const page = await this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}&cursor=${encodeURIComponent(this.cursor)}`);
-      this.records = [...(this.records ?? []), ...asList<TargetRecord>(page)];
-      this.cursor = page?.nextCursor ?? null;
+      const page = await this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}&cursor=${encodeURIComponent(this._cursor)}`);
+      this._records = [...(this._records ?? []), ...asList<TargetRecord>(page)];
+      this._cursor = page?.nextCursor ?? null;
     } catch (e) {
-      this.error = e;
+      this._error = e;
     } finally {
-      this.loadingMore = false;
+      this._loadingMore = false;
     }
   }
 
-  private columns(): ObjectField[] {
-    const fields = this.object?.fields ?? [];
+  private _columns(): ObjectField[] {
+    const fields = this._object?.fields ?? [];
     const used = new Set<string>([
       ...this.job.identifiers.map((i) => i.target),
       ...this.job.mappings.map((m) => m.target),
@@ -74,22 +74,22 @@ export class DcRecordsView extends LitElement {
   }
 
   override render() {
-    const cols = this.columns();
-    const label = this.object?.label ?? this.job.target.object;
+    const cols = this._columns();
+    const label = this._object?.label ?? this.job.target.object;
     return html`<section class="stack" aria-labelledby="dc-rec-title" part="records">
       <div class="row"><h2 id="dc-rec-title">${label} records from “${this.job.name}”</h2><span class="spacer"></span>
         <button type="button" @click=${() => this.load()}>Refresh</button></div>
-      ${this.error ? errorBanner("The records could not be loaded.", this.error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
-      ${this.records && this.records.length === 0 && !this.error
+      ${this._error ? errorBanner("The records could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this._records && this._records.length === 0 && !this._error
         ? html`<p class="card muted">No records yet. Run the job to bring them in.</p>`
-        : html`<div class="table-wrap"><table aria-labelledby="dc-rec-title" aria-busy=${this.records ? "false" : "true"}>
-            <thead><tr>${this.records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}<th scope="col">Updated</th></tr></thead>
-            <tbody>${this.records
-              ? this.records.map((r) => html`<tr class=${r.deleted ? "deleted" : ""}>${cols.map((c) => html`<td title=${show(r.fields[c.name])}>${show(r.fields[c.name])}</td>`)}<td>${formatDateTime(r.updatedAt)}</td></tr>`)
+        : html`<div class="table-wrap"><table aria-labelledby="dc-rec-title" aria-busy=${this._records ? "false" : "true"}>
+            <thead><tr>${this._records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}<th scope="col">Updated</th></tr></thead>
+            <tbody>${this._records
+              ? this._records.map((r) => html`<tr class=${r.deleted ? "deleted" : ""}>${cols.map((c) => html`<td title=${show(r.fields[c.name])}>${show(r.fields[c.name])}</td>`)}<td>${formatDateTime(r.updatedAt)}</td></tr>`)
               : skeletonRows(5, 4)}</tbody>
           </table></div>`}
-      ${this.records?.length ? html`<div class="row"><span class="small muted">${formatNumber(this.records.length)} shown</span>
-        ${this.cursor ? html`<button type="button" ?disabled=${this.loadingMore} @click=${() => this.more()}>${this.loadingMore ? "Loading…" : "Show more"}</button>` : nothing}</div>` : nothing}
+      ${this._records?.length ? html`<div class="row"><span class="small muted">${formatNumber(this._records.length)} shown</span>
+        ${this._cursor ? html`<button type="button" ?disabled=${this._loadingMore} @click=${() => this._more()}>${this._loadingMore ? "Loading…" : "Show more"}</button>` : nothing}</div>` : nothing}
     </section>`;
   }
 }
@@ -100,6 +100,8 @@ function show(v: unknown): string {
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
+
+define("dc-records-view", DcRecordsView);
 
 declare global {
   interface HTMLElementTagNameMap {

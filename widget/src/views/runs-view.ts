@@ -1,5 +1,5 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
-import { customElement, property, state } from "lit/decorators.js";
+import { property, state } from "lit/decorators.js";
 import { ref } from "lit/directives/ref.js";
 import type { Job } from "#contract/job";
 import type { Run, RunRecordError } from "#contract/run";
@@ -7,6 +7,7 @@ import type { EdgeClient } from "../api/edge-client";
 import { PollingController } from "../controllers/polling-controller";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
+import { define } from "../util/define";
 import { asList, formatDateTime, formatDuration, formatNumber } from "../util/format";
 import { codeOf } from "./connection-form";
 import { runsChart } from "./runs-chart";
@@ -28,9 +29,8 @@ const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed
  * (after a confirm step) by an admin: a viewer (`read-only`) sees why there is no Cancel run; the edge enforces it.
  * @event dc-run-finished - when a run watched here finishes (a cancelled one too)
  * @event dc-error - when cancelling a run or downloading the errors failed
- * @event open-records - internal: the admin wants the synced records of this job
+ * @event dc-records-open - internal: the admin wants the synced records of this job (detail { job })
  */
-@customElement("dc-runs-view")
 export class DcRunsView extends LitElement {
   static override styles = [
     shared,
@@ -60,19 +60,19 @@ export class DcRunsView extends LitElement {
   /** A viewer's view: everything but Cancel run (the edge would refuse it). */
   @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
-  @state() private runs: Run[] | null = null;
-  @state() private selectedId: string | null = null;
-  @state() private errors: RunRecordError[] | null = null;
-  @state() private errorsError: unknown = null;
-  @state() private loadError: unknown = null;
-  @state() private downloading = false;
-  @state() private downloadError: unknown = null;
-  @state() private cancelling = false;
-  @state() private cancelError: unknown = null;
+  @state() private _runs: Run[] | null = null;
+  @state() private _selectedId: string | null = null;
+  @state() private _errors: RunRecordError[] | null = null;
+  @state() private _errorsError: unknown = null;
+  @state() private _loadError: unknown = null;
+  @state() private _downloading = false;
+  @state() private _downloadError: unknown = null;
+  @state() private _cancelling = false;
+  @state() private _cancelError: unknown = null;
 
-  private readonly poller = new PollingController(this, () => this.poll(), 1500);
+  private readonly _poller = new PollingController(this, () => this._poll(), 1500);
   /** Runs whose end this view has announced (dc-run-finished), so a run is announced once. */
-  private readonly announced = new Set<string>();
+  private readonly _announced = new Set<string>();
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -80,7 +80,7 @@ export class DcRunsView extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has("focusRunId") && this.focusRunId) this.selectedId = this.focusRunId;
+    if (changed.has("focusRunId") && this.focusRunId) this._selectedId = this.focusRunId;
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -89,113 +89,113 @@ export class DcRunsView extends LitElement {
   }
 
   async load(): Promise<void> {
-    this.loadError = null;
+    this._loadError = null;
     try {
       const runs = asList<Run>(await this.client.request("GET", `/jobs/${encodeURIComponent(this.job.id)}/runs?limit=100`));
       runs.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      this.runs = runs;
-      this.selectedId ??= runs[0]?.id ?? null;
-      if (this.selectedId && !runs.some((r) => r.id === this.selectedId) && this.focusRunId === this.selectedId) {
+      this._runs = runs;
+      this._selectedId ??= runs[0]?.id ?? null;
+      if (this._selectedId && !runs.some((r) => r.id === this._selectedId) && this.focusRunId === this._selectedId) {
         // Just started: the history may not list it yet.
         try {
-          const run = await this.client.request<Run>("GET", `/runs/${encodeURIComponent(this.selectedId)}`);
-          this.runs = [run, ...runs];
+          const run = await this.client.request<Run>("GET", `/runs/${encodeURIComponent(this._selectedId)}`);
+          this._runs = [run, ...runs];
         } catch {
           /* listed on the next poll */
         }
       }
       // A run started from "Run now" may already be over by the time the history loads: announce it anyway.
-      const focus = this.focusRunId ? this.runs.find((r) => r.id === this.focusRunId) : undefined;
-      if (focus && !isActiveStatus(focus.status) && !this.announced.has(focus.id)) {
-        this.announced.add(focus.id);
+      const focus = this.focusRunId ? this._runs.find((r) => r.id === this.focusRunId) : undefined;
+      if (focus && !isActiveStatus(focus.status) && !this._announced.has(focus.id)) {
+        this._announced.add(focus.id);
         emit(this, "dc-run-finished", { run: focus });
       }
-      if (this.runs.some((r) => isActiveStatus(r.status))) this.poller.start();
-      void this.loadErrors();
+      if (this._runs.some((r) => isActiveStatus(r.status))) this._poller.start();
+      void this._loadErrors();
     } catch (e) {
-      this.loadError = e;
-      this.runs ??= [];
+      this._loadError = e;
+      this._runs ??= [];
     }
   }
 
   /** Refreshes active runs; stops when none is left. */
-  private async poll(): Promise<boolean> {
-    const active = (this.runs ?? []).filter((r) => isActiveStatus(r.status));
+  private async _poll(): Promise<boolean> {
+    const active = (this._runs ?? []).filter((r) => isActiveStatus(r.status));
     if (!active.length) return false;
     const updated = await Promise.all(active.map((r) => this.client.request<Run>("GET", `/runs/${encodeURIComponent(r.id)}`).catch(() => r)));
     const byId = new Map(updated.map((r) => [r.id, r]));
     let finished = false;
-    this.runs = (this.runs ?? []).map((r) => {
+    this._runs = (this._runs ?? []).map((r) => {
       const u = byId.get(r.id);
       if (u && isActiveStatus(r.status) && !isActiveStatus(u.status)) {
         finished = true;
-        if (!this.announced.has(u.id)) {
-          this.announced.add(u.id);
+        if (!this._announced.has(u.id)) {
+          this._announced.add(u.id);
           emit(this, "dc-run-finished", { run: u });
         }
       }
       return u ?? r;
     });
     if (finished) {
-      void this.loadErrors();
+      void this._loadErrors();
       // Chained jobs may have been queued by this one; the history also gets its final counts.
       void this.load();
     }
-    return this.runs.some((r) => isActiveStatus(r.status));
+    return this._runs.some((r) => isActiveStatus(r.status));
   }
 
   /** Puts a fresher copy of a run into the list; announces its end once. */
   private _replaceRun(u: Run): void {
-    const was = this.runs?.find((r) => r.id === u.id);
-    this.runs = (this.runs ?? []).map((r) => (r.id === u.id ? u : r));
-    if (was && isActiveStatus(was.status) && !isActiveStatus(u.status) && !this.announced.has(u.id)) {
-      this.announced.add(u.id);
+    const was = this._runs?.find((r) => r.id === u.id);
+    this._runs = (this._runs ?? []).map((r) => (r.id === u.id ? u : r));
+    if (was && isActiveStatus(was.status) && !isActiveStatus(u.status) && !this._announced.has(u.id)) {
+      this._announced.add(u.id);
       emit(this, "dc-run-finished", { run: u });
     }
   }
 
-  private get selected(): Run | null {
-    return this.runs?.find((r) => r.id === this.selectedId) ?? null;
+  private get _selected(): Run | null {
+    return this._runs?.find((r) => r.id === this._selectedId) ?? null;
   }
 
-  private async loadErrors(): Promise<void> {
-    const run = this.selected;
-    this.errors = null;
-    this.errorsError = null;
+  private async _loadErrors(): Promise<void> {
+    const run = this._selected;
+    this._errors = null;
+    this._errorsError = null;
     if (!run || isActiveStatus(run.status)) return;
     if (!run.counts?.failed) {
-      this.errors = [];
+      this._errors = [];
       return;
     }
     try {
-      this.errors = asList<RunRecordError>(await this.client.request("GET", `/runs/${encodeURIComponent(run.id)}/errors`));
+      this._errors = asList<RunRecordError>(await this.client.request("GET", `/runs/${encodeURIComponent(run.id)}/errors`));
     } catch (e) {
-      this.errorsError = e;
+      this._errorsError = e;
     }
   }
 
   override render() {
-    const runs = this.runs;
+    const runs = this._runs;
     return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
       <div class="row"><h2 id="dc-runs-title">Runs of “${this.job.name}”</h2><span class="spacer"></span>
-        <button type="button" @click=${() => this.dispatchEvent(new CustomEvent("open-records", { detail: { job: this.job } }))}>View records</button>
+        <button type="button" @click=${() => emit(this, "dc-records-open", { job: this.job }, { local: true })}>View records</button>
         <button type="button" @click=${() => this.load()}>Refresh</button></div>
-      ${this.loadError ? errorBanner("The run history could not be loaded.", this.loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this._loadError ? errorBanner("The run history could not be loaded.", this._loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${runs && runs.length ? runsChart(runs) : nothing}
-      ${this.selected ? this.renderDetail(this.selected) : nothing}
-      ${runs && runs.length === 0 && !this.loadError
+      ${this._selected ? this._renderDetail(this._selected) : nothing}
+      ${runs && runs.length === 0 && !this._loadError
         ? html`<p class="card muted">This job has not run yet.</p>`
         : html`<div class="table-wrap"><table aria-labelledby="dc-runs-title" aria-busy=${runs ? "false" : "true"}>
             <thead><tr><th scope="col">Status</th><th scope="col" class="hide-narrow">Trigger</th><th scope="col">Started</th>
               <th scope="col" class="hide-narrow">Duration</th>${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${cap(k)}</th>`)}
               <th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
-            <tbody>${runs ? runs.map((r) => this.renderRow(r)) : skeletonRows(4, 11)}</tbody>
+            <tbody>${runs ? runs.map((r) => this._renderRow(r)) : skeletonRows(4, 11)}</tbody>
           </table></div>`}
     </section>`;
   }
 
-  private renderRow(r: Run) {
-    const sel = r.id === this.selectedId;
+  private _renderRow(r: Run) {
+    const sel = r.id === this._selectedId;
     return html`<tr class=${sel ? "selected" : ""} data-run-id=${r.id}>
       <td>${runChip(r.status, isCancelledRun(r))}</td>
       <td class="hide-narrow">${TRIGGERS[r.trigger] ?? r.trigger}</td>
@@ -206,7 +206,7 @@ export class DcRunsView extends LitElement {
     </tr>`;
   }
 
-  private renderDetail(r: Run) {
+  private _renderDetail(r: Run) {
     const active = isActiveStatus(r.status);
     const p = r.progress;
     const total = p?.totalEstimate;
@@ -219,10 +219,10 @@ export class DcRunsView extends LitElement {
         ${active && this.readOnly
           ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`
           : active
-          ? html`<span class="spacer"></span><button type="button" class="danger" id="run-cancel" ?disabled=${this.cancelling} @click=${this._askCancel}>${this.cancelling ? "Cancelling…" : "Cancel run"}</button>`
+          ? html`<span class="spacer"></span><button type="button" class="danger" id="run-cancel" ?disabled=${this._cancelling} @click=${this._askCancel}>${this._cancelling ? "Cancelling…" : "Cancel run"}</button>`
           : nothing}
       </div>
-      ${active && this.cancelError ? errorBanner("The run was not cancelled.", this.cancelError, html`<button type="button" @click=${() => (this.cancelError = null)}>Dismiss</button>`) : nothing}
+      ${active && this._cancelError ? errorBanner("The run was not cancelled.", this._cancelError, html`<button type="button" @click=${() => (this._cancelError = null)}>Dismiss</button>`) : nothing}
       ${active
         ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
             <div class="bar ${pct === null ? "indeterminate" : ""}" role="progressbar" aria-label="Run progress"
@@ -244,7 +244,7 @@ export class DcRunsView extends LitElement {
               <details><summary>Details</summary><span class="small mono">Code: ${r.error.code}</span></details></div>`
           : nothing}
       ${r.notes?.length ? html`<ul class="small muted">${r.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}
-      ${!active ? this.renderErrors(r) : nothing}
+      ${!active ? this._renderErrors(r) : nothing}
       <dialog id="confirm-run-cancel" aria-labelledby="rc-title" aria-describedby="rc-text">
         <form method="dialog" @submit=${(e: Event) => this._confirmCancel(e, r)}>
           <h3 id="rc-title">Cancel this run?</h3>
@@ -257,68 +257,70 @@ export class DcRunsView extends LitElement {
   }
 
   private _askCancel(): void {
-    this.cancelError = null;
+    this._cancelError = null;
     openModal(this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel"), this.renderRoot.querySelector<HTMLButtonElement>("#rc-keep"));
   }
 
   private async _confirmCancel(e: Event, r: Run): Promise<void> {
     e.preventDefault();
     this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close();
-    this.cancelling = true;
-    this.cancelError = null;
+    this._cancelling = true;
+    this._cancelError = null;
     try {
       this._replaceRun(await this.client.request<Run>("POST", `/runs/${encodeURIComponent(r.id)}/cancel`));
-      void this.loadErrors();
+      void this._loadErrors();
     } catch (err) {
       // 409: it finished on its own meanwhile — the history shows how.
       if (codeOf(err).code === "conflict") void this.load();
       else {
-        this.cancelError = err;
+        this._cancelError = err;
         emit(this, "dc-error", { action: "cancel-run", error: err as Error, ...codeOf(err) });
       }
     } finally {
-      this.cancelling = false;
+      this._cancelling = false;
     }
   }
 
-  private renderErrors(r: Run) {
-    if (this.errorsError) return errorBanner("The record errors could not be loaded.", this.errorsError, html`<button type="button" @click=${() => this.loadErrors()}>Retry</button>`);
-    if (this.errors === null) return html`<div class="table-wrap"><table aria-label="Record errors (loading)"><tbody>${skeletonRows(2, 4)}</tbody></table></div>`;
-    if (!this.errors.length) return html`<p class="small muted">No record errors.</p>`;
+  private _renderErrors(r: Run) {
+    if (this._errorsError) return errorBanner("The record errors could not be loaded.", this._errorsError, html`<button type="button" @click=${() => this._loadErrors()}>Retry</button>`);
+    if (this._errors === null) return html`<div class="table-wrap"><table aria-label="Record errors (loading)"><tbody>${skeletonRows(2, 4)}</tbody></table></div>`;
+    if (!this._errors.length) return html`<p class="small muted">No record errors.</p>`;
     return html`<div class="stack">
-      <div class="row"><h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this.errors.length)})</h4><span class="spacer"></span>
-        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this.downloading}>${this.downloading ? "Preparing…" : "Download CSV"}</button></div>
-      ${this.downloadError ? errorBanner("The CSV could not be downloaded.", this.downloadError) : nothing}
+      <div class="row"><h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this._errors.length)})</h4><span class="spacer"></span>
+        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this._downloading}>${this._downloading ? "Preparing…" : "Download CSV"}</button></div>
+      ${this._downloadError ? errorBanner("The CSV could not be downloaded.", this._downloadError) : nothing}
       <div class="table-wrap"><table aria-labelledby="dc-rec-errors">
         <thead><tr><th scope="col">Source id</th><th scope="col">Field</th><th scope="col">Value</th><th scope="col">Reason</th></tr></thead>
-        <tbody>${this.errors.slice(0, 200).map((e) => html`<tr><td class="mono">${e.sourceId}</td><td>${e.field ?? "—"}</td><td class="mono">${e.value ?? "—"}</td><td>${e.reason}</td></tr>`)}</tbody>
+        <tbody>${this._errors.slice(0, 200).map((e) => html`<tr><td class="mono">${e.sourceId}</td><td>${e.field ?? "—"}</td><td class="mono">${e.value ?? "—"}</td><td>${e.reason}</td></tr>`)}</tbody>
       </table></div>
-      ${this.errors.length > 200 ? html`<p class="small muted">The first 200 are shown; the CSV has all of them.</p>` : nothing}
+      ${this._errors.length > 200 ? html`<p class="small muted">The first 200 are shown; the CSV has all of them.</p>` : nothing}
     </div>`;
   }
 
   private _select(id: string): void {
-    this.selectedId = id;
-    void this.loadErrors();
+    this._selectedId = id;
+    void this._loadErrors();
   }
 
   private async _downloadCsv(r: Run): Promise<void> {
-    this.downloading = true;
-    this.downloadError = null;
+    this._downloading = true;
+    this._downloadError = null;
     try {
       const blob = await this.client.download(`/runs/${encodeURIComponent(r.id)}/errors?format=csv`);
       const stamp = (r.startedAt ?? r.createdAt).slice(0, 19).replace(/[:T]/g, "-");
       saveBlob(blob, `${this.job.name.replace(/[^\w-]+/g, "_")}-errors-${stamp}.csv`, this);
     } catch (e) {
-      this.downloadError = e;
+      this._downloadError = e;
       emit(this, "dc-error", { action: "download-errors", error: e as Error, ...codeOf(e) });
     } finally {
-      this.downloading = false;
+      this._downloading = false;
     }
   }
 }
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+define("dc-runs-view", DcRunsView);
 
 declare global {
   interface HTMLElementTagNameMap {

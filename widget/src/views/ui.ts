@@ -1,7 +1,7 @@
 import { html, nothing, type TemplateResult } from "lit";
 import type { ConnectionStatus } from "#contract/connection";
-import type { Run, RunStatus } from "#contract/run";
-import { EdgeError } from "../api/edge-client";
+import type { RunStatus } from "#contract/run";
+import type { EdgeError } from "../api/edge-client";
 
 /** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
 export function errorBanner(
