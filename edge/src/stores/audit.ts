@@ -84,9 +84,18 @@ export async function listActivity(
 ): Promise<{ items: ActivityEntry[]; nextCursor: string | null }> {
   const where = ["tenant = ?"];
   const args: unknown[] = [tenant];
-  if (opts.before !== undefined) (where.push("id < ?"), args.push(opts.before));
-  if (opts.resourceType) (where.push("resource_type = ?"), args.push(opts.resourceType));
-  if (opts.resourceId) (where.push("resource_id = ?"), args.push(opts.resourceId));
+  if (opts.before !== undefined) {
+    where.push("id < ?");
+    args.push(opts.before);
+  }
+  if (opts.resourceType) {
+    where.push("resource_type = ?");
+    args.push(opts.resourceType);
+  }
+  if (opts.resourceId) {
+    where.push("resource_id = ?");
+    args.push(opts.resourceId);
+  }
   const { results } = await env.DATA.prepare(
     `SELECT id, at, actor_sub, actor_email, action, resource_type, resource_id, changes FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
   )

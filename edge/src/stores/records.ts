@@ -60,13 +60,21 @@ export async function listRecords(
   const where: string[] = [];
   const args: unknown[] = [];
   if (!opts.includeDeleted) where.push(`${SYSTEM_COLUMNS.deleted} = 0`);
-  if (opts.cursor) (where.push(`${SYSTEM_COLUMNS.id} > ?`), args.push(decodeCursor(opts.cursor)));
+  if (opts.cursor) {
+    where.push(`${SYSTEM_COLUMNS.id} > ?`);
+    args.push(decodeCursor(opts.cursor));
+  }
   for (const f of opts.filters) {
     const col = fieldColumn(f.field);
     if (f.value === null) where.push(f.op === "ne" ? `${col} IS NOT NULL` : `${col} IS NULL`);
     // instr/substr rather than LIKE: D1 caps LIKE patterns at 50 bytes, and these need no escaping.
-    else if (f.op === "contains") (where.push(`instr(lower(${col}), lower(?)) > 0`), args.push(String(f.value)));
-    else if (f.op === "startswith") (where.push(`substr(lower(${col}), 1, length(?)) = lower(?)`), args.push(String(f.value), String(f.value))); else {
+    else if (f.op === "contains") {
+      where.push(`instr(lower(${col}), lower(?)) > 0`);
+      args.push(String(f.value));
+    } else if (f.op === "startswith") {
+      where.push(`substr(lower(${col}), 1, length(?)) = lower(?)`);
+      args.push(String(f.value), String(f.value));
+    } else {
       where.push(`${col} ${OPS[f.op]} ?`);
       args.push(typeof f.value === "boolean" ? (f.value ? 1 : 0) : f.value);
     }
