@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
-import { customElement, property, query, state } from "lit/decorators.js";
+import { property, query, state } from "lit/decorators.js";
 import { virtualize, virtualizerRef, type VirtualizerHostElement } from "@lit-labs/virtualizer/virtualize.js";
+import { define } from "../util/define";
 import { buildSearchIndex, filterIndex, type SearchIndex } from "./entity-filter";
 
 export interface ComboItem {
@@ -15,6 +16,11 @@ export interface ComboItem {
   hint?: string;
   /** An option that does something instead of being a value ("Show 12 more attributes"); always listed last. */
   action?: boolean;
+}
+
+/** `detail` of `dc-combobox-change` and `dc-combobox-action`: the picked option's value. */
+export interface ComboboxEventDetail {
+  value: string;
 }
 
 const ROW_REM = 2.5;
@@ -32,7 +38,6 @@ const ROW_REM = 2.5;
  * @csspart option - each option.
  * @cssproperty --dc-accent, --dc-focus, --dc-input-border, --dc-input-bg, --dc-bg, --dc-text, --dc-text-muted, --dc-radius, --dc-danger
  */
-@customElement("dc-combobox")
 export class DcCombobox extends LitElement {
   static override styles = css`
     :host { display: block; position: relative; min-width: 0; font: inherit; color: inherit; }
@@ -185,13 +190,17 @@ export class DcCombobox extends LitElement {
   private _pick(item: ComboItem | undefined) {
     if (!item) return;
     if (item.action) {
-      this.dispatchEvent(new CustomEvent("dc-combobox-action", { detail: { value: item.value }, bubbles: true, composed: false }));
+      this._emit("dc-combobox-action", item.value);
       // Stay open: the action usually changes the items (e.g. shows more attributes).
       return;
     }
     this.value = item.value;
     this._close();
-    this.dispatchEvent(new CustomEvent("dc-combobox-change", { detail: { value: item.value }, bubbles: true, composed: false }));
+    this._emit("dc-combobox-change", item.value);
+  }
+
+  private _emit(name: "dc-combobox-change" | "dc-combobox-action", value: string) {
+    this.dispatchEvent(new CustomEvent<ComboboxEventDetail>(name, { detail: { value }, bubbles: true, composed: false }));
   }
 
   private _onInput(e: InputEvent) {
@@ -330,8 +339,14 @@ export class DcCombobox extends LitElement {
   }
 }
 
+define("dc-combobox", DcCombobox);
+
 declare global {
   interface HTMLElementTagNameMap {
     "dc-combobox": DcCombobox;
+  }
+  interface GlobalEventHandlersEventMap {
+    "dc-combobox-change": CustomEvent<ComboboxEventDetail>;
+    "dc-combobox-action": CustomEvent<ComboboxEventDetail>;
   }
 }

@@ -2,16 +2,16 @@ import type { ReactiveController, ReactiveControllerHost } from "lit";
 
 /** Re-renders the host every `ms` while connected (relative times such as "saved 10 s ago"). */
 export class TickController implements ReactiveController {
-  private timer: ReturnType<typeof setInterval> | undefined;
-  constructor(private readonly host: ReactiveControllerHost, private readonly ms = 5000) {
-    host.addController(this);
+  private _timer: ReturnType<typeof setInterval> | undefined;
+  constructor(private readonly _host: ReactiveControllerHost, private readonly _ms = 5000) {
+    _host.addController(this);
   }
   hostConnected() {
-    this.timer = setInterval(() => this.host.requestUpdate(), this.ms);
+    this._timer = setInterval(() => this._host.requestUpdate(), this._ms);
   }
   hostDisconnected() {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    clearInterval(this._timer);
+    this._timer = undefined;
   }
 }
 
@@ -20,38 +20,38 @@ export class TickController implements ReactiveController {
  * the host disconnects or the page is hidden (so a reload right after typing keeps the change).
  */
 export class AutosaveController implements ReactiveController {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private pending = false;
-  private readonly onHide = () => {
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _pending = false;
+  private readonly _onHide = () => {
     if (document.visibilityState === "hidden") void this.flush();
   };
-  private readonly onPageHide = () => void this.flush();
+  private readonly _onPageHide = () => void this.flush();
 
-  constructor(host: ReactiveControllerHost, private readonly save: () => Promise<void>, private readonly delayMs = 500) {
+  constructor(host: ReactiveControllerHost, private readonly _save: () => Promise<void>, private readonly _delayMs = 500) {
     host.addController(this);
   }
   schedule() {
-    this.pending = true;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush(), this.delayMs);
+    this._pending = true;
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => void this.flush(), this._delayMs);
   }
   cancel() {
-    this.pending = false;
-    clearTimeout(this.timer);
+    this._pending = false;
+    clearTimeout(this._timer);
   }
   async flush() {
-    clearTimeout(this.timer);
-    if (!this.pending) return;
-    this.pending = false;
-    await this.save();
+    clearTimeout(this._timer);
+    if (!this._pending) return;
+    this._pending = false;
+    await this._save();
   }
   hostConnected() {
-    document.addEventListener("visibilitychange", this.onHide);
-    window.addEventListener("pagehide", this.onPageHide);
+    document.addEventListener("visibilitychange", this._onHide);
+    window.addEventListener("pagehide", this._onPageHide);
   }
   hostDisconnected() {
-    document.removeEventListener("visibilitychange", this.onHide);
-    window.removeEventListener("pagehide", this.onPageHide);
+    document.removeEventListener("visibilitychange", this._onHide);
+    window.removeEventListener("pagehide", this._onPageHide);
     void this.flush();
   }
 }

@@ -28,6 +28,10 @@ export const editorStyles = css`
     --_space: calc(var(--dc-space, 0.5rem) * 2);
   }
   * { box-sizing: border-box; }
+  /* The sections and dialogs render into this shadow root (no shadow root of their own): their elements are no box,
+     so the page lays out exactly as if their content were written here. */
+  dc-editor-source-section, dc-editor-mappings-section, dc-editor-identifiers-section, dc-editor-filter-section,
+  dc-editor-schedule-section, dc-editor-preview-panel, dc-editor-create-object, dc-editor-add-field-dialog { display: contents; }
   [hidden] { display: none !important; }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 
