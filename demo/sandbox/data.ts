@@ -69,13 +69,13 @@ export class OrgData {
     const i = rowIndex(entity, this.spec.orgNumber, id);
     return i >= 0 && i < this.count(entity) ? i : -1;
   }
-  private r(entity: string, i: number): Rand {
+  private _r(entity: string, i: number): Rand {
     return rng(hash32(this.spec.seed, this.spec.orgNumber, entity, i));
   }
-  private user(r: Rand): LookupRef {
+  private _user(r: Rand): LookupRef {
     return { id: this.id("systemuser", int(r, 0, this.count("systemuser") - 1)), type: "systemuser" };
   }
-  private currency(r: Rand): { ref: LookupRef; rate: number } {
+  private _currency(r: Rand): { ref: LookupRef; rate: number } {
     const c = r() < 0.7 ? 0 : 1;
     return { ref: { id: this.id("transactioncurrency", c), type: "transactioncurrency" }, rate: CURRENCIES[c]!.rate };
   }
@@ -84,21 +84,21 @@ export class OrgData {
     if (i < 0 || i >= this.count(entity)) return null;
     switch (entity) {
       case "account":
-        return this.account(i);
+        return this._account(i);
       case "contact":
-        return this.contact(i);
+        return this._contact(i);
       case "systemuser":
-        return this.systemuser(i);
+        return this._systemuser(i);
       case "transactioncurrency":
-        return this.currencyRow(i);
+        return this._currencyRow(i);
       case "cr123_project":
-        return this.project(i);
+        return this._project(i);
       default:
         return null;
     }
   }
 
-  private common(entity: string, i: number, r: Rand): Row {
+  private _common(entity: string, i: number, r: Rand): Row {
     const t = times(r, i, this.count(entity));
     const inactive = r() < 0.1;
     return {
@@ -107,17 +107,17 @@ export class OrgData {
       versionnumber: baseVersion(entity, i),
       statecode: inactive ? 1 : 0,
       statuscode: inactive ? 2 : 1,
-      ownerid: this.user(r),
-      createdby: this.user(r),
-      modifiedby: this.user(r),
+      ownerid: this._user(r),
+      createdby: this._user(r),
+      modifiedby: this._user(r),
     };
   }
 
-  private account(i: number): Row {
-    const r = this.r("account", i);
+  private _account(i: number): Row {
+    const r = this._r("account", i);
     const name = `${pick(r, CO_A)} ${pick(r, CO_B)} ${pick(r, CO_C)}`;
     const [city, country] = pick(r, CITIES);
-    const cur = this.currency(r);
+    const cur = this._currency(r);
     const revenue = Math.round(r() * 50_000_000_00) / 100;
     const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "");
     const row: Row = {
@@ -144,11 +144,11 @@ export class OrgData {
       parentaccountid: i > 10 && r() < 0.1 ? { id: this.id("account", int(r, 0, i - 1)), type: "account" } : null,
       primarycontactid: r() < 0.6 && this.count("contact") > 0 ? { id: this.id("contact", int(r, 0, this.count("contact") - 1)), type: "contact" } : null,
     };
-    return Object.assign(row, this.common("account", i, r));
+    return Object.assign(row, this._common("account", i, r));
   }
 
-  private contact(i: number): Row {
-    const r = this.r("contact", i);
+  private _contact(i: number): Row {
+    const r = this._r("contact", i);
     const first = pick(r, FIRST);
     const last = pick(r, LAST);
     const nAcc = this.count("account");
@@ -156,7 +156,7 @@ export class OrgData {
     let parent: LookupRef | null = null;
     if (p < 0.85 && nAcc > 0) parent = { id: this.id("account", int(r, 0, nAcc - 1)), type: "account" };
     else if (p < 0.95 && i > 0) parent = { id: this.id("contact", int(r, 0, i - 1)), type: "contact" };
-    const cur = this.currency(r);
+    const cur = this._currency(r);
     const income = r() < 0.5 ? Math.round(r() * 250_000_00) / 100 : null;
     const [city, country] = pick(r, CITIES);
     const row: Row = {
@@ -180,16 +180,16 @@ export class OrgData {
       donotemail: r() < 0.15,
       donotphone: r() < 0.1,
     };
-    return Object.assign(row, this.common("contact", i, r));
+    return Object.assign(row, this._common("contact", i, r));
   }
 
-  private systemuser(i: number): Row {
-    const r = this.r("systemuser", i);
+  private _systemuser(i: number): Row {
+    const r = this._r("systemuser", i);
     const special = this.spec.specialUsers[i];
     const first = special?.first ?? pick(r, FIRST);
     const last = special?.last ?? pick(r, LAST);
     const domain = special?.domainname ?? `${first}.${last}${i}@${this.spec.domain}`.toLowerCase().replace(/[^a-z0-9.@]/g, "");
-    const common = this.common("systemuser", i, r);
+    const common = this._common("systemuser", i, r);
     const row: Row = {
       systemuserid: this.id("systemuser", i),
       firstname: first,
@@ -212,7 +212,7 @@ export class OrgData {
     return row;
   }
 
-  private currencyRow(i: number): Row {
+  private _currencyRow(i: number): Row {
     const c = CURRENCIES[i]!;
     return {
       transactioncurrencyid: this.id("transactioncurrency", i),
@@ -229,11 +229,11 @@ export class OrgData {
     };
   }
 
-  private project(i: number): Row {
-    const r = this.r("cr123_project", i);
+  private _project(i: number): Row {
+    const r = this._r("cr123_project", i);
     const nAcc = this.count("account");
     const acc = nAcc > 0 && r() < 0.95 ? int(r, 0, nAcc - 1) : -1;
-    const cur = this.currency(r);
+    const cur = this._currency(r);
     const tags = [100000000, 100000001, 100000002, 100000003].filter(() => r() < 0.35);
     const budget = Math.round(r() * 2_000_000_00) / 100;
     const row: Row = {
@@ -250,7 +250,7 @@ export class OrgData {
       transactioncurrencyid: cur.ref,
       exchangerate: cur.rate,
     };
-    return Object.assign(row, this.common("cr123_project", i, r));
+    return Object.assign(row, this._common("cr123_project", i, r));
   }
 }
 

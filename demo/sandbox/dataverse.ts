@@ -4,7 +4,7 @@
  */
 import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema";
 import { CURRENCIES, isRef, type Row, type Value } from "./data";
-import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type Expr, type OrderKey, type Scalar } from "./odata";
+import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type OrderKey, type Scalar } from "./odata";
 import type { Org } from "./org";
 import { dotnetEncode, fmtDateTime, fmtDecimal, fmtInt, fmtMoney, GUID_RE, xmlEscape, xmlUnescape } from "./util";
 import { metadataRequest } from "./metadata";

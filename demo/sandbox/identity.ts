@@ -70,24 +70,24 @@ export interface IdentityOptions {
 type Claims = JWTPayload & { tid?: string; oid?: string; appid?: string; idtyp?: string; upn?: string; scp?: string };
 
 export class Identity {
-  private privateKey!: JoseKey;
-  private publicKey!: JoseKey;
-  private jwk!: JWK;
+  private _privateKey!: JoseKey;
+  private _publicKey!: JoseKey;
+  private _jwk!: JWK;
   readonly kid = "sandbox-key-1";
-  private codes = new Map<string, CodeGrant>();
-  private refresh = new Map<string, RefreshGrant>();
+  private _codes = new Map<string, CodeGrant>();
+  private _refresh = new Map<string, RefreshGrant>();
 
   constructor(readonly opts: IdentityOptions) {}
 
   async init(): Promise<void> {
     const kp = await generateKeyPair("RS256", { extractable: true });
-    this.privateKey = kp.privateKey;
-    this.publicKey = kp.publicKey;
-    this.jwk = { ...(await exportJWK(kp.publicKey)), kid: this.kid, use: "sig", alg: "RS256" };
+    this._privateKey = kp.privateKey;
+    this._publicKey = kp.publicKey;
+    this._jwk = { ...(await exportJWK(kp.publicKey)), kid: this.kid, use: "sig", alg: "RS256" };
   }
   reset(): void {
-    this.codes.clear();
-    this.refresh.clear();
+    this._codes.clear();
+    this._refresh.clear();
   }
   issuer(tid: string): string {
     return `${this.opts.httpsUrl}/${tid}/v2.0`;
@@ -97,7 +97,7 @@ export class Identity {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ ...claims, iat: now, nbf: Math.min(now, now + expiresIn), exp: now + expiresIn })
       .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: this.kid })
-      .sign(this.privateKey);
+      .sign(this._privateKey);
   }
 
   async userAccessToken(user: DemoUser, clientId: string, resource: string, scopes: string[], expiresIn = ACCESS_TTL): Promise<string> {
@@ -110,7 +110,7 @@ export class Identity {
 
   /** Used by the Dataverse side. Throws with a reason on any problem. */
   async verify(token: string, audiences: string[]): Promise<Claims> {
-    const { payload } = await jwtVerify(token, this.publicKey, { algorithms: ["RS256"], audience: audiences, clockTolerance: 0 });
+    const { payload } = await jwtVerify(token, this._publicKey, { algorithms: ["RS256"], audience: audiences, clockTolerance: 0 });
     const p = payload as Claims;
     if (!p.tid || p.iss !== this.issuer(p.tid)) throw new Error("issuer mismatch");
     return p;
@@ -134,18 +134,18 @@ export class Identity {
     }
     const p = url.pathname;
     try {
-      if (p === "/discovery/v2.0/keys" || /^\/[^/]+\/discovery\/v2\.0\/keys$/.test(p)) return send(200, { keys: [this.jwk] });
+      if (p === "/discovery/v2.0/keys" || /^\/[^/]+\/discovery\/v2\.0\/keys$/.test(p)) return send(200, { keys: [this._jwk] });
       const disc = /^\/([^/]+)(\/v2\.0)?\/\.well-known\/openid-configuration$/.exec(p);
       if (disc) {
         const t = disc[1]!;
-        if (!this.knownTenant(t)) return send(400, aadError("invalid_tenant", `AADSTS90002: Tenant '${t}' not found.`, 90002));
+        if (!this._knownTenant(t)) return send(400, aadError("invalid_tenant", `AADSTS90002: Tenant '${t}' not found.`, 90002));
         return send(200, this.discovery(t, base));
       }
       const auth = /^\/([^/]+)\/oauth2\/v2\.0\/authorize$/.exec(p);
-      if (auth) return await this.authorize(req, res, url, auth[1]!, send);
+      if (auth) return await this._authorize(req, res, url, auth[1]!, send);
       const tok = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(p);
-      if (tok && req.method === "POST") return await this.token(req, tok[1]!, send);
-      if (p === "/_sandbox/token" && req.method === "POST") return await this.mintForTests(req, send);
+      if (tok && req.method === "POST") return await this._token(req, tok[1]!, send);
+      if (p === "/_sandbox/token" && req.method === "POST") return await this._mintForTests(req, send);
       if (p === "/_sandbox/reset" && req.method === "POST") {
         this.reset();
         return send(200, { ok: true });
@@ -157,7 +157,7 @@ export class Identity {
     }
   }
 
-  private knownTenant(t: string): boolean {
+  private _knownTenant(t: string): boolean {
     return t === "organizations" || t === "common" || TENANTS.includes(t.toLowerCase());
   }
 
@@ -187,11 +187,11 @@ export class Identity {
     };
   }
 
-  private app(clientId: string | undefined): App | undefined {
+  private _app(clientId: string | undefined): App | undefined {
     return APPS.find((a) => a.clientId === clientId?.toLowerCase());
   }
 
-  private redirectAllowed(app: App, uri: string): boolean {
+  private _redirectAllowed(app: App, uri: string): boolean {
     try {
       const u = new URL(uri);
       return (u.protocol === "http:" || u.protocol === "https:") && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname) && app !== undefined;
@@ -200,17 +200,17 @@ export class Identity {
     }
   }
 
-  private async authorize(req: IncomingMessage, res: ServerResponse, url: URL, tenant: string, send: (s: number, b: unknown, h?: Record<string, string>) => void): Promise<void> {
+  private async _authorize(req: IncomingMessage, res: ServerResponse, url: URL, tenant: string, send: (s: number, b: unknown, h?: Record<string, string>) => void): Promise<void> {
     const params = req.method === "POST" ? new URLSearchParams(await readBody(req)) : url.searchParams;
     const get = (k: string): string | undefined => params.get(k) ?? undefined;
     const clientId = get("client_id");
-    const app = this.app(clientId);
+    const app = this._app(clientId);
     const redirectUri = get("redirect_uri") ?? "";
     const page = (title: string, body: string): string =>
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)}</title><meta name="viewport" content="width=device-width"><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}button{display:block;width:100%;margin:.5rem 0;padding:.75rem;font-size:1rem;cursor:pointer}.muted{color:#555;font-size:.9rem}</style></head><body><main><h1>${htmlEscape(title)}</h1>${body}</main></body></html>`;
-    if (!this.knownTenant(tenant)) return send(400, page("Sign in error", `<p role="alert">AADSTS90002: Tenant '${htmlEscape(tenant)}' not found.</p>`));
+    if (!this._knownTenant(tenant)) return send(400, page("Sign in error", `<p role="alert">AADSTS90002: Tenant '${htmlEscape(tenant)}' not found.</p>`));
     if (!app) return send(400, page("Sign in error", `<p role="alert">AADSTS700016: Application with identifier '${htmlEscape(clientId ?? "")}' was not found in the directory.</p>`));
-    if (!this.redirectAllowed(app, redirectUri)) return send(400, page("Sign in error", `<p role="alert">AADSTS50011: The redirect URI '${htmlEscape(redirectUri)}' specified in the request does not match the redirect URIs configured for the application '${htmlEscape(app.clientId)}'.</p>`));
+    if (!this._redirectAllowed(app, redirectUri)) return send(400, page("Sign in error", `<p role="alert">AADSTS50011: The redirect URI '${htmlEscape(redirectUri)}' specified in the request does not match the redirect URIs configured for the application '${htmlEscape(app.clientId)}'.</p>`));
     const mode = get("response_mode") ?? "query";
     const state = get("state");
     const redirect = (values: Record<string, string>): void => {
@@ -236,7 +236,7 @@ export class Identity {
     if (req.method === "POST" && get("sandbox_action") === "cancel") return redirect({ error: "access_denied", error_description: "AADSTS65004: User declined to consent to access the app." });
     if (req.method === "POST" && user && get("sandbox_action") === "accept") {
       const code = randomToken(32);
-      this.codes.set(code, { clientId: app.clientId, redirectUri, challenge: get("code_challenge"), method: get("code_challenge_method"), user, scope: get("scope") ?? "openid", nonce: get("nonce"), exp: Date.now() + CODE_TTL * 1000 });
+      this._codes.set(code, { clientId: app.clientId, redirectUri, challenge: get("code_challenge"), method: get("code_challenge_method"), user, scope: get("scope") ?? "openid", nonce: get("nonce"), exp: Date.now() + CODE_TTL * 1000 });
       return redirect({ code, client_info: clientInfo(user), session_state: randomToken(8) });
     }
     if (req.method === "POST" && user) {
@@ -262,7 +262,7 @@ export class Identity {
     );
   }
 
-  private resourceOf(scopes: string[]): { resource?: string; resourceScopes: string[]; error?: string } {
+  private _resourceOf(scopes: string[]): { resource?: string; resourceScopes: string[]; error?: string } {
     const res = scopes.filter((s) => s.includes("/"));
     if (res.length === 0) return { resourceScopes: [] };
     const resources = new Set(res.map((s) => s.slice(0, s.lastIndexOf("/"))));
@@ -272,8 +272,8 @@ export class Identity {
     return { resource, resourceScopes: res.map((s) => s.slice(s.lastIndexOf("/") + 1)) };
   }
 
-  private async token(req: IncomingMessage, tenant: string, send: (s: number, b: unknown, h?: Record<string, string>) => void): Promise<void> {
-    if (!this.knownTenant(tenant)) return send(400, aadError("invalid_request", `AADSTS90002: Tenant '${tenant}' not found.`, 90002));
+  private async _token(req: IncomingMessage, tenant: string, send: (s: number, b: unknown, h?: Record<string, string>) => void): Promise<void> {
+    if (!this._knownTenant(tenant)) return send(400, aadError("invalid_request", `AADSTS90002: Tenant '${tenant}' not found.`, 90002));
     const body = new URLSearchParams(await readBody(req));
     const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? "");
     let clientId = body.get("client_id") ?? undefined;
@@ -283,7 +283,7 @@ export class Identity {
       clientId = decodeURIComponent(u ?? "");
       secret = decodeURIComponent(s ?? "");
     }
-    const app = this.app(clientId);
+    const app = this._app(clientId);
     if (!app) return send(400, aadError("unauthorized_client", `AADSTS700016: Application with identifier '${clientId ?? ""}' was not found in the directory '${tenant}'.`, 700016));
     const origin = req.headers.origin;
     const grant = body.get("grant_type");
@@ -297,7 +297,7 @@ export class Identity {
       if (!TENANTS.includes(tenant.toLowerCase())) return send(400, aadError("invalid_request", "AADSTS90133: Client credentials need a tenant id (not 'organizations' or 'common') in the token endpoint.", 90133));
       const scopes = (body.get("scope") ?? "").split(" ").filter(Boolean);
       if (scopes.length !== 1 || !scopes[0]!.endsWith("/.default")) return send(400, aadError("invalid_scope", `AADSTS1002012: The provided value for scope ${scopes.join(" ")} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`, 1002012));
-      const r = this.resourceOf(scopes);
+      const r = this._resourceOf(scopes);
       if (r.error || !r.resource) return send(400, aadError("invalid_resource", r.error ?? "AADSTS500011: missing resource", 500011));
       const at = await this.appAccessToken(app.clientId, tenant.toLowerCase(), r.resource);
       return send(200, { token_type: "Bearer", expires_in: ACCESS_TTL, ext_expires_in: ACCESS_TTL, access_token: at });
@@ -308,8 +308,8 @@ export class Identity {
     let nonce: string | undefined;
     if (grant === "authorization_code") {
       const code = body.get("code") ?? "";
-      const g = this.codes.get(code);
-      this.codes.delete(code);
+      const g = this._codes.get(code);
+      this._codes.delete(code);
       if (!g || g.exp < Date.now()) return send(400, aadError("invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.", 70008));
       if (g.clientId !== app.clientId) return send(400, aadError("invalid_grant", "AADSTS70000: The provided authorization code was issued to a different client.", 70000));
       if (body.get("redirect_uri") !== g.redirectUri) return send(400, aadError("invalid_grant", "AADSTS500112: The reply address does not match the reply address provided when requesting the authorization code.", 500112));
@@ -325,11 +325,11 @@ export class Identity {
       nonce = g.nonce;
     } else if (grant === "refresh_token") {
       const rt = body.get("refresh_token") ?? "";
-      const g = this.refresh.get(rt);
+      const g = this._refresh.get(rt);
       if (!g || g.exp < Date.now()) return send(400, aadError("invalid_grant", "AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.", 700084));
       if (g.clientId !== app.clientId) return send(400, aadError("invalid_grant", "AADSTS70000: The refresh token was issued to a different client.", 70000));
       if (app.kind === "spa" && !origin) return send(400, aadError("invalid_request", "AADSTS9002327: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.", 9002327));
-      this.refresh.delete(rt); // rotate
+      this._refresh.delete(rt); // rotate
       user = g.user;
       scope = body.get("scope") ?? g.scope;
     } else {
@@ -338,7 +338,7 @@ export class Identity {
     if (tenant !== "organizations" && tenant !== "common" && tenant.toLowerCase() !== user.tenantId) return send(400, aadError("invalid_grant", `AADSTS50020: User account '${user.upn}' from identity provider does not exist in tenant '${tenant}'.`, 50020));
 
     const scopes = scope.split(" ").filter(Boolean);
-    const r = this.resourceOf(scopes);
+    const r = this._resourceOf(scopes);
     if (r.error) return send(400, aadError("invalid_resource", r.error, 500011));
     const out: Record<string, unknown> = { token_type: "Bearer", scope: "", expires_in: ACCESS_TTL, ext_expires_in: ACCESS_TTL };
     const oidc = scopes.filter((s) => ["openid", "profile", "email", "offline_access"].includes(s));
@@ -356,7 +356,7 @@ export class Identity {
     }
     if (scopes.includes("offline_access") || grant === "refresh_token" || app.kind === "spa") {
       const rt = randomToken(32);
-      this.refresh.set(rt, { clientId: app.clientId, user, scope: scopes.filter((s) => s !== "openid" || true).join(" "), exp: Date.now() + SPA_RT_TTL * 1000 });
+      this._refresh.set(rt, { clientId: app.clientId, user, scope: scopes.filter((s) => s !== "openid" || true).join(" "), exp: Date.now() + SPA_RT_TTL * 1000 });
       out.refresh_token = rt;
       if (app.kind === "spa") out.refresh_token_expires_in = SPA_RT_TTL;
     }
@@ -365,7 +365,7 @@ export class Identity {
   }
 
   /** Test helper: mint an access token directly (e.g. an expired one). Not part of Microsoft's protocol. */
-  private async mintForTests(req: IncomingMessage, send: (s: number, b: unknown) => void): Promise<void> {
+  private async _mintForTests(req: IncomingMessage, send: (s: number, b: unknown) => void): Promise<void> {
     const b = JSON.parse((await readBody(req)) || "{}") as { upn?: string; clientId?: string; tenantId?: string; audience?: string; expiresIn?: number; scp?: string };
     if (!b.audience) return send(400, { error: "audience (the org URL) is required" });
     const exp = b.expiresIn ?? ACCESS_TTL;
@@ -374,7 +374,7 @@ export class Identity {
       if (!u) return send(404, { error: `unknown user ${b.upn}` });
       return send(200, { access_token: await this.userAccessToken(u, SPA_CLIENT_ID, b.audience, (b.scp ?? "user_impersonation").split(" "), exp) });
     }
-    const app = this.app(b.clientId);
+    const app = this._app(b.clientId);
     const tid = b.tenantId ?? TENANT_CONTOSO;
     if (!app || !GUID_RE.test(tid)) return send(404, { error: "unknown clientId/tenantId" });
     return send(200, { access_token: await this.appAccessToken(app.clientId, tid, b.audience, exp) });

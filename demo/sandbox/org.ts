@@ -55,7 +55,7 @@ export class Org {
   /** systemuserid → the roles the user holds (per-user copies: changing one affects no one else). */
   roles = new Map<string, Role[]>();
   faults: FaultState[] = [];
-  private faultSeq = 0;
+  private _faultSeq = 0;
   stats = { total: 0, byStatus: {} as Record<string, number>, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
 
   constructor(readonly cfg: OrgConfig) {
@@ -141,12 +141,12 @@ export class Org {
     if (GUID_RE.test(ref) && this.stores.get("systemuser")!.get(low)) return low;
     return undefined;
   }
-  private requirePrincipal(ref: string): string {
+  private _requirePrincipal(ref: string): string {
     const id = this.resolvePrincipal(ref);
     if (!id) throw new ODataError(`Unknown principal '${ref}'.`, "sandbox_unknown_principal", 404);
     return id;
   }
-  private requireEntity(entity: string): EntityModel {
+  private _requireEntity(entity: string): EntityModel {
     const m = this.entity(entity) ?? this.entityBySet(entity);
     if (!m) throw new ODataError(`Unknown entity '${entity}'.`, "sandbox_unknown_entity", 404);
     return m;
@@ -178,16 +178,16 @@ export class Org {
   }
   /** Replace the roles of a principal (control API and reset). */
   setRoles(principal: string, specs: RoleSpec[]): void {
-    const id = this.requirePrincipal(principal);
+    const id = this._requirePrincipal(principal);
     if (!Array.isArray(specs)) throw new ODataError("roles must be an array of {name, allTables?, read?}.", "sandbox_bad_request");
     const roles = specs.map((spec, i) => {
       if (!spec || typeof spec.name !== "string") throw new ODataError("Every role needs a name.", "sandbox_bad_request");
-      for (const [e, level] of Object.entries(spec.read ?? {})) if (e !== "*" && isReadLevel(level)) checkLevelFor(this.requireEntity(e), level);
+      for (const [e, level] of Object.entries(spec.read ?? {})) if (e !== "*" && isReadLevel(level)) checkLevelFor(this._requireEntity(e), level);
       const role = makeRole(spec, nameGuid(`role:${this.recordKey}:${id}:${i}:${spec.name}`));
       // the control API takes entity set names too; roles store logical names
       for (const [e, level] of [...role.read]) {
         if (e === "*") continue;
-        const m = this.requireEntity(e);
+        const m = this._requireEntity(e);
         if (m.logicalName !== e) {
           role.read.delete(e);
           role.read.set(m.logicalName, level);
@@ -202,8 +202,8 @@ export class Org {
    * (a user without roles gets a role named "Sandbox role").
    */
   setReadLevel(principal: string, entity: string, level: ReadLevel): ReadLevel {
-    const id = this.requirePrincipal(principal);
-    const m = this.requireEntity(entity);
+    const id = this._requirePrincipal(principal);
+    const m = this._requireEntity(entity);
     if (!isReadLevel(level)) throw new ODataError(`depth must be None, Basic, Local, Deep or Global.`, "sandbox_bad_request");
     checkLevelFor(m, level);
     let roles = this.roles.get(id);
@@ -220,7 +220,7 @@ export class Org {
   }
   /** Control API view of a principal's roles and its effective read level on every table with data. */
   describePrivileges(principal: string): { systemuserid: string; roles: Array<RoleSpec & { roleId: string }>; read: Record<string, ReadLevel> } {
-    const id = this.requirePrincipal(principal);
+    const id = this._requirePrincipal(principal);
     const roles = this.rolesOf(id);
     const tables = new Set(Object.keys(ENTITY_PREFIX));
     for (const r of roles) for (const e of r.read.keys()) if (e !== "*") tables.add(e);
@@ -228,14 +228,14 @@ export class Org {
   }
 
   // ---------- rows (control API) ----------
-  private requireStore(entity: string): { model: EntityModel; store: EntityStore } {
+  private _requireStore(entity: string): { model: EntityModel; store: EntityStore } {
     const model = this.entity(entity) ?? this.entityBySet(entity);
     const store = model && this.stores.get(model.logicalName);
     if (!model || !store) throw new ODataError(`Entity '${entity}' has no data in the sandbox (supported: ${Object.keys(ENTITY_PREFIX).join(", ")}).`, "sandbox_unknown_entity", 404);
     return { model, store };
   }
   /** Normalise control-API input values: lookups as `{id,type}`, a GUID, `_x_value`, or `x@odata.bind`. */
-  private normalise(model: EntityModel, input: Record<string, unknown>): Row {
+  private _normalise(model: EntityModel, input: Record<string, unknown>): Row {
     const out: Row = {};
     for (const [k, v] of Object.entries(input)) {
       let name = k;
@@ -265,13 +265,13 @@ export class Org {
     }
     return out;
   }
-  private stamp(row: Row): void {
+  private _stamp(row: Row): void {
     row.versionnumber = ++this.version;
     row.modifiedon = isoSeconds(Date.now());
   }
   createRow(entity: string, input: Record<string, unknown>): Row {
-    const { model, store } = this.requireStore(entity);
-    const values = this.normalise(model, input);
+    const { model, store } = this._requireStore(entity);
+    const values = this._normalise(model, input);
     let id = typeof values[model.primaryId] === "string" ? String(values[model.primaryId]).toLowerCase() : undefined;
     if (id && !GUID_RE.test(id)) throw new ODataError(`Bad id '${id}'.`, "sandbox_bad_request");
     if (id && store.get(id)) throw new ODataError(`A record with id ${id} already exists.`, "0x80040237", 412);
@@ -279,23 +279,23 @@ export class Org {
     const row: Row = { [model.primaryId]: id, statecode: 0, statuscode: 1, createdon: isoSeconds(Date.now()), ownerid: { id: this.data.id("systemuser", 0), type: "systemuser" } };
     Object.assign(row, values);
     row[model.primaryId] = id;
-    this.stamp(row);
+    this._stamp(row);
     store.overlay.set(id, { row, version: row.versionnumber as number });
     if (this.data.index(model.logicalName, id) < 0) store.addExtra(id);
     return row;
   }
   updateRow(entity: string, id: string, input: Record<string, unknown>): Row {
-    const { model, store } = this.requireStore(entity);
+    const { model, store } = this._requireStore(entity);
     const cur = store.get(id);
     if (!cur) throw new ODataError(`${model.logicalName} With Id = ${id} Does Not Exist`, "0x80040217", 404);
-    const row: Row = { ...cur, ...this.normalise(model, input) };
+    const row: Row = { ...cur, ...this._normalise(model, input) };
     row[model.primaryId] = id.toLowerCase();
-    this.stamp(row);
+    this._stamp(row);
     store.overlay.set(id.toLowerCase(), { row, version: row.versionnumber as number });
     return row;
   }
   deleteRow(entity: string, id: string): void {
-    const { model, store } = this.requireStore(entity);
+    const { model, store } = this._requireStore(entity);
     if (!store.get(id)) throw new ODataError(`${model.logicalName} With Id = ${id} Does Not Exist`, "0x80040217", 404);
     store.overlay.set(id.toLowerCase(), { row: null, version: ++this.version });
   }
@@ -320,7 +320,7 @@ export class Org {
   // ---------- faults ----------
   addFault(spec: FaultSpec): number {
     if (!["429", "503", "drop", "slow", "401"].includes(spec.kind)) throw new ODataError(`Unknown fault kind '${String(spec.kind)}'.`, "sandbox_bad_request");
-    const id = ++this.faultSeq;
+    const id = ++this._faultSeq;
     this.faults.push({ ...spec, id, seen: 0, fired: 0, rand: rng(hash32(this.cfg.spec.seed, "fault", id)) });
     return id;
   }
@@ -333,7 +333,7 @@ export class Org {
   /** Remove all faults; ids (and so the seeded sequences) restart, which keeps runs reproducible. */
   clearFaults(): void {
     this.faults = [];
-    this.faultSeq = 0;
+    this._faultSeq = 0;
   }
   listFaults(): Array<FaultSpec & { id: number; seen: number; fired: number }> {
     return this.faults.map(({ rand: _r, ...f }) => f);

@@ -12,19 +12,19 @@ const WINDOW_LIMIT = 6000;
 
 export class OrgServer {
   /** principal → request timestamps in the current service-protection window */
-  private windows = new Map<string, number[]>();
+  private _windows = new Map<string, number[]>();
   constructor(
     readonly org: Org,
     readonly identity: Identity,
   ) {}
 
-  private write(res: ServerResponse, r: ApiResponse, extra: Record<string, string> = {}): void {
+  private _write(res: ServerResponse, r: ApiResponse, extra: Record<string, string> = {}): void {
     if (res.headersSent || res.destroyed) return;
     res.writeHead(r.status, { ...r.headers, ...extra });
     res.end(r.body);
   }
 
-  private wwwAuthenticate(): Record<string, string> {
+  private _wwwAuthenticate(): Record<string, string> {
     return { "WWW-Authenticate": `Bearer authorization_uri=${this.identity.opts.httpsUrl}/${this.org.cfg.tenantId}/oauth2/authorize, resource_id=${this.org.url}/` };
   }
 
@@ -39,11 +39,11 @@ export class OrgServer {
       res.end();
       return;
     }
-    if (url.pathname.startsWith("/_sandbox/") || url.pathname === "/_sandbox") return this.control(req, res, url);
+    if (url.pathname.startsWith("/_sandbox/") || url.pathname === "/_sandbox") return this._control(req, res, url);
     const prefix = "/api/data/v9.2";
     const respond = (r: ApiResponse, extra: Record<string, string> = {}): void => {
       this.org.record(r.status, url.pathname);
-      this.write(res, r, { ...cors, ...extra });
+      this._write(res, r, { ...cors, ...extra });
     };
     if (!url.pathname.startsWith(prefix + "/") && url.pathname !== prefix) return respond(errorResponse(404, "0x80060888", `Resource not found for the segment '${url.pathname.split("/")[1] ?? ""}'. The sandbox serves /api/data/v9.2/.`));
 
@@ -68,27 +68,27 @@ export class OrgServer {
         case "503":
           return respond(errorResponse(503, "0x80040216", "The service is temporarily unavailable. Please retry later."), fault.retryAfter ? { "Retry-After": String(fault.retryAfter) } : {});
         case "401":
-          return respond({ status: 401, headers: {}, body: "" }, this.wwwAuthenticate());
+          return respond({ status: 401, headers: {}, body: "" }, this._wwwAuthenticate());
       }
     }
 
     const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
-    if (!auth) return respond({ status: 401, headers: {}, body: "" }, this.wwwAuthenticate());
+    if (!auth) return respond({ status: 401, headers: {}, body: "" }, this._wwwAuthenticate());
     let claims: Awaited<ReturnType<Identity["verify"]>>;
     try {
       claims = await this.identity.verify(auth[1]!.trim(), [this.org.url, this.org.url + "/"]);
     } catch {
-      return respond({ status: 401, headers: {}, body: "" }, this.wwwAuthenticate());
+      return respond({ status: 401, headers: {}, body: "" }, this._wwwAuthenticate());
     }
-    if (claims.tid !== this.org.cfg.tenantId) return respond({ status: 401, headers: {}, body: "" }, this.wwwAuthenticate());
+    if (claims.tid !== this.org.cfg.tenantId) return respond({ status: 401, headers: {}, body: "" }, this._wwwAuthenticate());
     const principal = this.org.principalFor(claims);
     if (!principal) return respond(errorResponse(403, "0x80072560", "The user is not a member of the organization."));
 
     // Service protection: 6000 requests per principal per 300 s (sliding window).
     const now = Date.now();
-    const w = (this.windows.get(principal.systemUserId) ?? []).filter((t) => t > now - WINDOW_MS);
+    const w = (this._windows.get(principal.systemUserId) ?? []).filter((t) => t > now - WINDOW_MS);
     w.push(now);
-    this.windows.set(principal.systemUserId, w);
+    this._windows.set(principal.systemUserId, w);
     const remaining = Math.max(0, WINDOW_LIMIT - w.length);
     const rl = { "x-ms-ratelimit-burst-remaining-xrm-requests": String(remaining), "x-ms-ratelimit-time-remaining-xrm-requests": "1,200.00" };
     if (w.length > WINDOW_LIMIT) {
@@ -105,7 +105,7 @@ export class OrgServer {
 
   // ---------------------------------------------------------------- control API
 
-  private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async _control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
       res.end(JSON.stringify(body));
@@ -121,7 +121,7 @@ export class OrgServer {
         return send(200, { org: org.key, url: org.url, tenantId: org.cfg.tenantId, organizationId: org.cfg.organizationId, ...(org.cfg.copyOf ? { copyOf: org.cfg.copyOf } : {}), counts: org.cfg.spec.counts, version: org.version, docs: "docs/sandbox.md" });
       if (a === "reset" && method === "POST") {
         org.reset();
-        this.windows.clear();
+        this._windows.clear();
         return send(200, { ok: true });
       }
       if (a === "rows" && b) {

@@ -3,7 +3,6 @@ import { connectedContoso, edgeApi, expect, holdSandboxPath, jobRow, test } from
 
 test("lists the jobs with source → target display names, schedule in words and chain order", async ({ page, tenant }) => {
   const w = await connectedContoso(page, tenant);
-  const table = w.locator("dc-jobs-table");
   const company = jobRow(w, "Accounts → Companies");
   await expect(company).toContainText("Account → Company");
   // cronstrue, loaded lazily by the jobs view, turns the cron into words with the time zone.

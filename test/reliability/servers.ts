@@ -1,5 +1,5 @@
 /** Tiny misbehaving "orgs" for the SSRF tests: a canary that counts every request it gets, and a redirector. */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface TestServer {
@@ -9,7 +9,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function start(handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void): Promise<TestServer> {
+async function start(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
   const hits: TestServer["hits"] = [];
   const server: Server = createServer((req, res) => {
     hits.push({ method: req.method ?? "", url: req.url ?? "" });

@@ -181,10 +181,11 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
       { kind: "401", nth: 9, path: "cr123_projects" },
     ]);
     let run;
+    let fired;
     try {
       run = await runToEnd(faulty, { pageSize: 10 });
     } finally {
-      var fired = (await control(faulty.orgInfo, "GET", "faults")).faults;
+      fired = (await control(faulty.orgInfo, "GET", "faults")).faults;
       await control(faulty.orgInfo, "DELETE", "faults");
     }
     expect(run.error_message).toBeNull();

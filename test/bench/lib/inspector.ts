@@ -17,7 +17,7 @@ async function socketFor(port: number): Promise<WsLike> {
     p = (async () => {
       if (wsCtor === undefined) {
         try {
-          // @ts-ignore -- ws has no bundled types (transitive dependency); typed locally below
+          // @ts-expect-error -- ws has no bundled types (transitive dependency); typed locally below
           wsCtor = ((await import("ws")) as unknown as { default: new (url: string) => WsLike }).default;
         } catch {
           wsCtor = null;

@@ -56,7 +56,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
   const once = async (record: boolean): Promise<void> => {
     const t0 = performance.now();
-    let status = 0;
+    let status: number;
     try {
       const res = await fetch(url, { method, headers, signal: AbortSignal.timeout(timeoutMs) });
       status = res.status;

@@ -98,7 +98,7 @@ export async function runStage(pipe: RawPipe, mode: "raw" | "map" | "write", bod
   let ms = 0;
   let initMs = 0;
   let deltaLink = false;
-  let select: string[] = [];
+  let select: string[];
   do {
     const r = await fetch(`${pipe.url}/page?mode=${mode}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...body, path }) });
     const j = (await r.json()) as { error?: string; rows: number; mappedOk: number; statements: number; ms: number; initMs: number; nextLink: string | null; deltaLink: string | null; select: string[] };
