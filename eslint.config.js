@@ -35,17 +35,15 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-expressions": ["error", { allowShortCircuit: true, allowTernary: true }],
       // Refusing control characters in input (proxy paths, webhook URLs, names) is what those regexes are for.
       "no-control-regex": "off",
-      "@typescript-eslint/naming-convention": [
-        "error",
-        { selector: "memberLike", modifiers: ["private"], format: null, leadingUnderscore: "require" },
-      ],
+      "@typescript-eslint/naming-convention": ["error", { selector: "memberLike", modifiers: ["private"], format: null, leadingUnderscore: "require" }],
       "import-x/no-cycle": ["error", { maxDepth: Infinity }],
       "import-x/no-self-import": "error",
       "import-x/no-duplicates": ["error", { "prefer-inline": false }],
       "no-restricted-syntax": [
         "error",
         {
-          selector: "ImportDeclaration[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/], ExportNamedDeclaration[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/], ImportExpression[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/]",
+          selector:
+            "ImportDeclaration[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/], ExportNamedDeclaration[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/], ImportExpression[source.value=/^\\.{1,2}\\/.*\\.(js|ts)$/]",
           message: "Relative imports have no extension (one specifier style; bundler resolution).",
         },
       ],
@@ -80,10 +78,7 @@ export default tseslint.config(
   {
     files: ["edge/src/contract/**/*.ts"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: [{ regex: "^\\.\\./", message: "The contract imports nothing of the edge: both sides import it." }] },
-      ],
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^\\.\\./", message: "The contract imports nothing of the edge: both sides import it." }] }],
     },
   },
   {

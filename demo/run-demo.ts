@@ -42,7 +42,9 @@ if (!has("chromium") && !existsSync("/usr/bin/chromium")) {
   console.warn("demo: note — chromium is not installed. The demo works in any browser you have; the browser tests need it: apt-get install -y chromium");
 }
 if (!has("openssl")) {
-  console.warn("demo: note — openssl is not installed. The sandbox makes its certificate without it; to inspect or trust it install openssl (apt-get install -y openssl).");
+  console.warn(
+    "demo: note — openssl is not installed. The sandbox makes its certificate without it; to inspect or trust it install openssl (apt-get install -y openssl).",
+  );
 }
 if (!existsSync(join(REPO_ROOT, "node_modules"))) {
   console.error("demo: dependencies are missing. Run `npm ci` first.");
@@ -75,7 +77,7 @@ try {
     log: (l) => console.log(`demo: ${l}`),
   });
 } catch (e) {
-  console.error(`\ndemo: ${e instanceof StackError ? e.message : (e as Error)?.stack ?? e}`);
+  console.error(`\ndemo: ${e instanceof StackError ? e.message : ((e as Error)?.stack ?? e)}`);
   process.exit(1);
 }
 if (stopping) await new Promise(() => {});

@@ -58,7 +58,13 @@ export async function assertPortFree(port: number, what: string, flag: string): 
   await new Promise<void>((ok, fail) => {
     const s = createServer();
     s.once("error", (e: NodeJS.ErrnoException) =>
-      fail(new StackError(e.code === "EADDRINUSE" ? `Port ${port} (${what}) is already in use. Stop what uses it or pick another with ${flag}.` : `Port ${port} (${what}): ${e.message}`)),
+      fail(
+        new StackError(
+          e.code === "EADDRINUSE"
+            ? `Port ${port} (${what}) is already in use. Stop what uses it or pick another with ${flag}.`
+            : `Port ${port} (${what}): ${e.message}`,
+        ),
+      ),
     );
     s.listen(port, "127.0.0.1", () => s.close(() => ok()));
   });
@@ -125,7 +131,10 @@ export function wranglerEnv(opts: { devtools?: boolean } = {}): NodeJS.ProcessEn
 
 export function buildWidget(log: (l: string) => void): void {
   log("building the widget (dist/)…");
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], { cwd: REPO_ROOT, stdio: "inherit" });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], {
+    cwd: REPO_ROOT,
+    stdio: "inherit",
+  });
   if (r.status !== 0) throw new StackError("The widget build failed (npm run build).");
 }
 
@@ -208,14 +217,36 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     log(`starting the edge (wrangler dev on 127.0.0.1:${edgePort})…`);
     const args = [
-      WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspectorPort),
-      "--persist-to", persistTo, "--env-file", envFile, "--show-interactive-dev-session=false", "--test-scheduled", "--log-level", opts.verbose ? "info" : "warn",
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(edgePort),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persistTo,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      "--test-scheduled",
+      "--log-level",
+      opts.verbose ? "info" : "warn",
       // --var wins over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
-      "--var", `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
-      "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,
-      "--var", `ALLOWED_ORIGINS:${origins.join(",")}`,
+      "--var",
+      `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
+      "--var",
+      `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,
+      "--var",
+      `ALLOWED_ORIGINS:${origins.join(",")}`,
     ];
-    const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env: wranglerEnv({ devtools: opts.devtools }), stdio: ["ignore", "pipe", "pipe"], detached: process.platform !== "win32" });
+    const child: ChildProcess = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: wranglerEnv({ devtools: opts.devtools }),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: process.platform !== "win32",
+    });
     let output = "";
     const onData = (d: Buffer) => {
       const s = d.toString();

@@ -36,7 +36,9 @@ export default defineConfig(async () => {
               ALLOWED_ORIGINS: "https://host.example",
               AUTHORITY_HOST: sandbox?.identity.httpUrl ?? "http://127.0.0.1:9",
               // The sandbox orgs, and the local webhook receiver (the global setup's), as a developer would list them.
-              DEV_INSECURE_ORG_HOSTS: [...(sandbox ? sandbox.orgs.map((o: { url: string }) => new URL(o.url).host) : []), new URL(webhookReceiver).host].join(","),
+              DEV_INSECURE_ORG_HOSTS: [...(sandbox ? sandbox.orgs.map((o: { url: string }) => new URL(o.url).host) : []), new URL(webhookReceiver).host].join(
+                ",",
+              ),
               WEBHOOK_RECEIVER: webhookReceiver,
               DYNAMICS_CLIENT_ID: sandbox?.apps[0]?.clientId ?? "test-client-id",
               DYNAMICS_CLIENT_SECRET: sandbox?.apps[0]?.clientSecret ?? "test-client-secret",

@@ -23,18 +23,31 @@ export async function ensureCert(dir: string): Promise<Cert> {
     }
   }
   const now = Date.now();
-  const pems = await generate([{ name: "commonName", value: "localhost" }, { name: "organizationName", value: "Dynamics connector sandbox" }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    notBeforeDate: new Date(now - 24 * 3600_000),
-    notAfterDate: new Date(now + 825 * 24 * 3600_000),
-    extensions: [
-      { name: "basicConstraints", cA: false },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }, { type: 7, ip: "::1" }] },
+  const pems = await generate(
+    [
+      { name: "commonName", value: "localhost" },
+      { name: "organizationName", value: "Dynamics connector sandbox" },
     ],
-  });
+    {
+      keySize: 2048,
+      algorithm: "sha256",
+      notBeforeDate: new Date(now - 24 * 3600_000),
+      notAfterDate: new Date(now + 825 * 24 * 3600_000),
+      extensions: [
+        { name: "basicConstraints", cA: false },
+        { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+        { name: "extKeyUsage", serverAuth: true },
+        {
+          name: "subjectAltName",
+          altNames: [
+            { type: 2, value: "localhost" },
+            { type: 7, ip: "127.0.0.1" },
+            { type: 7, ip: "::1" },
+          ],
+        },
+      ],
+    },
+  );
   mkdirSync(dir, { recursive: true });
   writeFileSync(certPath, pems.cert);
   writeFileSync(keyPath, pems.private, { mode: 0o600 });

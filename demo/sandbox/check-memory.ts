@@ -59,7 +59,9 @@ export async function checkMemory(rows: number, select?: string): Promise<Memory
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
-  const { values } = parseArgs({ options: { rows: { type: "string", default: "100000" }, select: { type: "string" }, "limit-mb": { type: "string", default: "200" } } });
+  const { values } = parseArgs({
+    options: { rows: { type: "string", default: "100000" }, select: { type: "string" }, "limit-mb": { type: "string", default: "200" } },
+  });
   const report = await checkMemory(Number(values.rows), values.select);
   console.log(JSON.stringify(report, null, 2));
   if (report.growthMb > Number(values["limit-mb"])) {

@@ -2,7 +2,17 @@
  * Deterministic data of one org. Row i of an entity is generated from (seed, org, entity, i) on demand; only rows
  * created/updated/deleted through the control API are kept (the overlay), so 1,000,000 accounts cost no memory.
  */
-import { ENTITY_PREFIX, rowGuid, rowIndex, SU_INDEX, APP_CONNECTOR_ID, OID_CONTOSO_ADMIN, OID_CONTOSO_BASIC, OID_CONTOSO_LIMITED, OID_FABRIKAM_ADMIN } from "./ids";
+import {
+  ENTITY_PREFIX,
+  rowGuid,
+  rowIndex,
+  SU_INDEX,
+  APP_CONNECTOR_ID,
+  OID_CONTOSO_ADMIN,
+  OID_CONTOSO_BASIC,
+  OID_CONTOSO_LIMITED,
+  OID_FABRIKAM_ADMIN,
+} from "./ids";
 import { hash32, int, isoDate, isoSeconds, pick, rng, type Rand } from "./util";
 
 export interface LookupRef {
@@ -25,14 +35,174 @@ export interface OrgDataSpec {
   domain: string;
 }
 
-const FIRST = ["Alex", "Maria", "James", "Yuki", "Olivia", "Noah", "Amara", "Liam", "Sofia", "Mateo", "Priya", "Chen", "Emma", "Lucas", "Fatima", "Jonas", "Ava", "Ethan", "Zara", "Omar", "Isabella", "Hiro", "Elena", "Kwame", "Chloe", "Diego", "Nina", "Sven", "Leila", "Tomás", "Ingrid", "Rafael", "Aisha", "Pierre", "Mia", "Arjun", "Greta", "Samuel", "Lina", "Kenji"];
-const LAST = ["Smith", "García", "Müller", "Tanaka", "Johnson", "Rossi", "Okafor", "Nguyen", "Silva", "Kowalski", "Patel", "Andersson", "Dubois", "Kim", "O'Brien", "Hernández", "Schmidt", "Ivanova", "Cohen", "Jensen", "Haddad", "Lopez", "Brown", "Novak", "Wilson", "Yamamoto", "Fischer", "Costa", "Martin", "Singh"];
-const CO_A = ["Northwind", "Contoso", "Fabrikam", "Adventure", "Litware", "Tailspin", "Wide World", "Proseware", "Alpine", "Blue Yonder", "Coho", "Fourth Coffee", "Graphic Design", "Humongous", "Lucerne", "Margie's", "Nod", "Southridge", "Trey", "Woodgrove", "Bellows", "Datum", "Relecloud", "VanArsdel", "Wingtip"];
-const CO_B = ["Traders", "Systems", "Works", "Logistics", "Partners", "Dynamics", "Labs", "Foods", "Energy", "Analytics", "Health", "Robotics", "Financial", "Airlines", "Media", "Motors", "Consulting", "Outfitters", "Studios", "Manufacturing"];
+const FIRST = [
+  "Alex",
+  "Maria",
+  "James",
+  "Yuki",
+  "Olivia",
+  "Noah",
+  "Amara",
+  "Liam",
+  "Sofia",
+  "Mateo",
+  "Priya",
+  "Chen",
+  "Emma",
+  "Lucas",
+  "Fatima",
+  "Jonas",
+  "Ava",
+  "Ethan",
+  "Zara",
+  "Omar",
+  "Isabella",
+  "Hiro",
+  "Elena",
+  "Kwame",
+  "Chloe",
+  "Diego",
+  "Nina",
+  "Sven",
+  "Leila",
+  "Tomás",
+  "Ingrid",
+  "Rafael",
+  "Aisha",
+  "Pierre",
+  "Mia",
+  "Arjun",
+  "Greta",
+  "Samuel",
+  "Lina",
+  "Kenji",
+];
+const LAST = [
+  "Smith",
+  "García",
+  "Müller",
+  "Tanaka",
+  "Johnson",
+  "Rossi",
+  "Okafor",
+  "Nguyen",
+  "Silva",
+  "Kowalski",
+  "Patel",
+  "Andersson",
+  "Dubois",
+  "Kim",
+  "O'Brien",
+  "Hernández",
+  "Schmidt",
+  "Ivanova",
+  "Cohen",
+  "Jensen",
+  "Haddad",
+  "Lopez",
+  "Brown",
+  "Novak",
+  "Wilson",
+  "Yamamoto",
+  "Fischer",
+  "Costa",
+  "Martin",
+  "Singh",
+];
+const CO_A = [
+  "Northwind",
+  "Contoso",
+  "Fabrikam",
+  "Adventure",
+  "Litware",
+  "Tailspin",
+  "Wide World",
+  "Proseware",
+  "Alpine",
+  "Blue Yonder",
+  "Coho",
+  "Fourth Coffee",
+  "Graphic Design",
+  "Humongous",
+  "Lucerne",
+  "Margie's",
+  "Nod",
+  "Southridge",
+  "Trey",
+  "Woodgrove",
+  "Bellows",
+  "Datum",
+  "Relecloud",
+  "VanArsdel",
+  "Wingtip",
+];
+const CO_B = [
+  "Traders",
+  "Systems",
+  "Works",
+  "Logistics",
+  "Partners",
+  "Dynamics",
+  "Labs",
+  "Foods",
+  "Energy",
+  "Analytics",
+  "Health",
+  "Robotics",
+  "Financial",
+  "Airlines",
+  "Media",
+  "Motors",
+  "Consulting",
+  "Outfitters",
+  "Studios",
+  "Manufacturing",
+];
 const CO_C = ["Ltd", "Inc.", "GmbH", "S.A.", "LLC", "plc", "AG", "Group", "Corp.", "B.V."];
-const CITIES: Array<[string, string]> = [["Seattle", "United States"], ["Redmond", "United States"], ["Chicago", "United States"], ["Berlin", "Germany"], ["Munich", "Germany"], ["Paris", "France"], ["Lyon", "France"], ["London", "United Kingdom"], ["Madrid", "Spain"], ["Tokyo", "Japan"], ["Toronto", "Canada"], ["Sydney", "Australia"], ["São Paulo", "Brazil"], ["Amsterdam", "Netherlands"], ["Zürich", "Switzerland"], ["Stockholm", "Sweden"]];
-const TITLES = ["Purchasing Manager", "CEO", "CFO", "Sales Director", "IT Manager", "Operations Lead", "Buyer", "Office Manager", "Head of Procurement", "Marketing Director", "Project Manager", "Engineer"];
-const PROJECT_A = ["ERP Rollout", "Website Relaunch", "Cloud Migration", "Data Warehouse", "CRM Integration", "Security Audit", "Mobile App", "Supply Chain Review", "Office Move", "Training Program"];
+const CITIES: Array<[string, string]> = [
+  ["Seattle", "United States"],
+  ["Redmond", "United States"],
+  ["Chicago", "United States"],
+  ["Berlin", "Germany"],
+  ["Munich", "Germany"],
+  ["Paris", "France"],
+  ["Lyon", "France"],
+  ["London", "United Kingdom"],
+  ["Madrid", "Spain"],
+  ["Tokyo", "Japan"],
+  ["Toronto", "Canada"],
+  ["Sydney", "Australia"],
+  ["São Paulo", "Brazil"],
+  ["Amsterdam", "Netherlands"],
+  ["Zürich", "Switzerland"],
+  ["Stockholm", "Sweden"],
+];
+const TITLES = [
+  "Purchasing Manager",
+  "CEO",
+  "CFO",
+  "Sales Director",
+  "IT Manager",
+  "Operations Lead",
+  "Buyer",
+  "Office Manager",
+  "Head of Procurement",
+  "Marketing Director",
+  "Project Manager",
+  "Engineer",
+];
+const PROJECT_A = [
+  "ERP Rollout",
+  "Website Relaunch",
+  "Cloud Migration",
+  "Data Warehouse",
+  "CRM Integration",
+  "Security Audit",
+  "Mobile App",
+  "Supply Chain Review",
+  "Office Move",
+  "Training Program",
+];
 
 const T0 = Date.UTC(2019, 0, 1);
 /** All generated modifiedon values are before this instant; rows changed through the control API use "now". */
@@ -201,7 +371,8 @@ export class OrgData {
       jobtitle: special?.title ?? pick(r, TITLES),
       isdisabled: false,
       accessmode: special?.applicationId ? 4 : 0, // 4 = Non-interactive (application user)
-      azureactivedirectoryobjectid: special?.aadOid ?? `a1a1a1a1-${(this.spec.orgNumber + 1).toString(16).padStart(4, "0")}-4000-8000-${(i + 1).toString(16).padStart(12, "0")}`,
+      azureactivedirectoryobjectid:
+        special?.aadOid ?? `a1a1a1a1-${(this.spec.orgNumber + 1).toString(16).padStart(4, "0")}-4000-8000-${(i + 1).toString(16).padStart(12, "0")}`,
       applicationid: special?.applicationId ?? null,
       createdon: common.createdon ?? null,
       modifiedon: common.modifiedon ?? null,
@@ -264,7 +435,14 @@ export function orgSpecs(rows: number, seed: number): OrgDataSpec[] {
       specialUsers: [
         { first: "Avery", last: "Admin", domainname: "admin@contoso.example", aadOid: OID_CONTOSO_ADMIN, title: "System Administrator" },
         { first: "Lee", last: "Limited", domainname: "limited@contoso.example", aadOid: OID_CONTOSO_LIMITED, title: "Salesperson" },
-        { first: "# Connector", last: "App", domainname: `${APP_CONNECTOR_ID}@contoso.example`, applicationId: APP_CONNECTOR_ID, aadOid: "5b5b5b5b-0000-4000-8000-00000000c001", title: "Application user" },
+        {
+          first: "# Connector",
+          last: "App",
+          domainname: `${APP_CONNECTOR_ID}@contoso.example`,
+          applicationId: APP_CONNECTOR_ID,
+          aadOid: "5b5b5b5b-0000-4000-8000-00000000c001",
+          title: "Application user",
+        },
         { first: "Blair", last: "Basic", domainname: "basic@contoso.example", aadOid: OID_CONTOSO_BASIC, title: "Sales Representative" },
       ],
     },

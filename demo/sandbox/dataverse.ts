@@ -4,7 +4,19 @@
  */
 import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema";
 import { CURRENCIES, isRef, type Row, type Value } from "./data";
-import { evalFilter, filterProps, ODataError, parseExpand, parseFilter, parseOrderBy, parseSelect, compareScalar, type ExpandItem, type OrderKey, type Scalar } from "./odata";
+import {
+  evalFilter,
+  filterProps,
+  ODataError,
+  parseExpand,
+  parseFilter,
+  parseOrderBy,
+  parseSelect,
+  compareScalar,
+  type ExpandItem,
+  type OrderKey,
+  type Scalar,
+} from "./odata";
 import type { Org } from "./org";
 import { dotnetEncode, fmtDateTime, fmtDecimal, fmtInt, fmtMoney, GUID_RE, xmlEscape, xmlUnescape } from "./util";
 import { metadataRequest } from "./metadata";
@@ -86,7 +98,11 @@ export function parsePrefer(h: string | undefined): Prefer {
   }
   // include-annotations="A,B" is split by the outer comma split; re-join quoted lists
   const q = /odata\.include-annotations\s*=\s*"([^"]*)"/i.exec(h);
-  if (q) out.annotations = q[1]!.split(",").map((s) => s.trim()).filter(Boolean);
+  if (q)
+    out.annotations = q[1]!
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return out;
 }
 function wants(ann: string[] | undefined, name: string): boolean {
@@ -194,7 +210,8 @@ function formatted(ctx: Ctx, attr: RawAttr, v: Value, row: Row): string | undefi
 function resolveAttr(model: EntityModel, name: string): RawAttr {
   const m = /^_(.+)_value$/.exec(name);
   const a = m ? model.attrs.get(m[1]!) : model.attrs.get(name);
-  if (!a || (m && !LOOKUP_TYPES.has(a.type))) throw new ODataError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${model.logicalName}'.`);
+  if (!a || (m && !LOOKUP_TYPES.has(a.type)))
+    throw new ODataError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${model.logicalName}'.`);
   return a;
 }
 
@@ -304,7 +321,16 @@ function cookieValue(v: Scalar): string | null {
   return String(v);
 }
 
-function buildSkipToken(model: EntityModel, page: number, first: Row, last: Row, order: OrderKey[], attrOf: (n: string) => RawAttr, tracking: boolean, trackingVersion: number | undefined): string {
+function buildSkipToken(
+  model: EntityModel,
+  page: number,
+  first: Row,
+  last: Row,
+  order: OrderKey[],
+  attrOf: (n: string) => RawAttr,
+  tracking: boolean,
+  trackingVersion: number | undefined,
+): string {
   let inner = `<cookie page="${page}"${trackingVersion !== undefined ? ` trackingversion="${trackingVersion}"` : ""}>`;
   for (const k of order) {
     if (k.name === model.primaryId) continue;
@@ -362,11 +388,21 @@ export async function handleApi(org: Org, principal: Principal, req: ApiRequest,
       if (depth > 0) throw new ODataError("Nested $batch is not supported.");
       return await handleBatch(org, principal, req);
     }
-    if (req.method !== "GET") return errorResponse(405, "0x80060888", `The sandbox's Web API is read-only: ${req.method} is not supported here (use the control API under /_sandbox/ to change data).`);
+    if (req.method !== "GET")
+      return errorResponse(
+        405,
+        "0x80060888",
+        `The sandbox's Web API is read-only: ${req.method} is not supported here (use the control API under /_sandbox/ to change data).`,
+      );
     if (decoded === "") return serviceDocument(org);
     if (decoded === "WhoAmI" || decoded === "WhoAmI()") {
       const bu = org.cfg.businessUnitId;
-      return json(200, { "@odata.context": `${org.apiBase}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, BusinessUnitId: bu, UserId: principal.systemUserId, OrganizationId: org.cfg.organizationId });
+      return json(200, {
+        "@odata.context": `${org.apiBase}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: bu,
+        UserId: principal.systemUserId,
+        OrganizationId: org.cfg.organizationId,
+      });
     }
     if (decoded === "$metadata") return errorResponse(501, "0x80060888", "The sandbox does not serve the CSDL $metadata document; use EntityDefinitions.");
     if (decoded.startsWith("EntityDefinitions")) return metadataRequest(org, decoded, parseQuery(req.rawQuery).params);
@@ -454,7 +490,10 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
     const row = store?.get(id);
     if (!row) return errorResponse(404, "0x80040217", `${model.logicalName} With Id = ${id.toLowerCase()} Does Not Exist`);
     if (visible && !visible(row)) throw accessError(base.principal, model, id.toLowerCase());
-    const body = { "@odata.context": `${org.apiBase}$metadata#${model.entitySetName}${contextSelect(select, expand)}/$entity`, ...projectRow(ctx, model, row, select, expand, true) };
+    const body = {
+      "@odata.context": `${org.apiBase}$metadata#${model.entitySetName}${contextSelect(select, expand)}/$entity`,
+      ...projectRow(ctx, model, row, select, expand, true),
+    };
     return json(200, body, prefer.annotations ? { "Preference-Applied": `odata.include-annotations="${prefer.annotations.join(",")}"` } : {});
   }
 
@@ -462,7 +501,10 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   const filter = filterSrc !== undefined ? parseFilter(filterSrc) : undefined;
   const filterAttrs = new Map<string, RawAttr>();
   if (filter) for (const n of filterProps(filter)) filterAttrs.set(n, attrOf(n));
-  const getter = (row: Row) => (n: string): Scalar => scalarOf(filterAttrs.get(n)!, row[filterAttrs.get(n)!.logicalName]);
+  const getter =
+    (row: Row) =>
+    (n: string): Scalar =>
+      scalarOf(filterAttrs.get(n)!, row[filterAttrs.get(n)!.logicalName]);
   const matches = (row: Row): boolean => (!visible || visible(row)) && (!filter || evalFilter(filter, getter(row)));
 
   if (m[3]) {
@@ -475,7 +517,8 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   for (const k of order) attrOf(k.name);
   const topSrc = q.params.get("$top");
   const top = topSrc !== undefined ? Number(topSrc) : undefined;
-  if (top !== undefined && (!Number.isInteger(top) || top < 0)) throw new ODataError(`Invalid value '${topSrc}' for $top query option found. The $top query option requires a non-negative integer value.`);
+  if (top !== undefined && (!Number.isInteger(top) || top < 0))
+    throw new ODataError(`Invalid value '${topSrc}' for $top query option found. The $top query option requires a non-negative integer value.`);
   const countSrc = q.params.get("$count");
   if (countSrc !== undefined && countSrc !== "true" && countSrc !== "false") throw new ODataError(`'${countSrc}' is not a valid count option.`);
 
@@ -487,9 +530,19 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   const applied: string[] = [];
 
   if (tracking) {
-    if (!model.changeTracking) return errorResponse(400, "0x80044353", `Change tracking is not enabled for the entity '${model.logicalName}'. Enable it on the table (ChangeTrackingEnabled) or use a keyset on modifiedon and versionnumber.`);
+    if (!model.changeTracking)
+      return errorResponse(
+        400,
+        "0x80044353",
+        `Change tracking is not enabled for the entity '${model.logicalName}'. Enable it on the table (ChangeTrackingEnabled) or use a keyset on modifiedon and versionnumber.`,
+      );
     const bad = ["$filter", "$orderby", "$expand", "$top"].filter((k) => q.params.has(k));
-    if (bad.length) return errorResponse(400, "0x80060888", `The query options ${bad.join(", ")} are not supported with change tracking (Prefer: odata.track-changes / $deltatoken).`);
+    if (bad.length)
+      return errorResponse(
+        400,
+        "0x80060888",
+        `The query options ${bad.join(", ")} are not supported with change tracking (Prefer: odata.track-changes / $deltatoken).`,
+      );
     applied.push("odata.track-changes");
   }
 
@@ -528,7 +581,8 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
           const a = ka[i]!;
           const b = kb[i]!;
           let c: number;
-          if (a === null || b === null) c = a === b ? 0 : a === null ? -1 : 1; // nulls first, like SQL Server
+          if (a === null || b === null)
+            c = a === b ? 0 : a === null ? -1 : 1; // nulls first, like SQL Server
           else c = compareScalar(a, b, keyAttrs[i]!.type === "DateTime" ? "datetime" : undefined) ?? 0;
           if (c !== 0) return order[i]!.desc ? -c : c;
         }
@@ -540,7 +594,11 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
           const raw = cursor.keys.get(k.name) ?? null;
           if (raw === null) return null;
           const t = keyAttrs[i]!.type;
-          return ["String", "Memo", "DateTime", "Uniqueidentifier", "Lookup", "Customer", "Owner", "MultiSelectPicklist"].includes(t) ? raw : t === "Boolean" ? raw === "1" : Number(raw);
+          return ["String", "Memo", "DateTime", "Uniqueidentifier", "Lookup", "Customer", "Owner", "MultiSelectPicklist"].includes(t)
+            ? raw
+            : t === "Boolean"
+              ? raw === "1"
+              : Number(raw);
         });
         after = { keys, id: cursor.lastId };
       }
@@ -582,7 +640,8 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
     const token = buildSkipToken(model, page, rows[0]!, rows[rows.length - 1]!, customOrder ? order : [], attrOf, tracking, trackingVersion);
     body["@odata.nextLink"] = `${org.apiBase}${model.entitySetName}?${rebuild(q, ["$skiptoken"], `$skiptoken=${token}`)}`;
   } else if (tracking) {
-    body["@odata.deltaLink"] = `${org.apiBase}${model.entitySetName}?${rebuild(q, ["$skiptoken", "$deltatoken"], `$deltatoken=${dotnetEncode(deltaToken(trackingVersion!))}`)}`;
+    body["@odata.deltaLink"] =
+      `${org.apiBase}${model.entitySetName}?${rebuild(q, ["$skiptoken", "$deltatoken"], `$deltatoken=${dotnetEncode(deltaToken(trackingVersion!))}`)}`;
   }
   return json(200, body, headers);
 }
@@ -598,11 +657,21 @@ function contextSelect(select: RawAttr[] | null, expand: Array<{ item: ExpandIte
   return parts.length ? `(${parts.join(",")})` : "";
 }
 
-function deltaResponse(ctx: Ctx, model: EntityModel, q: Query, select: RawAttr[] | null, tokenSrc: string, prefer: Prefer, applied: string[], visible?: (row: Row) => boolean): ApiResponse {
+function deltaResponse(
+  ctx: Ctx,
+  model: EntityModel,
+  q: Query,
+  select: RawAttr[] | null,
+  tokenSrc: string,
+  prefer: Prefer,
+  applied: string[],
+  visible?: (row: Row) => boolean,
+): ApiResponse {
   const { org } = ctx;
   const version = Number(/^(\d+)!/.exec(tokenSrc)?.[1] ?? NaN);
   if (!Number.isFinite(version)) throw new ODataError("The $deltatoken is not valid.", "0x80044352");
-  if (version < org.minDeltaVersion) return errorResponse(400, "0x80044352", "Version stamp associated with the client has expired. Please perform a full sync.");
+  if (version < org.minDeltaVersion)
+    return errorResponse(400, "0x80044352", "Version stamp associated with the client has expired. Please perform a full sync.");
   const store = org.store(model.logicalName);
   const changed: Array<{ v: number; row: Row }> = [];
   const deleted: Array<{ v: number; id: string }> = [];
@@ -611,8 +680,7 @@ function deltaResponse(ctx: Ctx, model: EntityModel, q: Query, select: RawAttr[]
       if (o.version <= version) continue;
       if (o.row) {
         if (!visible || visible(o.row)) changed.push({ v: o.version, row: o.row });
-      }
-      else deleted.push({ v: o.version, id });
+      } else deleted.push({ v: o.version, id });
     }
   changed.sort((a, b) => a.v - b.v);
   deleted.sort((a, b) => a.v - b.v);
@@ -676,5 +744,14 @@ async function handleBatch(org: Org, principal: Principal, req: ApiRequest): Pro
   return { status: 200, headers: { "Content-Type": `multipart/mixed; boundary=${rb}`, "OData-Version": "4.0" }, body: out };
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented" };
-
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+};

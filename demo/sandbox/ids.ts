@@ -34,8 +34,14 @@ export const OID_CONTOSO_LIMITED = "a0a0a0a0-0000-4000-8000-000000000002";
 export const OID_FABRIKAM_ADMIN = "a0a0a0a0-0000-4000-8000-000000000003";
 export const OID_CONTOSO_BASIC = "a0a0a0a0-0000-4000-8000-000000000004";
 /** Service principal object ids of the connector app, one per tenant (multi-tenant app, consented in both). */
-export const SP_CONNECTOR = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c001", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f001" } as Record<string, string>;
-export const SP_OTHER = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c002", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f002" } as Record<string, string>;
+export const SP_CONNECTOR = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c001", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f001" } as Record<
+  string,
+  string
+>;
+export const SP_OTHER = { [TENANT_CONTOSO]: "5b5b5b5b-0000-4000-8000-00000000c002", [TENANT_FABRIKAM]: "5b5b5b5b-0000-4000-8000-00000000f002" } as Record<
+  string,
+  string
+>;
 
 /** Dataverse's first-party app id (aud of real Dataverse tokens is the org URL; kept for reference). */
 export const DATAVERSE_APP_ID = "00000007-0000-0000-c000-000000000000";

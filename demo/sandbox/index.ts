@@ -10,7 +10,17 @@ import { fileURLToPath } from "node:url";
 import { ensureCert } from "./certs";
 import { orgSpecs } from "./data";
 import { APPS, Identity, USERS } from "./identity";
-import { APP_CONNECTOR_ID, BU_CONTOSO, BU_FABRIKAM, copyOrganizationId, ORG_CONTOSO, ORG_FABRIKAM, SPA_CLIENT_ID, TENANT_CONTOSO, TENANT_FABRIKAM } from "./ids";
+import {
+  APP_CONNECTOR_ID,
+  BU_CONTOSO,
+  BU_FABRIKAM,
+  copyOrganizationId,
+  ORG_CONTOSO,
+  ORG_FABRIKAM,
+  SPA_CLIENT_ID,
+  TENANT_CONTOSO,
+  TENANT_FABRIKAM,
+} from "./ids";
 import { Org, type OrgConfig } from "./org";
 import { OrgServer } from "./orgserver";
 import type { RoleSpec } from "./security";
@@ -99,7 +109,8 @@ const COPY_KEY_RE = /^[a-z][a-z0-9-]{0,39}$/;
  * name and OrganizationId.
  */
 function copyConfig(orgs: Org[], c: OrgCopyOptions): OrgConfig {
-  if (typeof c?.key !== "string" || !COPY_KEY_RE.test(c.key)) throw new Error(`sandbox: bad org copy key '${String(c?.key)}' (lower-case letters, digits and dashes, starting with a letter)`);
+  if (typeof c?.key !== "string" || !COPY_KEY_RE.test(c.key))
+    throw new Error(`sandbox: bad org copy key '${String(c?.key)}' (lower-case letters, digits and dashes, starting with a letter)`);
   if (orgs.some((o) => o.key === c.key)) throw new Error(`sandbox: there is already an org '${c.key}'`);
   const src = orgs.find((o) => o.key === c.from);
   if (!src) throw new Error(`sandbox: org copy '${c.key}' is copied from '${String(c.from)}', which is not an org (${orgs.map((o) => o.key).join(", ")})`);
@@ -128,7 +139,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
   const sysAdmin: RoleSpec = { name: "System Administrator", allTables: true };
   const orgs = [
     new Org({
-      key: "contoso", name: "Contoso (sandbox)", tenantId: TENANT_CONTOSO, organizationId: ORG_CONTOSO, businessUnitId: BU_CONTOSO, spec: cSpec,
+      key: "contoso",
+      name: "Contoso (sandbox)",
+      tenantId: TENANT_CONTOSO,
+      organizationId: ORG_CONTOSO,
+      businessUnitId: BU_CONTOSO,
+      spec: cSpec,
       roles: {
         "admin@contoso.example": [sysAdmin],
         "limited@contoso.example": [{ name: "Sandbox Reader without Contact", read: { "*": "Global", contact: "None" } }],
@@ -137,30 +153,43 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
       },
     }),
     new Org({
-      key: "fabrikam", name: "Fabrikam (sandbox)", tenantId: TENANT_FABRIKAM, organizationId: ORG_FABRIKAM, businessUnitId: BU_FABRIKAM, spec: fSpec,
+      key: "fabrikam",
+      name: "Fabrikam (sandbox)",
+      tenantId: TENANT_FABRIKAM,
+      organizationId: ORG_FABRIKAM,
+      businessUnitId: BU_FABRIKAM,
+      spec: fSpec,
       roles: { "admin@fabrikam.example": [sysAdmin] },
     }),
   ];
   for (const c of opts.copies ?? []) orgs.push(new Org(copyConfig(orgs, c)));
 
   let identity: Identity | undefined;
-  const idHandler = (base: () => string) => (req: Parameters<Identity["handle"]>[0], res: Parameters<Identity["handle"]>[1]): void => {
-    if (!identity) {
-      res.writeHead(503).end();
-      return;
-    }
-    void identity.handle(req, res, base());
-  };
+  const idHandler =
+    (base: () => string) =>
+    (req: Parameters<Identity["handle"]>[0], res: Parameters<Identity["handle"]>[1]): void => {
+      if (!identity) {
+        res.writeHead(503).end();
+        return;
+      }
+      void identity.handle(req, res, base());
+    };
   let httpsUrl = "";
   let httpUrl = "";
   try {
-    const httpsServer = createHttpsServer({ cert: cert.cert, key: cert.key }, idHandler(() => httpsUrl)) as unknown as Server;
+    const httpsServer = createHttpsServer(
+      { cert: cert.cert, key: cert.key },
+      idHandler(() => httpsUrl),
+    ) as unknown as Server;
     servers.push(httpsServer);
     const httpsPort = await listen(httpsServer, opts.identityHttpsPort ?? 0, host);
     httpsUrl = `https://localhost:${httpsPort}`;
     // "localhost" may resolve to ::1 first; serve the same port there too when the host is the IPv4 loopback.
     if (host === "127.0.0.1") {
-      const v6 = createHttpsServer({ cert: cert.cert, key: cert.key }, idHandler(() => httpsUrl)) as unknown as Server;
+      const v6 = createHttpsServer(
+        { cert: cert.cert, key: cert.key },
+        idHandler(() => httpsUrl),
+      ) as unknown as Server;
       try {
         await listen(v6, httpsPort, "::1");
         servers.push(v6);
@@ -199,7 +228,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
   let stopped = false;
   return {
     identity: { httpsUrl, httpUrl },
-    orgs: orgs.map((o) => ({ key: o.key, url: o.url, tenantId: o.cfg.tenantId, organizationId: o.cfg.organizationId, name: o.cfg.name, ...(o.cfg.copyOf ? { copyOf: o.cfg.copyOf } : {}) })),
+    orgs: orgs.map((o) => ({
+      key: o.key,
+      url: o.url,
+      tenantId: o.cfg.tenantId,
+      organizationId: o.cfg.organizationId,
+      name: o.cfg.name,
+      ...(o.cfg.copyOf ? { copyOf: o.cfg.copyOf } : {}),
+    })),
     users: USERS.map((u) => ({ upn: u.upn, displayName: u.displayName, tenantId: u.tenantId, description: u.description })),
     apps: APPS.filter((a) => a.kind === "confidential").map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret!, description: a.description })),
     spaClientId: SPA_CLIENT_ID,

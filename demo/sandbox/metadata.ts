@@ -14,19 +14,53 @@ function label(text: string | undefined, id: string): Obj {
 }
 
 const TYPE_NAME: Record<string, string> = {
-  Boolean: "BooleanType", Customer: "CustomerType", DateTime: "DateTimeType", Decimal: "DecimalType", Double: "DoubleType",
-  Integer: "IntegerType", Lookup: "LookupType", Memo: "MemoType", Money: "MoneyType", Owner: "OwnerType", PartyList: "PartyListType",
-  Picklist: "PicklistType", State: "StateType", Status: "StatusType", String: "StringType", Uniqueidentifier: "UniqueidentifierType",
-  Virtual: "VirtualType", BigInt: "BigIntType", EntityName: "EntityNameType", Image: "ImageType", MultiSelectPicklist: "MultiSelectPicklistType",
-  File: "FileType", ManagedProperty: "ManagedPropertyType", CalendarRules: "CalendarRulesType",
+  Boolean: "BooleanType",
+  Customer: "CustomerType",
+  DateTime: "DateTimeType",
+  Decimal: "DecimalType",
+  Double: "DoubleType",
+  Integer: "IntegerType",
+  Lookup: "LookupType",
+  Memo: "MemoType",
+  Money: "MoneyType",
+  Owner: "OwnerType",
+  PartyList: "PartyListType",
+  Picklist: "PicklistType",
+  State: "StateType",
+  Status: "StatusType",
+  String: "StringType",
+  Uniqueidentifier: "UniqueidentifierType",
+  Virtual: "VirtualType",
+  BigInt: "BigIntType",
+  EntityName: "EntityNameType",
+  Image: "ImageType",
+  MultiSelectPicklist: "MultiSelectPicklistType",
+  File: "FileType",
+  ManagedProperty: "ManagedPropertyType",
+  CalendarRules: "CalendarRulesType",
 };
 const ODATA_TYPE: Record<string, string> = {
-  Boolean: "BooleanAttributeMetadata", Customer: "LookupAttributeMetadata", Lookup: "LookupAttributeMetadata", Owner: "LookupAttributeMetadata",
-  DateTime: "DateTimeAttributeMetadata", Decimal: "DecimalAttributeMetadata", Double: "DoubleAttributeMetadata", Integer: "IntegerAttributeMetadata",
-  Memo: "MemoAttributeMetadata", Money: "MoneyAttributeMetadata", Picklist: "PicklistAttributeMetadata", State: "StateAttributeMetadata",
-  Status: "StatusAttributeMetadata", String: "StringAttributeMetadata", Uniqueidentifier: "UniqueIdentifierAttributeMetadata",
-  BigInt: "BigIntAttributeMetadata", EntityName: "EntityNameAttributeMetadata", Image: "ImageAttributeMetadata",
-  MultiSelectPicklist: "MultiSelectPicklistAttributeMetadata", Virtual: "AttributeMetadata", PartyList: "LookupAttributeMetadata",
+  Boolean: "BooleanAttributeMetadata",
+  Customer: "LookupAttributeMetadata",
+  Lookup: "LookupAttributeMetadata",
+  Owner: "LookupAttributeMetadata",
+  DateTime: "DateTimeAttributeMetadata",
+  Decimal: "DecimalAttributeMetadata",
+  Double: "DoubleAttributeMetadata",
+  Integer: "IntegerAttributeMetadata",
+  Memo: "MemoAttributeMetadata",
+  Money: "MoneyAttributeMetadata",
+  Picklist: "PicklistAttributeMetadata",
+  State: "StateAttributeMetadata",
+  Status: "StatusAttributeMetadata",
+  String: "StringAttributeMetadata",
+  Uniqueidentifier: "UniqueIdentifierAttributeMetadata",
+  BigInt: "BigIntAttributeMetadata",
+  EntityName: "EntityNameAttributeMetadata",
+  Image: "ImageAttributeMetadata",
+  MultiSelectPicklist: "MultiSelectPicklistAttributeMetadata",
+  Virtual: "AttributeMetadata",
+  PartyList: "LookupAttributeMetadata",
 };
 const ENUM_TYPES = new Set(["Picklist", "MultiSelectPicklist", "State", "Status", "Boolean"]);
 
@@ -49,11 +83,16 @@ export function attributeMetadata(e: EntityModel, a: RawAttr, index: number): Ob
     AttributeTypeName: { Value: TYPE_NAME[a.type] ?? `${a.type}Type` },
     DisplayName: label(a.displayName, id + ":dn"),
     Description: label(a.description, id + ":desc"),
-    RequiredLevel: { Value: a.requiredLevel ?? "None", CanBeChanged: a.requiredLevel !== "SystemRequired", ManagedPropertyLogicalName: "canmodifyrequirementlevelsettings" },
+    RequiredLevel: {
+      Value: a.requiredLevel ?? "None",
+      CanBeChanged: a.requiredLevel !== "SystemRequired",
+      ManagedPropertyLogicalName: "canmodifyrequirementlevelsettings",
+    },
     IsValidForRead: a.isValidForRead !== false,
     IsValidForCreate: a.isValidForCreate !== false,
     IsValidForUpdate: a.isValidForUpdate !== false,
-    IsCustomAttribute: a.logicalName.includes("_") && !/^(address\d|aging|adx_|msa_|msdyn_)/.test(a.logicalName) ? e.isCustom || a.logicalName.startsWith("cr123_") : false,
+    IsCustomAttribute:
+      a.logicalName.includes("_") && !/^(address\d|aging|adx_|msa_|msdyn_)/.test(a.logicalName) ? e.isCustom || a.logicalName.startsWith("cr123_") : false,
     IsPrimaryId: a.logicalName === e.primaryId,
     IsPrimaryName: a.logicalName === e.primaryName,
     IsLogical: false,
@@ -98,7 +137,16 @@ export function attributeMetadata(e: EntityModel, a: RawAttr, index: number): Ob
 }
 
 function optionMeta(e: EntityModel, a: RawAttr, opt: RawOption): Obj {
-  const o: Obj = { Value: opt.value, Color: null, IsManaged: !e.isCustom, ExternalValue: null, MetadataId: null, HasChanged: null, Label: label(opt.label, `${e.logicalName}.${a.logicalName}.${opt.value}`), Description: label("", "") };
+  const o: Obj = {
+    Value: opt.value,
+    Color: null,
+    IsManaged: !e.isCustom,
+    ExternalValue: null,
+    MetadataId: null,
+    HasChanged: null,
+    Label: label(opt.label, `${e.logicalName}.${a.logicalName}.${opt.value}`),
+    Description: label("", ""),
+  };
   if (a.type === "Status") o.State = opt.value <= 1 ? 0 : 1;
   if (a.type === "State") {
     o.DefaultStatus = opt.value + 1;
@@ -108,7 +156,13 @@ function optionMeta(e: EntityModel, a: RawAttr, opt: RawOption): Obj {
 }
 
 function optionSet(e: EntityModel, a: RawAttr): Obj {
-  const base: Obj = { MetadataId: nameGuid(`optionset:${e.logicalName}.${a.logicalName}`), Name: `${e.logicalName}_${a.logicalName}`, IsGlobal: false, IsCustomOptionSet: e.isCustom, OptionSetType: a.type === "MultiSelectPicklist" ? "Picklist" : a.type };
+  const base: Obj = {
+    MetadataId: nameGuid(`optionset:${e.logicalName}.${a.logicalName}`),
+    Name: `${e.logicalName}_${a.logicalName}`,
+    IsGlobal: false,
+    IsCustomOptionSet: e.isCustom,
+    OptionSetType: a.type === "MultiSelectPicklist" ? "Picklist" : a.type,
+  };
   const opts = a.options ?? [];
   if (a.type === "Boolean") {
     const t = opts.find((o) => o.value === 1) ?? { value: 1, label: "Yes" };
@@ -168,7 +222,8 @@ function selectProps(o: Obj, select: string[] | undefined, keep: string[]): Obj 
 const LOGICAL_KEY = /^\(LogicalName='([^']+)'\)|^\(([0-9a-fA-F-]{36})\)/;
 
 export function metadataRequest(org: Org, path: string, params: Map<string, string>): ApiResponse {
-  for (const k of params.keys()) if (!["$select", "$filter", "$expand"].includes(k)) throw new ODataError(`The query parameter ${k} is not supported on metadata.`);
+  for (const k of params.keys())
+    if (!["$select", "$filter", "$expand"].includes(k)) throw new ODataError(`The query parameter ${k} is not supported on metadata.`);
   const select = params.has("$select") ? parseSelect(params.get("$select")!) : undefined;
   const filter = params.has("$filter") ? parseFilter(params.get("$filter")!) : undefined;
   const expand = params.has("$expand") ? parseExpand(params.get("$expand")!) : [];
@@ -177,13 +232,15 @@ export function metadataRequest(org: Org, path: string, params: Map<string, stri
 
   if (rest === "") {
     const attrExpand = expand.find((x) => x.nav === "Attributes");
-    for (const x of expand) if (x.nav !== "Attributes") throw new ODataError(`Could not find a property named '${x.nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.`);
+    for (const x of expand)
+      if (x.nav !== "Attributes") throw new ODataError(`Could not find a property named '${x.nav}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.`);
     const value = org.catalog.entities
       .map((e) => ({ e, o: entityMetadata(e) }))
       .filter(({ o }) => !filter || evalFilter(filter, (n) => getPath(o, n)))
       .map(({ e, o }) => {
         const out = selectProps(o, select, ["MetadataId"]);
-        if (attrExpand) out.Attributes = [...e.attrs.values()].map((a, i) => selectProps(attributeMetadata(e, a, i), attrExpand.select, ["@odata.type", "MetadataId"]));
+        if (attrExpand)
+          out.Attributes = [...e.attrs.values()].map((a, i) => selectProps(attributeMetadata(e, a, i), attrExpand.select, ["@odata.type", "MetadataId"]));
         return out;
       });
     return json(200, { "@odata.context": `${ctxBase}${select ? `(${select.join(",")})` : ""}`, value });
@@ -203,12 +260,25 @@ export function metadataRequest(org: Org, path: string, params: Map<string, stri
   const am = /^\/Attributes(?:\(LogicalName='([^']+)'\)|\(([0-9a-fA-F-]{36})\))?(?:\/Microsoft\.Dynamics\.CRM\.([A-Za-z]+))?$/.exec(rest);
   if (!am) return errorResponse(404, "0x80060888", `Resource not found for the segment '${rest.split("/")[1] ?? rest}'.`);
   const cast = am[3];
-  if (cast && !Object.values(ODATA_TYPE).includes(cast) && cast !== "EnumAttributeMetadata") throw new ODataError(`The type 'Microsoft.Dynamics.CRM.${cast}' is not a known type.`);
+  if (cast && !Object.values(ODATA_TYPE).includes(cast) && cast !== "EnumAttributeMetadata")
+    throw new ODataError(`The type 'Microsoft.Dynamics.CRM.${cast}' is not a known type.`);
   const all = [...e.attrs.values()].map((a, i) => ({ a, i }));
-  const castOk = (a: RawAttr): boolean => !cast || cast === "AttributeMetadata" || odataTypeOf(a) === cast || (cast === "EnumAttributeMetadata" && ENUM_TYPES.has(a.type));
+  const castOk = (a: RawAttr): boolean =>
+    !cast || cast === "AttributeMetadata" || odataTypeOf(a) === cast || (cast === "EnumAttributeMetadata" && ENUM_TYPES.has(a.type));
   for (const x of expand) {
-    if (x.nav !== "OptionSet" && x.nav !== "GlobalOptionSet") throw new ODataError(`Could not find a property named '${x.nav}' on type 'Microsoft.Dynamics.CRM.${cast ?? "AttributeMetadata"}'.`);
-    if (!cast || !["PicklistAttributeMetadata", "MultiSelectPicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata", "BooleanAttributeMetadata", "EnumAttributeMetadata"].includes(cast))
+    if (x.nav !== "OptionSet" && x.nav !== "GlobalOptionSet")
+      throw new ODataError(`Could not find a property named '${x.nav}' on type 'Microsoft.Dynamics.CRM.${cast ?? "AttributeMetadata"}'.`);
+    if (
+      !cast ||
+      ![
+        "PicklistAttributeMetadata",
+        "MultiSelectPicklistAttributeMetadata",
+        "StateAttributeMetadata",
+        "StatusAttributeMetadata",
+        "BooleanAttributeMetadata",
+        "EnumAttributeMetadata",
+      ].includes(cast)
+    )
       throw new ODataError(`Could not find a property named '${x.nav}' on type 'Microsoft.Dynamics.CRM.${cast ?? "AttributeMetadata"}'.`);
   }
   const render = (a: RawAttr, i: number): Obj => {

@@ -19,7 +19,13 @@ export type Expr =
   | { t: "fn"; name: "contains" | "startswith" | "endswith"; args: [Operand, Operand] }
   | { t: "bool"; o: Operand };
 
-type Tok = { k: "(" | ")" | "," } | { k: "str"; v: string } | { k: "num"; v: number } | { k: "guid"; v: string } | { k: "dt"; v: string; date: boolean } | { k: "id"; v: string };
+type Tok =
+  | { k: "(" | ")" | "," }
+  | { k: "str"; v: string }
+  | { k: "num"; v: number }
+  | { k: "guid"; v: string }
+  | { k: "dt"; v: string; date: boolean }
+  | { k: "id"; v: string };
 interface PTok {
   tok: Tok;
   pos: number;
@@ -157,7 +163,9 @@ export function parseFilter(src: string): Expr {
       const name = t.tok.v;
       if (!FNS.has(name)) {
         if (name.startsWith("Microsoft.Dynamics.CRM.")) throw new ODataError(`The query function '${name}' is not supported by the sandbox.`);
-        throw new ODataError(`An unknown function with name '${name}' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.`);
+        throw new ODataError(
+          `An unknown function with name '${name}' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.`,
+        );
       }
       p += 2;
       const a = operand();
@@ -344,7 +352,8 @@ export function parseExpand(src: string): ExpandItem[] {
         const k = opt.slice(0, eq).trim();
         const v = opt.slice(eq + 1);
         if (k === "$select") item.select = parseSelect(v);
-        else throw new ODataError(`The query option '${k}' is not supported by the sandbox inside $expand of a single-valued navigation property '${item.nav}'.`);
+        else
+          throw new ODataError(`The query option '${k}' is not supported by the sandbox inside $expand of a single-valued navigation property '${item.nav}'.`);
       }
     }
     return item;

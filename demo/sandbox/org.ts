@@ -231,7 +231,12 @@ export class Org {
   private _requireStore(entity: string): { model: EntityModel; store: EntityStore } {
     const model = this.entity(entity) ?? this.entityBySet(entity);
     const store = model && this.stores.get(model.logicalName);
-    if (!model || !store) throw new ODataError(`Entity '${entity}' has no data in the sandbox (supported: ${Object.keys(ENTITY_PREFIX).join(", ")}).`, "sandbox_unknown_entity", 404);
+    if (!model || !store)
+      throw new ODataError(
+        `Entity '${entity}' has no data in the sandbox (supported: ${Object.keys(ENTITY_PREFIX).join(", ")}).`,
+        "sandbox_unknown_entity",
+        404,
+      );
     return { model, store };
   }
   /** Normalise control-API input values: lookups as `{id,type}`, a GUID, `_x_value`, or `x@odata.bind`. */
@@ -276,7 +281,13 @@ export class Org {
     if (id && !GUID_RE.test(id)) throw new ODataError(`Bad id '${id}'.`, "sandbox_bad_request");
     if (id && store.get(id)) throw new ODataError(`A record with id ${id} already exists.`, "0x80040237", 412);
     if (!id) id = rowGuid(model.logicalName, this.cfg.spec.orgNumber, store.nextIndex++);
-    const row: Row = { [model.primaryId]: id, statecode: 0, statuscode: 1, createdon: isoSeconds(Date.now()), ownerid: { id: this.data.id("systemuser", 0), type: "systemuser" } };
+    const row: Row = {
+      [model.primaryId]: id,
+      statecode: 0,
+      statuscode: 1,
+      createdon: isoSeconds(Date.now()),
+      ownerid: { id: this.data.id("systemuser", 0), type: "systemuser" },
+    };
     Object.assign(row, values);
     row[model.primaryId] = id;
     this._stamp(row);

@@ -25,17 +25,29 @@ export class OrgServer {
   }
 
   private _wwwAuthenticate(): Record<string, string> {
-    return { "WWW-Authenticate": `Bearer authorization_uri=${this.identity.opts.httpsUrl}/${this.org.cfg.tenantId}/oauth2/authorize, resource_id=${this.org.url}/` };
+    return {
+      "WWW-Authenticate": `Bearer authorization_uri=${this.identity.opts.httpsUrl}/${this.org.cfg.tenantId}/oauth2/authorize, resource_id=${this.org.url}/`,
+    };
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.org.url);
     const origin = req.headers.origin;
     const cors: Record<string, string> = origin
-      ? { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "Preference-Applied, Retry-After, WWW-Authenticate, OData-Version, x-ms-ratelimit-burst-remaining-xrm-requests, x-ms-ratelimit-time-remaining-xrm-requests" }
+      ? {
+          "Access-Control-Allow-Origin": origin,
+          Vary: "Origin",
+          "Access-Control-Expose-Headers":
+            "Preference-Applied, Retry-After, WWW-Authenticate, OData-Version, x-ms-ratelimit-burst-remaining-xrm-requests, x-ms-ratelimit-time-remaining-xrm-requests",
+        }
       : {};
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { ...cors, "Access-Control-Allow-Headers": "Authorization, Prefer, OData-MaxVersion, OData-Version, Content-Type, Accept", "Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Max-Age": "600" });
+      res.writeHead(204, {
+        ...cors,
+        "Access-Control-Allow-Headers": "Authorization, Prefer, OData-MaxVersion, OData-Version, Content-Type, Accept",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Max-Age": "600",
+      });
       res.end();
       return;
     }
@@ -45,7 +57,10 @@ export class OrgServer {
       this.org.record(r.status, url.pathname);
       this._write(res, r, { ...cors, ...extra });
     };
-    if (!url.pathname.startsWith(prefix + "/") && url.pathname !== prefix) return respond(errorResponse(404, "0x80060888", `Resource not found for the segment '${url.pathname.split("/")[1] ?? ""}'. The sandbox serves /api/data/v9.2/.`));
+    if (!url.pathname.startsWith(prefix + "/") && url.pathname !== prefix)
+      return respond(
+        errorResponse(404, "0x80060888", `Resource not found for the segment '${url.pathname.split("/")[1] ?? ""}'. The sandbox serves /api/data/v9.2/.`),
+      );
 
     const fault = this.org.pickFault(url.pathname + url.search);
     if (fault) {
@@ -66,7 +81,10 @@ export class OrgServer {
           });
         }
         case "503":
-          return respond(errorResponse(503, "0x80040216", "The service is temporarily unavailable. Please retry later."), fault.retryAfter ? { "Retry-After": String(fault.retryAfter) } : {});
+          return respond(
+            errorResponse(503, "0x80040216", "The service is temporarily unavailable. Please retry later."),
+            fault.retryAfter ? { "Retry-After": String(fault.retryAfter) } : {},
+          );
         case "401":
           return respond({ status: 401, headers: {}, body: "" }, this._wwwAuthenticate());
       }
@@ -93,13 +111,22 @@ export class OrgServer {
     const rl = { "x-ms-ratelimit-burst-remaining-xrm-requests": String(remaining), "x-ms-ratelimit-time-remaining-xrm-requests": "1,200.00" };
     if (w.length > WINDOW_LIMIT) {
       const retry = Math.ceil((w[0]! + WINDOW_MS - now) / 1000);
-      return respond(errorResponse(429, "0x80072322", `Number of requests exceeded the limit of ${WINDOW_LIMIT} over time window of 300 seconds.`), { ...rl, "Retry-After": String(retry) });
+      return respond(errorResponse(429, "0x80072322", `Number of requests exceeded the limit of ${WINDOW_LIMIT} over time window of 300 seconds.`), {
+        ...rl,
+        "Retry-After": String(retry),
+      });
     }
 
     const body = req.method === "POST" ? await readBody(req) : undefined;
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-    const r = await handleApi(this.org, principal, { method: req.method ?? "GET", path: url.pathname.slice(prefix.length + 1), rawQuery: url.search.slice(1), headers, body });
+    const r = await handleApi(this.org, principal, {
+      method: req.method ?? "GET",
+      path: url.pathname.slice(prefix.length + 1),
+      rawQuery: url.search.slice(1),
+      headers,
+      body,
+    });
     respond(r, rl);
   }
 
@@ -118,7 +145,16 @@ export class OrgServer {
       const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
       const [a, b, c] = seg;
       if (seg.length === 0 && method === "GET")
-        return send(200, { org: org.key, url: org.url, tenantId: org.cfg.tenantId, organizationId: org.cfg.organizationId, ...(org.cfg.copyOf ? { copyOf: org.cfg.copyOf } : {}), counts: org.cfg.spec.counts, version: org.version, docs: "docs/sandbox.md" });
+        return send(200, {
+          org: org.key,
+          url: org.url,
+          tenantId: org.cfg.tenantId,
+          organizationId: org.cfg.organizationId,
+          ...(org.cfg.copyOf ? { copyOf: org.cfg.copyOf } : {}),
+          counts: org.cfg.spec.counts,
+          version: org.version,
+          docs: "docs/sandbox.md",
+        });
       if (a === "reset" && method === "POST") {
         org.reset();
         this._windows.clear();
@@ -158,7 +194,10 @@ export class OrgServer {
         if (!b && method === "POST") {
           const { principal, entity, read, depth } = body as { principal?: string; entity?: string; read?: boolean; depth?: string };
           if (!principal || !entity || (typeof read !== "boolean" && !isReadLevel(depth)))
-            throw new ODataError("Body needs { principal: upn|clientId|oid|systemuserid, entity: logicalName, depth: None|Basic|Local|Deep|Global } (or read: boolean).", "sandbox_bad_request");
+            throw new ODataError(
+              "Body needs { principal: upn|clientId|oid|systemuserid, entity: logicalName, depth: None|Basic|Local|Deep|Global } (or read: boolean).",
+              "sandbox_bad_request",
+            );
           const level = org.setReadLevel(principal, entity, isReadLevel(depth) ? depth : read ? "Global" : "None");
           return send(200, { ok: true, principal, entity, depth: level });
         }

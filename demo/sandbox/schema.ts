@@ -62,7 +62,16 @@ const SCHEMA_DIR = fileURLToPath(new URL("./schema/", import.meta.url));
 const readJson = <T>(name: string): T => JSON.parse(readFileSync(SCHEMA_DIR + name, "utf8")) as T;
 
 const FULL = ["account", "contact", "systemuser", "transactioncurrency", "lead", "opportunity", "incident", "cr123_project"];
-const OTC: Record<string, number> = { account: 1, contact: 2, opportunity: 3, lead: 4, systemuser: 8, incident: 112, transactioncurrency: 9105, cr123_project: 10001 };
+const OTC: Record<string, number> = {
+  account: 1,
+  contact: 2,
+  opportunity: 3,
+  lead: 4,
+  systemuser: 8,
+  incident: 112,
+  transactioncurrency: 9105,
+  cr123_project: 10001,
+};
 const TRACKED = new Set(["account", "contact", "cr123_project", "lead", "opportunity", "incident"]);
 
 /** Plural entity set name the way Dataverse derives it for most tables. */
@@ -73,7 +82,48 @@ export function pluralize(n: string): string {
 }
 
 const GEN_PREFIX = ["msdyn_", "adx_", "mspp_", "msfp_", "cr123_", "new_", "msevtmgt_", "mscrm_"];
-const GEN_NOUN = ["workorder", "resourcebooking", "inspection", "surveyresponse", "agreement", "warehouse", "shipment", "invoiceline", "timeentry", "expense", "milestone", "certification", "assetcategory", "customerasset", "incidenttype", "functionallocation", "servicetask", "skill", "journal", "vendorrating", "projecttask", "estimate", "bookingrule", "purchaseorder", "rma", "territorygroup", "playbook", "sequence", "segment", "journey", "eventsession", "sponsor", "venue", "registration", "webform", "sitemarker", "contentsnippet", "pagetemplate", "portalcomment", "supportplan"];
+const GEN_NOUN = [
+  "workorder",
+  "resourcebooking",
+  "inspection",
+  "surveyresponse",
+  "agreement",
+  "warehouse",
+  "shipment",
+  "invoiceline",
+  "timeentry",
+  "expense",
+  "milestone",
+  "certification",
+  "assetcategory",
+  "customerasset",
+  "incidenttype",
+  "functionallocation",
+  "servicetask",
+  "skill",
+  "journal",
+  "vendorrating",
+  "projecttask",
+  "estimate",
+  "bookingrule",
+  "purchaseorder",
+  "rma",
+  "territorygroup",
+  "playbook",
+  "sequence",
+  "segment",
+  "journey",
+  "eventsession",
+  "sponsor",
+  "venue",
+  "registration",
+  "webform",
+  "sitemarker",
+  "contentsnippet",
+  "pagetemplate",
+  "portalcomment",
+  "supportplan",
+];
 
 function buildCatalogTemplate(): EntityModel[] {
   const list: Array<{ logicalName: string; displayName: string; entitySetName?: string }> = readJson("entities.json");
@@ -136,8 +186,18 @@ function minimal(name: string, displayName: string, custom: boolean, entitySetNa
     a("createdon", "DateTime", "Created On", { format: "DateAndTime" }),
     a("modifiedon", "DateTime", "Modified On", { format: "DateAndTime" }),
     a("versionnumber", "BigInt", "Version Number"),
-    a("statecode", "State", "Status", { options: [{ value: 0, label: "Active" }, { value: 1, label: "Inactive" }] }),
-    a("statuscode", "Status", "Status Reason", { options: [{ value: 1, label: "Active" }, { value: 2, label: "Inactive" }] }),
+    a("statecode", "State", "Status", {
+      options: [
+        { value: 0, label: "Active" },
+        { value: 1, label: "Inactive" },
+      ],
+    }),
+    a("statuscode", "Status", "Status Reason", {
+      options: [
+        { value: 1, label: "Active" },
+        { value: 2, label: "Inactive" },
+      ],
+    }),
   ];
   return {
     logicalName: name,

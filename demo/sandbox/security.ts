@@ -94,7 +94,8 @@ export function parsePrivilegeName(name: string, entities: readonly EntityModel[
 export function makeRole(spec: RoleSpec, roleId: string): Role {
   const read = new Map<string, ReadLevel>();
   for (const [k, v] of Object.entries(spec.read ?? {})) {
-    if (!isReadLevel(v)) throw new ODataError(`Role '${spec.name}': read level '${String(v)}' of '${k}' must be None, Basic, Local, Deep or Global.`, "sandbox_bad_request");
+    if (!isReadLevel(v))
+      throw new ODataError(`Role '${spec.name}': read level '${String(v)}' of '${k}' must be None, Basic, Local, Deep or Global.`, "sandbox_bad_request");
     read.set(k, v);
   }
   return { roleId, name: spec.name, allTables: spec.allTables === true, read };
@@ -124,7 +125,11 @@ export function readLevelOf(roles: readonly Role[], m: EntityModel): ReadLevel {
 export function checkLevelFor(m: EntityModel, level: ReadLevel): void {
   if (level === "None" || level === "Global") return;
   if (orgOwned(m)) throw new ODataError(`Table '${m.logicalName}' is organization-owned: its privileges are Global or None.`, "sandbox_bad_request");
-  if (level === "Basic" && !m.attrs.has("ownerid")) throw new ODataError(`Table '${m.logicalName}' has no ownerid column: the sandbox models Basic depth only on user- or team-owned tables.`, "sandbox_bad_request");
+  if (level === "Basic" && !m.attrs.has("ownerid"))
+    throw new ODataError(
+      `Table '${m.logicalName}' has no ownerid column: the sandbox models Basic depth only on user- or team-owned tables.`,
+      "sandbox_bad_request",
+    );
 }
 
 /** 403 PrivilegeDenied (0x80040220), Dataverse's message for a missing privilege. */
@@ -142,5 +147,9 @@ export function privilegeError(p: Principal, model: EntityModel, verb: Verb = "R
  * (https://learn.microsoft.com/troubleshoot/power-platform/dataverse/user-permissions/client-errors).
  */
 export function accessError(p: Principal, model: EntityModel, id: string): ODataError {
-  return new ODataError(`Principal with ID ${p.systemUserId} does not have ReadAccess right(s) for record with ID ${id} of entity ${model.logicalName}.`, "0x80048306", 403);
+  return new ODataError(
+    `Principal with ID ${p.systemUserId} does not have ReadAccess right(s) for record with ID ${id} of entity ${model.logicalName}.`,
+    "0x80048306",
+    403,
+  );
 }

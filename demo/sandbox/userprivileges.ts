@@ -67,7 +67,8 @@ export function userPrivilegesRequest(org: Org, principal: Principal, path: stri
     return json(200, { "@odata.context": `${org.apiBase}$metadata#${NS}RetrieveUserPrivilegesResponse`, RolePrivileges: out });
   }
 
-  for (const k of args.keys()) if (k !== "PrivilegeName" && k !== "ExcludeTeamBasic") throw new ODataError(`The function '${NS}${fn}' has no parameter '${k}'.`);
+  for (const k of args.keys())
+    if (k !== "PrivilegeName" && k !== "ExcludeTeamBasic") throw new ODataError(`The function '${NS}${fn}' has no parameter '${k}'.`);
   const name = args.get("PrivilegeName");
   if (name === undefined) throw new ODataError(`The function '${NS}${fn}' requires the parameter 'PrivilegeName'.`);
   if (typeof name !== "string" || name === "") throw new ODataError(`The value for 'PrivilegeName' must be a non-empty Edm.String.`);
@@ -101,7 +102,8 @@ function parseArgs(src: string, rawQuery: string): Map<string, Arg> {
     if (typeof v === "object" && v !== null) {
       const alias = aliasValue(v.alias, rawQuery);
       const lit = literal(alias, 0, alias);
-      if ((typeof lit.value === "object" && lit.value !== null) || lit.end !== alias.length) throw new ODataError(`The value '${alias}' of the parameter alias '${v.alias}' is not a valid literal.`);
+      if ((typeof lit.value === "object" && lit.value !== null) || lit.end !== alias.length)
+        throw new ODataError(`The value '${alias}' of the parameter alias '${v.alias}' is not a valid literal.`);
       v = lit.value;
     }
     if (out.has(nm[1]!)) throw new ODataError(`The parameter '${nm[1]}' was specified more than once.`);

@@ -19,7 +19,12 @@ describe("audit log", () => {
     const { admin } = await actors();
     const c = await createConnection(admin);
     const log = await json<any>(await call("GET", "/api/v1/activity", { token: admin }));
-    expect(log.items[0]).toMatchObject({ action: "connection.create", actor: { sub: "admin-1", email: "admin@host.example" }, resource: { type: "connection", id: c.id }, at: expect.any(String) });
+    expect(log.items[0]).toMatchObject({
+      action: "connection.create",
+      actor: { sub: "admin-1", email: "admin@host.example" },
+      resource: { type: "connection", id: c.id },
+      at: expect.any(String),
+    });
   });
 
   it("records a rename as a diff of the name", async () => {
@@ -33,7 +38,10 @@ describe("audit log", () => {
 
   it("records object creation and field additions", async () => {
     const { admin } = await actors();
-    await call("POST", "/api/v1/objects", { token: admin, body: { name: "Deal", label: "Deal", fields: [{ name: "Amount", label: "Amount", type: "currency" }] } });
+    await call("POST", "/api/v1/objects", {
+      token: admin,
+      body: { name: "Deal", label: "Deal", fields: [{ name: "Amount", label: "Amount", type: "currency" }] },
+    });
     await call("PATCH", "/api/v1/objects/Deal", { token: admin, body: { addFields: [{ name: "Stage", label: "Stage", type: "string" }] } });
     const log = await json<any>(await call("GET", "/api/v1/activity?resourceType=object", { token: admin }));
     expect(log.items.map((e: any) => e.action)).toEqual(["object.update", "object.create"]);
@@ -97,7 +105,9 @@ describe("audit log", () => {
       { path: "(root)", after: { name: "x", notify: { webhook: SLACK }, auth: { accessToken: "tok" } } },
       { path: "notify.webhook", before: SLACK, after: SLACK_2 },
     ];
-    await env.DATA.prepare("INSERT INTO audit_log (tenant, at, actor_sub, actor_email, action, resource_type, resource_id, changes) VALUES (?, ?, 'a', NULL, 'job.update', 'job', 'job_old', ?)")
+    await env.DATA.prepare(
+      "INSERT INTO audit_log (tenant, at, actor_sub, actor_email, action, resource_type, resource_id, changes) VALUES (?, ?, 'a', NULL, 'job.update', 'job', 'job_old', ?)",
+    )
       .bind(tenant, new Date().toISOString(), JSON.stringify(changes))
       .run();
     const log = await json<any>(await call("GET", "/api/v1/activity", { token: viewer }));

@@ -65,7 +65,10 @@ describe("host token", () => {
   it("refuses RS256 when no JWKS URL is configured", async () => {
     // The test Worker has HOST_JWKS_URL set (see "RS256 host tokens" below); the unconfigured case is the verifier's.
     const good = await rsToken();
-    await expect(verifyHostToken(good, { HOST_JWT_SECRET: env.HOST_JWT_SECRET, HOST_JWKS_URL: "" })).rejects.toMatchObject({ code: "unauthorized", message: expect.stringMatching(/algorithm "RS256" is not accepted/) });
+    await expect(verifyHostToken(good, { HOST_JWT_SECRET: env.HOST_JWT_SECRET, HOST_JWKS_URL: "" })).rejects.toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(/algorithm "RS256" is not accepted/),
+    });
   });
 
   for (const claim of ["tenant", "sub", "role", "exp"] as const) {
@@ -89,12 +92,18 @@ describe("roles", () => {
   });
 
   it("refuses a viewer creating a connection (403 forbidden)", async () => {
-    const res = await call("POST", "/api/v1/connections", { token: await hostToken({ role: "viewer" }), body: { name: "x", orgUrl: "https://contoso.crm.dynamics.com" } });
+    const res = await call("POST", "/api/v1/connections", {
+      token: await hostToken({ role: "viewer" }),
+      body: { name: "x", orgUrl: "https://contoso.crm.dynamics.com" },
+    });
     await expectError(res, 403, "forbidden");
   });
 
   it("refuses a viewer creating an object", async () => {
-    const res = await call("POST", "/api/v1/objects", { token: await hostToken({ role: "viewer" }), body: { name: "Thing", label: "Thing", fields: [{ name: "A", label: "A", type: "string" }] } });
+    const res = await call("POST", "/api/v1/objects", {
+      token: await hostToken({ role: "viewer" }),
+      body: { name: "Thing", label: "Thing", fields: [{ name: "A", label: "A", type: "string" }] },
+    });
     await expectError(res, 403, "forbidden");
   });
 
@@ -114,7 +123,10 @@ describe("http envelope", () => {
   });
 
   it("refuses a body over the size limit with payload_too_large", async () => {
-    const res = await call("POST", "/api/v1/connections", { token: await hostToken(), body: { name: "x".repeat(300 * 1024), orgUrl: "https://a.crm.dynamics.com" } });
+    const res = await call("POST", "/api/v1/connections", {
+      token: await hostToken(),
+      body: { name: "x".repeat(300 * 1024), orgUrl: "https://a.crm.dynamics.com" },
+    });
     await expectError(res, 413, "payload_too_large");
   });
 
@@ -131,7 +143,9 @@ describe("http envelope", () => {
 const jwks: HostJwksInfo = JSON.parse(env.HOST_JWKS);
 const claims = (o: Record<string, unknown> = {}) => ({ tenant: "tenant-rs", role: "admin", email: "admin@host.example", ...o });
 
-async function rsToken(o: { jwk?: JWK; kid?: string | null; alg?: "RS256" | "RS384"; claims?: Record<string, unknown>; expiresIn?: number } = {}): Promise<string> {
+async function rsToken(
+  o: { jwk?: JWK; kid?: string | null; alg?: "RS256" | "RS384"; claims?: Record<string, unknown>; expiresIn?: number } = {},
+): Promise<string> {
   const alg = o.alg ?? "RS256";
   const key = await importJWK({ ...(o.jwk ?? jwks.privateJwk), alg }, alg);
   const kid = o.kid === undefined ? jwks.kid : o.kid;
@@ -145,7 +159,11 @@ async function rsToken(o: { jwk?: JWK; kid?: string | null; alg?: "RS256" | "RS3
 
 /** An HS256 token whose HMAC key is `secret` (e.g. the host's *public* key: the algorithm-confusion attack). */
 async function hsToken(secret: string): Promise<string> {
-  return new SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "JWT", kid: jwks.kid }).setSubject("attacker").setExpirationTime("5m").sign(new TextEncoder().encode(secret));
+  return new SignJWT(claims())
+    .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: jwks.kid })
+    .setSubject("attacker")
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(secret));
 }
 
 describe("RS256 host tokens (HOST_JWKS_URL)", () => {
@@ -180,7 +198,13 @@ describe("RS256 host tokens (HOST_JWKS_URL)", () => {
   it("refuses HS256 tokens signed with the public key (algorithm confusion), whatever its encoding", async () => {
     const { kty, n, e } = jwks.publicJwk;
     const pem = await (async () => {
-      const key = await crypto.subtle.importKey("jwk", { kty: kty as string, n, e, alg: "RS256", ext: true }, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, true, ["verify"]);
+      const key = await crypto.subtle.importKey(
+        "jwk",
+        { kty: kty as string, n, e, alg: "RS256", ext: true },
+        { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+        true,
+        ["verify"],
+      );
       const der = new Uint8Array((await crypto.subtle.exportKey("spki", key)) as ArrayBuffer);
       const b64 = btoa(String.fromCharCode(...der)).replace(/(.{64})/g, "$1\n");
       return `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n`;
@@ -337,7 +361,10 @@ describe("HOST_JWT_SECRET strength", () => {
         await listWith({ HOST_JWT_SECRET: short }, await hostToken({ secret: short })), // a token signed with it
         await listWith({ HOST_JWT_SECRET: short }, await hostToken()),
         await listWith({ HOST_JWT_SECRET: short }), // no token at all
-        await callWith({ HOST_JWT_SECRET: short }, "POST", "/api/v1/connections", { token: await rsToken(), body: { name: "x", orgUrl: "https://contoso.crm.dynamics.com" } }),
+        await callWith({ HOST_JWT_SECRET: short }, "POST", "/api/v1/connections", {
+          token: await rsToken(),
+          body: { name: "x", orgUrl: "https://contoso.crm.dynamics.com" },
+        }),
       ];
       for (const res of responses) {
         const text = await res.clone().text();

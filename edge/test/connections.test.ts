@@ -6,7 +6,13 @@ describe("connections", () => {
   it("creates a connection as not_authorized", async () => {
     const { admin } = await actors();
     const c = await createConnection(admin);
-    expect(c).toMatchObject({ id: expect.stringMatching(/^conn_/), name: "Contoso", orgUrl: "https://contoso.crm.dynamics.com", status: "not_authorized", jobCount: 0 });
+    expect(c).toMatchObject({
+      id: expect.stringMatching(/^conn_/),
+      name: "Contoso",
+      orgUrl: "https://contoso.crm.dynamics.com",
+      status: "not_authorized",
+      jobCount: 0,
+    });
   });
 
   it("stores the connection under t/{tenant}/conn/{id}", async () => {
@@ -34,13 +40,21 @@ describe("connections", () => {
   it("refuses changing the orgUrl through rename (strict body)", async () => {
     const { admin } = await actors();
     const c = await createConnection(admin);
-    const e = await expectError(await call("PATCH", `/api/v1/connections/${c.id}`, { token: admin, body: { name: "x", orgUrl: "https://other.crm.dynamics.com" } }), 400, "validation_failed");
+    const e = await expectError(
+      await call("PATCH", `/api/v1/connections/${c.id}`, { token: admin, body: { name: "x", orgUrl: "https://other.crm.dynamics.com" } }),
+      400,
+      "validation_failed",
+    );
     expect(e.details?.[0]?.path).toBe("orgUrl");
   });
 
   it("refuses a blank name with the field named", async () => {
     const { admin } = await actors();
-    const e = await expectError(await call("POST", "/api/v1/connections", { token: admin, body: { name: " ", orgUrl: "https://contoso.crm.dynamics.com" } }), 400, "validation_failed");
+    const e = await expectError(
+      await call("POST", "/api/v1/connections", { token: admin, body: { name: " ", orgUrl: "https://contoso.crm.dynamics.com" } }),
+      400,
+      "validation_failed",
+    );
     expect(e.details?.[0]?.path).toBe("name");
   });
 
@@ -56,7 +70,14 @@ describe("connections", () => {
     const c = await createConnection(admin);
     const res = await call("POST", "/api/v1/jobs", {
       token: admin,
-      body: { connectionId: c.id, name: "J", source: { entity: "account" }, target: { object: "Company" }, identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name" }] },
+      body: {
+        connectionId: c.id,
+        name: "J",
+        source: { entity: "account" },
+        target: { object: "Company" },
+        identifiers: [{ source: "accountid", target: "DynamicsId" }],
+        mappings: [{ source: "name", target: "Name" }],
+      },
     });
     const job = await json(res);
     const del = await json(await call("DELETE", `/api/v1/connections/${c.id}`, { token: admin }));

@@ -20,7 +20,12 @@ describe.skipIf(!sb)("authorize", () => {
   it("authorizes contoso: records org, tenant and user, and is ready", async () => {
     const { res, body, o } = await authorized();
     expect(res.status).toBe(200);
-    expect(body).toMatchObject({ status: "authorized", organizationId: o.organizationId, tenantId: o.tenantId, authorizedBy: { upn: "admin@contoso.example" } });
+    expect(body).toMatchObject({
+      status: "authorized",
+      organizationId: o.organizationId,
+      tenantId: o.tenantId,
+      authorizedBy: { upn: "admin@contoso.example" },
+    });
     expect(body.readiness.ready).toBe(true);
     expect(body.readiness.checks.find((c: any) => c.id === "application_user")).toMatchObject({ ok: true });
     expect(body.readiness.checks.find((c: any) => c.id === "read:contact")).toMatchObject({ ok: true });
@@ -31,7 +36,12 @@ describe.skipIf(!sb)("authorize", () => {
     const jobs = await json<any[]>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
     const byKey = Object.fromEntries(jobs.map((j) => [j.builtIn, j]));
     expect(Object.keys(byKey).sort()).toEqual(["company", "company_person", "person", "user"]);
-    expect(byKey.company).toMatchObject({ source: { entity: "account" }, target: { object: "Company" }, dependsOn: null, identifiers: [{ source: "accountid", target: "DynamicsId" }] });
+    expect(byKey.company).toMatchObject({
+      source: { entity: "account" },
+      target: { object: "Company" },
+      dependsOn: null,
+      identifiers: [{ source: "accountid", target: "DynamicsId" }],
+    });
     expect(byKey.person.dependsOn).toBe(byKey.company.id);
     expect(byKey.company_person.dependsOn).toBe(byKey.person.id);
     expect(byKey.company_person.lookups[0]).toMatchObject({ object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }] });
@@ -78,7 +88,11 @@ describe.skipIf(!sb)("authorize", () => {
     const act = await actors();
     const conn = await createConnection(act.admin, org("contoso").url);
     const bogus = "eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2lnbmF0dXJlLWJvZ3VzLWJvZ3Vz";
-    await expectError(await call("POST", `/api/v1/connections/${conn.id}/authorize`, { token: act.admin, body: { accessToken: bogus } }), 401, "dynamics_token_invalid");
+    await expectError(
+      await call("POST", `/api/v1/connections/${conn.id}/authorize`, { token: act.admin, body: { accessToken: bogus } }),
+      401,
+      "dynamics_token_invalid",
+    );
   });
 
   it("reports the missing application user for fabrikam with the exact fix", async () => {
@@ -95,7 +109,14 @@ describe.skipIf(!sb)("authorize", () => {
     // A job on lead, then revoke the app user's read on lead only (other suites use account/contact/systemuser).
     const job = await call("POST", "/api/v1/jobs", {
       token: admin,
-      body: { connectionId: conn.id, name: "Leads", source: { entity: "lead" }, target: { object: "Person" }, identifiers: [{ source: "leadid", target: "DynamicsId" }], mappings: [{ source: "fullname", target: "FullName" }] },
+      body: {
+        connectionId: conn.id,
+        name: "Leads",
+        source: { entity: "lead" },
+        target: { object: "Person" },
+        identifiers: [{ source: "leadid", target: "DynamicsId" }],
+        mappings: [{ source: "fullname", target: "FullName" }],
+      },
     });
     expect(job.status).toBe(201);
     await setPrivilege(o.url, env.DYNAMICS_CLIENT_ID, "lead", false);
@@ -127,7 +148,14 @@ describe.skipIf(!sb)("authorize", () => {
     const { body } = await authorized();
     const required = body.readiness.checks.filter((c: any) => c.required);
     expect(required.map((c: any) => c.id).sort()).toEqual([
-      "application_credential", "application_user", "privilege:account", "privilege:contact", "privilege:systemuser", "read:account", "read:contact", "read:systemuser",
+      "application_credential",
+      "application_user",
+      "privilege:account",
+      "privilege:contact",
+      "privilege:systemuser",
+      "read:account",
+      "read:contact",
+      "read:systemuser",
     ]);
     expect(required.every((c: any) => c.ok && !c.notChecked)).toBe(true);
   });
@@ -144,7 +172,10 @@ describe.skipIf(!sb)("authorize", () => {
       vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
         const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
         if (/\/EntityDefinitions\?\$select=LogicalName,EntitySetName/.test(decodeURIComponent(url))) {
-          return new Response(JSON.stringify({ error: { code: "0x80040220", message: "Principal user is missing prvReadEntity privilege" } }), { status: 403, headers: { "Content-Type": "application/json" } });
+          return new Response(JSON.stringify({ error: { code: "0x80040220", message: "Principal user is missing prvReadEntity privilege" } }), {
+            status: 403,
+            headers: { "Content-Type": "application/json" },
+          });
         }
         return realFetch(input, init);
       });
@@ -152,13 +183,21 @@ describe.skipIf(!sb)("authorize", () => {
       expect(res.status).toBe(200);
       const body = await json(res);
       expect(body.readiness.checks.find((c: any) => c.id === "application_user")).toMatchObject({ ok: true, required: true });
-      expect(body.readiness.checks.find((c: any) => c.id === "metadata")).toMatchObject({ ok: false, severity: "warning", fix: expect.stringContaining("prvReadEntity") });
+      expect(body.readiness.checks.find((c: any) => c.id === "metadata")).toMatchObject({
+        ok: false,
+        severity: "warning",
+        fix: expect.stringContaining("prvReadEntity"),
+      });
       for (const entity of ["account", "contact", "systemuser"]) {
         const read = body.readiness.checks.find((c: any) => c.id === `read:${entity}`);
         expect(read).toMatchObject({ ok: false, severity: "warning", required: true, notChecked: true });
         expect(read.label).toMatch(new RegExp(`Could not check whether the application user can read ${entity}`));
         expect(read.fix).toMatch(/table definitions could not be read \(403 0x80040220/);
-        expect(body.readiness.checks.find((c: any) => c.id === `change_tracking:${entity}`)).toMatchObject({ ok: false, notChecked: true, severity: "warning" });
+        expect(body.readiness.checks.find((c: any) => c.id === `change_tracking:${entity}`)).toMatchObject({
+          ok: false,
+          notChecked: true,
+          severity: "warning",
+        });
       }
       expect(body.readiness.ready).toBe(false);
       expect(body.status).toBe("needs_attention");
@@ -182,19 +221,36 @@ describe.skipIf(!sb)("authorize", () => {
 describe.skipIf(!sb)("metadata", () => {
   it("lists entities normalised (entity set, primary attributes, change tracking)", async () => {
     const { admin, conn, token } = await authorized();
-    const list = await json<any[]>(await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: admin, headers: { "X-Dynamics-Token": token } }));
-    expect(list.find((e) => e.logicalName === "account")).toEqual({ logicalName: "account", entitySetName: "accounts", displayName: "Account", primaryIdAttribute: "accountid", primaryNameAttribute: "name", isCustom: false, changeTracking: true });
+    const list = await json<any[]>(
+      await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: admin, headers: { "X-Dynamics-Token": token } }),
+    );
+    expect(list.find((e) => e.logicalName === "account")).toEqual({
+      logicalName: "account",
+      entitySetName: "accounts",
+      displayName: "Account",
+      primaryIdAttribute: "accountid",
+      primaryNameAttribute: "name",
+      isCustom: false,
+      changeTracking: true,
+    });
   });
 
   it("gives the Customer lookup parentcustomerid its targets account and contact", async () => {
     const { admin, conn, token } = await authorized();
-    const attrs = await json<any[]>(await call("GET", `/api/v1/connections/${conn.id}/entities/contact/attributes?refresh=1`, { token: admin, headers: { "X-Dynamics-Token": token } }));
-    expect(attrs.find((a) => a.logicalName === "parentcustomerid")).toMatchObject({ type: "Customer", targets: expect.arrayContaining(["account", "contact"]) });
+    const attrs = await json<any[]>(
+      await call("GET", `/api/v1/connections/${conn.id}/entities/contact/attributes?refresh=1`, { token: admin, headers: { "X-Dynamics-Token": token } }),
+    );
+    expect(attrs.find((a) => a.logicalName === "parentcustomerid")).toMatchObject({
+      type: "Customer",
+      targets: expect.arrayContaining(["account", "contact"]),
+    });
   });
 
   it("gives option sets their labels", async () => {
     const { admin, conn, token } = await authorized();
-    const attrs = await json<any[]>(await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } }));
+    const attrs = await json<any[]>(
+      await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } }),
+    );
     const industry = attrs.find((a) => a.logicalName === "industrycode");
     expect(industry.type).toBe("Picklist");
     expect(industry.options.length).toBeGreaterThan(3);
@@ -222,8 +278,16 @@ describe.skipIf(!sb)("metadata", () => {
     const keys = [`t/${tenant}/meta/${conn.id}/entities`, `t/${tenant}/meta/${conn.id}/attrs/account`];
     const before = await Promise.all(keys.map((k) => env.CONFIG.get(k)));
     expect(before.every((v) => v !== null)).toBe(true);
-    await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }), 403, "forbidden");
-    await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }), 403, "forbidden");
+    await expectError(
+      await call("GET", `/api/v1/connections/${conn.id}/entities?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }),
+      403,
+      "forbidden",
+    );
+    await expectError(
+      await call("GET", `/api/v1/connections/${conn.id}/entities/account/attributes?refresh=1`, { token: viewer, headers: { "X-Dynamics-Token": token } }),
+      403,
+      "forbidden",
+    );
     expect(await Promise.all(keys.map((k) => env.CONFIG.get(k)))).toEqual(before);
     const hit = await call("GET", `/api/v1/connections/${conn.id}/entities`, { token: viewer });
     expect(hit.status).toBe(200);
@@ -234,25 +298,39 @@ describe.skipIf(!sb)("metadata", () => {
     const { admin, viewer, conn, token, tenant } = await authorized();
     const key = `t/${tenant}/meta/${conn.id}/attrs/cr123_project`;
     await env.CONFIG.delete(key);
-    const miss = await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, { token: viewer, headers: { "X-Dynamics-Token": token } });
+    const miss = await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, {
+      token: viewer,
+      headers: { "X-Dynamics-Token": token },
+    });
     expect(miss.status).toBe(200);
     expect(miss.headers.get("X-Metadata-Cache")).toBe("miss");
     expect((await json<any[]>(miss)).some((a) => a.logicalName === "cr123_name")).toBe(true);
     expect(await env.CONFIG.get(key)).toBeNull();
-    expect((await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } })).headers.get("X-Metadata-Cache")).toBe("miss");
+    expect(
+      (
+        await call("GET", `/api/v1/connections/${conn.id}/entities/cr123_project/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } })
+      ).headers.get("X-Metadata-Cache"),
+    ).toBe("miss");
     expect(await env.CONFIG.get(key)).not.toBeNull();
   });
 
   it("answers 404 for an unknown table", async () => {
     const { admin, conn, token } = await authorized();
-    await expectError(await call("GET", `/api/v1/connections/${conn.id}/entities/nosuchtable/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } }), 404, "not_found");
+    await expectError(
+      await call("GET", `/api/v1/connections/${conn.id}/entities/nosuchtable/attributes`, { token: admin, headers: { "X-Dynamics-Token": token } }),
+      404,
+      "not_found",
+    );
   });
 });
 
 describe.skipIf(!sb)("proxy against the sandbox", () => {
   it("forwards a GET and returns Dataverse's JSON", async () => {
     const { admin, conn, token } = await authorized();
-    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/accounts?$select=name&$top=2`, { token: admin, headers: { "X-Dynamics-Token": token } });
+    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/accounts?$select=name&$top=2`, {
+      token: admin,
+      headers: { "X-Dynamics-Token": token },
+    });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.value).toHaveLength(2);
@@ -276,7 +354,10 @@ describe.skipIf(!sb)("proxy against the sandbox", () => {
   it("does not forward the host token or cookies upstream (Dynamics sees only the X-Dynamics-Token)", async () => {
     const { admin, conn } = await authorized();
     // With a garbage Dynamics token the org answers 401 even though a valid host token and a cookie were sent.
-    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/WhoAmI`, { token: admin, headers: { "X-Dynamics-Token": "garbage.token.value", Cookie: "a=b" } });
+    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/WhoAmI`, {
+      token: admin,
+      headers: { "X-Dynamics-Token": "garbage.token.value", Cookie: "a=b" },
+    });
     expect(res.status).toBe(401);
   });
 
@@ -322,7 +403,13 @@ describe.skipIf(!sb)("proxy against the sandbox", () => {
 });
 
 describe("readiness rule", () => {
-  const check = (id: string, ok: boolean, severity: "error" | "warning" | "info", required = false) => ({ id, ok, severity, label: id, ...(required ? { required } : {}) });
+  const check = (id: string, ok: boolean, severity: "error" | "warning" | "info", required = false) => ({
+    id,
+    ok,
+    severity,
+    label: id,
+    ...(required ? { required } : {}),
+  });
 
   it("is ready when every required check passed, whatever the warnings say", () => {
     expect(readinessOf([check("application_user", true, "info", true), check("change_tracking:x", false, "warning")], "t").ready).toBe(true);

@@ -120,7 +120,9 @@ export default async function setup(project: TestProject) {
     project.provide("sandbox", null);
     return stopJwks;
   }
-  const mod = (await import(/* @vite-ignore */ entry)) as { startSandbox: (opts?: Record<string, unknown>) => Promise<SandboxInfo & { stop(): Promise<void> | void }> };
+  const mod = (await import(/* @vite-ignore */ entry)) as {
+    startSandbox: (opts?: Record<string, unknown>) => Promise<SandboxInfo & { stop(): Promise<void> | void }>;
+  };
   const sb = await mod.startSandbox();
   project.provide("sandbox", {
     identity: sb.identity,

@@ -66,7 +66,11 @@ export async function json<T = any>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-export async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; details?: Array<{ path: string; message: string }>; requestId?: string }> {
+export async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<{ code: string; message: string; details?: Array<{ path: string; message: string }>; requestId?: string }> {
   const text = await res.text();
   let body: any;
   try {
@@ -107,10 +111,13 @@ export async function tenantStorage(tenant: string): Promise<{ kv: Record<string
   } while (cursor);
   const ownTables = `o_${await tenantKey(tenant)}_`;
   const d1: Record<string, unknown[]> = {};
-  const tables = await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+  const tables = await env.DATA.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'",
+  ).all<{ name: string }>();
   for (const { name } of tables.results) {
     const columns = await env.DATA.prepare(`SELECT name FROM pragma_table_info(?)`).bind(name).all<{ name: string }>();
-    if (columns.results.some((c) => c.name === "tenant")) d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}" WHERE tenant = ?`).bind(tenant).all()).results;
+    if (columns.results.some((c) => c.name === "tenant"))
+      d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}" WHERE tenant = ?`).bind(tenant).all()).results;
     else if (name.startsWith(ownTables)) d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}"`).all()).results;
   }
   return { kv, d1 };

@@ -4,7 +4,11 @@ import { IDEMPOTENCY_ABANDONED_MS, IDEMPOTENCY_TTL_MS, sweepIdempotencyKeys } fr
 import { actors, call, expectError, json } from "./helpers";
 
 const create = (token: string, key: string | undefined, name = "Contoso") =>
-  call("POST", "/api/v1/connections", { token, body: { name, orgUrl: "https://contoso.crm.dynamics.com" }, ...(key !== undefined ? { headers: { "Idempotency-Key": key } } : {}) });
+  call("POST", "/api/v1/connections", {
+    token,
+    body: { name, orgUrl: "https://contoso.crm.dynamics.com" },
+    ...(key !== undefined ? { headers: { "Idempotency-Key": key } } : {}),
+  });
 
 const listNames = async (token: string) => (await json<Array<{ name: string }>>(await call("GET", "/api/v1/connections", { token }))).map((c) => c.name);
 
@@ -49,7 +53,8 @@ describe("Idempotency-Key on writes", () => {
   it("replays a 4xx answer too (the retry of an invalid request is just as invalid)", async () => {
     const { admin } = await actors();
     const key = crypto.randomUUID();
-    const bad = () => call("POST", "/api/v1/connections", { token: admin, body: { name: "x", orgUrl: "https://example.com" }, headers: { "Idempotency-Key": key } });
+    const bad = () =>
+      call("POST", "/api/v1/connections", { token: admin, body: { name: "x", orgUrl: "https://example.com" }, headers: { "Idempotency-Key": key } });
     await expectError(await bad(), 400, "validation_failed");
     const again = await bad();
     expect(again.headers.get("Idempotent-Replayed")).toBe("true");
@@ -73,7 +78,9 @@ describe("Idempotency-Key on writes", () => {
     const key = crypto.randomUUID();
     await create(admin, key, "Lost");
     // The first attempt claimed the key and never answered, long enough ago to count as abandoned.
-    await env.DATA.prepare("UPDATE idempotency_keys SET status = NULL, body = NULL, created_at = ? WHERE tenant = ? AND key = ?").bind(Date.now() - IDEMPOTENCY_ABANDONED_MS - 1, tenant, key).run();
+    await env.DATA.prepare("UPDATE idempotency_keys SET status = NULL, body = NULL, created_at = ? WHERE tenant = ? AND key = ?")
+      .bind(Date.now() - IDEMPOTENCY_ABANDONED_MS - 1, tenant, key)
+      .run();
     await expectError(await create(admin, key, "Other"), 422, "idempotency_key_reused");
     const retry = await create(admin, key, "Lost");
     expect(retry.status).toBe(201);
@@ -97,7 +104,11 @@ describe("Idempotency-Key on writes", () => {
     const { admin, tenant } = await actors();
     const key = crypto.randomUUID();
     // An unknown connection: the request is recorded (its 404 answer) without ever reaching Dynamics.
-    await call("POST", "/api/v1/connections/conn_00000000000000000000000000000000/authorize", { token: admin, body: { accessToken: "eyJ.secret-token-value.sig" }, headers: { "Idempotency-Key": key } });
+    await call("POST", "/api/v1/connections/conn_00000000000000000000000000000000/authorize", {
+      token: admin,
+      body: { accessToken: "eyJ.secret-token-value.sig" },
+      headers: { "Idempotency-Key": key },
+    });
     const rows = await env.DATA.prepare("SELECT * FROM idempotency_keys WHERE tenant = ?").bind(tenant).all();
     expect(rows.results).toHaveLength(1);
     expect(JSON.stringify(rows.results)).not.toContain("secret-token-value");
@@ -114,7 +125,9 @@ describe("Idempotency-Key on writes", () => {
     const { admin, tenant } = await actors();
     const key = crypto.randomUUID();
     await create(admin, key, "Old");
-    await env.DATA.prepare("UPDATE idempotency_keys SET created_at = ? WHERE tenant = ? AND key = ?").bind(Date.now() - IDEMPOTENCY_TTL_MS - 1, tenant, key).run();
+    await env.DATA.prepare("UPDATE idempotency_keys SET created_at = ? WHERE tenant = ? AND key = ?")
+      .bind(Date.now() - IDEMPOTENCY_TTL_MS - 1, tenant, key)
+      .run();
     expect(await sweepIdempotencyKeys(env, Date.now())).toBeGreaterThanOrEqual(1);
     const fresh = await create(admin, key, "New");
     expect(fresh.status).toBe(201);

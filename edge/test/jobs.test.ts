@@ -6,17 +6,49 @@ import { getJob, putJob } from "../src/stores/jobs";
 import { actors, call, createConnection, expectError, json, tenantStorage } from "./helpers";
 
 const ENTITIES: EntityInfo[] = [
-  { logicalName: "account", entitySetName: "accounts", displayName: "Account", primaryIdAttribute: "accountid", primaryNameAttribute: "name", isCustom: false, changeTracking: true },
-  { logicalName: "contact", entitySetName: "contacts", displayName: "Contact", primaryIdAttribute: "contactid", primaryNameAttribute: "fullname", isCustom: false, changeTracking: true },
+  {
+    logicalName: "account",
+    entitySetName: "accounts",
+    displayName: "Account",
+    primaryIdAttribute: "accountid",
+    primaryNameAttribute: "name",
+    isCustom: false,
+    changeTracking: true,
+  },
+  {
+    logicalName: "contact",
+    entitySetName: "contacts",
+    displayName: "Contact",
+    primaryIdAttribute: "contactid",
+    primaryNameAttribute: "fullname",
+    isCustom: false,
+    changeTracking: true,
+  },
 ];
-const a = (logicalName: string, type: AttributeInfo["type"], extra: Partial<AttributeInfo> = {}): AttributeInfo => ({ logicalName, displayName: logicalName, type, required: "none", readable: true, ...extra });
+const a = (logicalName: string, type: AttributeInfo["type"], extra: Partial<AttributeInfo> = {}): AttributeInfo => ({
+  logicalName,
+  displayName: logicalName,
+  type,
+  required: "none",
+  readable: true,
+  ...extra,
+});
 const ACCOUNT: AttributeInfo[] = [
-  a("accountid", "Uniqueidentifier"), a("name", "String"), a("numberofemployees", "Integer"), a("revenue", "Money"),
-  a("industrycode", "Picklist", { options: [{ value: 1, label: "Accounting" }] }), a("createdon", "DateTime"), a("description", "Memo"),
-  a("parentaccountid", "Lookup", { targets: ["account"] }), a("secret", "String", { readable: false }), a("activityparties", "PartyList"),
+  a("accountid", "Uniqueidentifier"),
+  a("name", "String"),
+  a("numberofemployees", "Integer"),
+  a("revenue", "Money"),
+  a("industrycode", "Picklist", { options: [{ value: 1, label: "Accounting" }] }),
+  a("createdon", "DateTime"),
+  a("description", "Memo"),
+  a("parentaccountid", "Lookup", { targets: ["account"] }),
+  a("secret", "String", { readable: false }),
+  a("activityparties", "PartyList"),
 ];
 const CONTACT: AttributeInfo[] = [
-  a("contactid", "Uniqueidentifier"), a("fullname", "String"), a("parentcustomerid", "Customer", { targets: ["account", "contact"] }),
+  a("contactid", "Uniqueidentifier"),
+  a("fullname", "String"),
+  a("parentcustomerid", "Customer", { targets: ["account", "contact"] }),
 ];
 
 async function world() {
@@ -114,64 +146,227 @@ describe("jobs: create, read, replace, delete", () => {
 
 describe("jobs: shape validation names the field", () => {
   it("refuses an unknown top-level key", () => refused((id: string) => ({ ...good(id), extra: 1 }), "extra"));
-  it("refuses a missing name", () => refused((id: string) => { const { name: _n, ...rest } = good(id); return rest; }, "name"));
+  it("refuses a missing name", () =>
+    refused((id: string) => {
+      const { name: _n, ...rest } = good(id);
+      return rest;
+    }, "name"));
   it("refuses a source entity that is not a logical name", () => refused((id: string) => good(id, { source: { entity: "Account; drop" } }), "source.entity"));
   it("refuses an empty mappings list", () => refused((id: string) => good(id, { mappings: [] }), "mappings"));
   it("refuses an unknown mode", () => refused((id: string) => good(id, { mode: "merge" }), "mode"));
   it("refuses a lookup with 7 match fields", () =>
-    refused((id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: Array.from({ length: 7 }, () => ({ source: "name", field: "Name" })) }] }), "lookups.0.match"));
+    refused(
+      (id: string) =>
+        good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: Array.from({ length: 7 }, () => ({ source: "name", field: "Name" })) }] }),
+      "lookups.0.match",
+    ));
   it("refuses a bad notification email", () => refused((id: string) => good(id, { notify: { onFailure: ["not-an-email"] } }), "notify.onFailure.0"));
 });
 
 describe("jobs: cross-validation names the field", () => {
   it("refuses an unknown connection", () => refused(good("conn_unknown"), "connectionId", /no such connection/));
   it("refuses an unknown target object", () => refused((id: string) => good(id, { target: { object: "Nope" } }), "target.object"));
-  it("refuses a source entity missing from the org", () => refused((id: string) => good(id, { source: { entity: "nosuchtable", filter: null } }), "source.entity"));
-  it("refuses a mapping to an unknown target field", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "name", target: "Nope" }] }), "mappings.1.target", /no field Nope/));
-  it("refuses a mapping from an unknown source column", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "nosuchcol", target: "City" }] }), "mappings.1.source", /no column/));
-  it("refuses a mapping from an unreadable column", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "secret", target: "City" }] }), "mappings.1.source", /cannot be read/));
-  it("refuses incompatible types (String → integer)", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "name", target: "Employees" }] }), "mappings.1.target", /cannot fill/));
-  it("refuses incompatible types (Money → boolean)", () => refused((id: string) => good(id, { target: { object: "User" }, identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "FullName" }, { source: "revenue", target: "IsDisabled" }], lookups: [] }), "mappings.1.target"));
-  it("refuses label for a column type without labels", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name", use: "label" }] }), "mappings.0.use"));
-  it("refuses a PartyList column (not mappable)", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "activityparties", target: "City" }] }), "mappings.1.target"));
-  it("refuses two mappings into the same field", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "description", target: "Name" }] }), "mappings.1.target", /already filled/));
-  it("refuses a mapping into a reference field", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "name", target: "ParentCompanyId" }], lookups: [] }), "mappings.1.target", /lookup/));
+  it("refuses a source entity missing from the org", () =>
+    refused((id: string) => good(id, { source: { entity: "nosuchtable", filter: null } }), "source.entity"));
+  it("refuses a mapping to an unknown target field", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "name", target: "Nope" },
+          ],
+        }),
+      "mappings.1.target",
+      /no field Nope/,
+    ));
+  it("refuses a mapping from an unknown source column", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "nosuchcol", target: "City" },
+          ],
+        }),
+      "mappings.1.source",
+      /no column/,
+    ));
+  it("refuses a mapping from an unreadable column", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "secret", target: "City" },
+          ],
+        }),
+      "mappings.1.source",
+      /cannot be read/,
+    ));
+  it("refuses incompatible types (String → integer)", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "name", target: "Employees" },
+          ],
+        }),
+      "mappings.1.target",
+      /cannot fill/,
+    ));
+  it("refuses incompatible types (Money → boolean)", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          target: { object: "User" },
+          identifiers: [{ source: "accountid", target: "DynamicsId" }],
+          mappings: [
+            { source: "name", target: "FullName" },
+            { source: "revenue", target: "IsDisabled" },
+          ],
+          lookups: [],
+        }),
+      "mappings.1.target",
+    ));
+  it("refuses label for a column type without labels", () =>
+    refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name", use: "label" }] }), "mappings.0.use"));
+  it("refuses a PartyList column (not mappable)", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "activityparties", target: "City" },
+          ],
+        }),
+      "mappings.1.target",
+    ));
+  it("refuses two mappings into the same field", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "description", target: "Name" },
+          ],
+        }),
+      "mappings.1.target",
+      /already filled/,
+    ));
+  it("refuses a mapping into a reference field", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "name", target: "ParentCompanyId" },
+          ],
+          lookups: [],
+        }),
+      "mappings.1.target",
+      /lookup/,
+    ));
   it("refuses upsert without identifiers", () => refused((id: string) => good(id, { identifiers: [] }), "identifiers", /needs at least one identifier/));
   it("refuses update without identifiers", () => refused((id: string) => good(id, { mode: "update", identifiers: [] }), "identifiers"));
-  it("refuses an identifier on a non-unique field", () => refused((id: string) => good(id, { identifiers: [{ source: "name", target: "AccountNumber" }] }), "identifiers.0.target", /not unique/));
-  it("refuses an identifier from an unknown column", () => refused((id: string) => good(id, { identifiers: [{ source: "nope", target: "DynamicsId" }] }), "identifiers.0.source"));
-  it("refuses an unmapped required target field", () => refused((id: string) => good(id, { mappings: [{ source: "numberofemployees", target: "Employees" }] }), "mappings", /Name is required/));
-  it("refuses a lookup into an unknown object", () => refused((id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Nope", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }), "lookups.0.object"));
-  it("refuses a lookup matching an unknown field of the object", () => refused((id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: [{ source: "_parentaccountid_value", field: "Nope" }] }] }), "lookups.0.match.0.field"));
-  it("refuses a lookup whose match source is not a column", () => refused((id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: [{ source: "_nope_value", field: "DynamicsId" }] }] }), "lookups.0.match.0.source"));
-  it("refuses a lookup into a field that references another object", () => refused((id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Person", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }), "lookups.0.object", /references Company/));
-  it("refuses a lookup target that is not a field", () => refused((id: string) => good(id, { lookups: [{ target: "Nope", object: "Company", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }), "lookups.0.target"));
-  it("refuses via on a column that is not a lookup", () => refused((id: string) => good(id, { mappings: [{ source: "name", target: "Name" }, { source: "description", target: "City", via: { entity: "account", attribute: "name" } }] }), "mappings.1.via"));
+  it("refuses an identifier on a non-unique field", () =>
+    refused((id: string) => good(id, { identifiers: [{ source: "name", target: "AccountNumber" }] }), "identifiers.0.target", /not unique/));
+  it("refuses an identifier from an unknown column", () =>
+    refused((id: string) => good(id, { identifiers: [{ source: "nope", target: "DynamicsId" }] }), "identifiers.0.source"));
+  it("refuses an unmapped required target field", () =>
+    refused((id: string) => good(id, { mappings: [{ source: "numberofemployees", target: "Employees" }] }), "mappings", /Name is required/));
+  it("refuses a lookup into an unknown object", () =>
+    refused(
+      (id: string) =>
+        good(id, { lookups: [{ target: "ParentCompanyId", object: "Nope", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }),
+      "lookups.0.object",
+    ));
+  it("refuses a lookup matching an unknown field of the object", () =>
+    refused(
+      (id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: [{ source: "_parentaccountid_value", field: "Nope" }] }] }),
+      "lookups.0.match.0.field",
+    ));
+  it("refuses a lookup whose match source is not a column", () =>
+    refused(
+      (id: string) => good(id, { lookups: [{ target: "ParentCompanyId", object: "Company", match: [{ source: "_nope_value", field: "DynamicsId" }] }] }),
+      "lookups.0.match.0.source",
+    ));
+  it("refuses a lookup into a field that references another object", () =>
+    refused(
+      (id: string) =>
+        good(id, { lookups: [{ target: "ParentCompanyId", object: "Person", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }),
+      "lookups.0.object",
+      /references Company/,
+    ));
+  it("refuses a lookup target that is not a field", () =>
+    refused(
+      (id: string) => good(id, { lookups: [{ target: "Nope", object: "Company", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }] }] }),
+      "lookups.0.target",
+    ));
+  it("refuses via on a column that is not a lookup", () =>
+    refused(
+      (id: string) =>
+        good(id, {
+          mappings: [
+            { source: "name", target: "Name" },
+            { source: "description", target: "City", via: { entity: "account", attribute: "name" } },
+          ],
+        }),
+      "mappings.1.via",
+    ));
   it("refuses via into an entity the Customer lookup does not target", () =>
-    refused((id: string) => good(id, { source: { entity: "contact", filter: null }, identifiers: [{ source: "contactid", target: "DynamicsId" }], target: { object: "Person" }, lookups: [], mappings: [{ source: "parentcustomerid", target: "City", via: { entity: "systemuser", attribute: "fullname" } }] }), "mappings.0.via.entity"));
+    refused(
+      (id: string) =>
+        good(id, {
+          source: { entity: "contact", filter: null },
+          identifiers: [{ source: "contactid", target: "DynamicsId" }],
+          target: { object: "Person" },
+          lookups: [],
+          mappings: [{ source: "parentcustomerid", target: "City", via: { entity: "systemuser", attribute: "fullname" } }],
+        }),
+      "mappings.0.via.entity",
+    ));
   it("refuses an invalid cron expression", () => refused((id: string) => good(id, { schedule: { cron: "61 * * * * *x", timezone: "UTC" } }), "schedule.cron"));
-  it("refuses a cron expression with too few fields", () => refused((id: string) => good(id, { schedule: { cron: "* * * *  ", timezone: "UTC" } }), "schedule.cron"));
-  it("refuses an unknown IANA time zone", () => refused((id: string) => good(id, { schedule: { cron: "0 * * * *", timezone: "Mars/Olympus" } }), "schedule.timezone"));
+  it("refuses a cron expression with too few fields", () =>
+    refused((id: string) => good(id, { schedule: { cron: "* * * *  ", timezone: "UTC" } }), "schedule.cron"));
+  it("refuses an unknown IANA time zone", () =>
+    refused((id: string) => good(id, { schedule: { cron: "0 * * * *", timezone: "Mars/Olympus" } }), "schedule.timezone"));
   it("refuses dependsOn an unknown job", () => refused((id: string) => good(id, { dependsOn: "job_nope" }), "dependsOn", /no job/));
 
   it("refuses a replace that would close a dependency cycle", async () => {
     const w = await world();
     const j1 = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id) }));
     const j2 = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { dependsOn: j1.id, schedule: null }) }));
-    const e = await expectError(await call("PUT", `/api/v1/jobs/${j1.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: j2.id }) }), 400, "validation_failed");
+    const e = await expectError(
+      await call("PUT", `/api/v1/jobs/${j1.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: j2.id }) }),
+      400,
+      "validation_failed",
+    );
     expect(e.details?.find((d) => d.path === "dependsOn")?.message).toMatch(/loops/);
   });
 
   it("refuses a job depending on itself", async () => {
     const w = await world();
     const j1 = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id) }));
-    const e = await expectError(await call("PUT", `/api/v1/jobs/${j1.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: j1.id }) }), 400, "validation_failed");
+    const e = await expectError(
+      await call("PUT", `/api/v1/jobs/${j1.id}`, { token: w.admin, body: good(w.conn.id, { dependsOn: j1.id }) }),
+      400,
+      "validation_failed",
+    );
     expect(e.details?.[0]).toMatchObject({ path: "dependsOn" });
   });
 
   it("reports every problem at once", async () => {
     const w = await world();
-    const e = await expectError(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { identifiers: [], schedule: { cron: "0 * * * *", timezone: "Nope/Nope" }, mappings: [{ source: "nosuch", target: "Name" }] }) }), 400, "validation_failed");
+    const e = await expectError(
+      await call("POST", "/api/v1/jobs", {
+        token: w.admin,
+        body: good(w.conn.id, { identifiers: [], schedule: { cron: "0 * * * *", timezone: "Nope/Nope" }, mappings: [{ source: "nosuch", target: "Name" }] }),
+      }),
+      400,
+      "validation_failed",
+    );
     expect(e.details!.map((d) => d.path)).toEqual(expect.arrayContaining(["identifiers", "schedule.timezone", "mappings.0.source"]));
   });
 });
@@ -196,12 +391,17 @@ describe("jobs: webhook URL and name rules", () => {
     const res = await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { notify: { webhook: SLACK } }) });
     expect(res.status).toBe(201);
     const job = await json(res);
-    const e = await expectError(await call("PUT", `/api/v1/jobs/${job.id}`, { token: w.admin, body: good(w.conn.id, { notify: { webhook: "https://192.168.1.1/x" } }) }), 400, "validation_failed");
+    const e = await expectError(
+      await call("PUT", `/api/v1/jobs/${job.id}`, { token: w.admin, body: good(w.conn.id, { notify: { webhook: "https://192.168.1.1/x" } }) }),
+      400,
+      "validation_failed",
+    );
     expect(e.details).toEqual([{ path: "notify.webhook", message: expect.stringMatching(/^the webhook URL must not point at a private network address/) }]);
   });
 
   for (const name of ["Accounts\r\nBcc: attacker@evil.example", "Accounts\nX", "A\u0000B", "Tab\there", "Line\u2028sep", "C1\u0085next"]) {
-    it(`refuses the job name ${JSON.stringify(name)} (control characters) at name`, () => refused((id: string) => good(id, { name }), "name", /control characters/));
+    it(`refuses the job name ${JSON.stringify(name)} (control characters) at name`, () =>
+      refused((id: string) => good(id, { name }), "name", /control characters/));
   }
 
   it("shows viewers a webhook as its origin only (GET /jobs, GET /jobs/:id); admins see the whole URL", async () => {
@@ -232,7 +432,9 @@ describe("jobs: dependency loops are refused atomically", () => {
     // Stored state has one edge, in KV and in the schedule index alike.
     const stored = [await getJob(env, w.tenant, a.id), await getJob(env, w.tenant, b.id)].map((j) => j!.dependsOn);
     expect(stored.filter(Boolean)).toHaveLength(1);
-    const index = await env.DATA.prepare("SELECT job_id, depends_on FROM schedule_index WHERE tenant = ? ORDER BY job_id").bind(w.tenant).all<{ job_id: string; depends_on: string | null }>();
+    const index = await env.DATA.prepare("SELECT job_id, depends_on FROM schedule_index WHERE tenant = ? ORDER BY job_id")
+      .bind(w.tenant)
+      .all<{ job_id: string; depends_on: string | null }>();
     expect(index.results.filter((r) => r.depends_on)).toHaveLength(1);
   });
 
@@ -243,10 +445,15 @@ describe("jobs: dependency loops are refused atomically", () => {
     const c = await json(await call("POST", "/api/v1/jobs", { token: w.admin, body: good(w.conn.id, { dependsOn: b.id, schedule: null }) }));
     const storedA = await env.CONFIG.get(`t/${w.tenant}/job/${a.id}`);
     // A → C closes A → C → B → A; validation is bypassed (as when two saves race past it).
-    await expect(putJob(env, w.tenant, { ...(await getJob(env, w.tenant, a.id))!, dependsOn: c.id })).rejects.toMatchObject({ code: "validation_failed", details: [{ path: "dependsOn" }] });
+    await expect(putJob(env, w.tenant, { ...(await getJob(env, w.tenant, a.id))!, dependsOn: c.id })).rejects.toMatchObject({
+      code: "validation_failed",
+      details: [{ path: "dependsOn" }],
+    });
     await expect(putJob(env, w.tenant, { ...(await getJob(env, w.tenant, a.id))!, dependsOn: a.id })).rejects.toMatchObject({ code: "validation_failed" });
     expect(await env.CONFIG.get(`t/${w.tenant}/job/${a.id}`)).toBe(storedA);
-    const row = await env.DATA.prepare("SELECT depends_on FROM schedule_index WHERE tenant = ? AND job_id = ?").bind(w.tenant, a.id).first<{ depends_on: string | null }>();
+    const row = await env.DATA.prepare("SELECT depends_on FROM schedule_index WHERE tenant = ? AND job_id = ?")
+      .bind(w.tenant, a.id)
+      .first<{ depends_on: string | null }>();
     expect(row!.depends_on).toBeNull();
     // An edge that closes nothing, and re-saving a job with its parent unchanged, still go through.
     await putJob(env, w.tenant, { ...(await getJob(env, w.tenant, c.id))!, enabled: false });
@@ -260,10 +467,20 @@ const settled = async (w: { viewer: string }) => expect((await call("GET", "/api
 describe("jobs: preview of an unsaved draft (POST /jobs/preview)", () => {
   it("refuses a draft with the same details create gives, and stores nothing", async () => {
     const w = await world();
-    const bad = good(w.conn.id, { identifiers: [], mappings: [{ source: "name", target: "Name" }, { source: "name", target: "Employees" }] });
+    const bad = good(w.conn.id, {
+      identifiers: [],
+      mappings: [
+        { source: "name", target: "Name" },
+        { source: "name", target: "Employees" },
+      ],
+    });
     await settled(w);
     const before = await tenantStorage(w.tenant);
-    const preview = await expectError(await call("POST", "/api/v1/jobs/preview", { token: w.admin, headers: { "X-Dynamics-Token": "dyn" }, body: bad }), 400, "validation_failed");
+    const preview = await expectError(
+      await call("POST", "/api/v1/jobs/preview", { token: w.admin, headers: { "X-Dynamics-Token": "dyn" }, body: bad }),
+      400,
+      "validation_failed",
+    );
     expect(await tenantStorage(w.tenant)).toEqual(before);
     const create = await expectError(await call("POST", "/api/v1/jobs", { token: w.admin, body: bad }), 400, "validation_failed");
     expect(preview.details).toEqual(create.details);
@@ -281,6 +498,10 @@ describe("jobs: preview of an unsaved draft (POST /jobs/preview)", () => {
 
   it("is for admins only", async () => {
     const w = await world();
-    await expectError(await call("POST", "/api/v1/jobs/preview", { token: w.viewer, headers: { "X-Dynamics-Token": "dyn" }, body: good(w.conn.id) }), 403, "forbidden");
+    await expectError(
+      await call("POST", "/api/v1/jobs/preview", { token: w.viewer, headers: { "X-Dynamics-Token": "dyn" }, body: good(w.conn.id) }),
+      403,
+      "forbidden",
+    );
   });
 });

@@ -12,7 +12,8 @@ describe("OpenAPI", () => {
   it("lists every route registered on the app", async () => {
     const doc = await json(await call("GET", "/api/v1/openapi.json"));
     const documented = new Set<string>();
-    for (const [path, ops] of Object.entries<Record<string, unknown>>(doc.paths)) for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${path}`);
+    for (const [path, ops] of Object.entries<Record<string, unknown>>(doc.paths))
+      for (const m of Object.keys(ops)) documented.add(`${m.toUpperCase()} ${path}`);
     const registered = app.routes
       .filter((r) => r.method !== "ALL" || r.path.includes("/dynamics/"))
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}").replace(/\/\*$/, "/{path}")}`);

@@ -70,7 +70,10 @@ describe("orgUrl refused", () => {
 
 describe("orgUrl through the API", () => {
   it("stores the normalised orgUrl and reports the trimmed path in notes", async () => {
-    const res = await call("POST", "/api/v1/connections", { token: await hostToken(), body: { name: "C", orgUrl: "https://CONTOSO.crm.dynamics.com/main.aspx" } });
+    const res = await call("POST", "/api/v1/connections", {
+      token: await hostToken(),
+      body: { name: "C", orgUrl: "https://CONTOSO.crm.dynamics.com/main.aspx" },
+    });
     expect(res.status).toBe(201);
     const body = await json(res);
     expect(body.orgUrl).toBe("https://contoso.crm.dynamics.com");
@@ -78,7 +81,11 @@ describe("orgUrl through the API", () => {
   });
 
   it("refuses a loopback orgUrl not named in DEV_INSECURE_ORG_HOSTS with validation_failed on orgUrl", async () => {
-    const e = await expectError(await call("POST", "/api/v1/connections", { token: await hostToken(), body: { name: "C", orgUrl: "http://127.0.0.1:1" } }), 400, "validation_failed");
+    const e = await expectError(
+      await call("POST", "/api/v1/connections", { token: await hostToken(), body: { name: "C", orgUrl: "http://127.0.0.1:1" } }),
+      400,
+      "validation_failed",
+    );
     expect(e.details?.[0]?.path).toBe("orgUrl");
   });
 });

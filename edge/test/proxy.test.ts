@@ -34,7 +34,7 @@ const ATTEMPTS: string[] = [
   "accounts//x",
   "accounts/./x",
   "accounts<script>",
-  "accounts\"quoted\"",
+  'accounts"quoted"',
   "~root",
   "accounts%C0%AE%C0%AE",
 ];
@@ -45,7 +45,15 @@ describe("proxy path validation (unit)", () => {
       expect(validateProxyPath(p).ok).toBe(false);
     });
   }
-  for (const p of ["accounts", "accounts(00000000-0000-0000-0000-000000000001)", "EntityDefinitions(LogicalName='account')/Attributes", "WhoAmI", "$batch", "contacts(0000)/parentcustomerid_account", "RetrieveTotalRecordCount(EntityNames=['account'])"]) {
+  for (const p of [
+    "accounts",
+    "accounts(00000000-0000-0000-0000-000000000001)",
+    "EntityDefinitions(LogicalName='account')/Attributes",
+    "WhoAmI",
+    "$batch",
+    "contacts(0000)/parentcustomerid_account",
+    "RetrieveTotalRecordCount(EntityNames=['account'])",
+  ]) {
     it(`accepts the path ${p}`, () => {
       expect(validateProxyPath(p)).toMatchObject({ ok: true });
     });
@@ -75,12 +83,20 @@ describe("proxy refusals over HTTP", () => {
 
   it("refuses POST other than $batch", async () => {
     const { admin, c } = await conn();
-    await expectError(await call("POST", `/api/v1/connections/${c.id}/dynamics/accounts`, { token: admin, headers: DYN, body: { name: "x" } }), 405, "method_not_allowed");
+    await expectError(
+      await call("POST", `/api/v1/connections/${c.id}/dynamics/accounts`, { token: admin, headers: DYN, body: { name: "x" } }),
+      405,
+      "method_not_allowed",
+    );
   });
 
   it("refuses PATCH", async () => {
     const { admin, c } = await conn();
-    await expectError(await call("PATCH", `/api/v1/connections/${c.id}/dynamics/accounts(1)`, { token: admin, headers: DYN, body: { name: "x" } }), 405, "method_not_allowed");
+    await expectError(
+      await call("PATCH", `/api/v1/connections/${c.id}/dynamics/accounts(1)`, { token: admin, headers: DYN, body: { name: "x" } }),
+      405,
+      "method_not_allowed",
+    );
   });
 
   it("refuses DELETE", async () => {
@@ -100,13 +116,25 @@ describe("proxy refusals over HTTP", () => {
 
   it("refuses a $batch body over 1 MB", async () => {
     const { admin, c } = await conn();
-    const res = await call("POST", `/api/v1/connections/${c.id}/dynamics/$batch`, { token: admin, headers: { ...DYN, "Content-Type": "multipart/mixed; boundary=batch_1" }, rawBody: "x".repeat(1024 * 1024 + 10) });
+    const res = await call("POST", `/api/v1/connections/${c.id}/dynamics/$batch`, {
+      token: admin,
+      headers: { ...DYN, "Content-Type": "multipart/mixed; boundary=batch_1" },
+      rawBody: "x".repeat(1024 * 1024 + 10),
+    });
     await expectError(res, 413, "payload_too_large");
   });
 
   it("refuses a $batch from a viewer", async () => {
     const { viewer, c } = await conn();
-    await expectError(await call("POST", `/api/v1/connections/${c.id}/dynamics/$batch`, { token: viewer, headers: { ...DYN, "Content-Type": "multipart/mixed; boundary=b" }, rawBody: "--b--" }), 403, "forbidden");
+    await expectError(
+      await call("POST", `/api/v1/connections/${c.id}/dynamics/$batch`, {
+        token: viewer,
+        headers: { ...DYN, "Content-Type": "multipart/mixed; boundary=b" },
+        rawBody: "--b--",
+      }),
+      403,
+      "forbidden",
+    );
   });
 
   it("requires X-Dynamics-Token", async () => {
@@ -116,12 +144,20 @@ describe("proxy refusals over HTTP", () => {
 
   it("refuses an X-Dynamics-Token with header-breaking characters", async () => {
     const { admin, c } = await conn();
-    await expectError(await call("GET", `/api/v1/connections/${c.id}/dynamics/accounts`, { token: admin, headers: { "X-Dynamics-Token": "a b;c" } }), 401, "dynamics_token_invalid");
+    await expectError(
+      await call("GET", `/api/v1/connections/${c.id}/dynamics/accounts`, { token: admin, headers: { "X-Dynamics-Token": "a b;c" } }),
+      401,
+      "dynamics_token_invalid",
+    );
   });
 
   it("refuses a query string with encoded CR/LF", async () => {
     const { admin, c } = await conn();
-    await expectError(await call("GET", `/api/v1/connections/${c.id}/dynamics/accounts?$filter=x%0d%0aHost:evil`, { token: admin, headers: DYN }), 400, "proxy_refused");
+    await expectError(
+      await call("GET", `/api/v1/connections/${c.id}/dynamics/accounts?$filter=x%0d%0aHost:evil`, { token: admin, headers: DYN }),
+      400,
+      "proxy_refused",
+    );
   });
 
   it("answers 404 for an unknown connection", async () => {

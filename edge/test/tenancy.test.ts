@@ -10,14 +10,29 @@ describe("tenant isolation", async () => {
     const conn = await createConnection(a.admin);
     const now = new Date().toISOString();
     const job = {
-      id: "job_tenant_a", connectionId: conn.id, name: "A job", enabled: true,
-      source: { entity: "account", filter: null }, target: { object: "Company" }, mode: "upsert", deletes: "ignore",
-      identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name", use: "value" }],
-      lookups: [], schedule: null, dependsOn: null, notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
-      createdAt: now, updatedAt: now, tenant: a.tenant,
+      id: "job_tenant_a",
+      connectionId: conn.id,
+      name: "A job",
+      enabled: true,
+      source: { entity: "account", filter: null },
+      target: { object: "Company" },
+      mode: "upsert",
+      deletes: "ignore",
+      identifiers: [{ source: "accountid", target: "DynamicsId" }],
+      mappings: [{ source: "name", target: "Name", use: "value" }],
+      lookups: [],
+      schedule: null,
+      dependsOn: null,
+      notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+      createdAt: now,
+      updatedAt: now,
+      tenant: a.tenant,
     };
     await env.CONFIG.put(`t/${a.tenant}/job/${job.id}`, JSON.stringify(job));
-    const obj = await call("POST", "/api/v1/objects", { token: a.admin, body: { name: "Secret", label: "Secret", fields: [{ name: "X", label: "X", type: "string" }] } });
+    const obj = await call("POST", "/api/v1/objects", {
+      token: a.admin,
+      body: { name: "Secret", label: "Secret", fields: [{ name: "X", label: "X", type: "string" }] },
+    });
     if (obj.status !== 201) throw new Error(await obj.text());
     return { a, b, conn, job };
   };
@@ -31,7 +46,12 @@ describe("tenant isolation", async () => {
     ["lists entities of a connection", "GET", (i) => `/api/v1/connections/${i.conn}/entities`],
     ["lists attributes of a connection", "GET", (i) => `/api/v1/connections/${i.conn}/entities/account/attributes`],
     ["reads a job", "GET", (i) => `/api/v1/jobs/${i.job}`],
-    ["replaces a job", "PUT", (i) => `/api/v1/jobs/${i.job}`, { connectionId: "x", name: "x", source: { entity: "account" }, target: { object: "Company" }, mappings: [{ source: "name", target: "Name" }] }],
+    [
+      "replaces a job",
+      "PUT",
+      (i) => `/api/v1/jobs/${i.job}`,
+      { connectionId: "x", name: "x", source: { entity: "account" }, target: { object: "Company" }, mappings: [{ source: "name", target: "Name" }] },
+    ],
     ["deletes a job", "DELETE", (i) => `/api/v1/jobs/${i.job}`],
     ["previews a job", "POST", (i) => `/api/v1/jobs/${i.job}/preview`],
     ["reads a custom object", "GET", () => `/api/v1/objects/Secret`],
@@ -42,7 +62,11 @@ describe("tenant isolation", async () => {
   for (const [what, method, path, body] of cases) {
     it(`answers 404 when another tenant ${what}`, async () => {
       const { b, conn, job } = await setup();
-      const res = await call(method, path({ conn: conn.id, job: job.id }), { token: b.admin, ...(body !== undefined ? { body } : {}), headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.e30.sig" } });
+      const res = await call(method, path({ conn: conn.id, job: job.id }), {
+        token: b.admin,
+        ...(body !== undefined ? { body } : {}),
+        headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.e30.sig" },
+      });
       await expectError(res, 404, "not_found");
     });
   }
@@ -51,7 +75,14 @@ describe("tenant isolation", async () => {
     const { b, conn } = await setup();
     const res = await call("POST", "/api/v1/jobs", {
       token: b.admin,
-      body: { connectionId: conn.id, name: "x", source: { entity: "account" }, target: { object: "Company" }, identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name" }] },
+      body: {
+        connectionId: conn.id,
+        name: "x",
+        source: { entity: "account" },
+        target: { object: "Company" },
+        identifiers: [{ source: "accountid", target: "DynamicsId" }],
+        mappings: [{ source: "name", target: "Name" }],
+      },
     });
     const e = await expectError(res, 400, "validation_failed");
     if (!e.details?.some((d) => d.path === "connectionId" && /no such connection/.test(d.message))) throw new Error(JSON.stringify(e));

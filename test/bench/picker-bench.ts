@@ -9,7 +9,16 @@ import { chromium } from "@playwright/test";
 import { build } from "vite";
 import { percentile } from "./lib/load";
 
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 export interface PickerResult {

@@ -31,7 +31,14 @@ const ANALYSIS_MARKER = "<!-- analysis: hand-written below this line, kept by np
 if (!process.env.BENCH_IN_SNAPSHOT) {
   const snap = mkdtempSync(join(tmpdir(), "dc-bench-snap-"));
   const skip = new Set(["node_modules", ".git", "dist", ".wrangler", "test-results", "playwright-report", ".sandbox-certs"]);
-  cpSync(REPO_ROOT, snap, { recursive: true, filter: (src) => !src.slice(REPO_ROOT.length + 1).split("/").some((seg) => skip.has(seg)) });
+  cpSync(REPO_ROOT, snap, {
+    recursive: true,
+    filter: (src) =>
+      !src
+        .slice(REPO_ROOT.length + 1)
+        .split("/")
+        .some((seg) => skip.has(seg)),
+  });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(snap, "node_modules"));
   console.log(`[bench] measuring a snapshot of the working tree in ${snap}`);
   const child = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "test/bench/run.ts", ...process.argv.slice(2)], {
@@ -63,7 +70,8 @@ if (ROWS !== 100_000 && ROWS !== 1_000_000 && !argv.includes("--any-rows")) {
 }
 
 const log = (s: string) => console.log(`[bench] ${s}`);
-const fmt = (n: number | undefined, d = 0) => (n === undefined ? "n/a" : (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a"));
+const fmt = (n: number | undefined, d = 0) =>
+  n === undefined ? "n/a" : Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a";
 const pct = (x: number) => `${fmt(x * 100, 1)}%`;
 const kb = (b: number) => `${fmt(b / 1024, 1)} KB`;
 
@@ -82,10 +90,18 @@ function versions() {
   } catch {
     /* missing */
   }
-  const workerd = pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json") !== "n/a"
-    ? pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json")
-    : pkg("node_modules/@cloudflare/workerd-linux-64/package.json");
-  return { node: process.version, wrangler: pkg("node_modules/wrangler/package.json"), workerd, chromium, vite: pkg("node_modules/vite/package.json"), playwright: pkg("node_modules/@playwright/test/package.json") };
+  const workerd =
+    pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json") !== "n/a"
+      ? pkg("node_modules/wrangler/node_modules/@cloudflare/workerd-linux-64/package.json")
+      : pkg("node_modules/@cloudflare/workerd-linux-64/package.json");
+  return {
+    node: process.version,
+    wrangler: pkg("node_modules/wrangler/package.json"),
+    workerd,
+    chromium,
+    vite: pkg("node_modules/vite/package.json"),
+    playwright: pkg("node_modules/@playwright/test/package.json"),
+  };
 }
 
 /** The edge's wrangler (not the raw-pipe one) and its user-worker workerd (the one with the inspector). */
@@ -122,9 +138,11 @@ async function withCpu<T>(workerdPid: number, fn: () => Promise<T>): Promise<{ v
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 /**
@@ -187,10 +205,20 @@ async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows
     throw new Error("the edge's workerd process restarted during the run: the figures of this run are not valid");
   }
   if (value.run.status !== "succeeded") throw new Error(`sync of ${rows} rows ended ${value.run.status}: ${JSON.stringify(value.run.error)}`);
-  const proxyHwm = procs.proxyWorkerdPid ? memOf(procs.proxyWorkerdPid)?.hwmMB ?? null : null;
+  const proxyHwm = procs.proxyWorkerdPid ? (memOf(procs.proxyWorkerdPid)?.hwmMB ?? null) : null;
   void stack;
   return {
-    mem: { rows, workerdHwmMB: m.hwmMB, workerdMaxRssMB: m.maxRssMB, baselineRssMB, proxyHwmMB: proxyHwm, heap: lastHeap, heapMaxUsedMB: heapMax, run: value.run, edgeMs: value.edgeMs },
+    mem: {
+      rows,
+      workerdHwmMB: m.hwmMB,
+      workerdMaxRssMB: m.maxRssMB,
+      baselineRssMB,
+      proxyHwmMB: proxyHwm,
+      heap: lastHeap,
+      heapMaxUsedMB: heapMax,
+      run: value.run,
+      edgeMs: value.edgeMs,
+    },
     cpu,
     wallMs: value.wallMs,
   };
@@ -235,7 +263,10 @@ try {
   // 4. widget first paint
   if (!SKIP_WIDGET) {
     log("building the widget (npm run build)…");
-    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], { cwd: REPO_ROOT, encoding: "utf8" });
+    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    });
     results.widget = b.status === 0 ? measureWidget(join(REPO_ROOT, "dist")) : { error: `vite build failed:\n${(b.stdout + b.stderr).slice(-2000)}` };
   }
   // 5. entity picker
@@ -257,72 +288,81 @@ try {
 
   // 1. full sync vs raw pipe, 2. incremental, 3b. memory, 6. API load — one stack of ROWS accounts.
   await retrying("main phase", async (attempt) => {
-  log(`main stack: ${fmt(ROWS)} accounts…`);
-  results.stages = [];
-  results.stageCpu = {};
-  results.load = {};
-  const { stack, api, conn } = await newStack(ROWS, join(tmp, `large-${attempt}`));
-  try {
-    const job = await api.req("GET", `/jobs/${conn.companyJobId}`);
-    const object = await api.req("GET", "/objects/Company");
-    const pipe = await startRawPipe(stack, join(tmp, "raw-pipe"));
+    log(`main stack: ${fmt(ROWS)} accounts…`);
+    results.stages = [];
+    results.stageCpu = {};
+    results.load = {};
+    const { stack, api, conn } = await newStack(ROWS, join(tmp, `large-${attempt}`));
     try {
-      const rawWorkerd = rawPipeWorkerd(pipe.pid);
-      const body: Record<string, unknown> = { orgUrl: conn.orgUrl, tenantId: conn.tenantId, job, object };
-      const stage = async (mode: "raw" | "map" | "write", label: string) => {
-        log(`raw pipe stage ${label}…`);
-        // The write stage needs an empty table each time: a fresh host tenant → a fresh table.
-        const { value, cpu } = await withCpu(rawWorkerd ?? -1, () => runStage(pipe, mode, { ...body, hostTenant: `bench-${label.replace(/\W/g, "")}` }));
-        if (value.rows !== ROWS) throw new Error(`stage ${label} read ${value.rows} rows, expected ${ROWS}`);
-        results.stages.push({ ...value, mode: label });
-        results.stageCpu[label] = cpu;
-        log(`  ${label}: ${fmt(value.rows)} rows in ${fmt(value.ms / 1000, 2)} s = ${fmt(value.rows / (value.ms / 1000))} rows/s`);
-      };
-      await stage("raw", "raw#1");
-      log(`full sync through the edge (${fmt(ROWS)} rows)…`);
-      const full = await syncWithMemory(stack, api, conn.companyJobId, ROWS);
-      results.memLarge = full.mem;
-      results.full = { run: full.mem.run, edgeMs: full.mem.edgeMs, wallMs: full.wallMs, cpu: full.cpu };
-      log(`  full: ${fmt(ROWS)} rows in ${fmt(full.mem.edgeMs / 1000, 2)} s (run startedAt→finishedAt) = ${fmt(ROWS / (full.mem.edgeMs / 1000))} rows/s`);
-      await stage("raw", "raw#2");
-      await stage("map", "map");
-      await stage("write", "write");
+      const job = await api.req("GET", `/jobs/${conn.companyJobId}`);
+      const object = await api.req("GET", "/objects/Company");
+      const pipe = await startRawPipe(stack, join(tmp, "raw-pipe"));
+      try {
+        const rawWorkerd = rawPipeWorkerd(pipe.pid);
+        const body: Record<string, unknown> = { orgUrl: conn.orgUrl, tenantId: conn.tenantId, job, object };
+        const stage = async (mode: "raw" | "map" | "write", label: string) => {
+          log(`raw pipe stage ${label}…`);
+          // The write stage needs an empty table each time: a fresh host tenant → a fresh table.
+          const { value, cpu } = await withCpu(rawWorkerd ?? -1, () => runStage(pipe, mode, { ...body, hostTenant: `bench-${label.replace(/\W/g, "")}` }));
+          if (value.rows !== ROWS) throw new Error(`stage ${label} read ${value.rows} rows, expected ${ROWS}`);
+          results.stages.push({ ...value, mode: label });
+          results.stageCpu[label] = cpu;
+          log(`  ${label}: ${fmt(value.rows)} rows in ${fmt(value.ms / 1000, 2)} s = ${fmt(value.rows / (value.ms / 1000))} rows/s`);
+        };
+        await stage("raw", "raw#1");
+        log(`full sync through the edge (${fmt(ROWS)} rows)…`);
+        const full = await syncWithMemory(stack, api, conn.companyJobId, ROWS);
+        results.memLarge = full.mem;
+        results.full = { run: full.mem.run, edgeMs: full.mem.edgeMs, wallMs: full.wallMs, cpu: full.cpu };
+        log(`  full: ${fmt(ROWS)} rows in ${fmt(full.mem.edgeMs / 1000, 2)} s (run startedAt→finishedAt) = ${fmt(ROWS / (full.mem.edgeMs / 1000))} rows/s`);
+        await stage("raw", "raw#2");
+        await stage("map", "map");
+        await stage("write", "write");
+      } finally {
+        await pipe.stop();
+      }
+
+      // 2. incremental: change 1% through the control API, then run again.
+      const changed = Math.max(1, Math.round(ROWS / 100));
+      log(`incremental: changing ${fmt(changed)} accounts through the sandbox control API…`);
+      const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
+      const t0 = performance.now();
+      const step = Math.floor(ROWS / changed);
+      await pool(
+        Array.from({ length: changed }, (_, i) => i * step),
+        16,
+        async (idx) => {
+          const r = await fetch(`${org.url}/_sandbox/rows/account/${rowGuid("account", 0, idx)}`, {
+            method: "PATCH",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ telephone1: `+1 555 ${String(idx).padStart(7, "0")}`, name: `Bench changed ${idx}` }),
+          });
+          if (!r.ok) throw new Error(`PATCH account ${idx} → ${r.status}: ${await r.text()}`);
+          await r.arrayBuffer();
+        },
+      );
+      const patchMs = performance.now() - t0;
+      const inc = await runJob(api, conn.companyJobId, 50);
+      if (inc.run.status !== "succeeded") throw new Error(`incremental run ended ${inc.run.status}: ${JSON.stringify(inc.run.error)}`);
+      results.incremental = { run: inc.run, edgeMs: inc.edgeMs, wallMs: inc.wallMs, changed, patchMs };
+      log(
+        `  incremental (${inc.run.strategy}): read ${inc.run.counts.read}, updated ${inc.run.counts.updated} in ${fmt(inc.edgeMs)} ms (wall ${fmt(inc.wallMs)} ms)`,
+      );
+
+      // 6. edge API under load: a few runs exist now (history of 2 + the jobs of the connection).
+      const headers = { Authorization: `Bearer ${api.token}` };
+      for (const [name, path] of [
+        ["GET /jobs", "/jobs"],
+        ["GET /jobs/:id/runs", `/jobs/${conn.companyJobId}/runs`],
+      ] as const) {
+        log(`load: ${name}, 50 clients, ${LOAD_SECONDS} s…`);
+        const r = await runLoad({ url: `${stack.edgeUrl}/api/v1${path}`, headers, concurrency: 50, durationMs: LOAD_SECONDS * 1000, warmupPerClient: 2 });
+        results.load[name] = r;
+        log(`  ${fmt(r.requests)} requests, ${r.errors} errors, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.rps)} req/s`);
+      }
     } finally {
-      await pipe.stop();
+      await stack.stop();
     }
-
-    // 2. incremental: change 1% through the control API, then run again.
-    const changed = Math.max(1, Math.round(ROWS / 100));
-    log(`incremental: changing ${fmt(changed)} accounts through the sandbox control API…`);
-    const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
-    const t0 = performance.now();
-    const step = Math.floor(ROWS / changed);
-    await pool(Array.from({ length: changed }, (_, i) => i * step), 16, async (idx) => {
-      const r = await fetch(`${org.url}/_sandbox/rows/account/${rowGuid("account", 0, idx)}`, {
-        method: "PATCH",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ telephone1: `+1 555 ${String(idx).padStart(7, "0")}`, name: `Bench changed ${idx}` }),
-      });
-      if (!r.ok) throw new Error(`PATCH account ${idx} → ${r.status}: ${await r.text()}`);
-      await r.arrayBuffer();
-    });
-    const patchMs = performance.now() - t0;
-    const inc = await runJob(api, conn.companyJobId, 50);
-    if (inc.run.status !== "succeeded") throw new Error(`incremental run ended ${inc.run.status}: ${JSON.stringify(inc.run.error)}`);
-    results.incremental = { run: inc.run, edgeMs: inc.edgeMs, wallMs: inc.wallMs, changed, patchMs };
-    log(`  incremental (${inc.run.strategy}): read ${inc.run.counts.read}, updated ${inc.run.counts.updated} in ${fmt(inc.edgeMs)} ms (wall ${fmt(inc.wallMs)} ms)`);
-
-    // 6. edge API under load: a few runs exist now (history of 2 + the jobs of the connection).
-    const headers = { Authorization: `Bearer ${api.token}` };
-    for (const [name, path] of [["GET /jobs", "/jobs"], ["GET /jobs/:id/runs", `/jobs/${conn.companyJobId}/runs`]] as const) {
-      log(`load: ${name}, 50 clients, ${LOAD_SECONDS} s…`);
-      const r = await runLoad({ url: `${stack.edgeUrl}/api/v1${path}`, headers, concurrency: 50, durationMs: LOAD_SECONDS * 1000, warmupPerClient: 2 });
-      results.load[name] = r;
-      log(`  ${fmt(r.requests)} requests, ${r.errors} errors, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.rps)} req/s`);
-    }
-  } finally {
-    await stack.stop();
-  }
   });
 } finally {
   rmSync(tmp, { recursive: true, force: true });
@@ -344,12 +384,7 @@ function writeReport(): void {
   const p = r.picker && "pure" in r.picker ? r.picker : null;
   const ok = (b: boolean) => (b ? "✅ met" : "❌ missed");
   const rows: Array<[string, string, string, string]> = [];
-  rows.push([
-    "Full sync throughput",
-    `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`,
-    `**${pct(ratio)}** of raw`,
-    `≥ 70% — ${ok(ratio >= 0.7)}`,
-  ]);
+  rows.push(["Full sync throughput", `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`, `**${pct(ratio)}** of raw`, `≥ 70% — ${ok(ratio >= 0.7)}`]);
   rows.push([
     "Incremental sync (1% changed)",
     r.incremental && r.full ? `${fmt(r.incremental.edgeMs)} ms vs full ${fmt(r.full.edgeMs)} ms` : "n/a",
@@ -363,7 +398,12 @@ function writeReport(): void {
     `< 20% — ${ok(growth < 0.2)}`,
   ]);
   if (r.memLarge?.heapMaxUsedMB != null) {
-    rows.push(["Isolate JS heap (used, max sampled)", `${fmt(r.memSmall?.heapMaxUsedMB ?? NaN, 1)} MB vs ${fmt(r.memLarge.heapMaxUsedMB, 1)} MB`, `${pct((r.memLarge.heapMaxUsedMB ?? 0) / 128)} of 128 MB`, "far from 128 MB"]);
+    rows.push([
+      "Isolate JS heap (used, max sampled)",
+      `${fmt(r.memSmall?.heapMaxUsedMB ?? NaN, 1)} MB vs ${fmt(r.memLarge.heapMaxUsedMB, 1)} MB`,
+      `${pct((r.memLarge.heapMaxUsedMB ?? 0) / 128)} of 128 MB`,
+      "far from 128 MB",
+    ]);
   }
   rows.push([
     "Widget first paint (static graph, gzip)",
@@ -384,7 +424,12 @@ function writeReport(): void {
     p ? `< 16 ms — ${ok(p.component.domMax < 16)}` : "",
   ]);
   for (const [name, l] of Object.entries(r.load)) {
-    rows.push([`Edge API ${name}, 50 clients, ${LOAD_SECONDS} s`, `p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, ${fmt(l.rps)} req/s`, `${fmt(l.requests)} requests, ${l.errors} errors`, `report; no errors — ${ok(l.errors === 0)}`]);
+    rows.push([
+      `Edge API ${name}, 50 clients, ${LOAD_SECONDS} s`,
+      `p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms, ${fmt(l.rps)} req/s`,
+      `${fmt(l.requests)} requests, ${l.errors} errors`,
+      `report; no errors — ${ok(l.errors === 0)}`,
+    ]);
   }
 
   const table = ["| figure | measured | ratio | goal |", "|---|---|---|---|", ...rows.map((x) => `| ${x.join(" | ")} |`)].join("\n");
@@ -397,13 +442,24 @@ function writeReport(): void {
     return `| ${s.mode} | ${fmt(s.rows)} | ${s.pages} | ${fmt(s.ms / 1000, 2)} | ${fmt(rate(s.rows, s.ms))} | ${c ? fmt(c.workerdS, 1) : ""} | ${c ? fmt(c.sandboxS, 1) : ""} |`;
   });
   if (r.full) {
-    stageRows.push(`| **full sync (edge, DO + D1)** | ${fmt(r.full.run.counts.read)} | ${r.full.run.progress?.pages ?? ""} | ${fmt(r.full.edgeMs / 1000, 2)} | ${fmt(fullRate)} | ${fmt(r.full.cpu.workerdS, 1)} | ${fmt(r.full.cpu.sandboxS, 1)} |`);
+    stageRows.push(
+      `| **full sync (edge, DO + D1)** | ${fmt(r.full.run.counts.read)} | ${r.full.run.progress?.pages ?? ""} | ${fmt(r.full.edgeMs / 1000, 2)} | ${fmt(fullRate)} | ${fmt(r.full.cpu.workerdS, 1)} | ${fmt(r.full.cpu.sandboxS, 1)} |`,
+    );
   }
-  const stageTable = ["| stage | rows | pages | s (in-worker) | rows/s | workerd CPU s | sandbox (Node) CPU s |", "|---|---|---|---|---|---|---|", ...stageRows].join("\n");
+  const stageTable = [
+    "| stage | rows | pages | s (in-worker) | rows/s | workerd CPU s | sandbox (Node) CPU s |",
+    "|---|---|---|---|---|---|---|",
+    ...stageRows,
+  ].join("\n");
   const memTable = [
     "| rows | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | JS heap used (max sampled) | heap total (last) | proxy workerd VmHWM |",
     "|---|---|---|---|---|---|---|",
-    ...[r.memSmall, r.memLarge].filter(Boolean).map((x) => `| ${fmt(x!.rows)} | ${fmt(x!.workerdHwmMB, 1)} MB | ${fmt(x!.workerdMaxRssMB, 1)} MB | ${fmt(x!.baselineRssMB, 1)} MB | ${x!.heapMaxUsedMB != null ? `${fmt(x!.heapMaxUsedMB, 1)} MB` : "n/a"} | ${x!.heap ? `${fmt(x!.heap.totalMB, 1)} MB` : "n/a"} | ${x!.proxyHwmMB != null ? `${fmt(x!.proxyHwmMB, 1)} MB` : "n/a"} |`),
+    ...[r.memSmall, r.memLarge]
+      .filter(Boolean)
+      .map(
+        (x) =>
+          `| ${fmt(x!.rows)} | ${fmt(x!.workerdHwmMB, 1)} MB | ${fmt(x!.workerdMaxRssMB, 1)} MB | ${fmt(x!.baselineRssMB, 1)} MB | ${x!.heapMaxUsedMB != null ? `${fmt(x!.heapMaxUsedMB, 1)} MB` : "n/a"} | ${x!.heap ? `${fmt(x!.heap.totalMB, 1)} MB` : "n/a"} | ${x!.proxyHwmMB != null ? `${fmt(x!.proxyHwmMB, 1)} MB` : "n/a"} |`,
+      ),
   ].join("\n");
   const md = `# Benchmarks
 
@@ -433,13 +489,17 @@ ${stageTable}
   page guard and sync state in the same batch), timed by the run's own \`startedAt\` → \`finishedAt\`${r.full ? ` (wall clock from the POST to the poll seeing it end: ${fmt(r.full.wallMs / 1000, 2)} s)` : ""}.
 - CPU columns are user+system seconds of the workerd process running that Worker, and of this Node process (which hosts
   the sandbox — its row generation and JSON serialisation — plus the bench's polling) during the stage.
-${r.incremental ? `
+${
+  r.incremental
+    ? `
 ## Incremental sync
 
 ${fmt(r.incremental.changed)} accounts (1%) changed with \`PATCH /_sandbox/rows/account/{id}\` (${fmt(r.incremental.patchMs)} ms), then a run:
 strategy \`${r.incremental.run.strategy}\`, read ${fmt(r.incremental.run.counts.read)}, updated ${fmt(r.incremental.run.counts.updated)}, inserted ${fmt(r.incremental.run.counts.inserted)};
 ${fmt(r.incremental.edgeMs)} ms startedAt→finishedAt (${fmt(r.incremental.wallMs)} ms wall from the POST, polled every 50 ms) vs ${fmt(r.full!.edgeMs)} ms for the full sync.
-` : ""}
+`
+    : ""
+}
 ## Memory
 
 ${memTable}
@@ -453,7 +513,9 @@ isolate's own \`Runtime.getHeapUsage\` through wrangler's inspector (sampled eve
 limit applies to.
 
 ## Widget first paint
-${w ? `
+${
+  w
+    ? `
 The host's one script tag loads \`dist/${w.entry}\`; the browser fetches its static imports before running it:
 
 | file | raw | gzip | brotli |
@@ -464,9 +526,13 @@ ${w.staticFiles.map((f) => `| ${f.file} | ${kb(f.raw)} | ${kb(f.gzip)} | ${kb(f.
 Lazy (dynamic \`import()\`) chunks, not loaded before sign-in: ${w.lazyFiles.map((f) => `${f.file} ${kb(f.gzip)}${f.contains.length ? ` (${f.contains.join(", ")})` : ""}`).join("; ")}.
 msal-browser in the static graph: ${w.msalInStatic ? "**yes**" : "no"}; in a lazy chunk: ${w.msalLazy ? "yes" : "**no**"}. Job editor in the static graph: ${w.editorInStatic ? "**yes**" : "no"}; lazy: ${w.editorLazy ? "yes" : "**no**"}.
 Graph from vite's manifest, cross-checked by parsing the built files' static \`import\`s (${w.parsedMatchesManifest ? "identical" : "DIFFERENT: " + w.notes.join("; ")}); contents from each chunk's source map. gzip = zlib level 6.
-` : `\n${r.widget && "error" in r.widget ? "Not measured: " + r.widget.error.split("\n")[0] : "Skipped."}\n`}
+`
+    : `\n${r.widget && "error" in r.widget ? "Not measured: " + r.widget.error.split("\n")[0] : "Skipped."}\n`
+}
 ## Entity picker
-${p ? `
+${
+  p
+    ? `
 ${p.entities} entities (Microsoft's published table list used by the sandbox, topped up with custom tables), Chromium ${p.chromium}
 headless. Queries typed one key at a time: ${p.pure.queries.map((q) => `"${q}"`).join(", ")}.
 - Pure \`filterEntities\` (widget/src/editor/entity-filter.ts) per keystroke: p50 ${fmt(p.pure.p50, 3)} ms, p99 ${fmt(p.pure.p99, 3)} ms, max ${fmt(p.pure.max, 3)} ms
@@ -474,10 +540,17 @@ headless. Queries typed one key at a time: ${p.pure.queries.map((q) => `"${q}"`)
 - The real \`<dc-combobox>\` (virtualised list), real key presses through Playwright, ${p.component.keys} keys: keydown → input handler →
   filter → Lit update → forced style/layout: p50 ${fmt(p.component.domP50, 1)} ms, p99 ${fmt(p.component.domP99, 1)} ms, max ${fmt(p.component.domMax, 1)} ms (the first key also
   opens the popup). To the next animation frame (includes waiting for vsync): p50 ${fmt(p.component.frameP50, 1)} ms, p99 ${fmt(p.component.frameP99, 1)} ms.
-` : `\n${r.picker && "error" in r.picker ? "Not measured: " + r.picker.error : "Skipped."}\n`}
+`
+    : `\n${r.picker && "error" in r.picker ? "Not measured: " + r.picker.error : "Skipped."}\n`
+}
 ## Edge API under load
 
-${Object.entries(r.load).map(([name, l]) => `- ${name}: ${fmt(l.requests)} requests in ${fmt((l.elapsedMs ?? 0) / 1000, 1)} s from 50 concurrent keep-alive clients on loopback (closed loop, 2 warm-up requests each); p50 ${fmt(l.p50, 1)} ms, p90 ${fmt(l.p90 ?? NaN, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max ?? NaN, 1)} ms, ${fmt(l.rps)} req/s; statuses ${JSON.stringify(l.statuses)}${l.firstError ? `; first error: ${l.firstError}` : ""}.`).join("\n")}
+${Object.entries(r.load)
+  .map(
+    ([name, l]) =>
+      `- ${name}: ${fmt(l.requests)} requests in ${fmt((l.elapsedMs ?? 0) / 1000, 1)} s from 50 concurrent keep-alive clients on loopback (closed loop, 2 warm-up requests each); p50 ${fmt(l.p50, 1)} ms, p90 ${fmt(l.p90 ?? NaN, 1)} ms, p99 ${fmt(l.p99, 1)} ms, max ${fmt(l.max ?? NaN, 1)} ms, ${fmt(l.rps)} req/s; statuses ${JSON.stringify(l.statuses)}${l.firstError ? `; first error: ${l.firstError}` : ""}.`,
+  )
+  .join("\n")}
 
 ${retries.length ? `**Retried phases:** ${retries.join("; ")}.\n\n` : ""}The load generator is \`test/bench/lib/load.ts\` (\`runLoad\`), shared with the reliability suite. Client and server share
 the machine's ${m.cores} cores, so these are latencies of a saturated loopback, not of the platform.

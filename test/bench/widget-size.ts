@@ -50,7 +50,7 @@ function sourcesOf(dist: string, file: string): string[] {
 export function staticImportsOf(code: string): string[] {
   const out = new Set<string>();
   const re = /(?:^|[;\n}\s])(?:import|export)\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\/[^"']+)["']/g;
-  for (let m; (m = re.exec(code)); ) out.add(m[1]!.replace(/^\.\//, ""));
+  for (let m; (m = re.exec(code));) out.add(m[1]!.replace(/^\.\//, ""));
   return [...out];
 }
 

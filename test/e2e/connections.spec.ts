@@ -22,7 +22,14 @@ test("validates the environment URL as the admin types, with the .api. hint and 
 
 test("creates a connection and emits dc-connection-created", async ({ page, tenant, widget }) => {
   await openHost(page, tenant);
-  const created = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-connection-created", (e) => ok((e as CustomEvent).detail.connection.name), { once: true })));
+  const created = page.evaluate(
+    () =>
+      new Promise<string>((ok) =>
+        document
+          .querySelector("dynamics-connector")!
+          .addEventListener("dc-connection-created", (e) => ok((e as CustomEvent).detail.connection.name), { once: true }),
+      ),
+  );
   await createConnection(page, "Contoso Production", env().org("contoso").url);
   expect(await created).toBe("Contoso Production");
   await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Not authorized");
@@ -79,7 +86,14 @@ test("deletes a connection after confirmation when the host allows it", async ({
 
 test("authorizes in the Microsoft popup: readiness report and the out-of-the-box jobs appear", async ({ page, tenant, widget }) => {
   await openHost(page, tenant);
-  const authorized = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-connection-authorized", (e) => ok((e as CustomEvent).detail.connection.status), { once: true })));
+  const authorized = page.evaluate(
+    () =>
+      new Promise<string>((ok) =>
+        document
+          .querySelector("dynamics-connector")!
+          .addEventListener("dc-connection-authorized", (e) => ok((e as CustomEvent).detail.connection.status), { once: true }),
+      ),
+  );
   const card = await createConnection(page, "Contoso Production", env().org("contoso").url);
   const popupPromise = page.waitForEvent("popup");
   await card.getByRole("button", { name: "Authorize" }).click();
@@ -155,7 +169,11 @@ test("authorizing an org another host account already connected shows the 409 me
   const o = env().org("contoso");
   // Another host account connected this org first (through the API, as its own admin would have).
   const other = `e2e-other-${tenant}`;
-  const tr = await fetch(`${env().sandbox.identity.httpUrl}/_sandbox/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ upn: "admin@contoso.example", audience: o.url }) });
+  const tr = await fetch(`${env().sandbox.identity.httpUrl}/_sandbox/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ upn: "admin@contoso.example", audience: o.url }),
+  });
   const accessToken = ((await tr.json()) as { access_token: string }).access_token;
   const theirs = await edgeApi<{ id: string }>(other, "POST", "/connections", { name: "Theirs", orgUrl: o.url });
   try {
@@ -163,7 +181,11 @@ test("authorizing an org another host account already connected shows the 409 me
     await openHost(page, tenant);
     const card = await createConnection(page, "Ours", o.url);
     await authorize(page, card);
-    await expect(widget.getByRole("alert").filter({ hasText: "This Dynamics organization is already connected to another account. Its administrator must disconnect it there first." })).toBeVisible();
+    await expect(
+      widget
+        .getByRole("alert")
+        .filter({ hasText: "This Dynamics organization is already connected to another account. Its administrator must disconnect it there first." }),
+    ).toBeVisible();
     await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Not authorized");
     expect(await edgeApi<unknown[]>(tenant, "GET", "/jobs")).toEqual([]);
   } finally {

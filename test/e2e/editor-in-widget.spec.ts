@@ -11,9 +11,13 @@ async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
   await page.addInitScript(() => {
     const w = window as unknown as { __csp: string[] };
     w.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) => {
-      w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sample || (e.target as Element)?.nodeName})`);
-    }, true);
+    document.addEventListener(
+      "securitypolicyviolation",
+      (e) => {
+        w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sample || (e.target as Element)?.nodeName})`);
+      },
+      true,
+    );
   });
   const console: string[] = [];
   page.on("console", (m) => {
@@ -89,13 +93,24 @@ test("a new job, once saved, is the route: the breadcrumb names it and a reload 
   const table = editor.getByRole("combobox", { name: "Dynamics table" });
   await expect(table).toBeEnabled({ timeout: 30_000 });
   await table.fill("contact");
-  await editor.getByRole("option", { name: /^Contact\b/ }).first().click();
+  await editor
+    .getByRole("option", { name: /^Contact\b/ })
+    .first()
+    .click();
   await editor.getByRole("combobox", { name: "Target object" }).fill("Person");
-  await editor.getByRole("option", { name: /^Person/ }).first().click();
+  await editor
+    .getByRole("option", { name: /^Person/ })
+    .first()
+    .click();
   await editor.getByRole("button", { name: "Auto-map" }).click();
   const name = `Contacts → People (${tenant})`;
   await editor.getByLabel("Job name").fill(name);
-  const saved = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true })));
+  const saved = page.evaluate(
+    () =>
+      new Promise<string>((ok) =>
+        document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true }),
+      ),
+  );
   await editor.getByRole("group", { name: "Save or discard" }).getByRole("button", { name: "Save" }).click();
   expect(await saved).toMatch(/.+/);
   // The editor stays on the saved job (it is not reset to a blank new one) and the breadcrumb names it.

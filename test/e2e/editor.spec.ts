@@ -32,7 +32,19 @@ test.describe("harness", () => {
       logLevel: "silent",
       server: { host: "127.0.0.1", port: 0, hmr: false, watch: null },
       // cronstrue ships UMD: pre-bundle it (and only what we name) so no mid-test dependency reload happens.
-      optimizeDeps: { noDiscovery: true, include: ["cronstrue", "croner", "idb", "lit", "lit/decorators.js", "lit/directives/live.js", "lit/directives/style-map.js", "@lit-labs/virtualizer/virtualize.js"] },
+      optimizeDeps: {
+        noDiscovery: true,
+        include: [
+          "cronstrue",
+          "croner",
+          "idb",
+          "lit",
+          "lit/decorators.js",
+          "lit/directives/live.js",
+          "lit/directives/style-map.js",
+          "@lit-labs/virtualizer/virtualize.js",
+        ],
+      },
     });
     await server.listen();
     const addr = server.httpServer!.address();
@@ -120,7 +132,10 @@ test.describe("harness", () => {
     await showAll.click();
     await expect(list.getByRole("option", { name: /First Name/ }).first()).toContainText("does not fit Date");
     await birthday.fill("birth");
-    await list.getByRole("option", { name: /Birthday/ }).first().click();
+    await list
+      .getByRole("option", { name: /Birthday/ })
+      .first()
+      .click();
     await expect(birthday).toHaveValue("Birthday");
   });
 
@@ -246,7 +261,13 @@ test.describe("harness", () => {
     const state = await fake(page);
     const preview = state.requests.find((r) => r.method === "POST" && r.path === "/jobs/preview")!;
     expect(preview.dynamicsToken).toBe("dyn-token-not-a-real-one");
-    expect(preview.body).toMatchObject({ connectionId: "conn_test", name: "Contact → Person", source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert" });
+    expect(preview.body).toMatchObject({
+      connectionId: "conn_test",
+      name: "Contact → Person",
+      source: { entity: "contact", filter: null },
+      target: { object: "Person" },
+      mode: "upsert",
+    });
     expect(state.requests.filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`)).toEqual(["POST /jobs/preview"]);
     expect(state.events.filter((e) => e.type === "dc-job-saved")).toEqual([]);
     await expect(editor.getByRole("heading", { name: "New job" })).toBeVisible();
@@ -260,7 +281,9 @@ test.describe("harness", () => {
     await expect(editor.getByRole("table").getByRole("row")).toHaveCount(11);
     await editor.getByLabel("Job name").fill("Accounts → Companies (EU)");
     await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
-    await expect.poll(async () => (await fake(page)).requests.filter((r) => r.method === "POST").map((r) => r.path)).toEqual(["/jobs/job_existing/preview", "/jobs/preview"]);
+    await expect
+      .poll(async () => (await fake(page)).requests.filter((r) => r.method === "POST").map((r) => r.path))
+      .toEqual(["/jobs/job_existing/preview", "/jobs/preview"]);
     expect((await fake(page)).requests.find((r) => r.path === "/jobs/preview")!.body).toMatchObject({ name: "Accounts → Companies (EU)" });
     await expect(editor.getByRole("heading", { name: "Edit job: Accounts → Companies" })).toBeVisible();
     await expect(editor.getByText(/Unsaved changes|Draft saved locally/)).toBeVisible();
@@ -293,7 +316,14 @@ test.describe("harness", () => {
     await expect(editor.getByText("No unsaved changes")).toBeVisible();
     let state = await fake(page);
     const post = state.requests.find((r) => r.method === "POST" && r.path === "/jobs")!;
-    expect(post.body).toMatchObject({ connectionId: "conn_test", name: "Contact → Person", source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert", schedule: null });
+    expect(post.body).toMatchObject({
+      connectionId: "conn_test",
+      name: "Contact → Person",
+      source: { entity: "contact", filter: null },
+      target: { object: "Person" },
+      mode: "upsert",
+      schedule: null,
+    });
     expect(state.events.find((e) => e.type === "dc-job-saved")).toMatchObject({ detail: { job: { id: "job_1", name: "Contact → Person" } } });
     await editor.getByRole("button", { name: "Fetch 10 sample records" }).click();
     await expect(editor.getByRole("table").getByRole("row")).toHaveCount(11);
@@ -477,10 +507,16 @@ test.describe("stack", () => {
     const table = editor.getByRole("combobox", { name: "Dynamics table" });
     await expect(table).toBeEnabled({ timeout: 30_000 });
     await table.fill("contact");
-    await editor.getByRole("option", { name: /^Contact\b/ }).first().click();
+    await editor
+      .getByRole("option", { name: /^Contact\b/ })
+      .first()
+      .click();
     const target = editor.getByRole("combobox", { name: "Target object" });
     await target.fill("Person");
-    await editor.getByRole("option", { name: /^Person/ }).first().click();
+    await editor
+      .getByRole("option", { name: /^Person/ })
+      .first()
+      .click();
     await editor.getByRole("button", { name: "Auto-map" }).click();
     await expect(editor.getByText(/Auto-map filled \d+ field/)).toBeVisible();
     await editor.getByLabel("Job name").fill(`Contacts → People (${tenant})`);
@@ -492,7 +528,12 @@ test.describe("stack", () => {
     if (await problem.isVisible()) throw new Error(`preview failed: ${await problem.innerText()}`);
     await expect(tableEl.getByRole("row").nth(1)).toBeVisible();
     await expect(editor.getByRole("heading", { name: "New job" })).toBeVisible();
-    const saved = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true })));
+    const saved = page.evaluate(
+      () =>
+        new Promise<string>((ok) =>
+          document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.id), { once: true }),
+        ),
+    );
     await editor.getByRole("group", { name: "Save or discard" }).getByRole("button", { name: "Save" }).click();
     expect(await saved).toMatch(/.+/);
   });

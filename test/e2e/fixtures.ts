@@ -185,7 +185,11 @@ export async function deleteTenantConnections(tenant: string): Promise<void> {
     if (list.status !== 200) fail("GET /connections", list);
     const ids = (JSON.parse(list.text) as Array<{ id: string }>).map((c) => c.id);
     if (!ids.length) return;
-    if (round === ROUNDS) fail(`connections ${ids.join(", ")} still there after ${ROUNDS} rounds of deleting${refused ? ` (last refusal: ${refused})` : ""}; GET /connections`, list);
+    if (round === ROUNDS)
+      fail(
+        `connections ${ids.join(", ")} still there after ${ROUNDS} rounds of deleting${refused ? ` (last refusal: ${refused})` : ""}; GET /connections`,
+        list,
+      );
     for (const id of ids) {
       const path = `/connections/${encodeURIComponent(id)}`;
       let del = await edgeCall(tenant, "DELETE", path);

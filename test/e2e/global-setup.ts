@@ -17,7 +17,9 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
   }
   // One org per parallel slot (parallelIndex is in [0, workers - 1]); at least 4, a margin over the configured workers.
   const slotCount = Math.max(4, config.workers);
-  const slots: Record<string, string[]> = Object.fromEntries(SLOTTED_ORGS.map((from) => [from, Array.from({ length: slotCount }, (_, i) => `${from}-${i + 1}`)]));
+  const slots: Record<string, string[]> = Object.fromEntries(
+    SLOTTED_ORGS.map((from) => [from, Array.from({ length: slotCount }, (_, i) => `${from}-${i + 1}`)]),
+  );
   const state = mkdtempSync(join(tmpdir(), "dc-e2e-"));
   const stack = await startStack({
     persistTo: join(state, "state"),

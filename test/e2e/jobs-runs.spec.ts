@@ -15,7 +15,12 @@ test("the enabled toggle saves the job and survives a reload", async ({ page, te
   const row = jobRow(w, "Users → Users");
   const toggle = row.getByRole("switch");
   const before = await toggle.isChecked();
-  const saved = page.evaluate(() => new Promise<boolean>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.enabled), { once: true })));
+  const saved = page.evaluate(
+    () =>
+      new Promise<boolean>((ok) =>
+        document.querySelector("dynamics-connector")!.addEventListener("dc-job-saved", (e) => ok((e as CustomEvent).detail.job.enabled), { once: true }),
+      ),
+  );
   await toggle.click();
   expect(await saved).toBe(!before);
   await page.reload();
@@ -25,8 +30,22 @@ test("the enabled toggle saves the job and survives a reload", async ({ page, te
 
 test("Run now shows live progress, then Success with counts and the history chart", async ({ page, tenant }) => {
   const w = await connectedContoso(page, tenant);
-  const started = page.evaluate(() => new Promise<string>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-started", (e) => ok((e as CustomEvent).detail.runId), { once: true })));
-  const finished = page.evaluate(() => new Promise<{ status: string; read: number }>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, read: (e as CustomEvent).detail.run.counts.read }), { once: true })));
+  const started = page.evaluate(
+    () =>
+      new Promise<string>((ok) =>
+        document.querySelector("dynamics-connector")!.addEventListener("dc-run-started", (e) => ok((e as CustomEvent).detail.runId), { once: true }),
+      ),
+  );
+  const finished = page.evaluate(
+    () =>
+      new Promise<{ status: string; read: number }>((ok) =>
+        document
+          .querySelector("dynamics-connector")!
+          .addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, read: (e as CustomEvent).detail.run.counts.read }), {
+            once: true,
+          }),
+      ),
+  );
   await jobRow(w, "Accounts → Companies").getByRole("button", { name: "Run now" }).click();
   expect(await started).toBeTruthy();
   const runs = w.locator("dc-runs-view");
@@ -60,7 +79,16 @@ test("a running run shows rows of the total and can be cancelled after a confirm
   // ($select sorted, the BusinessUnit lookup first); the readiness probe of parallel tests reads `systemusers?$select=systemuserid&$top=1`.
   const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 8000);
   try {
-    const finished = page.evaluate(() => new Promise<{ status: string; code?: string }>((ok) => document.querySelector("dynamics-connector")!.addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, code: (e as CustomEvent).detail.run.error?.code }), { once: true })));
+    const finished = page.evaluate(
+      () =>
+        new Promise<{ status: string; code?: string }>((ok) =>
+          document
+            .querySelector("dynamics-connector")!
+            .addEventListener("dc-run-finished", (e) => ok({ status: (e as CustomEvent).detail.run.status, code: (e as CustomEvent).detail.run.error?.code }), {
+              once: true,
+            }),
+        ),
+    );
     await jobRow(w, "Users → Users").getByRole("button", { name: "Run now" }).click();
     const detail = w.locator('dc-runs-view [part="run-detail"]');
     const progress = detail.locator('[part="run-progress"]');
@@ -85,7 +113,7 @@ test("a running run shows rows of the total and can be cancelled after a confirm
     await expect(detail.locator(".chip").first()).toHaveText("Cancelled");
     await expect(detail.getByRole("status").filter({ hasText: "The run was cancelled." })).toContainText("Cancelled by olivia.ops@acme.example");
     await expect(detail.getByRole("button", { name: "Cancel run" })).toHaveCount(0);
-    await expect(w.locator('dc-runs-view tbody tr').first().locator(".chip")).toHaveText("Cancelled");
+    await expect(w.locator("dc-runs-view tbody tr").first().locator(".chip")).toHaveText("Cancelled");
   } finally {
     await release();
   }
@@ -105,13 +133,21 @@ test("per-record errors are listed and download as CSV", async ({ page, tenant }
   const conn = (await edgeApi<Array<{ id: string }>>(tenant, "GET", "/connections"))[0]!;
   // A job whose values can't convert (account names are not email addresses): every record is a per-record error.
   await edgeApi(tenant, "POST", "/objects", {
-    name: "ErrorProbe", label: "Error probe",
-    fields: [{ name: "DynamicsId", label: "Dynamics id", type: "string", unique: true }, { name: "Email", label: "Email", type: "email" }],
+    name: "ErrorProbe",
+    label: "Error probe",
+    fields: [
+      { name: "DynamicsId", label: "Dynamics id", type: "string", unique: true },
+      { name: "Email", label: "Email", type: "email" },
+    ],
   });
   await edgeApi(tenant, "POST", "/jobs", {
-    connectionId: conn.id, name: "Accounts → Error probe", enabled: false,
-    source: { entity: "account", filter: null }, target: { object: "ErrorProbe" },
-    identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Email" }],
+    connectionId: conn.id,
+    name: "Accounts → Error probe",
+    enabled: false,
+    source: { entity: "account", filter: null },
+    target: { object: "ErrorProbe" },
+    identifiers: [{ source: "accountid", target: "DynamicsId" }],
+    mappings: [{ source: "name", target: "Email" }],
   });
   await page.reload();
   await w.getByRole("button", { name: "Open" }).click();
@@ -123,7 +159,9 @@ test("per-record errors are listed and download as CSV", async ({ page, tenant }
   await detail.getByRole("button", { name: "Download CSV" }).click();
   const download = await downloadPromise;
   expect(download.suggestedFilename()).toMatch(/\.csv$/);
-  const lines = readFileSync((await download.path())!, "utf8").split(/\r?\n/).filter(Boolean);
+  const lines = readFileSync((await download.path())!, "utf8")
+    .split(/\r?\n/)
+    .filter(Boolean);
   expect(lines[0]).toBe("sourceId,field,value,reason");
   expect(lines.length).toBeGreaterThan(1);
   expect(lines[1]).toContain("not an email address");

@@ -20,7 +20,10 @@ async function shot(page: Page, name: string): Promise<void> {
   }
 }
 
-test("the admin journey: connect, authorize, add a field mapped through the Customer lookup, preview, save, run, records, delta by cron", async ({ page, tenant }) => {
+test("the admin journey: connect, authorize, add a field mapped through the Customer lookup, preview, save, run, records, delta by cron", async ({
+  page,
+  tenant,
+}) => {
   test.setTimeout(300_000);
   const w = page.locator("dynamics-connector");
   const contoso = env().org("contoso");
@@ -129,18 +132,31 @@ test("the admin journey: connect, authorize, add a field mapped through the Cust
   const page1 = await edgeApi<{ items: Array<{ fields: Record<string, unknown> }> }>(tenant, "GET", "/objects/Person/records?limit=2");
   const ids = page1.items.map((r) => String(r.fields.DynamicsId));
   for (const id of ids) {
-    const res = await fetch(`${contoso.url}/_sandbox/rows/contact/${id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ jobtitle: `Changed ${Date.now()}` }) });
+    const res = await fetch(`${contoso.url}/_sandbox/rows/contact/${id}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jobtitle: `Changed ${Date.now()}` }),
+    });
     expect(res.ok).toBe(true);
   }
   // The job's next tick is the next minute boundary after the save: wait for it, then fire the cron trigger.
   await page.waitForTimeout(60_000 - (Date.now() % 60_000) + 1500);
   const cron = await fetch(`${env().edgeUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
   expect(cron.ok).toBe(true);
-  await expect.poll(async () => {
-    const list = await edgeApi<Array<{ trigger: string; status: string; counts: { read: number; updated: number } }>>(tenant, "GET", `/jobs/${personJob}/runs?limit=5`);
-    const sched = list.find((r) => r.trigger === "schedule");
-    return sched && !["queued", "running"].includes(sched.status) ? sched : null;
-  }, { timeout: 90_000 }).toMatchObject({ status: "succeeded" });
+  await expect
+    .poll(
+      async () => {
+        const list = await edgeApi<Array<{ trigger: string; status: string; counts: { read: number; updated: number } }>>(
+          tenant,
+          "GET",
+          `/jobs/${personJob}/runs?limit=5`,
+        );
+        const sched = list.find((r) => r.trigger === "schedule");
+        return sched && !["queued", "running"].includes(sched.status) ? sched : null;
+      },
+      { timeout: 90_000 },
+    )
+    .toMatchObject({ status: "succeeded" });
   const all = await edgeApi<Array<{ trigger: string; counts: { read: number; updated: number } }>>(tenant, "GET", `/jobs/${personJob}/runs?limit=5`);
   const delta = all.find((r) => r.trigger === "schedule")!;
   expect(delta.counts.read).toBeGreaterThanOrEqual(ids.length);

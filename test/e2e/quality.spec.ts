@@ -112,7 +112,10 @@ test("no CSS leaks in either direction, and the host's font is inherited", async
   // The host styles every button uppercase on a brand pill; the widget's buttons stay its own.
   expect(await button.evaluate((b) => getComputedStyle(b).textTransform)).toBe("none");
   expect(await button.evaluate((b) => getComputedStyle(b).borderRadius)).not.toBe("999px");
-  const fonts = await page.evaluate(() => ({ host: getComputedStyle(document.documentElement).fontFamily, widget: getComputedStyle(document.querySelector("dynamics-connector")!).fontFamily }));
+  const fonts = await page.evaluate(() => ({
+    host: getComputedStyle(document.documentElement).fontFamily,
+    widget: getComputedStyle(document.querySelector("dynamics-connector")!).fontFamily,
+  }));
   expect(fonts.widget).toBe(fonts.host);
   await button.click();
   // Nothing was added to the document's styles; the host's own elements are untouched.

@@ -23,13 +23,21 @@ async function adminSetup(page: Page, tenant: string): Promise<string> {
   await connectedContoso(page, tenant);
   const conn = (await edgeApi<Array<{ id: string }>>(tenant, "GET", "/connections"))[0]!;
   await edgeApi(tenant, "POST", "/objects", {
-    name: "ErrorProbe", label: "Error probe",
-    fields: [{ name: "DynamicsId", label: "Dynamics id", type: "string", unique: true }, { name: "Email", label: "Email", type: "email" }],
+    name: "ErrorProbe",
+    label: "Error probe",
+    fields: [
+      { name: "DynamicsId", label: "Dynamics id", type: "string", unique: true },
+      { name: "Email", label: "Email", type: "email" },
+    ],
   });
   const job = await edgeApi<{ id: string }>(tenant, "POST", "/jobs", {
-    connectionId: conn.id, name: "Accounts → Error probe", enabled: false,
-    source: { entity: "account", filter: "statecode eq 0" }, target: { object: "ErrorProbe" },
-    identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Email" }],
+    connectionId: conn.id,
+    name: "Accounts → Error probe",
+    enabled: false,
+    source: { entity: "account", filter: "statecode eq 0" },
+    target: { object: "ErrorProbe" },
+    identifiers: [{ source: "accountid", target: "DynamicsId" }],
+    mappings: [{ source: "name", target: "Email" }],
   });
   const { runId } = await edgeApi<{ runId: string }>(tenant, "POST", `/jobs/${job.id}/runs`);
   await expect.poll(async () => (await edgeApi<{ status: string }>(tenant, "GET", `/runs/${runId}`)).status, { timeout: 60_000 }).toMatch(/partial|failed/);
@@ -78,7 +86,9 @@ test("a viewer reads connections, jobs, a job's configuration, runs and records 
   await expect(detail.getByRole("table", { name: /Record errors/ })).toContainText("not an email address");
   const downloadPromise = page.waitForEvent("download");
   await detail.getByRole("button", { name: "Download CSV" }).click();
-  const lines = readFileSync((await (await downloadPromise).path())!, "utf8").split(/\r?\n/).filter(Boolean);
+  const lines = readFileSync((await (await downloadPromise).path())!, "utf8")
+    .split(/\r?\n/)
+    .filter(Boolean);
   expect(lines[0]).toBe("sourceId,field,value,reason");
   await expectNoWriteActions(w);
   await axe(page);

@@ -80,118 +80,146 @@ afterAll(async () => {
 }, 60_000);
 
 describe.sequential("sync through a real edge process", () => {
-  it(`baseline: a fault-free full sync of ${ROWS} accounts`, async () => {
-    const t = await setUpTenant(stack, "base");
-    tenants.push(t);
-    await control(contoso().url, "DELETE", "stats");
-    let maxSockets: number | null = null;
-    const run = await waitForRun(t, await startRun(t), RUN_TIMEOUT, () => {
-      const n = stack.edgeSockets();
-      if (n !== null) maxSockets = Math.max(maxSockets ?? 0, n);
-    });
-    const digest = await digestTable(t);
-    const stats = await control(contoso().url, "GET", "stats");
-    baseline = { run, digest };
-    report("baseline", { runMs: ms(run.startedAt, run.finishedAt), pages: run.progress?.pages, counts: run.counts, upstreamRequests: stats.total, byStatus: stats.byStatus, hash: digest.hash, edgeSocketsMax: maxSockets });
-    expectCleanFullRun(run);
-    expect(digest.rows).toBe(ROWS);
-    expect(digest.distinctIds).toBe(ROWS);
-    // The edge's workerd processes hold a few dozen sockets during a sync. wrangler's devtools inspector proxy made it
-    // hundreds to thousands (up to the fd limit: the edge stopped answering), see wranglerEnv in demo/stack.ts.
-    if (maxSockets !== null) expect(maxSockets).toBeLessThan(200);
-  }, RUN_TIMEOUT + 60_000);
+  it(
+    `baseline: a fault-free full sync of ${ROWS} accounts`,
+    async () => {
+      const t = await setUpTenant(stack, "base");
+      tenants.push(t);
+      await control(contoso().url, "DELETE", "stats");
+      let maxSockets: number | null = null;
+      const run = await waitForRun(t, await startRun(t), RUN_TIMEOUT, () => {
+        const n = stack.edgeSockets();
+        if (n !== null) maxSockets = Math.max(maxSockets ?? 0, n);
+      });
+      const digest = await digestTable(t);
+      const stats = await control(contoso().url, "GET", "stats");
+      baseline = { run, digest };
+      report("baseline", {
+        runMs: ms(run.startedAt, run.finishedAt),
+        pages: run.progress?.pages,
+        counts: run.counts,
+        upstreamRequests: stats.total,
+        byStatus: stats.byStatus,
+        hash: digest.hash,
+        edgeSocketsMax: maxSockets,
+      });
+      expectCleanFullRun(run);
+      expect(digest.rows).toBe(ROWS);
+      expect(digest.distinctIds).toBe(ROWS);
+      // The edge's workerd processes hold a few dozen sockets during a sync. wrangler's devtools inspector proxy made it
+      // hundreds to thousands (up to the fd limit: the edge stopped answering), see wranglerEnv in demo/stack.ts.
+      if (maxSockets !== null) expect(maxSockets).toBeLessThan(200);
+    },
+    RUN_TIMEOUT + 60_000,
+  );
 
-  it("chaos: 429 (Retry-After 1 s), 503, dropped connections, slow pages and a 401 mid-run change nothing", async () => {
-    expect(baseline, "baseline must have run").not.toBeNull();
-    const t = await setUpTenant(stack, "chaos");
-    tenants.push(t);
-    const org = contoso().url;
-    await control(org, "DELETE", "faults");
-    await control(org, "DELETE", "stats");
-    // Order matters: the first fault that fires wins, so the 401 (nth page request) goes first.
-    await control(org, "POST", "faults", [
-      { kind: "401", nth: Math.max(2, Math.floor(PAGES * 0.4)), path: "accounts" },
-      { kind: "429", rate: 0.2, retryAfter: 1 },
-      { kind: "503", rate: 0.05 },
-      { kind: "drop", rate: 0.03 },
-      { kind: "slow", rate: 0.05, delayMs: 1500 },
-      // and at least one of each on page reads whatever the dice say
-      { kind: "drop", nth: Math.max(3, Math.floor(PAGES * 0.2)), path: "accounts" },
-      { kind: "slow", nth: Math.max(4, Math.floor(PAGES * 0.7)), path: "accounts", delayMs: 1500 },
-    ]);
-    let run: RunView;
-    let stats: { total: number; byStatus: Record<string, number> };
-    let faults: Array<{ kind: string; fired: number; seen: number }>;
-    try {
-      run = await waitForRun(t, await startRun(t), RUN_TIMEOUT);
-    } finally {
-      stats = await control(org, "GET", "stats");
-      faults = (await control(org, "GET", "faults")).faults;
+  it(
+    "chaos: 429 (Retry-After 1 s), 503, dropped connections, slow pages and a 401 mid-run change nothing",
+    async () => {
+      expect(baseline, "baseline must have run").not.toBeNull();
+      const t = await setUpTenant(stack, "chaos");
+      tenants.push(t);
+      const org = contoso().url;
       await control(org, "DELETE", "faults");
-    }
-    const fired: Record<string, number> = {};
-    for (const f of faults) fired[f.kind] = (fired[f.kind] ?? 0) + f.fired;
-    const runMs = ms(run.startedAt, run.finishedAt);
-    const digest = await digestTable(t);
-    const conn = await t.api.req("GET", `/connections/${t.connectionId}`);
-    report("chaos", {
-      runMs,
-      baselineRunMs: ms(baseline!.run.startedAt, baseline!.run.finishedAt),
-      pages: run.progress?.pages,
-      counts: run.counts,
-      upstreamRequests: stats.total,
-      byStatus: stats.byStatus,
-      faultsFired: fired,
-      effectiveRates: Object.fromEntries(Object.entries(fired).map(([k, v]) => [k, Number((v / stats.total).toFixed(3))])),
-      hash: digest.hash,
-      equalToBaseline: digest.hash === baseline!.digest.hash,
-    });
-    expectCleanFullRun(run);
-    expect(run.counts).toEqual(baseline!.run.counts);
-    expectSameTable(digest);
-    // Every kind of fault really happened…
-    expect(fired["401"]).toBe(1);
-    expect(fired["429"]).toBeGreaterThanOrEqual(3);
-    expect(fired["503"]).toBeGreaterThanOrEqual(1);
-    expect(fired["drop"]).toBeGreaterThanOrEqual(1);
-    expect(fired["slow"]).toBeGreaterThanOrEqual(1);
-    // …Retry-After was honoured (one runner, sequential requests: each 429 costs at least its 1 s)…
-    expect(runMs).toBeGreaterThanOrEqual(fired["429"]! * 1000);
-    // …and the single 401 was absorbed by the token refresh, not turned into needs_attention.
-    expect(conn.status).toBe("authorized");
-  }, RUN_TIMEOUT + 60_000);
+      await control(org, "DELETE", "stats");
+      // Order matters: the first fault that fires wins, so the 401 (nth page request) goes first.
+      await control(org, "POST", "faults", [
+        { kind: "401", nth: Math.max(2, Math.floor(PAGES * 0.4)), path: "accounts" },
+        { kind: "429", rate: 0.2, retryAfter: 1 },
+        { kind: "503", rate: 0.05 },
+        { kind: "drop", rate: 0.03 },
+        { kind: "slow", rate: 0.05, delayMs: 1500 },
+        // and at least one of each on page reads whatever the dice say
+        { kind: "drop", nth: Math.max(3, Math.floor(PAGES * 0.2)), path: "accounts" },
+        { kind: "slow", nth: Math.max(4, Math.floor(PAGES * 0.7)), path: "accounts", delayMs: 1500 },
+      ]);
+      let run: RunView;
+      let stats: { total: number; byStatus: Record<string, number> };
+      let faults: Array<{ kind: string; fired: number; seen: number }>;
+      try {
+        run = await waitForRun(t, await startRun(t), RUN_TIMEOUT);
+      } finally {
+        stats = await control(org, "GET", "stats");
+        faults = (await control(org, "GET", "faults")).faults;
+        await control(org, "DELETE", "faults");
+      }
+      const fired: Record<string, number> = {};
+      for (const f of faults) fired[f.kind] = (fired[f.kind] ?? 0) + f.fired;
+      const runMs = ms(run.startedAt, run.finishedAt);
+      const digest = await digestTable(t);
+      const conn = await t.api.req("GET", `/connections/${t.connectionId}`);
+      report("chaos", {
+        runMs,
+        baselineRunMs: ms(baseline!.run.startedAt, baseline!.run.finishedAt),
+        pages: run.progress?.pages,
+        counts: run.counts,
+        upstreamRequests: stats.total,
+        byStatus: stats.byStatus,
+        faultsFired: fired,
+        effectiveRates: Object.fromEntries(Object.entries(fired).map(([k, v]) => [k, Number((v / stats.total).toFixed(3))])),
+        hash: digest.hash,
+        equalToBaseline: digest.hash === baseline!.digest.hash,
+      });
+      expectCleanFullRun(run);
+      expect(run.counts).toEqual(baseline!.run.counts);
+      expectSameTable(digest);
+      // Every kind of fault really happened…
+      expect(fired["401"]).toBe(1);
+      expect(fired["429"]).toBeGreaterThanOrEqual(3);
+      expect(fired["503"]).toBeGreaterThanOrEqual(1);
+      expect(fired["drop"]).toBeGreaterThanOrEqual(1);
+      expect(fired["slow"]).toBeGreaterThanOrEqual(1);
+      // …Retry-After was honoured (one runner, sequential requests: each 429 costs at least its 1 s)…
+      expect(runMs).toBeGreaterThanOrEqual(fired["429"]! * 1000);
+      // …and the single 401 was absorbed by the token refresh, not turned into needs_attention.
+      expect(conn.status).toBe("authorized");
+    },
+    RUN_TIMEOUT + 60_000,
+  );
 
-  it("restart: wrangler dev killed twice mid-run resumes on the same persisted state and ends identical", async () => {
-    expect(baseline, "baseline must have run").not.toBeNull();
-    const t = await setUpTenant(stack, "restart");
-    tenants.push(t);
-    await control(contoso().url, "DELETE", "stats");
-    const killAt = [Math.floor(PAGES * 0.25), Math.floor(PAGES * 0.6)];
-    const kills: Array<{ atPage: number; restartMs: number; resumedAfterMs?: number }> = [];
-    let pending: { atPage: number; at: number } | null = null;
-    const runId = await startRun(t);
-    const run = await waitForRun(t, runId, RUN_TIMEOUT, async (r) => {
-      const pages = r.progress?.pages ?? 0;
-      if (pending && pages > pending.atPage) {
-        kills[kills.length - 1]!.resumedAfterMs = Date.now() - pending.at;
-        pending = null;
-      }
-      if (kills.length < killAt.length && pages >= killAt[kills.length]! && r.status === "running") {
-        const at = Date.now();
-        await stack.killEdge();
-        const restartMs = await stack.startEdge();
-        kills.push({ atPage: pages, restartMs });
-        pending = { atPage: pages, at };
-      }
-    });
-    const digest = await digestTable(t);
-    const stats = await control(contoso().url, "GET", "stats");
-    report("restart", { runMs: ms(run.startedAt, run.finishedAt), kills, pages: run.progress?.pages, counts: run.counts, upstreamRequests: stats.total, hash: digest.hash, equalToBaseline: digest.hash === baseline!.digest.hash });
-    expect(kills).toHaveLength(2);
-    expect(kills.every((k) => k.atPage < PAGES)).toBe(true);
-    expectCleanFullRun(run);
-    expectSameTable(digest);
-  }, RUN_TIMEOUT + 120_000);
+  it(
+    "restart: wrangler dev killed twice mid-run resumes on the same persisted state and ends identical",
+    async () => {
+      expect(baseline, "baseline must have run").not.toBeNull();
+      const t = await setUpTenant(stack, "restart");
+      tenants.push(t);
+      await control(contoso().url, "DELETE", "stats");
+      const killAt = [Math.floor(PAGES * 0.25), Math.floor(PAGES * 0.6)];
+      const kills: Array<{ atPage: number; restartMs: number; resumedAfterMs?: number }> = [];
+      let pending: { atPage: number; at: number } | null = null;
+      const runId = await startRun(t);
+      const run = await waitForRun(t, runId, RUN_TIMEOUT, async (r) => {
+        const pages = r.progress?.pages ?? 0;
+        if (pending && pages > pending.atPage) {
+          kills[kills.length - 1]!.resumedAfterMs = Date.now() - pending.at;
+          pending = null;
+        }
+        if (kills.length < killAt.length && pages >= killAt[kills.length]! && r.status === "running") {
+          const at = Date.now();
+          await stack.killEdge();
+          const restartMs = await stack.startEdge();
+          kills.push({ atPage: pages, restartMs });
+          pending = { atPage: pages, at };
+        }
+      });
+      const digest = await digestTable(t);
+      const stats = await control(contoso().url, "GET", "stats");
+      report("restart", {
+        runMs: ms(run.startedAt, run.finishedAt),
+        kills,
+        pages: run.progress?.pages,
+        counts: run.counts,
+        upstreamRequests: stats.total,
+        hash: digest.hash,
+        equalToBaseline: digest.hash === baseline!.digest.hash,
+      });
+      expect(kills).toHaveLength(2);
+      expect(kills.every((k) => k.atPage < PAGES)).toBe(true);
+      expectCleanFullRun(run);
+      expectSameTable(digest);
+    },
+    RUN_TIMEOUT + 120_000,
+  );
 
   it("load: 50 concurrent clients on the edge API for a bounded time, no errors", async () => {
     const t = tenants[0]!;
@@ -208,7 +236,20 @@ describe.sequential("sync through a real edge process", () => {
     }
     report(
       "load",
-      Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { requests: r.requests, errors: r.errors, statuses: r.statuses, p50: Math.round(r.p50), p99: Math.round(r.p99), max: Math.round(r.max ?? NaN), rps: Math.round(r.rps) }])),
+      Object.fromEntries(
+        Object.entries(results).map(([k, r]) => [
+          k,
+          {
+            requests: r.requests,
+            errors: r.errors,
+            statuses: r.statuses,
+            p50: Math.round(r.p50),
+            p99: Math.round(r.p99),
+            max: Math.round(r.max ?? NaN),
+            rps: Math.round(r.rps),
+          },
+        ]),
+      ),
     );
     for (const [name, r] of Object.entries(results)) {
       expect(r.errors, `${name}: ${r.firstError ?? ""}`).toBe(0);
@@ -223,12 +264,21 @@ describe.sequential("sync through a real edge process", () => {
     const edge = new URL(stack.edgeUrl);
     const raw = (method: string, path: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest({ host: edge.hostname, port: edge.port, method, path, headers: { Authorization: `Bearer ${t.api.token}`, "X-Dynamics-Token": t.delegatedToken, ...headers } }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = httpRequest(
+          {
+            host: edge.hostname,
+            port: edge.port,
+            method,
+            path,
+            headers: { Authorization: `Bearer ${t.api.token}`, "X-Dynamics-Token": t.delegatedToken, ...headers },
+          },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on("error", reject);
         req.end();
       });
@@ -268,7 +318,10 @@ describe.sequential("sync through a real edge process", () => {
     const t = tenants[0]!;
     const conn = await t.api.req("POST", "/connections", { name: "redirecting org", orgUrl: redirector.url });
     const call = (path: string, init: RequestInit = {}) =>
-      fetch(`${stack.edgeUrl}/api/v1${path}`, { ...init, headers: { Authorization: `Bearer ${t.api.token}`, "X-Dynamics-Token": t.delegatedToken, "Content-Type": "application/json", ...(init.headers ?? {}) } });
+      fetch(`${stack.edgeUrl}/api/v1${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${t.api.token}`, "X-Dynamics-Token": t.delegatedToken, "Content-Type": "application/json", ...(init.headers ?? {}) },
+      });
     const canaryBefore = canary.hits.length;
     const redirBefore = redirector.hits.length;
     const results: Record<string, string> = {};
@@ -313,7 +366,12 @@ describe.sequential("sync through a real edge process", () => {
     // back-to-back cut streams, since its inspector proxy is off). So a held probe is followed by another.
     const health: number[] = [];
     for (let i = 0; i < 3 && health.at(-1) !== 200; i++) {
-      health.push(await fetch(`${stack.edgeUrl}/api/v1/health`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0));
+      health.push(
+        await fetch(`${stack.edgeUrl}/api/v1/health`, { signal: AbortSignal.timeout(5000) }).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      );
     }
     results.healthAfterCut = health.join(",");
     expect(health.at(-1)).toBe(200);
@@ -335,20 +393,38 @@ describe.sequential("sync through a real edge process", () => {
   it("webhook SSRF over real HTTP: private, loopback, link-local and metadata targets are refused on save", async () => {
     const t = tenants[tenants.length - 1]!; // the tenant that holds contoso now
     const targets = [
-      "https://169.254.169.254/latest/meta-data", "https://10.0.0.5:8443/x", "https://127.0.0.1/x", "https://[::1]/x", "https://localhost/x", "https://192.168.1.10/x",
-      "https://100.64.0.1/x", "https://[fd00::1]/x", "https://0x7f000001/x", "https://metadata.google.internal/x",
+      "https://169.254.169.254/latest/meta-data",
+      "https://10.0.0.5:8443/x",
+      "https://127.0.0.1/x",
+      "https://[::1]/x",
+      "https://localhost/x",
+      "https://192.168.1.10/x",
+      "https://100.64.0.1/x",
+      "https://[fd00::1]/x",
+      "https://0x7f000001/x",
+      "https://metadata.google.internal/x",
     ];
     for (const webhook of targets) {
       const res = await fetch(`${stack.edgeUrl}/api/v1/jobs`, {
         method: "POST",
         headers: { Authorization: `Bearer ${t.api.token}`, "Content-Type": "application/json" },
         body: JSON.stringify({
-          connectionId: t.connectionId, name: "hook", source: { entity: "account", filter: null }, target: { object: t.objectName },
-          identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name" }], notify: { onSuccess: [], onPartial: [], onFailure: [], webhook },
+          connectionId: t.connectionId,
+          name: "hook",
+          source: { entity: "account", filter: null },
+          target: { object: t.objectName },
+          identifiers: [{ source: "accountid", target: "DynamicsId" }],
+          mappings: [{ source: "name", target: "Name" }],
+          notify: { onSuccess: [], onPartial: [], onFailure: [], webhook },
         }),
       });
       const body = (await res.json()) as { error?: { code: string; details?: Array<{ path: string }> } };
-      expect({ webhook, status: res.status, code: body.error?.code, paths: body.error?.details?.map((d) => d.path) }).toEqual({ webhook, status: 400, code: "validation_failed", paths: ["notify.webhook"] });
+      expect({ webhook, status: res.status, code: body.error?.code, paths: body.error?.details?.map((d) => d.path) }).toEqual({
+        webhook,
+        status: 400,
+        code: "validation_failed",
+        paths: ["notify.webhook"],
+      });
     }
   });
 
@@ -356,7 +432,8 @@ describe.sequential("sync through a real edge process", () => {
     expect(tenants.length).toBeGreaterThan(0);
     const app = stack.sandbox.apps[0]!;
     // Fragments: long values may be split across SQLite pages, so several short pieces of each are searched.
-    const pieces = (v: string) => (v.length <= 40 ? [v] : [v.slice(0, 32), v.slice(Math.floor(v.length / 2) - 16, Math.floor(v.length / 2) + 16), v.slice(-32)]);
+    const pieces = (v: string) =>
+      v.length <= 40 ? [v] : [v.slice(0, 32), v.slice(Math.floor(v.length / 2) - 16, Math.floor(v.length / 2) + 16), v.slice(-32)];
     const secrets: Array<[string, string]> = [
       ["HOST_JWT_SECRET", stack.secrets.HOST_JWT_SECRET],
       ["ENCRYPTION_KEY", stack.secrets.ENCRYPTION_KEY],

@@ -55,7 +55,11 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   const envFile = join(persistTo, "edge.env");
   writeEdgeEnvFile(envFile, { ...secrets, DYNAMICS_CLIENT_ID: app.clientId, DYNAMICS_CLIENT_SECRET: app.clientSecret });
   const state = join(persistTo, "state");
-  const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], { cwd: REPO_ROOT, env: edgeEnv(), encoding: "utf8" });
+  const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], {
+    cwd: REPO_ROOT,
+    env: edgeEnv(),
+    encoding: "utf8",
+  });
   if (mig.status !== 0) {
     await sandbox.stop();
     throw new Error(`D1 migrations failed:\n${mig.stdout}\n${mig.stderr}`);
@@ -69,14 +73,33 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
     const t0 = Date.now();
     const inspectorPort = await freePort();
     const args = [
-      WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(edgePort), "--inspector-port", String(inspectorPort),
-      "--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false", "--log-level", "log",
-      "--var", `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
-      "--var", `DEV_INSECURE_ORG_HOSTS:${orgHosts}`,
-      "--var", "ALLOWED_ORIGINS:http://127.0.0.1:9",
-      "--var", "HOST_JWKS_URL:",
-      "--var", `HOST_JWT_AUDIENCE:${HOST_JWT_AUDIENCE}`,
-      "--var", `HOST_JWT_ISSUER:${HOST_JWT_ISSUER}`,
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(edgePort),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      state,
+      "--env-file",
+      envFile,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "log",
+      "--var",
+      `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
+      "--var",
+      `DEV_INSECURE_ORG_HOSTS:${orgHosts}`,
+      "--var",
+      "ALLOWED_ORIGINS:http://127.0.0.1:9",
+      "--var",
+      "HOST_JWKS_URL:",
+      "--var",
+      `HOST_JWT_AUDIENCE:${HOST_JWT_AUDIENCE}`,
+      "--var",
+      `HOST_JWT_ISSUER:${HOST_JWT_ISSUER}`,
       ...(opts.pageSize ? ["--var", `SYNC_PAGE_SIZE:${opts.pageSize}`] : []),
     ];
     const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: edgeEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -199,7 +222,11 @@ export class Api {
 
 /** Sandbox control API of an org. */
 export async function control(orgUrl: string, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${orgUrl}/_sandbox/${path}`, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${orgUrl}/_sandbox/${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   if (!r.ok) throw new Error(`sandbox ${method} ${path}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;

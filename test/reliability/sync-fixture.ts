@@ -127,7 +127,10 @@ export async function digestTable(t: SyncTenant): Promise<TableDigest> {
   let cursor: string | null = null;
   do {
     const q: string = `limit=500&includeDeleted=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const page: { items: Array<{ fields: Record<string, unknown>; deleted: boolean }>; nextCursor: string | null } = await t.api.req("GET", `/objects/${t.objectName}/records?${q}`);
+    const page: { items: Array<{ fields: Record<string, unknown>; deleted: boolean }>; nextCursor: string | null } = await t.api.req(
+      "GET",
+      `/objects/${t.objectName}/records?${q}`,
+    );
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -137,5 +140,11 @@ export async function digestTable(t: SyncTenant): Promise<TableDigest> {
   const order = lines.map((l, i) => [ids[i]!, l] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const h = createHash("sha256");
   for (const [, l] of order) h.update(l).update("\n");
-  return { rows: all.length, distinctIds: new Set(ids).size, live: all.filter((r) => !r.deleted).length, hash: h.digest("hex"), sample: order.slice(0, 2).map(([, l]) => JSON.parse(l)) };
+  return {
+    rows: all.length,
+    distinctIds: new Set(ids).size,
+    live: all.filter((r) => !r.deleted).length,
+    hash: h.digest("hex"),
+    sample: order.slice(0, 2).map(([, l]) => JSON.parse(l)),
+  };
 }

@@ -77,7 +77,13 @@ describe("authorization code with PKCE", () => {
     expect(t).toMatchObject({ token_type: "Bearer", scope: expect.stringContaining(`${contoso().url}/user_impersonation`), refresh_token: expect.any(String) });
     expect(JSON.parse(Buffer.from(t.client_info, "base64url").toString())).toEqual({ uid: expect.any(String), utid: contoso().tenantId });
     expect(decodeJwt(t.id_token)).toMatchObject({ nonce: "nonce-42", aud: sb.spaClientId, tid: contoso().tenantId });
-    expect(decodeJwt(t.access_token)).toMatchObject({ aud: contoso().url, upn: "admin@contoso.example", scp: "user_impersonation", tid: contoso().tenantId, iss: `${sb.identity.httpsUrl}/${contoso().tenantId}/v2.0` });
+    expect(decodeJwt(t.access_token)).toMatchObject({
+      aud: contoso().url,
+      upn: "admin@contoso.example",
+      scp: "user_impersonation",
+      tid: contoso().tenantId,
+      iss: `${sb.identity.httpsUrl}/${contoso().tenantId}/v2.0`,
+    });
     const who = await call(contoso(), "WhoAmI", t.access_token);
     expect(who.status).toBe(200);
   });
@@ -105,7 +111,18 @@ describe("authorization code with PKCE", () => {
   it("redirects with the code in the query for response_mode=query", async () => {
     const { challenge } = pkcePair();
     const base = `${sb.identity.httpUrl}/organizations/oauth2/v2.0/authorize`;
-    const params = { client_id: sb.spaClientId, response_type: "code", redirect_uri: REDIRECT, scope, state: "q", code_challenge: challenge, code_challenge_method: "S256", response_mode: "query", sandbox_user: "admin@fabrikam.example", sandbox_action: "accept" };
+    const params = {
+      client_id: sb.spaClientId,
+      response_type: "code",
+      redirect_uri: REDIRECT,
+      scope,
+      state: "q",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      response_mode: "query",
+      sandbox_user: "admin@fabrikam.example",
+      sandbox_action: "accept",
+    };
     const r = await fetch(base, { method: "POST", body: new URLSearchParams(params), redirect: "manual" });
     expect(r.status).toBe(302);
     expect(r.headers.get("location")).toMatch(new RegExp(`^${REDIRECT.replace(/\./g, "\\.")}\\?code=`));
@@ -119,12 +136,28 @@ describe("client credentials", () => {
     expect(t.scp).toBeUndefined();
   });
   it("rejects a wrong client secret with invalid_client", async () => {
-    const r = await fetch(`${sb.identity.httpUrl}/${contoso().tenantId}/oauth2/v2.0/token`, { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: sb.apps[0]!.clientId, client_secret: "nope", scope: `${contoso().url}/.default` }) });
+    const r = await fetch(`${sb.identity.httpUrl}/${contoso().tenantId}/oauth2/v2.0/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: sb.apps[0]!.clientId,
+        client_secret: "nope",
+        scope: `${contoso().url}/.default`,
+      }),
+    });
     expect(r.status).toBe(401);
     expect((await r.json()).error).toBe("invalid_client");
   });
   it("rejects a scope that is not {resource}/.default", async () => {
-    const r = await fetch(`${sb.identity.httpUrl}/${contoso().tenantId}/oauth2/v2.0/token`, { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: sb.apps[0]!.clientId, client_secret: sb.apps[0]!.clientSecret, scope: `${contoso().url}/user_impersonation` }) });
+    const r = await fetch(`${sb.identity.httpUrl}/${contoso().tenantId}/oauth2/v2.0/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: sb.apps[0]!.clientId,
+        client_secret: sb.apps[0]!.clientSecret,
+        scope: `${contoso().url}/user_impersonation`,
+      }),
+    });
     expect(r.status).toBe(400);
   });
   it("answers 403 'not a member' in an org without the application user (fabrikam)", async () => {
@@ -138,7 +171,9 @@ describe("Dataverse token validation", () => {
   it("answers 401 with WWW-Authenticate when the token is missing", async () => {
     const r = await call(contoso(), "accounts");
     expect(r.status).toBe(401);
-    expect(r.headers.get("www-authenticate")).toBe(`Bearer authorization_uri=${sb.identity.httpsUrl}/${contoso().tenantId}/oauth2/authorize, resource_id=${contoso().url}/`);
+    expect(r.headers.get("www-authenticate")).toBe(
+      `Bearer authorization_uri=${sb.identity.httpsUrl}/${contoso().tenantId}/oauth2/authorize, resource_id=${contoso().url}/`,
+    );
   });
   it("answers 401 to an expired token", async () => {
     const t = await mintToken(sb, { upn: "admin@contoso.example", audience: contoso().url, expiresIn: -120 });

@@ -36,7 +36,9 @@ describe("change tracking", () => {
   it("ends a tracked full sync with a deltaLink carrying $deltatoken", async () => {
     const { rows, deltaLink } = await initialSync("accounts?$select=name");
     expect(rows).toHaveLength(300);
-    expect(deltaLink).toMatch(new RegExp(`^${API(org()).replace(/[.]/g, "\\.")}accounts\\?\\$select=name&\\$deltatoken=\\d+%21\\d\\d%2f\\d\\d%2f\\d{4}%20\\d\\d%3a\\d\\d%3a\\d\\d$`));
+    expect(deltaLink).toMatch(
+      new RegExp(`^${API(org()).replace(/[.]/g, "\\.")}accounts\\?\\$select=name&\\$deltatoken=\\d+%21\\d\\d%2f\\d\\d%2f\\d{4}%20\\d\\d%3a\\d\\d%3a\\d\\d$`),
+    );
   });
 
   it("returns created and updated rows, then $deletedEntity entries, in the delta", async () => {
@@ -155,7 +157,12 @@ describe("faults", () => {
   });
 
   it("removes one fault by id and leaves the others (tests sharing an org remove only their own)", async () => {
-    const { ids } = (await control(org(), "POST", "faults", [{ kind: "503", rate: 1, path: "/accounts" }, { kind: "429", rate: 1, path: "/contacts" }])).json;
+    const { ids } = (
+      await control(org(), "POST", "faults", [
+        { kind: "503", rate: 1, path: "/accounts" },
+        { kind: "429", rate: 1, path: "/contacts" },
+      ])
+    ).json;
     expect((await control(org(), "DELETE", `faults/${ids[0]}`)).status).toBe(200);
     expect((await get("accounts?$top=1")).status).toBe(200);
     expect((await get("contacts?$top=1")).status).toBe(429);

@@ -40,7 +40,12 @@ describe("org copies: what is copied", () => {
     expect(sb.orgs.map((o) => o.key)).toEqual(["contoso", "fabrikam", "contoso-copy", "contoso-2", "fabrikam-copy"]);
     expect(new Set(sb.orgs.map((o) => o.url)).size).toBe(5);
     expect(new Set(sb.orgs.map((o) => o.organizationId)).size).toBe(5);
-    expect(org("contoso-copy")).toMatchObject({ tenantId: TENANT_CONTOSO, organizationId: copyOrganizationId("contoso-copy"), copyOf: "contoso", name: "Contoso (sandbox) — copy contoso-copy" });
+    expect(org("contoso-copy")).toMatchObject({
+      tenantId: TENANT_CONTOSO,
+      organizationId: copyOrganizationId("contoso-copy"),
+      copyOf: "contoso",
+      name: "Contoso (sandbox) — copy contoso-copy",
+    });
     expect(org("contoso-2")).toMatchObject({ tenantId: TENANT_CONTOSO, copyOf: "contoso", name: "Contoso UAT" });
     expect(org("fabrikam-copy")).toMatchObject({ tenantId: TENANT_FABRIKAM, copyOf: "fabrikam" });
     expect(org("contoso").copyOf).toBeUndefined();
@@ -63,7 +68,10 @@ describe("org copies: what is copied", () => {
     const strip = (rows: any[]) => rows.map(({ "@odata.etag": _e, ...r }) => r);
     expect(strip(copy.body.value)).toEqual(strip(src.body.value));
     const contactId = src.body.value.find((r: any) => r._primarycontactid_value)._primarycontactid_value;
-    const [c1, c2] = await Promise.all([get("contoso", `contacts(${contactId})?$select=fullname`), get("contoso-copy", `contacts(${contactId})?$select=fullname`)]);
+    const [c1, c2] = await Promise.all([
+      get("contoso", `contacts(${contactId})?$select=fullname`),
+      get("contoso-copy", `contacts(${contactId})?$select=fullname`),
+    ]);
     expect(c2.status).toBe(200);
     expect(c2.body.fullname).toBe(c1.body.fullname);
     const users = async (key: string) => (await get(key, "systemusers?$select=domainname&$orderby=systemuserid")).body.value;

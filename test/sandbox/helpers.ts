@@ -5,7 +5,15 @@ export const API = (org: { url: string }): string => `${org.url}/api/data/v9.2/`
 
 /** A Web API GET with the headers a Dataverse client sends; the body parsed when it is JSON, else its text. */
 export async function odataGet(url: string, bearer: string, prefer?: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const r = await fetch(url, { headers: { Authorization: `Bearer ${bearer}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...(prefer ? { Prefer: prefer } : {}) } });
+  const r = await fetch(url, {
+    headers: {
+      Authorization: `Bearer ${bearer}`,
+      Accept: "application/json",
+      "OData-MaxVersion": "4.0",
+      "OData-Version": "4.0",
+      ...(prefer ? { Prefer: prefer } : {}),
+    },
+  });
   const text = await r.text();
   let body: any = text;
   try {
@@ -20,21 +28,33 @@ export async function appToken(sb: SandboxInfo, orgIndex = 0, app = 0): Promise<
   const org = sb.orgs[orgIndex]!;
   const r = await fetch(`${sb.identity.httpUrl}/${org.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: sb.apps[app]!.clientId, client_secret: sb.apps[app]!.clientSecret, scope: `${org.url}/.default` }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: sb.apps[app]!.clientId,
+      client_secret: sb.apps[app]!.clientSecret,
+      scope: `${org.url}/.default`,
+    }),
   });
   if (r.status !== 200) throw new Error(`token: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { access_token: string }).access_token;
 }
 
 /** Test-only minting endpoint of the identity sandbox (e.g. already-expired tokens). */
-export async function mintToken(sb: SandboxInfo, body: { upn?: string; clientId?: string; tenantId?: string; audience: string; expiresIn?: number }): Promise<string> {
+export async function mintToken(
+  sb: SandboxInfo,
+  body: { upn?: string; clientId?: string; tenantId?: string; audience: string; expiresIn?: number },
+): Promise<string> {
   const r = await fetch(`${sb.identity.httpUrl}/_sandbox/token`, { method: "POST", body: JSON.stringify(body) });
   if (r.status !== 200) throw new Error(`mint: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { access_token: string }).access_token;
 }
 
 export async function control(org: { url: string }, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const r = await fetch(`${org.url}/_sandbox/${path}`, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${org.url}/_sandbox/${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
 }
@@ -51,7 +71,17 @@ export const SPA_ORIGIN = "http://localhost:5173";
 export async function authorizeCode(sb: SandboxInfo, upn: string, challenge: string, scope: string, nonce = "n-123"): Promise<string> {
   const tenant = sb.users.find((u) => u.upn === upn)!.tenantId;
   const base = `${sb.identity.httpUrl}/${tenant}/oauth2/v2.0/authorize`;
-  const params = { client_id: sb.spaClientId, response_type: "code", redirect_uri: REDIRECT, scope, state: "st-1", nonce, code_challenge: challenge, code_challenge_method: "S256", response_mode: "fragment" };
+  const params = {
+    client_id: sb.spaClientId,
+    response_type: "code",
+    redirect_uri: REDIRECT,
+    scope,
+    state: "st-1",
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    response_mode: "fragment",
+  };
   const page = await fetch(`${base}?${new URLSearchParams(params)}`);
   const html = await page.text();
   if (!html.includes(`Sign in as ${upn}`)) throw new Error("no sign-in button for " + upn);

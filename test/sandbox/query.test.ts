@@ -49,7 +49,11 @@ describe("paging", () => {
     const r = await get("accounts?$select=name", "odata.maxpagesize=10");
     expect(r.headers.get("preference-applied")).toBe("odata.maxpagesize=10");
     const next: string = r.body["@odata.nextLink"];
-    expect(next.startsWith(`${api}accounts?$select=name&$skiptoken=%3Ccookie%20pagenumber=%222%22%20pagingcookie=%22%253ccookie%2520page%253d%25221%2522%253e%253caccountid%2520last%253d%2522%257b`)).toBe(true);
+    expect(
+      next.startsWith(
+        `${api}accounts?$select=name&$skiptoken=%3Ccookie%20pagenumber=%222%22%20pagingcookie=%22%253ccookie%2520page%253d%25221%2522%253e%253caccountid%2520last%253d%2522%257b`,
+      ),
+    ).toBe(true);
     const token = decodeURIComponent(next.split("$skiptoken=")[1]!);
     const m = /^<cookie pagenumber="2" pagingcookie="([^"]+)" istracking="False" \/>$/.exec(token);
     expect(m).not.toBeNull();
@@ -94,14 +98,17 @@ describe("paging", () => {
 });
 
 describe("records and annotations", () => {
-  it("returns @odata.context and a W/\"versionnumber\" etag on each record", async () => {
+  it('returns @odata.context and a W/"versionnumber" etag on each record', async () => {
     const r = await get("accounts?$select=name,versionnumber&$top=2");
     expect(r.body["@odata.context"]).toBe(`${api}$metadata#accounts(name,versionnumber)`);
     for (const x of r.body.value) expect(x["@odata.etag"]).toBe(`W/"${x.versionnumber}"`);
   });
 
   it("adds FormattedValue, lookuplogicalname and associatednavigationproperty with include-annotations", async () => {
-    const r = await get("contacts?$select=fullname,gendercode,birthdate,annualincome,donotemail,parentcustomerid,createdon&$filter=annualincome ne null and birthdate ne null&$top=1", 'odata.include-annotations="*"');
+    const r = await get(
+      "contacts?$select=fullname,gendercode,birthdate,annualincome,donotemail,parentcustomerid,createdon&$filter=annualincome ne null and birthdate ne null&$top=1",
+      'odata.include-annotations="*"',
+    );
     const x = r.body.value[0];
     expect(x["gendercode@OData.Community.Display.V1.FormattedValue"]).toMatch(/^(Male|Female)$/);
     expect(x["birthdate"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -137,7 +144,9 @@ describe("records and annotations", () => {
 
 describe("$expand", () => {
   it("nests the Customer lookup target and nulls the nav property of the other type", async () => {
-    const rows = await all("contacts?$select=fullname,_parentcustomerid_value&$expand=parentcustomerid_account($select=name),parentcustomerid_contact($select=fullname)");
+    const rows = await all(
+      "contacts?$select=fullname,_parentcustomerid_value&$expand=parentcustomerid_account($select=name),parentcustomerid_contact($select=fullname)",
+    );
     const toContact = rows.find((x) => x.parentcustomerid_contact !== null);
     const toAccount = rows.find((x) => x.parentcustomerid_account !== null);
     const toNothing = rows.find((x) => x._parentcustomerid_value === null);
@@ -150,7 +159,10 @@ describe("$expand", () => {
   });
 
   it("expands the custom table's lookup to account", async () => {
-    const r = await get("cr123_projects?$select=cr123_name,cr123_budget,cr123_stage,cr123_duedate&$expand=cr123_accountid($select=name)&$filter=_cr123_accountid_value ne null&$top=1", 'odata.include-annotations="*"');
+    const r = await get(
+      "cr123_projects?$select=cr123_name,cr123_budget,cr123_stage,cr123_duedate&$expand=cr123_accountid($select=name)&$filter=_cr123_accountid_value ne null&$top=1",
+      'odata.include-annotations="*"',
+    );
     const x = r.body.value[0];
     expect(x.cr123_accountid.name).toEqual(expect.any(String));
     expect(x["cr123_stage@OData.Community.Display.V1.FormattedValue"]).toMatch(/Proposed|Planning|In Progress|On Hold|Completed/);
@@ -174,7 +186,10 @@ describe("$filter", () => {
     ["(industrycode eq 1 or industrycode eq 2) and not (statecode eq 1)", (x) => (x.industrycode === 1 || x.industrycode === 2) && x.statecode !== 1],
     ["contains(name,'labs') and revenue gt 1000000", (x) => x.name.toLowerCase().includes("labs") && x.revenue > 1000000],
     ["startswith(name,'North') or endswith(name,'GmbH')", (x) => x.name.startsWith("North") || x.name.endsWith("GmbH")],
-    ["createdon ge 2021-01-01T00:00:00Z and createdon lt 2022-01-01T00:00:00Z", (x) => x.createdon >= "2021-01-01T00:00:00Z" && x.createdon < "2022-01-01T00:00:00Z"],
+    [
+      "createdon ge 2021-01-01T00:00:00Z and createdon lt 2022-01-01T00:00:00Z",
+      (x) => x.createdon >= "2021-01-01T00:00:00Z" && x.createdon < "2022-01-01T00:00:00Z",
+    ],
     ["_parentaccountid_value ne null", (x) => x._parentaccountid_value !== null],
     ["lastusedincampaign eq null", (x) => x.lastusedincampaign === null],
     ["lastusedincampaign le 2020-06-30", (x) => x.lastusedincampaign !== null && x.lastusedincampaign <= "2020-06-30"],
@@ -222,17 +237,28 @@ describe("rejected query options", () => {
 
 describe("metadata", () => {
   it("lists 800+ EntityDefinitions with change tracking on account/contact/cr123_project and off on systemuser", async () => {
-    const r = await get("EntityDefinitions?$select=LogicalName,EntitySetName,DisplayName,PrimaryIdAttribute,PrimaryNameAttribute,IsCustomEntity,ChangeTrackingEnabled");
+    const r = await get(
+      "EntityDefinitions?$select=LogicalName,EntitySetName,DisplayName,PrimaryIdAttribute,PrimaryNameAttribute,IsCustomEntity,ChangeTrackingEnabled",
+    );
     expect(r.body.value.length).toBeGreaterThanOrEqual(800);
     const by = new Map(r.body.value.map((e: any) => [e.LogicalName, e]));
-    expect(by.get("account")).toMatchObject({ EntitySetName: "accounts", PrimaryIdAttribute: "accountid", PrimaryNameAttribute: "name", ChangeTrackingEnabled: true, IsCustomEntity: false, DisplayName: { UserLocalizedLabel: { Label: "Account" } } });
+    expect(by.get("account")).toMatchObject({
+      EntitySetName: "accounts",
+      PrimaryIdAttribute: "accountid",
+      PrimaryNameAttribute: "name",
+      ChangeTrackingEnabled: true,
+      IsCustomEntity: false,
+      DisplayName: { UserLocalizedLabel: { Label: "Account" } },
+    });
     expect(by.get("contact")).toMatchObject({ ChangeTrackingEnabled: true });
     expect(by.get("cr123_project")).toMatchObject({ ChangeTrackingEnabled: true, IsCustomEntity: true, EntitySetName: "cr123_projects" });
     expect(by.get("systemuser")).toMatchObject({ ChangeTrackingEnabled: false });
   });
 
   it("returns attributes in Dataverse's metadata shape", async () => {
-    const r = await get("EntityDefinitions(LogicalName='account')/Attributes?$select=LogicalName,SchemaName,AttributeType,AttributeTypeName,DisplayName,RequiredLevel,IsValidForRead&$filter=LogicalName eq 'name'");
+    const r = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes?$select=LogicalName,SchemaName,AttributeType,AttributeTypeName,DisplayName,RequiredLevel,IsValidForRead&$filter=LogicalName eq 'name'",
+    );
     expect(r.body.value).toHaveLength(1);
     expect(r.body.value[0]).toMatchObject({
       "@odata.type": "#Microsoft.Dynamics.CRM.StringAttributeMetadata",
@@ -255,28 +281,58 @@ describe("metadata", () => {
   });
 
   it("casts to PicklistAttributeMetadata with OptionSet and GlobalOptionSet expanded", async () => {
-    const r = await get("EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)");
+    const r = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet($select=Options),GlobalOptionSet($select=Options)",
+    );
     const ind = r.body.value.find((a: any) => a.LogicalName === "industrycode");
     expect(ind.GlobalOptionSet).toBeNull();
     expect(ind.OptionSet.Options[0]).toMatchObject({ Value: 1, Label: { UserLocalizedLabel: { Label: "Accounting" } } });
   });
 
   it("casts to Boolean, State, Status and MultiSelectPicklist metadata", async () => {
-    const b = await get("EntityDefinitions(LogicalName='account')/Attributes(LogicalName='donotemail')/Microsoft.Dynamics.CRM.BooleanAttributeMetadata?$select=LogicalName&$expand=OptionSet");
+    const b = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='donotemail')/Microsoft.Dynamics.CRM.BooleanAttributeMetadata?$select=LogicalName&$expand=OptionSet",
+    );
     expect(b.body.OptionSet.TrueOption).toMatchObject({ Value: 1, Label: { UserLocalizedLabel: { Label: "Do Not Allow" } } });
-    const s = await get("EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$select=LogicalName&$expand=OptionSet");
+    const s = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StatusAttributeMetadata?$select=LogicalName&$expand=OptionSet",
+    );
     expect(s.body.value[0].OptionSet.Options[0]).toMatchObject({ Value: 1, State: 0 });
-    const st = await get("EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StateAttributeMetadata?$select=LogicalName&$expand=OptionSet");
+    const st = await get(
+      "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.StateAttributeMetadata?$select=LogicalName&$expand=OptionSet",
+    );
     expect(st.body.value[0].OptionSet.Options.map((o: any) => o.Value)).toEqual([0, 1]);
-    const ms = await get("EntityDefinitions(LogicalName='cr123_project')/Attributes/Microsoft.Dynamics.CRM.MultiSelectPicklistAttributeMetadata?$select=LogicalName,AttributeType,AttributeTypeName&$expand=OptionSet");
+    const ms = await get(
+      "EntityDefinitions(LogicalName='cr123_project')/Attributes/Microsoft.Dynamics.CRM.MultiSelectPicklistAttributeMetadata?$select=LogicalName,AttributeType,AttributeTypeName&$expand=OptionSet",
+    );
     expect(ms.body.value[0]).toMatchObject({ LogicalName: "cr123_tags", AttributeType: "Virtual", AttributeTypeName: { Value: "MultiSelectPicklistType" } });
   });
 });
 
 describe("$batch", () => {
   it("answers GET parts of a multipart/mixed batch", async () => {
-    const body = ["--batch_abc", "Content-Type: application/http", "Content-Transfer-Encoding: binary", "", "GET /api/data/v9.2/accounts?$select=name&$top=2 HTTP/1.1", "Accept: application/json", "", "--batch_abc", "Content-Type: application/http", "Content-Transfer-Encoding: binary", "", "GET /api/data/v9.2/WhoAmI HTTP/1.1", "", "--batch_abc--", ""].join("\r\n");
-    const r = await fetch(api + "$batch", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/mixed; boundary=batch_abc" }, body });
+    const body = [
+      "--batch_abc",
+      "Content-Type: application/http",
+      "Content-Transfer-Encoding: binary",
+      "",
+      "GET /api/data/v9.2/accounts?$select=name&$top=2 HTTP/1.1",
+      "Accept: application/json",
+      "",
+      "--batch_abc",
+      "Content-Type: application/http",
+      "Content-Transfer-Encoding: binary",
+      "",
+      "GET /api/data/v9.2/WhoAmI HTTP/1.1",
+      "",
+      "--batch_abc--",
+      "",
+    ].join("\r\n");
+    const r = await fetch(api + "$batch", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/mixed; boundary=batch_abc" },
+      body,
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^multipart\/mixed; boundary=batchresponse_/);
     const text = await r.text();

@@ -84,14 +84,7 @@ export interface EmitOptions {
  * root, so the host sees them); `local` keeps an internal event on its target.
  * Returns false when a listener called `preventDefault()` on a cancelable event (the host vetoed it).
  */
-export function emit<K extends keyof AllEventDetails>(
-  target: EventTarget,
-  name: K,
-  detail: AllEventDetails[K],
-  opts: EmitOptions = {},
-): boolean {
+export function emit<K extends keyof AllEventDetails>(target: EventTarget, name: K, detail: AllEventDetails[K], opts: EmitOptions = {}): boolean {
   const crosses = !opts.local;
-  return target.dispatchEvent(
-    new CustomEvent(name, { bubbles: crosses, composed: crosses, cancelable: opts.cancelable ?? false, detail }),
-  );
+  return target.dispatchEvent(new CustomEvent(name, { bubbles: crosses, composed: crosses, cancelable: opts.cancelable ?? false, detail }));
 }

@@ -51,7 +51,11 @@ const privilegeFrom = (e: DataverseError, entity: string) => /prv[A-Za-z]+/.exec
 
 async function canRead(orgUrl: string, token: string, entity: EntityInfo): Promise<{ ok: true } | { ok: false; error: DataverseError }> {
   try {
-    const res = await dataverseRequest(orgUrl, `${entity.entitySetName}?$select=${entity.primaryIdAttribute}&$top=1`, { token, timeoutMs: 15_000, retry: false });
+    const res = await dataverseRequest(orgUrl, `${entity.entitySetName}?$select=${entity.primaryIdAttribute}&$top=1`, {
+      token,
+      timeoutMs: 15_000,
+      retry: false,
+    });
     await res.body?.cancel();
     return { ok: true };
   } catch (e) {
@@ -82,7 +86,10 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
   const tid = claims.tid;
   if (!tid) throw new ApiError("dynamics_token_invalid", "The access token carries no tenant (tid) claim; sign in with a work account");
   if (conn.organizationId && conn.organizationId.toLowerCase() !== me.OrganizationId.toLowerCase()) {
-    throw new ApiError("org_mismatch", `This connection is authorized for organization ${conn.organizationId}; the token is for ${me.OrganizationId}. Create a new connection for another organization.`);
+    throw new ApiError(
+      "org_mismatch",
+      `This connection is authorized for organization ${conn.organizationId}; the token is for ${me.OrganizationId}. Create a new connection for another organization.`,
+    );
   }
   if (conn.tenantId && conn.tenantId.toLowerCase() !== tid.toLowerCase()) {
     throw new ApiError("org_mismatch", `This connection belongs to Microsoft Entra tenant ${conn.tenantId}; the token is from ${claims.tid}.`);
@@ -105,7 +112,13 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
       await storeEntities(env, conn.tenant, conn.id, entities);
     } catch (e) {
       metadataProblem = isDataverseError(e) ? `${e.status || "no answer"} ${e.code}: ${e.message}` : "unexpected error";
-      checks.push({ id: "metadata", ok: false, severity: "warning", label: "Could not read the organization's table definitions", fix: `${metadataProblem}. Authorize again once Dynamics answers.` });
+      checks.push({
+        id: "metadata",
+        ok: false,
+        severity: "warning",
+        label: "Could not read the organization's table definitions",
+        fix: `${metadataProblem}. Authorize again once Dynamics answers.`,
+      });
     }
     const attrs = new Map(
       await Promise.all(
@@ -152,7 +165,13 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
     let appToken: string | null = null;
     try {
       appToken = await getAppToken(env, tid, conn.orgUrl, { forceRefresh: true });
-      checks.push({ id: "application_credential", ok: true, severity: "info", required: true, label: `The connector app ${clientId} gets tokens for tenant ${claims.tid}` });
+      checks.push({
+        id: "application_credential",
+        ok: true,
+        severity: "info",
+        required: true,
+        label: `The connector app ${clientId} gets tokens for tenant ${claims.tid}`,
+      });
     } catch (e) {
       const msg = isDataverseError(e) ? `${e.code}: ${e.message}` : "token request failed";
       checks.push({
@@ -169,7 +188,13 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
       try {
         await whoAmI(conn.orgUrl, appToken);
         appUserOk = true;
-        checks.push({ id: "application_user", ok: true, severity: "info", required: true, label: `Application user for app ${clientId} exists in ${conn.orgUrl}` });
+        checks.push({
+          id: "application_user",
+          ok: true,
+          severity: "info",
+          required: true,
+          label: `Application user for app ${clientId} exists in ${conn.orgUrl}`,
+        });
       } catch (e) {
         if (isDataverseError(e) && e.status === 0) dvFailure(e, "WhoAmI as the application user");
         const what = used.length ? used.map((u) => byName.get(u)?.displayName ?? u).join(", ") : "the synced tables";
@@ -183,7 +208,14 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
         });
       }
     } else {
-      checks.push(notChecked("application_user", true, `Could not check for an application user of app ${clientId} in ${conn.orgUrl}`, "The connector app got no token (see above); fix that, then authorize again."));
+      checks.push(
+        notChecked(
+          "application_user",
+          true,
+          `Could not check for an application user of app ${clientId} in ${conn.orgUrl}`,
+          "The connector app got no token (see above); fix that, then authorize again.",
+        ),
+      );
     }
 
     for (const logical of used) {
@@ -195,11 +227,25 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
       }
       const entity = byName.get(logical);
       if (!entity) {
-        checks.push({ id: `read:${logical}`, ok: false, severity: "error", required: true, label: `Table ${logical} does not exist in this organization`, fix: `Change or delete the jobs that read ${logical}.` });
+        checks.push({
+          id: `read:${logical}`,
+          ok: false,
+          severity: "error",
+          required: true,
+          label: `Table ${logical} does not exist in this organization`,
+          fix: `Change or delete the jobs that read ${logical}.`,
+        });
         continue;
       }
       if (!appToken || !appUserOk) {
-        checks.push(notChecked(`read:${logical}`, true, `Could not check whether the application user can read ${entity.displayName}`, "There is no usable application user (see above); fix that, then authorize again."));
+        checks.push(
+          notChecked(
+            `read:${logical}`,
+            true,
+            `Could not check whether the application user can read ${entity.displayName}`,
+            "There is no usable application user (see above); fix that, then authorize again.",
+          ),
+        );
       } else {
         const r = await canRead(conn.orgUrl, appToken, entity);
         checks.push(
@@ -211,9 +257,10 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
                 severity: "error",
                 required: true,
                 label: `The application user cannot read ${entity.displayName} (${r.error.status} ${r.error.code})`,
-                fix: r.error.status === 403
-                  ? `Give the application user of app ${clientId} a security role with the ${privilegeFrom(r.error, logical)} privilege (Read, organization level) on ${entity.displayName}.`
-                  : r.error.message,
+                fix:
+                  r.error.status === 403
+                    ? `Give the application user of app ${clientId} a security role with the ${privilegeFrom(r.error, logical)} privilege (Read, organization level) on ${entity.displayName}.`
+                    : r.error.message,
               },
         );
       }
@@ -225,9 +272,10 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
           ok: false,
           severity: "warning",
           label: `You (${upn ?? me.UserId}) cannot read ${entity.displayName} (${mine.error.status} ${mine.error.code})`,
-          fix: mine.error.status === 403
-            ? `Previews of jobs on ${entity.displayName} need the ${privilegeFrom(mine.error, logical)} privilege for your user; background sync is not affected.`
-            : mine.error.message,
+          fix:
+            mine.error.status === 403
+              ? `Previews of jobs on ${entity.displayName} need the ${privilegeFrom(mine.error, logical)} privilege for your user; background sync is not affected.`
+              : mine.error.message,
         });
       }
       checks.push(

@@ -12,8 +12,7 @@ import { listConnections, type StoredConnection } from "../stores/connections";
 import { claimOrganization, releaseOrganization } from "../stores/org-claims";
 
 /** Names no tenant, connection or user: the refused admin learns only that the org is taken. */
-export const ORG_CLAIMED_MESSAGE =
-  "This Dynamics organization is already connected to another account. Its administrator must disconnect it there first.";
+export const ORG_CLAIMED_MESSAGE = "This Dynamics organization is already connected to another account. Its administrator must disconnect it there first.";
 
 /** Claims the organization for the caller's tenant or throws 409 org_claimed. */
 export async function claimForAuthorize(env: Env, caller: Caller, organizationId: string): Promise<void> {

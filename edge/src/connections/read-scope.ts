@@ -46,17 +46,15 @@ export async function provenReadChecks(
     grants = await readGrants(conn.orgUrl, token, userId, tables);
   } catch (e) {
     const why = isDataverseError(e) ? `${e.status || "no answer"} ${e.code}: ${e.message}` : "unexpected error";
-    const checks = tables.map(
-      (t): ReadinessCheck => ({
-        id: `privilege:${t}`,
-        ok: false,
-        severity: "warning",
-        required: true,
-        notChecked: true,
-        label: `Could not check your read access to ${byName.get(t)?.displayName ?? t}`,
-        fix: `RetrieveUserPrivileges failed (${why}). Your user needs Read on User to look up its own privileges; authorize again once that is fixed.`,
-      }),
-    );
+    const checks = tables.map((t): ReadinessCheck => ({
+      id: `privilege:${t}`,
+      ok: false,
+      severity: "warning",
+      required: true,
+      notChecked: true,
+      label: `Could not check your read access to ${byName.get(t)?.displayName ?? t}`,
+      fix: `RetrieveUserPrivileges failed (${why}). Your user needs Read on User to look up its own privileges; authorize again once that is fixed.`,
+    }));
     return { checks, scope: { userId, checkedAt: now, tables: prior } };
   }
   const checks = tables.map((t): ReadinessCheck => {
@@ -92,11 +90,20 @@ export async function requireWholeTableRead(env: Env, conn: StoredConnection, en
     } catch {
       grant = undefined; // could not be checked now: the run-start check decides
     }
-    if (grant) await putConnection(env, { ...conn, readScope: { userId, checkedAt: new Date().toISOString(), tables: { ...provenFor(conn, userId), [entity]: grant } } });
+    if (grant)
+      await putConnection(env, {
+        ...conn,
+        readScope: { userId, checkedAt: new Date().toISOString(), tables: { ...provenFor(conn, userId), [entity]: grant } },
+      });
   }
   if (grant && !coversWholeTable(grant.depth)) {
     throw validationFailed(
-      [{ path: "source.entity", message: `${notWholeTable(entity, grant, who(conn, userId))}. Choose another table or authorize the connection as a user with Organization-level read.` }],
+      [
+        {
+          path: "source.entity",
+          message: `${notWholeTable(entity, grant, who(conn, userId))}. Choose another table or authorize the connection as a user with Organization-level read.`,
+        },
+      ],
       "The connection's user may not read this whole table",
     );
   }

@@ -18,8 +18,18 @@ const LOW_HEADROOM = 0.1;
 export async function presentConnections(env: Env, tenant: string, conns: StoredConnection[]): Promise<Connection[]> {
   if (!conns.length) return [];
   const jobs = await listJobs(env, tenant);
-  const lastRuns = await latestFinishedRuns(env, tenant, jobs.map((j) => j.id));
-  return conns.map((conn) => present(conn, jobs.filter((j) => j.connectionId === conn.id), lastRuns));
+  const lastRuns = await latestFinishedRuns(
+    env,
+    tenant,
+    jobs.map((j) => j.id),
+  );
+  return conns.map((conn) =>
+    present(
+      conn,
+      jobs.filter((j) => j.connectionId === conn.id),
+      lastRuns,
+    ),
+  );
 }
 
 export async function presentConnection(env: Env, tenant: string, conn: StoredConnection): Promise<Connection> {
@@ -29,7 +39,10 @@ export async function presentConnection(env: Env, tenant: string, conn: StoredCo
 const newestFirst = (a: FinishedRunSummary, b: FinishedRunSummary) => b.finishedAt.localeCompare(a.finishedAt) || b.runId.localeCompare(a.runId);
 
 function present(conn: StoredConnection, jobs: Job[], lastRuns: Map<string, FinishedRunSummary>): Connection {
-  const runs = jobs.map((j) => lastRuns.get(j.id)).filter((r): r is FinishedRunSummary => !!r).sort(newestFirst);
+  const runs = jobs
+    .map((j) => lastRuns.get(j.id))
+    .filter((r): r is FinishedRunSummary => !!r)
+    .sort(newestFirst);
   const last = runs[0];
   const wire: Connection = {
     ...toWire(conn),
@@ -39,7 +52,11 @@ function present(conn: StoredConnection, jobs: Job[], lastRuns: Map<string, Fini
   const withFigure = runs.find((r) => r.headroom);
   if (wire.readiness && withFigure?.headroom) {
     const job = jobs.find((j) => j.id === withFigure.jobId);
-    wire.readiness = withHeadroom(wire.readiness, { runId: withFigure.runId, jobId: withFigure.jobId, finishedAt: withFigure.finishedAt, ...withFigure.headroom }, job?.name ?? withFigure.jobId);
+    wire.readiness = withHeadroom(
+      wire.readiness,
+      { runId: withFigure.runId, jobId: withFigure.jobId, finishedAt: withFigure.finishedAt, ...withFigure.headroom },
+      job?.name ?? withFigure.jobId,
+    );
   }
   return wire;
 }
@@ -49,7 +66,10 @@ function withHeadroom(readiness: Readiness, h: ReadinessHeadroom, jobName: strin
   const low =
     h.requestsRemaining < SERVICE_PROTECTION.requests * LOW_HEADROOM ||
     (h.timeRemainingMs !== undefined && h.timeRemainingMs < SERVICE_PROTECTION.executionTimeMs * LOW_HEADROOM);
-  const time = h.timeRemainingMs !== undefined ? ` and ${Math.round(h.timeRemainingMs / 1000).toLocaleString("en-US")} s of ${SERVICE_PROTECTION.executionTimeMs / 1000} s execution time` : "";
+  const time =
+    h.timeRemainingMs !== undefined
+      ? ` and ${Math.round(h.timeRemainingMs / 1000).toLocaleString("en-US")} s of ${SERVICE_PROTECTION.executionTimeMs / 1000} s execution time`
+      : "";
   const label = `Service-protection headroom in the last run (${jobName}, finished ${h.finishedAt}): at least ${h.requestsRemaining.toLocaleString("en-US")} of ${SERVICE_PROTECTION.requests.toLocaleString("en-US")} requests${time} were left in Dataverse's 5-minute window`;
   const check: ReadinessCheck = low
     ? {

@@ -31,7 +31,10 @@ export const Lookup = z.strictObject({
   target: fieldName,
   /** Object searched for the match (may be this job's own object: a self lookup). */
   object: fieldName,
-  match: z.array(z.strictObject({ source: logicalName, field: fieldName })).min(1).max(6),
+  match: z
+    .array(z.strictObject({ source: logicalName, field: fieldName }))
+    .min(1)
+    .max(6),
   onMissing: OnMissing.default("null"),
 });
 export type Lookup = z.infer<typeof Lookup>;
@@ -45,7 +48,11 @@ export const Notify = z.strictObject({
   onSuccess: z.array(email).max(20).default([]),
   onPartial: z.array(email).max(20).default([]),
   onFailure: z.array(email).max(20).default([]),
-  webhook: z.url({ protocol: /^https?$/ }).max(2000).nullable().default(null),
+  webhook: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .nullable()
+    .default(null),
 });
 
 export const JobInput = z.strictObject({

@@ -11,9 +11,27 @@ export interface EntityInfo {
 
 /** Dataverse AttributeType names (MultiSelect is Virtual + MultiSelectPicklistType in Dataverse; normalised here). */
 export type AttributeType =
-  | "Boolean" | "Customer" | "DateTime" | "Decimal" | "Double" | "Integer" | "Lookup" | "Memo" | "Money" | "Owner"
-  | "PartyList" | "Picklist" | "State" | "Status" | "String" | "Uniqueidentifier" | "BigInt" | "EntityName"
-  | "MultiSelectPicklist" | "Virtual" | "Other";
+  | "Boolean"
+  | "Customer"
+  | "DateTime"
+  | "Decimal"
+  | "Double"
+  | "Integer"
+  | "Lookup"
+  | "Memo"
+  | "Money"
+  | "Owner"
+  | "PartyList"
+  | "Picklist"
+  | "State"
+  | "Status"
+  | "String"
+  | "Uniqueidentifier"
+  | "BigInt"
+  | "EntityName"
+  | "MultiSelectPicklist"
+  | "Virtual"
+  | "Other";
 
 export interface AttributeInfo {
   logicalName: string;

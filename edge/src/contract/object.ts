@@ -1,7 +1,22 @@
 import { z } from "zod";
 
 /** Field types of host-side target objects. */
-export const FieldType = z.enum(["string", "text", "integer", "number", "currency", "boolean", "date", "datetime", "email", "url", "phone", "id", "reference", "string_list"]);
+export const FieldType = z.enum([
+  "string",
+  "text",
+  "integer",
+  "number",
+  "currency",
+  "boolean",
+  "date",
+  "datetime",
+  "email",
+  "url",
+  "phone",
+  "id",
+  "reference",
+  "string_list",
+]);
 export type FieldType = z.infer<typeof FieldType>;
 
 const identifier = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, "must start with a letter and contain only letters, digits and _ (max 63)");

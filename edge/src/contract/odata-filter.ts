@@ -12,7 +12,8 @@ export function filterStructureProblem(filter: string): string | null {
     const ch = filter[i];
     if (inString) {
       if (ch === "'") {
-        if (filter[i + 1] === "'") i++; // '' is an escaped quote inside a string literal
+        if (filter[i + 1] === "'")
+          i++; // '' is an escaped quote inside a string literal
         else inString = false;
       }
       continue;

@@ -27,5 +27,4 @@ export function environmentHost(host: string): string {
 }
 
 /** What the regions look like, for messages. */
-export const DATAVERSE_HOST_EXAMPLE =
-  "https://contoso.crm.dynamics.com (regions crm…crm22, crm.microsoftdynamics.us, crm.appsplatform.us, crm.dynamics.cn)";
+export const DATAVERSE_HOST_EXAMPLE = "https://contoso.crm.dynamics.com (regions crm…crm22, crm.microsoftdynamics.us, crm.appsplatform.us, crm.dynamics.cn)";

@@ -83,12 +83,7 @@ export function resolveDataverseUrl(orgUrl: string, path: string): URL {
     url = new URL(base + path.replace(/^\/+/, ""));
   }
   // Compare after URL normalisation so `..` segments or a different host/port/userinfo can't escape the API base.
-  if (
-    url.origin !== baseUrl.origin ||
-    url.username !== "" ||
-    url.password !== "" ||
-    !url.pathname.toLowerCase().startsWith(baseUrl.pathname.toLowerCase())
-  ) {
+  if (url.origin !== baseUrl.origin || url.username !== "" || url.password !== "" || !url.pathname.toLowerCase().startsWith(baseUrl.pathname.toLowerCase())) {
     throw new DataverseError(0, "path_refused", `Refusing a Dataverse URL outside ${base}`);
   }
   return url;
@@ -202,10 +197,7 @@ export async function dataverseRequest(orgUrl: string, path: string, init: Datav
     const error = await toDataverseError(res);
     lastError = error;
     if (!retry || !RETRYABLE_STATUS.has(res.status)) throw error;
-    const delay =
-      res.status === 429 && error.retryAfterSeconds !== undefined
-        ? error.retryAfterSeconds * 1000
-        : backoff(attempt);
+    const delay = res.status === 429 && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : backoff(attempt);
     if (res.status === 429 && delay > retryPolicy.maxRetryAfterMs) throw error; // let a durable caller wait instead
     if (waited + delay > retryPolicy.maxWaitMs) break;
     waited += delay;
@@ -225,12 +217,7 @@ function errorText(err: unknown): string {
 }
 
 /** `dataverseRequest` + JSON body, optionally validated with a zod schema (the wire boundary). */
-export async function dataverseJson<T = unknown>(
-  orgUrl: string,
-  path: string,
-  init: DataverseRequestInit,
-  schema?: z.ZodType<T>,
-): Promise<T> {
+export async function dataverseJson<T = unknown>(orgUrl: string, path: string, init: DataverseRequestInit, schema?: z.ZodType<T>): Promise<T> {
   const res = await dataverseRequest(orgUrl, path, init);
   let text: string;
   try {
@@ -248,7 +235,11 @@ export async function dataverseJson<T = unknown>(
   if (!schema) return json as T;
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new DataverseError(res.status, "invalid_response", `Unexpected Dataverse response shape: ${parsed.error.issues[0]?.path.join(".") ?? ""} ${parsed.error.issues[0]?.message ?? ""}`.trim());
+    throw new DataverseError(
+      res.status,
+      "invalid_response",
+      `Unexpected Dataverse response shape: ${parsed.error.issues[0]?.path.join(".") ?? ""} ${parsed.error.issues[0]?.message ?? ""}`.trim(),
+    );
   }
   return parsed.data;
 }

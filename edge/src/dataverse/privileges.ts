@@ -58,7 +58,13 @@ export async function readGrants(orgUrl: string, token: string, userId: string, 
  * The user's read depth on one table with `RetrieveUserPrivilegeByPrivilegeName`: a small answer, for the re-check at
  * every run start (a System Administrator's full privilege list is about a megabyte).
  */
-export async function readGrant(orgUrl: string, token: string, userId: string, table: string, opts: Pick<DataverseRequestInit, "onHeadroom"> = {}): Promise<ReadGrant> {
+export async function readGrant(
+  orgUrl: string,
+  token: string,
+  userId: string,
+  table: string,
+  opts: Pick<DataverseRequestInit, "onHeadroom"> = {},
+): Promise<ReadGrant> {
   const name = readPrivilegeName(table);
   const path = `${userPath(userId)}RetrieveUserPrivilegeByPrivilegeName(PrivilegeName=@p)?@p=${encodeURIComponent(`'${name}'`)}`;
   const res = await dataverseJson(orgUrl, path, { token, timeoutMs: 15_000, ...opts }, RetrieveUserPrivilegesResponse);

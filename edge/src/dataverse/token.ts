@@ -25,12 +25,7 @@ const inflight = new Map<string, Promise<string>>();
 
 type TokenEnv = Pick<Env, "AUTHORITY_HOST" | "DYNAMICS_CLIENT_ID" | "DYNAMICS_CLIENT_SECRET">;
 
-export async function getAppToken(
-  env: TokenEnv,
-  tenantId: string,
-  orgUrl: string,
-  opts?: { forceRefresh?: boolean },
-): Promise<string> {
+export async function getAppToken(env: TokenEnv, tenantId: string, orgUrl: string, opts?: { forceRefresh?: boolean }): Promise<string> {
   if (!TENANT_ID.test(tenantId)) throw new DataverseError(0, "invalid_tenant", "The connection's Entra tenant id is not valid");
   if (!env.DYNAMICS_CLIENT_ID || !env.DYNAMICS_CLIENT_SECRET) {
     throw new DataverseError(0, "not_configured", "DYNAMICS_CLIENT_ID / DYNAMICS_CLIENT_SECRET are not set");

@@ -32,8 +32,7 @@ function jwks(url: string): JWTVerifyGetKey {
   return set;
 }
 
-const unauthorized = (message: string) =>
-  new ApiError("unauthorized", message, undefined, { "WWW-Authenticate": 'Bearer realm="dynamics-connector"' });
+const unauthorized = (message: string) => new ApiError("unauthorized", message, undefined, { "WWW-Authenticate": 'Bearer realm="dynamics-connector"' });
 
 /** The variables host-token verification reads (see wrangler.toml [vars]); the optional ones default as documented there. */
 export interface HostAuthEnv {
@@ -100,8 +99,10 @@ export function hostAuthConfig(env: HostAuthEnv): HostAuthConfig {
 /** Why jose refused a claim, in words (the expected audience/issuer are not echoed). */
 function claimProblem(e: { claim?: string; reason?: string }): string {
   const missing = e.reason === "missing";
-  if (e.claim === "aud") return missing ? "The host token has no audience (aud) claim; this edge requires one" : "The host token's audience (aud) is not this edge";
-  if (e.claim === "iss") return missing ? "The host token has no issuer (iss) claim; this edge requires one" : "The host token's issuer (iss) is not the one this edge trusts";
+  if (e.claim === "aud")
+    return missing ? "The host token has no audience (aud) claim; this edge requires one" : "The host token's audience (aud) is not this edge";
+  if (e.claim === "iss")
+    return missing ? "The host token has no issuer (iss) claim; this edge requires one" : "The host token's issuer (iss) is not the one this edge trusts";
   return `The host token is missing a valid claim: ${e.claim ?? "?"}`;
 }
 
@@ -156,10 +157,14 @@ async function verifyWithConfig(token: string, config: HostAuthConfig): Promise<
   const now = Math.floor(Date.now() / 1000);
   const remaining = claims.data.exp - now;
   if (remaining > max + CLOCK_TOLERANCE_SECONDS) {
-    throw unauthorized(`The host token lives too long: it expires in ${remaining} s, more than the ${max} s this edge accepts (HOST_JWT_MAX_TTL_S); mint short-lived tokens`);
+    throw unauthorized(
+      `The host token lives too long: it expires in ${remaining} s, more than the ${max} s this edge accepts (HOST_JWT_MAX_TTL_S); mint short-lived tokens`,
+    );
   }
   if (typeof payload.iat === "number" && claims.data.exp - payload.iat > max) {
-    throw unauthorized(`The host token lives too long: exp - iat is ${claims.data.exp - payload.iat} s, more than the ${max} s this edge accepts (HOST_JWT_MAX_TTL_S); mint short-lived tokens`);
+    throw unauthorized(
+      `The host token lives too long: exp - iat is ${claims.data.exp - payload.iat} s, more than the ${max} s this edge accepts (HOST_JWT_MAX_TTL_S); mint short-lived tokens`,
+    );
   }
   const { tenant, sub, role, email } = claims.data;
   return { tenant, sub, role, ...(email ? { email } : {}) };

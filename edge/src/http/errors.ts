@@ -38,7 +38,14 @@ export function validationFailed(details: ErrorDetail[], message = "The request 
   return new ApiError("validation_failed", message, details);
 }
 
-export function envelope(c: Context<AppEnv>, code: ErrorCode, message: string, details?: ErrorDetail[], status?: number, headers?: Record<string, string>): Response {
+export function envelope(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: ErrorDetail[],
+  status?: number,
+  headers?: Record<string, string>,
+): Response {
   const body: ErrorEnvelope = { error: { code, message, ...(details?.length ? { details } : {}), requestId: c.get("requestId") } };
   return c.json(body, (status ?? ERROR_CODES[code]) as 400, headers);
 }
@@ -75,6 +82,7 @@ function fromDataverseError(e: { status: number; code: string; message: string; 
   if (e.status === 0) return new ApiError("dynamics_unreachable", msg);
   if (e.status === 401) return new ApiError("dynamics_token_invalid", msg);
   if (e.status === 404) return new ApiError("not_found", msg);
-  if (e.status === 429) return new ApiError("rate_limited", msg, undefined, e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : undefined);
+  if (e.status === 429)
+    return new ApiError("rate_limited", msg, undefined, e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : undefined);
   return new ApiError("dynamics_error", msg);
 }

@@ -33,7 +33,9 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     const row = await getKey(c.env, tenant, key);
     if (row) {
       if (row.fingerprint !== fingerprint) {
-        throw new ApiError("idempotency_key_reused", `This ${IDEMPOTENCY_HEADER} was already used for a different request`, [{ path: `header.${IDEMPOTENCY_HEADER}`, message: "use a new key for a new request" }]);
+        throw new ApiError("idempotency_key_reused", `This ${IDEMPOTENCY_HEADER} was already used for a different request`, [
+          { path: `header.${IDEMPOTENCY_HEADER}`, message: "use a new key for a new request" },
+        ]);
       }
       if (row.status === null) {
         throw new ApiError("idempotency_in_progress", "A request with this Idempotency-Key is still being processed", undefined, { "Retry-After": "1" });

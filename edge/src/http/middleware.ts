@@ -16,7 +16,10 @@ export const requestId: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const corsForAllowedOrigins: MiddlewareHandler<AppEnv> = (c, next) =>
   cors({
     origin: (origin) => {
-      const allowed = (c.env.ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter((s) => s && s !== "*");
+      const allowed = (c.env.ALLOWED_ORIGINS ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s && s !== "*");
       return allowed.includes(origin) ? origin : null;
     },
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],

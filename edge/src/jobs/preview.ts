@@ -38,7 +38,12 @@ export async function previewJob(c: Context<AppEnv>, job: JobDraft, jobId: strin
     if (expand.length) q.set("$expand", expand.join(","));
     if (plan.filter) q.set("$filter", plan.filter);
     q.set("$top", String(PREVIEW_ROWS));
-    const page = await dataverseJson(conn.orgUrl, `${entity.entitySetName}?${q.toString().replace(/\+/g, "%20")}`, { token, prefer: PAGE_PREFER, timeoutMs: 20_000, retry: false }, ODataPage);
+    const page = await dataverseJson(
+      conn.orgUrl,
+      `${entity.entitySetName}?${q.toString().replace(/\+/g, "%20")}`,
+      { token, prefer: PAGE_PREFER, timeoutMs: 20_000, retry: false },
+      ODataPage,
+    );
     const rows = page.value.slice(0, PREVIEW_ROWS).map((row) => {
       const mapped = mapRecord(job, attributes, row, object);
       const lookups = Object.fromEntries(job.lookups.map((l) => [l.target, Object.fromEntries(l.match.map((m) => [m.field, row[m.source] ?? null]))]));

@@ -58,9 +58,13 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
   let attrs: AttributeInfo[] | null = null;
   if (conn) {
     const entities = await peekEntities(env, tenant, conn.id);
-    if (entities && !entities.some((e) => e.logicalName === job.source.entity)) add("source.entity", `table ${job.source.entity} does not exist in the connection's organization`);
+    if (entities && !entities.some((e) => e.logicalName === job.source.entity))
+      add("source.entity", `table ${job.source.entity} does not exist in the connection's organization`);
     attrs = await peekAttributes(env, tenant, conn.id, job.source.entity);
-    if (!attrs) warnings.push(`The columns of ${job.source.entity} are not known yet (open the table in the editor or re-authorize); source columns and types were not checked.`);
+    if (!attrs)
+      warnings.push(
+        `The columns of ${job.source.entity} are not known yet (open the table in the editor or re-authorize); source columns and types were not checked.`,
+      );
   }
   const checkSource = (path: string, source: string): AttributeInfo | undefined => {
     if (!attrs) return undefined;
@@ -92,16 +96,19 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
         const viaAttrs = await peekAttributes(env, tenant, conn.id, m.via.entity);
         const va = viaAttrs?.find((x) => x.logicalName === m.via!.attribute);
         if (viaAttrs && !va) add(`${p}.via.attribute`, `${m.via.entity} has no column ${m.via.attribute}`);
-        if (va && f && !isCompatible(va, f.type, m.use)) add(`${p}.target`, `${m.via.entity}.${va.logicalName} (${va.type}, ${m.use}) cannot fill ${f.name} (${f.type})`);
+        if (va && f && !isCompatible(va, f.type, m.use))
+          add(`${p}.target`, `${m.via.entity}.${va.logicalName} (${va.type}, ${m.use}) cannot fill ${f.name} (${f.type})`);
       }
     } else if (a && f && f.type !== "reference") {
       if (m.use === "label" && !hasLabel(a.type)) add(`${p}.use`, `${a.type} columns have no label; use "value"`);
-      else if (!isCompatible(a, f.type, m.use)) add(`${p}.target`, `${job.source.entity}.${a.logicalName} (${a.type}${m.use === "label" ? ", label" : ""}) cannot fill ${f.name} (${f.type})`);
+      else if (!isCompatible(a, f.type, m.use))
+        add(`${p}.target`, `${job.source.entity}.${a.logicalName} (${a.type}${m.use === "label" ? ", label" : ""}) cannot fill ${f.name} (${f.type})`);
     }
   }
 
   // Identifiers
-  if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0) add("identifiers", `mode ${job.mode} needs at least one identifier (e.g. { source: "${job.source.entity}id", target: "DynamicsId" })`);
+  if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0)
+    add("identifiers", `mode ${job.mode} needs at least one identifier (e.g. { source: "${job.source.entity}id", target: "DynamicsId" })`);
   for (const [i, id] of job.identifiers.entries()) {
     const p = `identifiers.${i}`;
     const f = obj ? field(id.target) : undefined;
@@ -118,7 +125,8 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
     const f = obj ? field(l.target) : undefined;
     if (obj && !f) add(`${p}.target`, `${obj.name} has no field ${l.target}`);
     else if (f && f.type !== "reference" && f.type !== "id" && f.type !== "string") add(`${p}.target`, `${l.target} (${f.type}) cannot hold a record id`);
-    else if (f?.references && f.references.toLowerCase() !== l.object.toLowerCase()) add(`${p}.object`, `${l.target} references ${f.references}, not ${l.object}`);
+    else if (f?.references && f.references.toLowerCase() !== l.object.toLowerCase())
+      add(`${p}.object`, `${l.target} references ${f.references}, not ${l.object}`);
     claim(l.target, `${p}.target`);
     const other = l.object.toLowerCase() === job.target.object.toLowerCase() ? obj : await getObject(env, tenant, l.object);
     if (!other) add(`${p}.object`, `no object named ${l.object}`);
@@ -133,7 +141,8 @@ export async function validateJob(env: Env, tenant: string, job: JobDraft, selfI
 
   // Required target fields must be filled on insert/upsert.
   if (obj && job.mode !== "update") {
-    for (const f of obj.fields) if (f.required && !targetsUsed.has(f.name.toLowerCase())) add("mappings", `${obj.name}.${f.name} is required: map a column to it`);
+    for (const f of obj.fields)
+      if (f.required && !targetsUsed.has(f.name.toLowerCase())) add("mappings", `${obj.name}.${f.name} is required: map a column to it`);
   }
 
   // Schedule

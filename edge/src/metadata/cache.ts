@@ -20,7 +20,13 @@ interface CacheOptions {
   store?: boolean;
 }
 
-async function cached<T>(env: Env, key: string, refresh: boolean, load: () => Promise<T>, opts: CacheOptions = {}): Promise<{ value: T; fetchedAt: string; fromCache: boolean }> {
+async function cached<T>(
+  env: Env,
+  key: string,
+  refresh: boolean,
+  load: () => Promise<T>,
+  opts: CacheOptions = {},
+): Promise<{ value: T; fetchedAt: string; fromCache: boolean }> {
   if (!refresh) {
     const hit = await env.CONFIG.get<Cached<T>>(key, "json");
     if (hit) return { value: hit.value, fetchedAt: hit.fetchedAt, fromCache: true };
@@ -36,7 +42,15 @@ export function getEntities(env: Env, tenant: string, conn: { id: string; orgUrl
   return cached(env, kvKeys.metadata(tenant, conn.id, "entities"), refresh, () => fetchEntities(conn.orgUrl, token()), opts);
 }
 
-export function getAttributes(env: Env, tenant: string, conn: { id: string; orgUrl: string }, token: () => string, entity: string, refresh: boolean, opts: CacheOptions = {}) {
+export function getAttributes(
+  env: Env,
+  tenant: string,
+  conn: { id: string; orgUrl: string },
+  token: () => string,
+  entity: string,
+  refresh: boolean,
+  opts: CacheOptions = {},
+) {
   return cached(env, kvKeys.metadata(tenant, conn.id, `attrs/${entity}`), refresh, () => fetchAttributes(conn.orgUrl, token(), entity), opts);
 }
 
@@ -50,8 +64,12 @@ export async function peekAttributes(env: Env, tenant: string, connId: string, e
 
 /** Stores attributes fetched elsewhere (authorize) so job validation has them. */
 export async function storeAttributes(env: Env, tenant: string, connId: string, entity: string, value: AttributeInfo[]): Promise<void> {
-  await env.CONFIG.put(kvKeys.metadata(tenant, connId, `attrs/${entity}`), JSON.stringify({ fetchedAt: new Date().toISOString(), value }), { expirationTtl: TTL_SECONDS });
+  await env.CONFIG.put(kvKeys.metadata(tenant, connId, `attrs/${entity}`), JSON.stringify({ fetchedAt: new Date().toISOString(), value }), {
+    expirationTtl: TTL_SECONDS,
+  });
 }
 export async function storeEntities(env: Env, tenant: string, connId: string, value: EntityInfo[]): Promise<void> {
-  await env.CONFIG.put(kvKeys.metadata(tenant, connId, "entities"), JSON.stringify({ fetchedAt: new Date().toISOString(), value }), { expirationTtl: TTL_SECONDS });
+  await env.CONFIG.put(kvKeys.metadata(tenant, connId, "entities"), JSON.stringify({ fetchedAt: new Date().toISOString(), value }), {
+    expirationTtl: TTL_SECONDS,
+  });
 }

@@ -41,9 +41,16 @@ export async function fetchAttributes(orgUrl: string, token: string, entity: str
   if (!LOGICAL_NAME.test(entity)) throw new Error(`not a logical name: ${entity}`);
   const base = `EntityDefinitions(LogicalName='${entity}')/Attributes`;
   const cast = (type: string) => `${base}/Microsoft.Dynamics.CRM.${type}`;
-  const optionCast = (type: string, expand = "OptionSet,GlobalOptionSet") => getMetadata(orgUrl, token, `${cast(type)}?$select=LogicalName&$expand=${expand}`, OptionSetsResponse, opts);
+  const optionCast = (type: string, expand = "OptionSet,GlobalOptionSet") =>
+    getMetadata(orgUrl, token, `${cast(type)}?$select=LogicalName&$expand=${expand}`, OptionSetsResponse, opts);
   const [attributes, lookups, picklists, states, statuses, booleans, multi, dateTimes] = await Promise.all([
-    getMetadata(orgUrl, token, `${base}?$select=LogicalName,AttributeType,AttributeTypeName,DisplayName,RequiredLevel,IsValidForRead,AttributeOf`, AttributesResponse, opts),
+    getMetadata(
+      orgUrl,
+      token,
+      `${base}?$select=LogicalName,AttributeType,AttributeTypeName,DisplayName,RequiredLevel,IsValidForRead,AttributeOf`,
+      AttributesResponse,
+      opts,
+    ),
     getMetadata(orgUrl, token, `${cast("LookupAttributeMetadata")}?$select=LogicalName,Targets`, LookupsResponse, opts),
     optionCast("PicklistAttributeMetadata"),
     optionCast("StateAttributeMetadata", "OptionSet"),

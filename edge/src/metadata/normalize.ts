@@ -18,7 +18,11 @@ function labelText(l: Label, fallback: string): string {
   return l?.UserLocalizedLabel?.Label || l?.LocalizedLabels?.[0]?.Label || fallback;
 }
 
-const Managed = <T extends z.ZodType>(inner: T) => z.union([z.object({ Value: inner }).passthrough(), inner]).nullable().optional();
+const Managed = <T extends z.ZodType>(inner: T) =>
+  z
+    .union([z.object({ Value: inner }).passthrough(), inner])
+    .nullable()
+    .optional();
 const managedValue = <T>(v: { Value: T } | T | null | undefined): T | undefined =>
   v !== null && typeof v === "object" && "Value" in (v as object) ? (v as { Value: T }).Value : ((v ?? undefined) as T | undefined);
 
@@ -84,9 +88,27 @@ export const DateTimesResponse = z.object({ value: z.array(DateTimeRow) });
 
 /** AttributeType as name or as the numeric code of the AttributeTypeCode enum (dataverse.md). */
 const TYPE_CODES: AttributeType[] = [
-  "Boolean", "Customer", "DateTime", "Decimal", "Double", "Integer", "Lookup", "Memo", "Money", "Owner", "PartyList",
-  "Picklist", "State", "Status", "String", "Uniqueidentifier", "Other" /* CalendarRules */, "Virtual", "BigInt",
-  "Other" /* ManagedProperty */, "EntityName",
+  "Boolean",
+  "Customer",
+  "DateTime",
+  "Decimal",
+  "Double",
+  "Integer",
+  "Lookup",
+  "Memo",
+  "Money",
+  "Owner",
+  "PartyList",
+  "Picklist",
+  "State",
+  "Status",
+  "String",
+  "Uniqueidentifier",
+  "Other" /* CalendarRules */,
+  "Virtual",
+  "BigInt",
+  "Other" /* ManagedProperty */,
+  "EntityName",
 ];
 const KNOWN = new Set<string>(TYPE_CODES);
 

@@ -6,7 +6,10 @@ import { listActivity } from "../stores/audit";
 
 export const ActivityQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,18}$/, "is not a cursor this API returned").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, "is not a cursor this API returned")
+    .optional(),
   resourceType: z.enum(["connection", "job", "object"]).optional(),
   resourceId: z.string().max(100).optional(),
 });

@@ -23,7 +23,15 @@ export const connectionRoutes = new Hono<AppEnv>()
     const org = normalizeOrgUrl(body.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS);
     if (!org.ok) throw validationFailed([{ path: "orgUrl", message: org.reason }]);
     const now = new Date().toISOString();
-    const conn: StoredConnection = { id: newId("conn"), tenant: caller.tenant, name: body.name, orgUrl: org.orgUrl, status: "not_authorized", createdAt: now, updatedAt: now };
+    const conn: StoredConnection = {
+      id: newId("conn"),
+      tenant: caller.tenant,
+      name: body.name,
+      orgUrl: org.orgUrl,
+      status: "not_authorized",
+      createdAt: now,
+      updatedAt: now,
+    };
     await putConnection(c.env, conn);
     await audit(c.env, caller, "connection.create", { type: "connection", id: conn.id }, null, connectionForAudit(conn));
     return c.json({ ...toWire(conn), jobCount: 0, ...(org.notes.length ? { notes: org.notes } : {}) }, 201);

@@ -77,7 +77,13 @@ export const jobRoutes = new Hono<AppEnv>()
     if (!current) throw notFound("No such job");
     const { draft, warnings } = await readValidJob(c, current.id);
     await requireReadableSource(c, draft);
-    const job: Job = { ...draft, id: current.id, createdAt: current.createdAt, updatedAt: new Date().toISOString(), ...(current.builtIn ? { builtIn: current.builtIn } : {}) };
+    const job: Job = {
+      ...draft,
+      id: current.id,
+      createdAt: current.createdAt,
+      updatedAt: new Date().toISOString(),
+      ...(current.builtIn ? { builtIn: current.builtIn } : {}),
+    };
     await putJob(c.env, caller.tenant, job);
     await audit(c.env, caller, "job.update", { type: "job", id: job.id }, current, job);
     return c.json({ ...job, ...(warnings.length ? { warnings } : {}) });

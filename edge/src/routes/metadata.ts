@@ -39,12 +39,24 @@ export const metadataRoutes = new Hono<AppEnv>()
   .get("/connections/:id/entities", async (c) => {
     const { refresh, store } = cacheMode(c);
     const conn = await allowedConnection(c);
-    return c.json(describeCache(c, await withDataverseErrors("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => requireDynamicsToken(c), refresh, { store }))));
+    return c.json(
+      describeCache(
+        c,
+        await withDataverseErrors("Reading table definitions", () => getEntities(c.env, conn.tenant, conn, () => requireDynamicsToken(c), refresh, { store })),
+      ),
+    );
   })
   .get("/connections/:id/entities/:logicalName/attributes", async (c) => {
     const { refresh, store } = cacheMode(c);
     const conn = await allowedConnection(c);
     const entity = c.req.param("logicalName");
     if (!LOGICAL_NAME.test(entity)) throw notFound("No such table");
-    return c.json(describeCache(c, await withDataverseErrors(`Reading the columns of ${entity}`, () => getAttributes(c.env, conn.tenant, conn, () => requireDynamicsToken(c), entity, refresh, { store }))));
+    return c.json(
+      describeCache(
+        c,
+        await withDataverseErrors(`Reading the columns of ${entity}`, () =>
+          getAttributes(c.env, conn.tenant, conn, () => requireDynamicsToken(c), entity, refresh, { store }),
+        ),
+      ),
+    );
   });

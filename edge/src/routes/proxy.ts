@@ -52,7 +52,9 @@ export const proxyRoutes = new Hono<AppEnv>().all("/connections/:id/dynamics/*",
   const method = c.req.method;
   const isBatch = path.path === "$batch";
   if (!(method === "GET" && !isBatch) && !(method === "POST" && isBatch)) {
-    throw new ApiError("method_not_allowed", isBatch ? "$batch must be POST" : "The proxy forwards GET, and POST only for $batch", undefined, { Allow: isBatch ? "POST" : "GET" });
+    throw new ApiError("method_not_allowed", isBatch ? "$batch must be POST" : "The proxy forwards GET, and POST only for $batch", undefined, {
+      Allow: isBatch ? "POST" : "GET",
+    });
   }
   const token = requireDynamicsToken(c);
   if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token) || token.length > 16_384) throw new ApiError("dynamics_token_invalid", "X-Dynamics-Token is not a bearer token");
@@ -73,7 +75,8 @@ export const proxyRoutes = new Hono<AppEnv>().all("/connections/:id/dynamics/*",
   let body: ArrayBuffer | undefined;
   if (isBatch) {
     const ct = c.req.header("content-type") ?? "";
-    if (!/^multipart\/mixed;\s*boundary=[A-Za-z0-9'()+_,\-./:=? ]{1,70}$/i.test(ct)) throw new ApiError("proxy_refused", "$batch needs Content-Type: multipart/mixed; boundary=…");
+    if (!/^multipart\/mixed;\s*boundary=[A-Za-z0-9'()+_,\-./:=? ]{1,70}$/i.test(ct))
+      throw new ApiError("proxy_refused", "$batch needs Content-Type: multipart/mixed; boundary=…");
     headers.set("content-type", ct);
     body = await c.req.arrayBuffer();
   }

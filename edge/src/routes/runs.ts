@@ -35,7 +35,11 @@ export const runRoutes = new Hono<AppEnv>()
       return c.json({ runId: run.id }, 202);
     } catch (e) {
       if (e instanceof RunInProgressError) {
-        throw new ApiError("run_in_progress", "A run of this job is already queued or running", e.activeRunId ? [{ path: "runId", message: e.activeRunId }] : undefined);
+        throw new ApiError(
+          "run_in_progress",
+          "A run of this job is already queued or running",
+          e.activeRunId ? [{ path: "runId", message: e.activeRunId }] : undefined,
+        );
       }
       throw e;
     }
@@ -48,7 +52,8 @@ export const runRoutes = new Hono<AppEnv>()
     const limit = limitRaw === undefined ? 50 : Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw validationFailed([{ path: "limit", message: "an integer from 1 to 200" }]);
     const before = c.req.query("before");
-    if (before !== undefined && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(before)) throw validationFailed([{ path: "before", message: "an ISO timestamp (createdAt of the last run seen)" }]);
+    if (before !== undefined && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(before))
+      throw validationFailed([{ path: "before", message: "an ISO timestamp (createdAt of the last run seen)" }]);
     const rows = await listRuns(c.env, tenant, job.id, limit, before);
     return c.json(rows.map(toRun));
   })
@@ -62,7 +67,14 @@ export const runRoutes = new Hono<AppEnv>()
     if (row.status !== "queued" && row.status !== "running") throw alreadyOver();
     if (!(await cancelRun(c.env, row.id, caller.email ?? caller.sub))) throw alreadyOver(); // it ended meanwhile
     const after = (await getRunRow(c.env, caller.tenant, row.id))!;
-    await audit(c.env, caller, "run.cancel", { type: "job", id: row.job_id }, { run: { [row.id]: { status: row.status } } }, { run: { [row.id]: { status: after.status, error: after.error_code } } });
+    await audit(
+      c.env,
+      caller,
+      "run.cancel",
+      { type: "job", id: row.job_id },
+      { run: { [row.id]: { status: row.status } } },
+      { run: { [row.id]: { status: after.status, error: after.error_code } } },
+    );
     // Notifications and webhook of the outcome, as for any run end (a cancelled run starts no chained jobs).
     c.executionCtx.waitUntil(onRunFinished(c.env, caller.tenant, row.id));
     return c.json(toRun(after));
@@ -74,7 +86,10 @@ export const runRoutes = new Hono<AppEnv>()
     if (format !== "json" && format !== "csv") throw validationFailed([{ path: "format", message: "csv or json" }]);
     const errors = await listRunErrors(c.env, tenant, row.id);
     if (format === "json") return c.json(errors);
-    const csv = toCsv(["sourceId", "field", "value", "reason"], errors.map((e) => [e.sourceId, e.field, e.value, e.reason]));
+    const csv = toCsv(
+      ["sourceId", "field", "value", "reason"],
+      errors.map((e) => [e.sourceId, e.field, e.value, e.reason]),
+    );
     return c.body(csv, 200, {
       "Content-Type": "text/csv; charset=utf-8",
       "Content-Disposition": `attachment; filename="run-${row.id}-errors.csv"`,
@@ -88,5 +103,10 @@ export const runRoutes = new Hono<AppEnv>()
     const job = await getJob(c.env, tenant, c.req.param("id"));
     if (!job) throw notFound("No such job");
     c.header("Cache-Control", "no-store");
-    return c.json({ secret: await webhookSecret(c.env, tenant, job.id), algorithm: "HMAC-SHA256", signedPayload: "<X-DC-Timestamp>.<body>", header: "X-DC-Signature: v1=<hex>" });
+    return c.json({
+      secret: await webhookSecret(c.env, tenant, job.id),
+      algorithm: "HMAC-SHA256",
+      signedPayload: "<X-DC-Timestamp>.<body>",
+      header: "X-DC-Signature: v1=<hex>",
+    });
   });

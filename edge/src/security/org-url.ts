@@ -5,9 +5,7 @@
  */
 import { DATAVERSE_HOST_EXAMPLE, isDataverseHost } from "#contract/org-url";
 
-type OrgUrlResult =
-  | { ok: true; orgUrl: string; notes: string[] }
-  | { ok: false; reason: string };
+type OrgUrlResult = { ok: true; orgUrl: string; notes: string[] } | { ok: false; reason: string };
 
 /** `DEV_INSECURE_ORG_HOSTS` → set of exact `host:port` (lower-case). */
 export function devHosts(setting: string | undefined): Set<string> {
@@ -46,7 +44,8 @@ export function normalizeOrgUrl(input: string, devInsecureHosts: string | undefi
   }
   if (url.protocol !== "https:") return { ok: false, reason: "must use https" };
   if (url.port) return { ok: false, reason: "must not name a port" };
-  if (host.startsWith("[") || IPV4.test(host) || /^\d+$/.test(host) || /^0x/i.test(host)) return { ok: false, reason: "must be a host name, not an IP address" };
+  if (host.startsWith("[") || IPV4.test(host) || /^\d+$/.test(host) || /^0x/i.test(host))
+    return { ok: false, reason: "must be a host name, not an IP address" };
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) {
     return { ok: false, reason: "must not be a local or private host" };
   }

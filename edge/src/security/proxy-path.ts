@@ -11,9 +11,11 @@ export function validateProxyPath(rawPath: string): ProxyPathResult {
   if (rawPath.length === 0) return { ok: false, reason: "path is empty" };
   if (rawPath.length > 2048) return { ok: false, reason: "path is too long" };
   if (/[\x00-\x20\x7f\\]/.test(rawPath)) return { ok: false, reason: "path contains whitespace, control characters or backslashes" };
-  if (/%(?:2f|5c|2e|40|3a|00|25|0d|0a|09|3f|23)/i.test(rawPath)) return { ok: false, reason: "path contains an encoded separator, dot, @, colon or control character" };
+  if (/%(?:2f|5c|2e|40|3a|00|25|0d|0a|09|3f|23)/i.test(rawPath))
+    return { ok: false, reason: "path contains an encoded separator, dot, @, colon or control character" };
   if (rawPath.includes("@")) return { ok: false, reason: "path contains @" };
-  if (/^\/*[a-z][a-z0-9+.-]*:/i.test(rawPath) || rawPath.startsWith("//") || rawPath.includes("//")) return { ok: false, reason: "path must be relative to the Web API" };
+  if (/^\/*[a-z][a-z0-9+.-]*:/i.test(rawPath) || rawPath.startsWith("//") || rawPath.includes("//"))
+    return { ok: false, reason: "path must be relative to the Web API" };
   const path = rawPath.replace(/^\/+/, "");
   const segments = path.split("/");
   for (const seg of segments) {

@@ -100,7 +100,16 @@ export async function listActivity(
     `SELECT id, at, actor_sub, actor_email, action, resource_type, resource_id, changes FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
   )
     .bind(...args, opts.limit + 1)
-    .all<{ id: number; at: string; actor_sub: string; actor_email: string | null; action: string; resource_type: string; resource_id: string; changes: string }>();
+    .all<{
+      id: number;
+      at: string;
+      actor_sub: string;
+      actor_email: string | null;
+      action: string;
+      resource_type: string;
+      resource_id: string;
+      changes: string;
+    }>();
   const items = results.slice(0, opts.limit).map((r) => ({
     id: r.id,
     at: r.at,

@@ -54,7 +54,10 @@ export async function markNeedsAttention(env: Env, tenant: string, id: string, r
   const readiness: Readiness = {
     checkedAt: now,
     ready: false,
-    checks: [...(c.readiness?.checks.filter((x) => x.id !== "background_sync") ?? []), { id: "background_sync", ok: false, severity: "error", required: true, label: "Background sync failed", fix: reason.slice(0, 500) }],
+    checks: [
+      ...(c.readiness?.checks.filter((x) => x.id !== "background_sync") ?? []),
+      { id: "background_sync", ok: false, severity: "error", required: true, label: "Background sync failed", fix: reason.slice(0, 500) },
+    ],
   };
   await putConnection(env, { ...c, status: "needs_attention", attentionReason: reason.slice(0, 500), readiness, updatedAt: now });
 }

@@ -31,7 +31,10 @@ async function keyIdOf(raw: Uint8Array): Promise<string> {
 
 /** The keys of the setting, current (encrypting) key first, as `{ kid?, raw }`. */
 function rawKeys(setting: string): Array<{ kid: string | null; raw: Uint8Array }> {
-  const parts = setting.split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = setting
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!parts.length) throw new Error("ENCRYPTION_KEY is not set");
   return parts.map((part) => {
     const m = /^([A-Za-z0-9_-]{1,32}):(.+)$/.exec(part);

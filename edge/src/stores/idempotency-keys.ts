@@ -35,7 +35,9 @@ export async function claimKey(env: Env, tenant: string, key: string, fingerprin
 }
 
 export async function getKey(env: Env, tenant: string, key: string): Promise<StoredKey | null> {
-  return env.DATA.prepare("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE tenant = ? AND key = ?").bind(tenant, key).first<StoredKey>();
+  return env.DATA.prepare("SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE tenant = ? AND key = ?")
+    .bind(tenant, key)
+    .first<StoredKey>();
 }
 
 /** Gives a claim up (the request failed or its answer is not worth keeping): a retry does the work again. */
@@ -49,6 +51,8 @@ export async function storeAnswer(env: Env, tenant: string, key: string, status:
 
 /** Cron housekeeping: forget keys older than the replay window. */
 export async function sweepIdempotencyKeys(env: Env, now: number): Promise<number> {
-  const r = await env.DATA.prepare("DELETE FROM idempotency_keys WHERE created_at < ?").bind(now - IDEMPOTENCY_TTL_MS).run();
+  const r = await env.DATA.prepare("DELETE FROM idempotency_keys WHERE created_at < ?")
+    .bind(now - IDEMPOTENCY_TTL_MS)
+    .run();
   return r.meta.changes;
 }

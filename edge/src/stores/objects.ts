@@ -135,23 +135,34 @@ export async function ensureObjectTable(env: Env, tenant: string, object: Pick<T
 }
 
 /** Cross-field rules zod can't express: unique names (case-insensitive, the columns are), references to real objects. */
-async function checkFields(env: Env, tenant: string, objectName: string, fields: ObjectField[], existing: ObjectField[] = [], pathPrefix = "fields"): Promise<void> {
+async function checkFields(
+  env: Env,
+  tenant: string,
+  objectName: string,
+  fields: ObjectField[],
+  existing: ObjectField[] = [],
+  pathPrefix = "fields",
+): Promise<void> {
   const details: { path: string; message: string }[] = [];
   const seen = new Set(existing.map((f) => f.name.toLowerCase()));
   const known = new Set((await listObjects(env, tenant)).map((o) => o.name.toLowerCase()));
   known.add(objectName.toLowerCase());
   fields.forEach((f, i) => {
-    if (seen.has(f.name.toLowerCase())) details.push({ path: `${pathPrefix}.${i}.name`, message: `a field named ${f.name} already exists (names are case-insensitive)` });
+    if (seen.has(f.name.toLowerCase()))
+      details.push({ path: `${pathPrefix}.${i}.name`, message: `a field named ${f.name} already exists (names are case-insensitive)` });
     seen.add(f.name.toLowerCase());
-    if (f.type === "reference" && !f.references) details.push({ path: `${pathPrefix}.${i}.references`, message: "a reference field must name the object it references" });
+    if (f.type === "reference" && !f.references)
+      details.push({ path: `${pathPrefix}.${i}.references`, message: "a reference field must name the object it references" });
     if (f.references && f.type !== "reference") details.push({ path: `${pathPrefix}.${i}.references`, message: "only reference fields may set references" });
-    if (f.references && !known.has(f.references.toLowerCase())) details.push({ path: `${pathPrefix}.${i}.references`, message: `object ${f.references} does not exist` });
+    if (f.references && !known.has(f.references.toLowerCase()))
+      details.push({ path: `${pathPrefix}.${i}.references`, message: `object ${f.references} does not exist` });
   });
   if (details.length) throw validationFailed(details);
 }
 
 export async function createObject(env: Env, tenant: string, input: { name: string; label: string; fields: ObjectField[] }): Promise<TargetObject> {
-  if (await getObject(env, tenant, input.name)) throw new ApiError("conflict", `An object named ${input.name} already exists`, [{ path: "name", message: "already exists" }]);
+  if (await getObject(env, tenant, input.name))
+    throw new ApiError("conflict", `An object named ${input.name} already exists`, [{ path: "name", message: "already exists" }]);
   await checkFields(env, tenant, input.name, input.fields);
   const now = new Date().toISOString();
   const obj: TargetObject = { name: input.name, label: input.label, standard: false, fields: input.fields, createdAt: now };
@@ -162,10 +173,17 @@ export async function createObject(env: Env, tenant: string, input: { name: stri
   return obj;
 }
 
-export async function updateObject(env: Env, tenant: string, current: TargetObject, patch: { label?: string; addFields?: ObjectField[] }): Promise<TargetObject> {
+export async function updateObject(
+  env: Env,
+  tenant: string,
+  current: TargetObject,
+  patch: { label?: string; addFields?: ObjectField[] },
+): Promise<TargetObject> {
   const added = patch.addFields ?? [];
   if (current.fields.length + added.length > MAX_OBJECT_FIELDS) {
-    throw validationFailed([{ path: "addFields", message: `${current.name} has ${current.fields.length} fields; at most ${MAX_OBJECT_FIELDS} fit (adding ${added.length})` }]);
+    throw validationFailed([
+      { path: "addFields", message: `${current.name} has ${current.fields.length} fields; at most ${MAX_OBJECT_FIELDS} fit (adding ${added.length})` },
+    ]);
   }
   await checkFields(env, tenant, current.name, added, current.fields, "addFields");
   const next: TargetObject = { ...current, label: patch.label ?? current.label, fields: [...current.fields, ...added] };

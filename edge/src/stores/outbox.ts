@@ -75,12 +75,18 @@ export async function holdClaim(env: Env, row: Pick<PendingWebhook, "id" | "clai
 
 /** Delivered: the claim ends with the row. */
 export async function markSent(env: Env, id: string, attempts: number): Promise<void> {
-  await env.DATA.prepare("UPDATE notifications_outbox SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL, claimed_until = NULL, claim_id = NULL WHERE id = ?").bind(attempts, new Date().toISOString(), id).run();
+  await env.DATA.prepare(
+    "UPDATE notifications_outbox SET status = 'sent', attempts = ?, sent_at = ?, last_error = NULL, claimed_until = NULL, claim_id = NULL WHERE id = ?",
+  )
+    .bind(attempts, new Date().toISOString(), id)
+    .run();
 }
 
 /** A failed attempt: `final` gives up (status failed), else the message is retried at `nextAttemptAt`. Releases the claim. */
 export async function markAttemptFailed(env: Env, id: string, attempts: number, error: string, final: boolean, nextAttemptAt: number): Promise<void> {
-  await env.DATA.prepare("UPDATE notifications_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_until = NULL, claim_id = NULL WHERE id = ?")
+  await env.DATA.prepare(
+    "UPDATE notifications_outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, claimed_until = NULL, claim_id = NULL WHERE id = ?",
+  )
     .bind(final ? "failed" : "pending", attempts, nextAttemptAt, error, id)
     .run();
 }

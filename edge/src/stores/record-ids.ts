@@ -12,7 +12,9 @@ export async function idsByColumn(env: Env, table: string, column: string, value
   const out = new Map<string, string>();
   const distinct = [...new Set(values.filter((v) => v !== null && v !== undefined).map((v) => String(v)))];
   for (const chunk of jsonChunks(distinct.map((v) => JSON.stringify(v)))) {
-    const { results } = await env.DATA.prepare(`SELECT ${SYSTEM_COLUMNS.id} AS id, ${column} AS k FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`)
+    const { results } = await env.DATA.prepare(
+      `SELECT ${SYSTEM_COLUMNS.id} AS id, ${column} AS k FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`,
+    )
       .bind(chunk.json)
       .all<{ id: string; k: unknown }>();
     for (const r of results) out.set(String(r.k), r.id);

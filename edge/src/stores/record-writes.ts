@@ -73,7 +73,13 @@ export function recordStatements(
   const rest = fields.slice(MAX_COLS_PER_STATEMENT);
   const cols = [ID, CREATED, UPDATED, DELETED, ...first.map(fieldColumn)];
   out.push(
-    env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${onConflict(rule, first.map(fieldColumn))}`).bind(record.id, now, now, 0, ...first.map(val)),
+    env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${onConflict(rule, first.map(fieldColumn))}`).bind(
+      record.id,
+      now,
+      now,
+      0,
+      ...first.map(val),
+    ),
   );
   for (let i = 0; i < rest.length; i += MAX_COLS_PER_STATEMENT) {
     const part = rest.slice(i, i + MAX_COLS_PER_STATEMENT);

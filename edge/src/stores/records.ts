@@ -22,21 +22,36 @@ const CLAUSE = /^([A-Za-z][A-Za-z0-9_]{0,62})\s+(eq|ne|gt|lt|ge|le|contains|star
  */
 export function parseRecordFilter(filter: string, object: TargetObject): RecordFilter[] {
   if (filter.length > 1000) throw validationFailed([{ path: "filter", message: "at most 1000 characters" }]);
-  const parts = filter.split(/\s+and\s+(?=(?:[^']*'[^']*')*[^']*$)/i).map((s) => s.trim()).filter(Boolean);
+  const parts = filter
+    .split(/\s+and\s+(?=(?:[^']*'[^']*')*[^']*$)/i)
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length > 10) throw validationFailed([{ path: "filter", message: "at most 10 conditions" }]);
   return parts.map((p) => {
     const m = CLAUSE.exec(p);
-    if (!m) throw validationFailed([{ path: "filter", message: `cannot read "${p.slice(0, 80)}": use <Field> <eq|ne|gt|lt|ge|le|contains|startswith> <value>` }]);
+    if (!m)
+      throw validationFailed([{ path: "filter", message: `cannot read "${p.slice(0, 80)}": use <Field> <eq|ne|gt|lt|ge|le|contains|startswith> <value>` }]);
     const field = object.fields.find((f) => f.name.toLowerCase() === m[1]!.toLowerCase());
     if (!field) throw validationFailed([{ path: "filter", message: `${object.name} has no field ${m[1]}` }]);
     const raw = m[3]!;
-    const value = raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'") : raw === "true" ? true : raw === "false" ? false : raw === "null" ? null : Number(raw);
+    const value = raw.startsWith("'")
+      ? raw.slice(1, -1).replace(/''/g, "'")
+      : raw === "true"
+        ? true
+        : raw === "false"
+          ? false
+          : raw === "null"
+            ? null
+            : Number(raw);
     return { field: field.name, op: m[2]!.toLowerCase() as RecordFilter["op"], value };
   });
 }
 
 function encodeCursor(id: string): string {
-  return btoa(JSON.stringify({ a: id })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(JSON.stringify({ a: id }))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 function decodeCursor(cursor: string): string {
   try {
@@ -79,9 +94,17 @@ export async function listRecords(
       args.push(typeof f.value === "boolean" ? (f.value ? 1 : 0) : f.value);
     }
   }
-  const cols = [SYSTEM_COLUMNS.id, SYSTEM_COLUMNS.createdAt, SYSTEM_COLUMNS.updatedAt, SYSTEM_COLUMNS.deleted, ...object.fields.map((f) => fieldColumn(f.name))];
+  const cols = [
+    SYSTEM_COLUMNS.id,
+    SYSTEM_COLUMNS.createdAt,
+    SYSTEM_COLUMNS.updatedAt,
+    SYSTEM_COLUMNS.deleted,
+    ...object.fields.map((f) => fieldColumn(f.name)),
+  ];
   const sql = `SELECT ${cols.join(", ")} FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${SYSTEM_COLUMNS.id} LIMIT ?`;
-  const { results } = await env.DATA.prepare(sql).bind(...args, opts.limit + 1).all<Record<string, unknown>>();
+  const { results } = await env.DATA.prepare(sql)
+    .bind(...args, opts.limit + 1)
+    .all<Record<string, unknown>>();
   const items = results.slice(0, opts.limit).map((r): TargetRecord => {
     const fields: Record<string, unknown> = {};
     for (const f of object.fields) {

@@ -94,7 +94,10 @@ export function toRun(r: RunRow): Run {
 }
 
 function headroomOf(r: Pick<RunRow, "headroom_requests" | "headroom_time_ms">): RunHeadroom {
-  return { requestsRemaining: r.headroom_requests!, ...(r.headroom_time_ms !== null && r.headroom_time_ms !== undefined ? { timeRemainingMs: r.headroom_time_ms } : {}) };
+  return {
+    requestsRemaining: r.headroom_requests!,
+    ...(r.headroom_time_ms !== null && r.headroom_time_ms !== undefined ? { timeRemainingMs: r.headroom_time_ms } : {}),
+  };
 }
 
 function safeJson<T>(s: string | null, fallback: T): T {
@@ -158,8 +161,12 @@ async function activeRun(env: Env, tenant: string, jobId: string): Promise<RunRo
 
 export async function listRuns(env: Env, tenant: string, jobId: string, limit = 50, before?: string): Promise<RunRow[]> {
   const { results } = before
-    ? await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, before, limit).all<RunRow>()
-    : await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, limit).all<RunRow>();
+    ? await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?")
+        .bind(tenant, jobId, before, limit)
+        .all<RunRow>()
+    : await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+        .bind(tenant, jobId, limit)
+        .all<RunRow>();
   return results;
 }
 
@@ -218,7 +225,17 @@ export async function startReading(env: Env, runId: string, s: ReadStart): Promi
   await env.DATA.prepare(
     `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND ${ACTIVE}`,
   )
-    .bind(new Date().toISOString(), s.strategy, s.plan, s.nextLink, s.keyset?.modifiedon ?? null, s.keyset?.version ?? null, s.totalEstimate, s.leaseUntil, runId)
+    .bind(
+      new Date().toISOString(),
+      s.strategy,
+      s.plan,
+      s.nextLink,
+      s.keyset?.modifiedon ?? null,
+      s.keyset?.version ?? null,
+      s.totalEstimate,
+      s.leaseUntil,
+      runId,
+    )
     .run();
 }
 
@@ -235,7 +252,8 @@ export async function countFailedAttempt(env: Env, runId: string, leaseUntil: nu
  * The SET expression that appends a note to `runs.notes` unless the run already carries it: every note is appended
  * this way, so a step that runs again (a retried page, a re-run init) never repeats one. `param` is the note's `?N`.
  */
-const appendNote = (param: string) => `notes = CASE WHEN EXISTS (SELECT 1 FROM json_each(runs.notes) WHERE value = ${param}) THEN notes ELSE json_insert(notes, '$[#]', ${param}) END`;
+const appendNote = (param: string) =>
+  `notes = CASE WHEN EXISTS (SELECT 1 FROM json_each(runs.notes) WHERE value = ${param}) THEN notes ELSE json_insert(notes, '$[#]', ${param}) END`;
 
 export function appendNoteStatement(env: Env, runId: string, note: string): D1PreparedStatement {
   return env.DATA.prepare(`UPDATE runs SET ${appendNote("?2")} WHERE id = ?1`).bind(runId, note);
@@ -246,7 +264,12 @@ export function appendNoteStatement(env: Env, runId: string, note: string): D1Pr
  * Only while the run is active and still at the page it was at when the token was refused (`pagesSeen`).
  */
 export function restartAsFullReadStatement(env: Env, runId: string, pagesSeen: number, nextLink: string, note: string): D1PreparedStatement {
-  return env.DATA.prepare(`UPDATE runs SET strategy = 'full', next_link = ?2, ${appendNote("?3")} WHERE id = ?1 AND pages = ?4 AND ${ACTIVE}`).bind(runId, nextLink, note, pagesSeen);
+  return env.DATA.prepare(`UPDATE runs SET strategy = 'full', next_link = ?2, ${appendNote("?3")} WHERE id = ?1 AND pages = ?4 AND ${ACTIVE}`).bind(
+    runId,
+    nextLink,
+    note,
+    pagesSeen,
+  );
 }
 
 /** What a committed page adds to the run and where the run continues: the checkpoint, in the page's own batch. */
@@ -304,7 +327,12 @@ export function lowerHeadroomStatement(env: Env, runId: string, h: RunHeadroom):
 }
 
 /** Ends a run (only from an active state, so a late duplicate can't overwrite a result). Returns whether it changed. */
-export async function finishRun(env: Env, runId: string, status: "succeeded" | "partial" | "failed", error?: { code: RunErrorCode; message: string }): Promise<boolean> {
+export async function finishRun(
+  env: Env,
+  runId: string,
+  status: "succeeded" | "partial" | "failed",
+  error?: { code: RunErrorCode; message: string },
+): Promise<boolean> {
   const r = await env.DATA.prepare(
     `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
   )

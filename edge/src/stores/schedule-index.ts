@@ -84,9 +84,7 @@ export async function listDue(env: Env, now: number, limit = 200): Promise<DueEn
 
 /** Compare-and-set: only one cron invocation can claim a tick (two overlapping invocations never both run the job). */
 export async function claimTick(env: Env, e: DueEntry, nextDueAt: number | null): Promise<boolean> {
-  const r = await env.DATA.prepare(
-    "UPDATE schedule_index SET next_due_at = ?, last_tick_at = ? WHERE tenant = ? AND job_id = ? AND next_due_at = ?",
-  )
+  const r = await env.DATA.prepare("UPDATE schedule_index SET next_due_at = ?, last_tick_at = ? WHERE tenant = ? AND job_id = ? AND next_due_at = ?")
     .bind(nextDueAt, e.nextDueAt, e.tenant, e.jobId, e.nextDueAt)
     .run();
   return (r.meta.changes ?? 0) === 1;

@@ -13,7 +13,9 @@ export interface SyncState {
 }
 
 export async function getSyncState(env: Env, tenant: string, jobId: string): Promise<SyncState | null> {
-  const row = await env.DATA.prepare("SELECT config_hash, strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?")
+  const row = await env.DATA.prepare(
+    "SELECT config_hash, strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?",
+  )
     .bind(tenant, jobId)
     .first<{ config_hash: string; strategy: "delta" | "keyset"; delta_link: string | null; keyset_modifiedon: string | null; keyset_version: number | null }>();
   if (!row) return null;

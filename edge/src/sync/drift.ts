@@ -30,7 +30,10 @@ export async function checkDrift(ctx: RunContext, attributes: AttributeInfo[]): 
     else current[n] = a.type;
   }
   if (removed.length) {
-    throw new RunFailure("schema_drift", `Schema drift: mapped attribute ${removed.map((r) => `${ctx.job.source.entity}.${r}`).join(", ")} no longer exists in Dataverse`);
+    throw new RunFailure(
+      "schema_drift",
+      `Schema drift: mapped attribute ${removed.map((r) => `${ctx.job.source.entity}.${r}`).join(", ")} no longer exists in Dataverse`,
+    );
   }
   const base = await getSchemaBaseline(ctx.env, ctx.ref.tenant, ctx.ref.jobId);
   if (base && base.jobUpdatedAt === ctx.job.updatedAt) {
@@ -45,12 +48,14 @@ export async function checkDrift(ctx: RunContext, attributes: AttributeInfo[]): 
   }
   // via attributes live on other entities: check they still exist too
   const viaByEntity = new Map<string, Set<string>>();
-  for (const m of ctx.job.mappings) if (m.via) (viaByEntity.get(m.via.entity) ?? viaByEntity.set(m.via.entity, new Set()).get(m.via.entity)!).add(m.via.attribute);
+  for (const m of ctx.job.mappings)
+    if (m.via) (viaByEntity.get(m.via.entity) ?? viaByEntity.set(m.via.entity, new Set()).get(m.via.entity)!).add(m.via.attribute);
   for (const [entity, attrs] of viaByEntity) {
     const list = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, entity, ctx.observe));
     const have = new Set(list.map((a) => a.logicalName));
     const gone = [...attrs].filter((a) => !have.has(a));
-    if (gone.length) throw new RunFailure("schema_drift", `Schema drift: attribute ${gone.map((g) => `${entity}.${g}`).join(", ")} (used through a lookup) no longer exists`);
+    if (gone.length)
+      throw new RunFailure("schema_drift", `Schema drift: attribute ${gone.map((g) => `${entity}.${g}`).join(", ")} (used through a lookup) no longer exists`);
   }
   return current;
 }

@@ -30,7 +30,10 @@ async function checkChainDepth(env: Env, ref: RunRef, run: RunRow): Promise<void
   if (run.trigger !== "chain" || !run.parent_run_id) return;
   const depth = await chainDepth(env, ref.tenant, run.id, MAX_CHAIN_DEPTH);
   if (depth > MAX_CHAIN_DEPTH) {
-    throw new RunFailure("chain_too_deep", `Chain too deep: this run is more than ${MAX_CHAIN_DEPTH} chained runs below the run that started the chain; it did not start (check the jobs' dependsOn)`);
+    throw new RunFailure(
+      "chain_too_deep",
+      `Chain too deep: this run is more than ${MAX_CHAIN_DEPTH} chained runs below the run that started the chain; it did not start (check the jobs' dependsOn)`,
+    );
   }
 }
 
@@ -50,7 +53,11 @@ async function failRun(env: Env, ref: RunRef, code: RunErrorCode, message: strin
 }
 
 function isTransient(e: unknown): e is DataverseError {
-  return isDataverseError(e) && (e.status === 0 || e.status === 429 || e.status >= 500) && !["path_refused", "invalid_tenant", "not_configured", "invalid_response"].includes(e.code);
+  return (
+    isDataverseError(e) &&
+    (e.status === 0 || e.status === 429 || e.status >= 500) &&
+    !["path_refused", "invalid_tenant", "not_configured", "invalid_response"].includes(e.code)
+  );
 }
 
 /** Runs page steps until the budget is spent or the run ends. Safe to call at any time, any number of times. */
@@ -84,7 +91,8 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
     } catch (e) {
       await flushHeadroom(ctx).catch(() => {});
       if (e instanceof RunFailure) {
-        if (["dynamics_unauthorized", "not_authorized", "insufficient_privilege", "org_claimed"].includes(e.code) && ctx) await markNeedsAttention(env, ref.tenant, ctx.conn.id, e.message).catch(() => {});
+        if (["dynamics_unauthorized", "not_authorized", "insufficient_privilege", "org_claimed"].includes(e.code) && ctx)
+          await markNeedsAttention(env, ref.tenant, ctx.conn.id, e.message).catch(() => {});
         await failRun(env, ref, e.code, e.message);
         return { kind: "done" };
       }

@@ -12,7 +12,9 @@ const pageKey = (path: string, prefer: string[]): string => `${prefer.join(",")}
 export function fetchPage(ctx: RunContext, path: string, prefer: string[]): Promise<ODataPage> {
   const ahead = ctx.ahead;
   ctx.ahead = null;
-  return ahead?.key === pageKey(path, prefer) ? ahead.page : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
+  return ahead?.key === pageKey(path, prefer)
+    ? ahead.page
+    : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
 }
 
 export function fetchAhead(ctx: RunContext, path: string, prefer: string[]): void {

@@ -25,7 +25,8 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
       try {
         await startRun(env, tenant, child, "chain", runId);
       } catch (e) {
-        if (!(e instanceof RunInProgressError)) console.error(JSON.stringify({ level: "error", msg: "chained run not started", child, error: e instanceof Error ? e.message : String(e) }));
+        if (!(e instanceof RunInProgressError))
+          console.error(JSON.stringify({ level: "error", msg: "chained run not started", child, error: e instanceof Error ? e.message : String(e) }));
       }
     }
   }

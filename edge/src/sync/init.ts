@@ -47,9 +47,14 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): P
 }
 
 /** Where the read starts: the stored delta link or keyset cursor when the job's state fits the plan, else a full read. */
-function startingPoint(plan: ReadPlan, usable: SyncState | null): { strategy: "full" | "delta" | "keyset"; nextLink: string | null; keyset: KeysetCursor | null } {
+function startingPoint(
+  plan: ReadPlan,
+  usable: SyncState | null,
+): { strategy: "full" | "delta" | "keyset"; nextLink: string | null; keyset: KeysetCursor | null } {
   if (plan.strategy === "delta") {
-    return usable?.deltaLink ? { strategy: "delta", nextLink: usable.deltaLink, keyset: null } : { strategy: "full", nextLink: deltaInitialPath(plan), keyset: null };
+    return usable?.deltaLink
+      ? { strategy: "delta", nextLink: usable.deltaLink, keyset: null }
+      : { strategy: "full", nextLink: deltaInitialPath(plan), keyset: null };
   }
   return usable?.keyset ? { strategy: "keyset", nextLink: null, keyset: usable.keyset } : { strategy: "full", nextLink: null, keyset: null };
 }
@@ -63,7 +68,14 @@ async function estimateTotal(ctx: RunContext): Promise<number | null> {
   try {
     return await withToken(ctx, (t) => retrieveTotalRecordCount(ctx.conn.orgUrl, t, ctx.job.source.entity, ctx.observe));
   } catch (e) {
-    console.warn(JSON.stringify({ level: "warn", msg: "row count estimate unavailable", runId: ctx.ref.runId, error: e instanceof Error ? e.message.slice(0, 200) : String(e) }));
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "row count estimate unavailable",
+        runId: ctx.ref.runId,
+        error: e instanceof Error ? e.message.slice(0, 200) : String(e),
+      }),
+    );
     return null;
   }
 }

@@ -64,7 +64,9 @@ function extractValue(
     if (typeof formatted === "string") return { value: isMulti ? formatted.split(/;\s*/).filter(Boolean) : formatted };
     if (!mapping.via) {
       if (isMulti) {
-        const labels = String(raw).split(",").map((p) => labelFromOptions(attr, p.trim()));
+        const labels = String(raw)
+          .split(",")
+          .map((p) => labelFromOptions(attr, p.trim()));
         if (labels.every((l) => l !== undefined)) return { value: labels };
       } else {
         const l = labelFromOptions(attr, raw);
@@ -74,7 +76,16 @@ function extractValue(
     return { value: null, error: "no label (FormattedValue) for this value" };
   }
   if (isMulti) {
-    return { value: typeof raw === "string" ? raw.split(",").map((p) => p.trim()).filter(Boolean).map(Number) : raw };
+    return {
+      value:
+        typeof raw === "string"
+          ? raw
+              .split(",")
+              .map((p) => p.trim())
+              .filter(Boolean)
+              .map(Number)
+          : raw,
+    };
   }
   return { value: raw };
 }

@@ -89,7 +89,12 @@ async function deliverOne(env: Env, row: PendingWebhook): Promise<boolean> {
       const ts = Math.floor(Date.now() / 1000);
       const res = await fetch(row.recipient, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "X-DC-Timestamp": String(ts), "X-DC-Signature": await signWebhook(secret, ts, row.body), "User-Agent": "dynamics-connector-webhook/1" },
+        headers: {
+          "Content-Type": "application/json",
+          "X-DC-Timestamp": String(ts),
+          "X-DC-Signature": await signWebhook(secret, ts, row.body),
+          "User-Agent": "dynamics-connector-webhook/1",
+        },
         body: row.body,
         redirect: "manual",
         signal: AbortSignal.timeout(10_000),

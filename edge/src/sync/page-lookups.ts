@@ -59,20 +59,38 @@ async function findMatches(env: Env, tenant: string, lobj: TargetObject, lookup:
   const table = await objectTable(tenant, lobj.name);
   const found = new Map<string, string>();
   if (lookup.match.length === 1) {
-    const m = await idsByColumn(env, table, fieldColumn(lookup.match[0]!.field), tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]));
+    const m = await idsByColumn(
+      env,
+      table,
+      fieldColumn(lookup.match[0]!.field),
+      tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]),
+    );
     for (const [k, v] of m) found.set(JSON.stringify([k]), v);
     return found;
   }
   const distinct = new Map<string, unknown[]>();
   for (const t of tuples) if (t) distinct.set(keyOf(t), t);
   const list = [...distinct.values()];
-  const m = await idsByTuple(env, table, lookup.match.map((x) => fieldColumn(x.field)), list);
+  const m = await idsByTuple(
+    env,
+    table,
+    lookup.match.map((x) => fieldColumn(x.field)),
+    list,
+  );
   for (const [i, id] of m) found.set(keyOf(list[i]!), id);
   return found;
 }
 
 /** Sets the lookup's field of one record, or drops the record as its `onMissing` says. */
-function applyMatch(p: PageRecord, lookup: Lookup, lobj: TargetObject, t: unknown[] | null, found: Map<string, string>, dropped: Set<PageRecord>, outcome: PageOutcome): void {
+function applyMatch(
+  p: PageRecord,
+  lookup: Lookup,
+  lobj: TargetObject,
+  t: unknown[] | null,
+  found: Map<string, string>,
+  dropped: Set<PageRecord>,
+  outcome: PageOutcome,
+): void {
   if (!t) {
     p.fields[lookup.target] = null;
     return;

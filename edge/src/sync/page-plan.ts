@@ -72,7 +72,14 @@ export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
  */
 export async function identifyExisting(env: Env, table: string, job: Job, records: PageRecord[]): Promise<void> {
   const ident = identifier(job);
-  const existing = ident ? await idsByColumn(env, table, ident.column, records.map((p) => p.fields[ident.field])) : new Map<string, string>();
+  const existing = ident
+    ? await idsByColumn(
+        env,
+        table,
+        ident.column,
+        records.map((p) => p.fields[ident.field]),
+      )
+    : new Map<string, string>();
   const insertedHere = new Map<string, string>();
   for (const p of records) {
     const key = ident ? String(p.fields[ident.field]) : null;
@@ -89,7 +96,15 @@ export async function identifyExisting(env: Env, table: string, job: Job, record
  * INSERT … ON CONFLICT(identifier) DO UPDATE (an existing row keeps its _id and _created_at); insert mode skips
  * existing records, update mode skips missing ones and UPDATEs the rows found.
  */
-export function planRecordWrites(env: Env, table: string, job: Job, records: PageRecord[], dropped: Set<PageRecord>, now: string, outcome: PageOutcome): D1PreparedStatement[] {
+export function planRecordWrites(
+  env: Env,
+  table: string,
+  job: Job,
+  records: PageRecord[],
+  dropped: Set<PageRecord>,
+  now: string,
+  outcome: PageOutcome,
+): D1PreparedStatement[] {
   const { counts } = outcome;
   const toInsert: PageRecord[] = [];
   const toUpdate: PageRecord[] = [];

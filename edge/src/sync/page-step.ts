@@ -26,7 +26,8 @@ export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
   if (ctx.plan?.text !== run.plan) ctx.plan = { text: run.plan, plan: JSON.parse(run.plan) as ReadPlan };
   const plan = ctx.plan.plan;
   if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
-  const cursor: KeysetCursor | null = run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
+  const cursor: KeysetCursor | null =
+    run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;
   const path = plan.strategy === "delta" ? run.next_link : keysetPath(plan, cursor);
   if (!path) throw new Error(`invariant: run ${run.id} has no next link in phase pages`);
   const prefer = plan.strategy === "delta" ? [...PAGE_PREFER, maxPageSize(plan.pageSize), "odata.track-changes"] : [...PAGE_PREFER];
@@ -49,7 +50,15 @@ export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
   const { rows, deletedIds } = splitDeleted(page.value);
   const next = nextPosition(ctx, run, plan, page, cursor);
   if (!next.done) fetchAhead(ctx, plan.strategy === "delta" ? next.nextLink! : keysetPath(plan, next.keyset), prefer);
-  const prepared = await preparePage(env, { tenant: ref.tenant, job, object: ctx.object, lookupObjects: ctx.lookupObjects, attributes: ctx.attributes, rows, deletedIds });
+  const prepared = await preparePage(env, {
+    tenant: ref.tenant,
+    job,
+    object: ctx.object,
+    lookupObjects: ctx.lookupObjects,
+    attributes: ctx.attributes,
+    rows,
+    deletedIds,
+  });
   const headroom = ctx.headroom;
   const committed = await commitPage(env, prepared, {
     runId: run.id,
@@ -80,7 +89,13 @@ function nextPosition(ctx: RunContext, run: RunRow, plan: ReadPlan, page: ODataP
     if (nextLink !== null) return { done: false, nextLink, keyset: cursor, pendingDeltaLink: run.pending_delta_link };
     const deltaLink = page["@odata.deltaLink"] ?? null;
     if (!deltaLink) throw new RunFailure("dynamics_error", "Dataverse ended a change-tracking read without a deltaLink");
-    return { done: true, nextLink, keyset: cursor, pendingDeltaLink: deltaLink, syncState: { jobId, configHash: plan.configHash, strategy: "delta", deltaLink, keyset: null } };
+    return {
+      done: true,
+      nextLink,
+      keyset: cursor,
+      pendingDeltaLink: deltaLink,
+      syncState: { jobId, configHash: plan.configHash, strategy: "delta", deltaLink, keyset: null },
+    };
   }
   let keyset = cursor;
   const last = page.value[page.value.length - 1];
@@ -92,7 +107,16 @@ function nextPosition(ctx: RunContext, run: RunRow, plan: ReadPlan, page: ODataP
   // A full page whose last row is not after the cursor would be read again forever (e.g. a stored filter that
   // escapes its parentheses): end the run instead of re-writing the same rows.
   if (!done && cursor && keyset && !cursorAfter(keyset, cursor)) {
-    throw new RunFailure("invalid_job", `The keyset read did not advance past modifiedon ${cursor.modifiedon} / versionnumber ${cursor.version}; check the job's filter (source.filter)`);
+    throw new RunFailure(
+      "invalid_job",
+      `The keyset read did not advance past modifiedon ${cursor.modifiedon} / versionnumber ${cursor.version}; check the job's filter (source.filter)`,
+    );
   }
-  return { done, nextLink: null, keyset, pendingDeltaLink: run.pending_delta_link, ...(keyset ? { syncState: { jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset } } : {}) };
+  return {
+    done,
+    nextLink: null,
+    keyset,
+    pendingDeltaLink: run.pending_delta_link,
+    ...(keyset ? { syncState: { jobId, configHash: plan.configHash, strategy: "keyset", deltaLink: null, keyset } } : {}),
+  };
 }

@@ -118,7 +118,12 @@ export function keysetPath(plan: ReadPlan, cursor: KeysetCursor | null): string 
 /** Encode an option's value (keep `$name=` readable, escape what URLs need). */
 function encodeQueryPart(p: string): string {
   const i = p.indexOf("=");
-  return `${p.slice(0, i)}=${encodeURIComponent(p.slice(i + 1)).replace(/%2C/g, ",").replace(/%24/g, "$").replace(/%3D/g, "=").replace(/%28/g, "(").replace(/%29/g, ")")}`;
+  return `${p.slice(0, i)}=${encodeURIComponent(p.slice(i + 1))
+    .replace(/%2C/g, ",")
+    .replace(/%24/g, "$")
+    .replace(/%3D/g, "=")
+    .replace(/%28/g, "(")
+    .replace(/%29/g, ")")}`;
 }
 
 /** The cursor after a keyset page: the last row's (modifiedon, versionnumber). */

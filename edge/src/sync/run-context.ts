@@ -71,7 +71,20 @@ export async function loadRunContext(env: Env, ref: RunRef): Promise<RunContext>
     if (!o) throw new RunFailure("object_not_found", `Lookup object ${l.object} does not exist`);
     lookupObjects.set(o.name.toLowerCase(), o);
   }
-  const ctx: RunContext = { env, ref, job, conn, object, lookupObjects, attributes: [], token: null, headroom: null, ahead: null, observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) }, plan: null };
+  const ctx: RunContext = {
+    env,
+    ref,
+    job,
+    conn,
+    object,
+    lookupObjects,
+    attributes: [],
+    token: null,
+    headroom: null,
+    ahead: null,
+    observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) },
+    plan: null,
+  };
   return ctx;
 }
 

@@ -22,13 +22,20 @@ export interface PreparedPage extends PageOutcome {
 /** Plans a page in five phases: map, identify existing records, lookups, record writes, deletes. Writes nothing. */
 export async function preparePage(env: Env, input: PageInput): Promise<PreparedPage> {
   const { job, object, tenant } = input;
-  const outcome: PageOutcome = { counts: { read: input.rows.length + input.deletedIds.length, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 }, errors: [], notes: [] };
+  const outcome: PageOutcome = {
+    counts: { read: input.rows.length + input.deletedIds.length, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 },
+    errors: [],
+    notes: [],
+  };
   const table = await objectTable(tenant, object.name);
   const now = new Date().toISOString();
   const records = mapRows(input, outcome);
   await identifyExisting(env, table, job, records);
   const dropped = await resolveLookups(env, input, records, outcome);
-  const statements = [...planRecordWrites(env, table, job, records, dropped, now, outcome), ...(await planDeletes(env, table, job, input.deletedIds, now, outcome))];
+  const statements = [
+    ...planRecordWrites(env, table, job, records, dropped, now, outcome),
+    ...(await planDeletes(env, table, job, input.deletedIds, now, outcome)),
+  ];
   return { statements, ...outcome };
 }
 

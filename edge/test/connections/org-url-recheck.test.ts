@@ -17,7 +17,11 @@ describe.skipIf(!sb)("stored orgUrl re-checked", () => {
     const stored = (await getConnection(env, a.tenant, conn.id))!;
     await putConnection(env, { ...stored, orgUrl: NO_LONGER_ALLOWED });
     const accessToken = await userToken("admin@contoso.example", org("contoso").url);
-    const err = await expectError(await call("POST", `/api/v1/connections/${conn.id}/authorize`, { token: a.admin, body: { accessToken } }), 400, "proxy_refused");
+    const err = await expectError(
+      await call("POST", `/api/v1/connections/${conn.id}/authorize`, { token: a.admin, body: { accessToken } }),
+      400,
+      "proxy_refused",
+    );
     expect(err.message).toContain("no longer allowed");
   });
 

@@ -14,7 +14,11 @@ const sb = sandbox();
 const BASIC = "basic@contoso.example";
 
 async function setDepth(principal: string, entity: string, depth: string): Promise<void> {
-  const res = await fetch(`${org("contoso").url}/_sandbox/privileges`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ principal, entity, depth }) });
+  const res = await fetch(`${org("contoso").url}/_sandbox/privileges`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ principal, entity, depth }),
+  });
   if (!res.ok) throw new Error(`sandbox privileges: ${res.status} ${await res.text()}`);
 }
 
@@ -54,7 +58,9 @@ describe.skipIf(!sb)("least privilege", () => {
 
   it("a background run of a job on a table read at Basic depth fails with insufficient_privilege before reading a record", async () => {
     const { tenant, admin, conn } = await authorizedAs(BASIC);
-    const jobs = await json<Array<{ id: string; builtIn?: string; source: { entity: string } }>>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
+    const jobs = await json<Array<{ id: string; builtIn?: string; source: { entity: string } }>>(
+      await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }),
+    );
     const person = jobs.find((j) => j.builtIn === "person")!;
     const run = await runToEnd({ tenant, job: (await getJob(env, tenant, person.id))!, orgInfo: org("contoso") });
     expect(run.status).toBe("failed");
@@ -66,9 +72,15 @@ describe.skipIf(!sb)("least privilege", () => {
 
   it("saving or enabling a job on a table the authorizing user reads at Basic depth is refused on source.entity", async () => {
     const { admin, conn, token } = await authorizedAs(BASIC);
-    const jobs = await json<Array<Record<string, unknown> & { id: string; builtIn?: string }>>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
+    const jobs = await json<Array<Record<string, unknown> & { id: string; builtIn?: string }>>(
+      await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }),
+    );
     const { id, createdAt: _c, updatedAt: _u, builtIn: _b, ...person } = jobs.find((j) => j.builtIn === "person")!;
-    const err = await expectError(await call("PUT", `/api/v1/jobs/${id}`, { token: admin, body: { ...person, enabled: true }, headers: { "X-Dynamics-Token": token } }), 400, "validation_failed");
+    const err = await expectError(
+      await call("PUT", `/api/v1/jobs/${id}`, { token: admin, body: { ...person, enabled: true }, headers: { "X-Dynamics-Token": token } }),
+      400,
+      "validation_failed",
+    );
     expect(err.details).toEqual([expect.objectContaining({ path: "source.entity" })]);
     expect(err.details![0]!.message).toContain("prvReadContact");
     // Disabled, it may be kept.
@@ -78,13 +90,33 @@ describe.skipIf(!sb)("least privilege", () => {
   it("a table added later is checked at save with the admin's token and the proven scope is recorded", async () => {
     const { tenant, admin, conn, token } = await authorizedAs("admin@contoso.example");
     expect((await getConnection(env, tenant, conn.id))!.readScope!.tables.lead).toBeUndefined();
-    await call("POST", "/api/v1/objects", { token: admin, body: { name: "Lead", label: "Lead", fields: [{ name: "DynamicsId", label: "Id", type: "id", unique: true, required: true }, { name: "Topic", label: "Topic", type: "string" }] } });
+    await call("POST", "/api/v1/objects", {
+      token: admin,
+      body: {
+        name: "Lead",
+        label: "Lead",
+        fields: [
+          { name: "DynamicsId", label: "Id", type: "id", unique: true, required: true },
+          { name: "Topic", label: "Topic", type: "string" },
+        ],
+      },
+    });
     const res = await call("POST", "/api/v1/jobs", {
       token: admin,
       headers: { "X-Dynamics-Token": token },
       body: {
-        connectionId: conn.id, name: "Leads", enabled: true, source: { entity: "lead", filter: null }, target: { object: "Lead" }, mode: "upsert", deletes: "soft",
-        identifiers: [{ source: "leadid", target: "DynamicsId" }], mappings: [{ source: "subject", target: "Topic", use: "value" }], lookups: [], schedule: null, dependsOn: null,
+        connectionId: conn.id,
+        name: "Leads",
+        enabled: true,
+        source: { entity: "lead", filter: null },
+        target: { object: "Lead" },
+        mode: "upsert",
+        deletes: "soft",
+        identifiers: [{ source: "leadid", target: "DynamicsId" }],
+        mappings: [{ source: "subject", target: "Topic", use: "value" }],
+        lookups: [],
+        schedule: null,
+        dependsOn: null,
         notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
       },
     });

@@ -55,7 +55,10 @@ describe("orgUrl attacks", () => {
     const stored = (await env.CONFIG.get<any>(key, "json"))!;
     await env.CONFIG.put(key, JSON.stringify({ ...stored, orgUrl: "https://169.254.169.254" }));
     const fetchSpy = vi.spyOn(globalThis, "fetch");
-    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/WhoAmI`, { token: a.admin, headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.e30.c2ln" } });
+    const res = await call("GET", `/api/v1/connections/${conn.id}/dynamics/WhoAmI`, {
+      token: a.admin,
+      headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.e30.c2ln" },
+    });
     expect(res.status).toBe(400);
     expect((await envelope(res)).code).toBe("proxy_refused");
     expect(fetchSpy).not.toHaveBeenCalled();
@@ -89,24 +92,44 @@ describe.skipIf(!sb)("proxy path attacks against the sandbox org", () => {
 
   it(`refuses all ${PROXY_PATH_ATTACKS.length} attack paths (+ methods, query, bodies) without contacting the org`, async () => {
     expect(PROXY_PATH_ATTACKS.length).toBeGreaterThanOrEqual(30);
-    const attempts: Array<{ what: string; method: string; path: string; headers?: Record<string, string>; rawBody?: string; as?: string; noToken?: boolean }> = [
-      ...PROXY_PATH_ATTACKS.map((p) => ({ what: p, method: "GET", path: p })),
-      { what: "POST to an entity set", method: "POST", path: "accounts", rawBody: "{}", headers: { "Content-Type": "application/json" } },
-      { what: "PATCH a record", method: "PATCH", path: "accounts(a0000000-0001-4000-8000-000000000001)", rawBody: "{}", headers: { "Content-Type": "application/json" } },
-      { what: "DELETE a record", method: "DELETE", path: "accounts(a0000000-0001-4000-8000-000000000001)" },
-      { what: "PUT", method: "PUT", path: "accounts", rawBody: "{}", headers: { "Content-Type": "application/json" } },
-      { what: "GET $batch", method: "GET", path: "$batch" },
-      { what: "$batch without multipart", method: "POST", path: "$batch", rawBody: "{}", headers: { "Content-Type": "application/json" } },
-      { what: "$batch over 1 MB", method: "POST", path: "$batch", rawBody: `--b\r\n${"x".repeat(1024 * 1024 + 1)}`, headers: { "Content-Type": "multipart/mixed; boundary=b" } },
-      { what: "$batch from a viewer", method: "POST", path: "$batch", rawBody: "--b--", headers: { "Content-Type": "multipart/mixed; boundary=b" }, as: "viewer" },
-      { what: "query with CRLF", method: "GET", path: "accounts?$filter=name%20eq%20'x'%0d%0aHost:%20evil" },
-      { what: "query with NUL", method: "GET", path: "accounts?$select=name%00" },
-      { what: "query over 16 KB", method: "GET", path: `accounts?$filter=${"a".repeat(17_000)}` },
-      { what: "no X-Dynamics-Token", method: "GET", path: "WhoAmI", noToken: true },
-      { what: "X-Dynamics-Token with a space", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "abc def" } },
-      { what: "X-Dynamics-Token with a comma (header smuggling)", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "a,Bearer b" } },
-      { what: "X-Dynamics-Token over 16 KB", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "a".repeat(16_385) } },
-    ];
+    const attempts: Array<{ what: string; method: string; path: string; headers?: Record<string, string>; rawBody?: string; as?: string; noToken?: boolean }> =
+      [
+        ...PROXY_PATH_ATTACKS.map((p) => ({ what: p, method: "GET", path: p })),
+        { what: "POST to an entity set", method: "POST", path: "accounts", rawBody: "{}", headers: { "Content-Type": "application/json" } },
+        {
+          what: "PATCH a record",
+          method: "PATCH",
+          path: "accounts(a0000000-0001-4000-8000-000000000001)",
+          rawBody: "{}",
+          headers: { "Content-Type": "application/json" },
+        },
+        { what: "DELETE a record", method: "DELETE", path: "accounts(a0000000-0001-4000-8000-000000000001)" },
+        { what: "PUT", method: "PUT", path: "accounts", rawBody: "{}", headers: { "Content-Type": "application/json" } },
+        { what: "GET $batch", method: "GET", path: "$batch" },
+        { what: "$batch without multipart", method: "POST", path: "$batch", rawBody: "{}", headers: { "Content-Type": "application/json" } },
+        {
+          what: "$batch over 1 MB",
+          method: "POST",
+          path: "$batch",
+          rawBody: `--b\r\n${"x".repeat(1024 * 1024 + 1)}`,
+          headers: { "Content-Type": "multipart/mixed; boundary=b" },
+        },
+        {
+          what: "$batch from a viewer",
+          method: "POST",
+          path: "$batch",
+          rawBody: "--b--",
+          headers: { "Content-Type": "multipart/mixed; boundary=b" },
+          as: "viewer",
+        },
+        { what: "query with CRLF", method: "GET", path: "accounts?$filter=name%20eq%20'x'%0d%0aHost:%20evil" },
+        { what: "query with NUL", method: "GET", path: "accounts?$select=name%00" },
+        { what: "query over 16 KB", method: "GET", path: `accounts?$filter=${"a".repeat(17_000)}` },
+        { what: "no X-Dynamics-Token", method: "GET", path: "WhoAmI", noToken: true },
+        { what: "X-Dynamics-Token with a space", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "abc def" } },
+        { what: "X-Dynamics-Token with a comma (header smuggling)", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "a,Bearer b" } },
+        { what: "X-Dynamics-Token over 16 KB", method: "GET", path: "WhoAmI", headers: { "X-Dynamics-Token": "a".repeat(16_385) } },
+      ];
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     const before = await stats();
     const spyCallsBefore = fetchSpy.mock.calls.length; // the stats call above went through the spy
@@ -115,7 +138,11 @@ describe.skipIf(!sb)("proxy path attacks against the sandbox org", () => {
     for (const at of attempts) {
       // Every attempt carries a valid delegated token unless it is about the token itself.
       const headers: Record<string, string> = { ...(at.noToken ? {} : { "X-Dynamics-Token": token }), ...(at.headers ?? {}) };
-      const res = await call(at.method, `/api/v1/connections/${connId}/dynamics/${at.path}`, { token: at.as === "viewer" ? viewer : admin, headers, ...(at.rawBody !== undefined ? { rawBody: at.rawBody } : {}) });
+      const res = await call(at.method, `/api/v1/connections/${connId}/dynamics/${at.path}`, {
+        token: at.as === "viewer" ? viewer : admin,
+        headers,
+        ...(at.rawBody !== undefined ? { rawBody: at.rawBody } : {}),
+      });
       if (res.status < 400 || res.status >= 500) {
         leaks.push(`${at.what} → ${res.status} ${(await res.text()).slice(0, 200)}`);
         continue;
@@ -125,11 +152,17 @@ describe.skipIf(!sb)("proxy path attacks against the sandbox org", () => {
     }
     const calls = fetchSpy.mock.calls.slice(spyCallsBefore).map((c) => String(c[0] instanceof Request ? c[0].url : c[0]));
     const after = await stats();
-    console.log(`[reliability] proxy attacks: ${attempts.length} attempts, refusals by code ${JSON.stringify(codes)}, outbound fetches ${calls.length}, sandbox requests ${after.total - before.total}`);
+    console.log(
+      `[reliability] proxy attacks: ${attempts.length} attempts, refusals by code ${JSON.stringify(codes)}, outbound fetches ${calls.length}, sandbox requests ${after.total - before.total}`,
+    );
     expect(leaks).toEqual([]);
     expect(calls).toEqual([]);
     expect(after.total - before.total).toBe(0);
-    expect(Object.keys(codes).every((c) => ["proxy_refused", "not_found", "method_not_allowed", "payload_too_large", "forbidden", "dynamics_token_missing", "dynamics_token_invalid"].includes(c))).toBe(true);
+    expect(
+      Object.keys(codes).every((c) =>
+        ["proxy_refused", "not_found", "method_not_allowed", "payload_too_large", "forbidden", "dynamics_token_missing", "dynamics_token_invalid"].includes(c),
+      ),
+    ).toBe(true);
   });
 
   it("huge bodies on the API are refused before parsing (413), deep JSON is a 400, never 500", async () => {

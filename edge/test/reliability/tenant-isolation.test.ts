@@ -40,13 +40,27 @@ async function world(label: string): Promise<World> {
   const objectName = `Secret${label}${crypto.randomUUID().slice(0, 6).replace(/-/g, "")}`;
   const obj = await call("POST", "/api/v1/objects", {
     token: a.admin,
-    body: { name: objectName, label: `Label ${objectName}`, fields: [{ name: "Key", label: "Key", type: "id", required: true, unique: true }, { name: "Name", label: "Name", type: "string" }] },
+    body: {
+      name: objectName,
+      label: `Label ${objectName}`,
+      fields: [
+        { name: "Key", label: "Key", type: "id", required: true, unique: true },
+        { name: "Name", label: "Name", type: "string" },
+      ],
+    },
   });
   expect(obj.status).toBe(201);
   const jobName = `Job-${label}-${crypto.randomUUID().slice(0, 6)}`;
   const job = await call("POST", "/api/v1/jobs", {
     token: a.admin,
-    body: { connectionId: conn.id, name: jobName, source: { entity: "account", filter: null }, target: { object: objectName }, identifiers: [{ source: "accountid", target: "Key" }], mappings: [{ source: "name", target: "Name" }] },
+    body: {
+      connectionId: conn.id,
+      name: jobName,
+      source: { entity: "account", filter: null },
+      target: { object: objectName },
+      identifiers: [{ source: "accountid", target: "Key" }],
+      mappings: [{ source: "name", target: "Name" }],
+    },
   });
   expect(job.status, await job.clone().text()).toBe(201);
   const jobId = (await json(job)).id as string;
@@ -54,10 +68,26 @@ async function world(label: string): Promise<World> {
   const runId = crypto.randomUUID();
   const now = new Date().toISOString();
   await env.DATA.batch([
-    env.DATA.prepare("INSERT INTO runs (id, tenant, job_id, trigger, status, strategy, created_at, started_at, finished_at, read_count, failed_count, phase) VALUES (?, ?, ?, 'manual', 'partial', 'full', ?, ?, ?, 1, 1, 'done')").bind(runId, a.tenant, jobId, now, now, now),
-    env.DATA.prepare("INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason) VALUES (?, 1, ?, ?, 'Name', ?, 'secret reason')").bind(runId, a.tenant, `src-${label}-id`, `value-${label}-secret`),
+    env.DATA.prepare(
+      "INSERT INTO runs (id, tenant, job_id, trigger, status, strategy, created_at, started_at, finished_at, read_count, failed_count, phase) VALUES (?, ?, ?, 'manual', 'partial', 'full', ?, ?, ?, 1, 1, 'done')",
+    ).bind(runId, a.tenant, jobId, now, now, now),
+    env.DATA.prepare("INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason) VALUES (?, 1, ?, ?, 'Name', ?, 'secret reason')").bind(
+      runId,
+      a.tenant,
+      `src-${label}-id`,
+      `value-${label}-secret`,
+    ),
   ]);
-  return { tenant: a.tenant, admin: a.admin, viewer: a.viewer, connId: conn.id, jobId, objectName, runId, secrets: [a.tenant, conn.id, connName, jobId, jobName, objectName, runId, `src-${label}-id`, `value-${label}-secret`] };
+  return {
+    tenant: a.tenant,
+    admin: a.admin,
+    viewer: a.viewer,
+    connId: conn.id,
+    jobId,
+    objectName,
+    runId,
+    secrets: [a.tenant, conn.id, connName, jobId, jobName, objectName, runId, `src-${label}-id`, `value-${label}-secret`],
+  };
 }
 
 /** A concrete URL for an OpenAPI path, with `w`'s ids. */
@@ -75,7 +105,13 @@ const BODIES: Record<string, unknown> = {
   "patch /api/v1/connections/{id}": { name: "pwned" },
   "post /api/v1/connections/{id}/authorize": { accessToken: "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0.c2lnbmF0dXJl" },
   "patch /api/v1/objects/{name}": { label: "pwned" },
-  "put /api/v1/jobs/{id}": { connectionId: "x", name: "pwned", source: { entity: "account" }, target: { object: "Company" }, mappings: [{ source: "name", target: "Name" }] },
+  "put /api/v1/jobs/{id}": {
+    connectionId: "x",
+    name: "pwned",
+    source: { entity: "account" },
+    target: { object: "Company" },
+    mappings: [{ source: "name", target: "Name" }],
+  },
 };
 
 describe("tenant isolation on every route of the OpenAPI document", () => {
@@ -88,7 +124,13 @@ describe("tenant isolation on every route of the OpenAPI document", () => {
     B = await world("B");
     const doc = await json(await call("GET", "/api/v1/openapi.json"));
     ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, admin: op["x-required-role"] === "admin", public: Array.isArray(op.security) && op.security.length === 0, hasBody: !!op.requestBody })),
+      Object.entries(methods).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path,
+        admin: op["x-required-role"] === "admin",
+        public: Array.isArray(op.security) && op.security.length === 0,
+        hasBody: !!op.requestBody,
+      })),
     );
   });
 
@@ -103,7 +145,11 @@ describe("tenant isolation on every route of the OpenAPI document", () => {
     const body = op.hasBody ? (BODIES[key] ?? {}) : undefined;
     const headers: Record<string, string> = { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.eyJ4IjoxfQ.c2ln" };
     if (op.path.endsWith("$batch")) headers["Content-Type"] = "multipart/mixed; boundary=b";
-    const res = await call(op.method, path, { token: as === "admin" ? B.admin : B.viewer, headers, ...(op.path.endsWith("$batch") ? { rawBody: "--b--" } : body !== undefined ? { body } : {}) });
+    const res = await call(op.method, path, {
+      token: as === "admin" ? B.admin : B.viewer,
+      headers,
+      ...(op.path.endsWith("$batch") ? { rawBody: "--b--" } : body !== undefined ? { body } : {}),
+    });
     const text = await res.text();
     return { path, status: res.status, text };
   }
@@ -143,9 +189,14 @@ describe("tenant isolation on every route of the OpenAPI document", () => {
         if (r.status !== 403) problems.push(`${op.method} ${op.path} (viewer write) → ${r.status} ${r.text.slice(0, 200)}`);
         if (idRoute) {
           // no oracle: the same status and code for a resource that exists (in A) and one that exists nowhere
-          const g = await call(op.method, fill(op.path, ghost), { token: B.viewer, headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.eyJ4IjoxfQ.c2ln" }, ...(op.hasBody ? { body: BODIES[`${op.method.toLowerCase()} ${op.path}`] ?? {} } : {}) });
+          const g = await call(op.method, fill(op.path, ghost), {
+            token: B.viewer,
+            headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.eyJ4IjoxfQ.c2ln" },
+            ...(op.hasBody ? { body: BODIES[`${op.method.toLowerCase()} ${op.path}`] ?? {} } : {}),
+          });
           const gt = await g.text();
-          if (g.status !== r.status || JSON.parse(gt).error?.code !== JSON.parse(r.text).error?.code) problems.push(`${op.method} ${op.path}: A's id → ${r.status}, unknown id → ${g.status} (an oracle)`);
+          if (g.status !== r.status || JSON.parse(gt).error?.code !== JSON.parse(r.text).error?.code)
+            problems.push(`${op.method} ${op.path}: A's id → ${r.status}, unknown id → ${g.status} (an oracle)`);
         }
       } else if (idRoute) {
         if (r.status !== 404) problems.push(`${op.method} ${op.path} (viewer read) → ${r.status} ${r.text.slice(0, 200)}`);
@@ -168,7 +219,11 @@ describe("tenant isolation on every route of the OpenAPI document", () => {
     for (const op of ops) {
       if (op.public || op.method === "GET") continue;
       const path = fill(op.path, B);
-      const res = await call(op.method, path, { token: B.viewer, headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.eyJ4IjoxfQ.c2ln" }, ...(op.hasBody ? { body: BODIES[`${op.method.toLowerCase()} ${op.path}`] ?? {} } : {}) });
+      const res = await call(op.method, path, {
+        token: B.viewer,
+        headers: { "X-Dynamics-Token": "eyJ0eXAiOiJKV1QifQ.eyJ4IjoxfQ.c2ln" },
+        ...(op.hasBody ? { body: BODIES[`${op.method.toLowerCase()} ${op.path}`] ?? {} } : {}),
+      });
       if (res.status !== 403 || (await json(res)).error?.code !== "forbidden") problems.push(`${op.method} ${op.path} → ${res.status}`);
     }
     expect(problems).toEqual([]);

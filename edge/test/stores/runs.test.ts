@@ -1,7 +1,16 @@
 /** The runs store's writes straight against D1: notes, the delta-expiry restart, the page checkpoint, init → pages. */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { appendNoteStatement, cancelRun, checkpointStatement, createRun, getRunRow, restartAsFullReadStatement, startReading, toRun } from "../../src/stores/runs";
+import {
+  appendNoteStatement,
+  cancelRun,
+  checkpointStatement,
+  createRun,
+  getRunRow,
+  restartAsFullReadStatement,
+  startReading,
+  toRun,
+} from "../../src/stores/runs";
 
 const tenant = () => `t-${crypto.randomUUID()}`;
 const counts = { read: 3, inserted: 2, updated: 1, deleted: 0, skipped: 0, failed: 0 };
@@ -18,13 +27,32 @@ describe("runs store", () => {
   it("init → pages: fixes the read into the row, and leaves a run cancelled meanwhile cancelled", async () => {
     const t = tenant();
     const run = await createRun(env, t, "job_i", "manual");
-    await startReading(env, run.id, { strategy: "keyset", plan: "{}", nextLink: null, keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 7 }, totalEstimate: 10, leaseUntil: 1 });
-    expect(await getRunRow(env, t, run.id)).toMatchObject({ status: "running", phase: "pages", strategy: "keyset", keyset_modifiedon: "2024-01-01T00:00:00Z", keyset_version: 7, total_estimate: 10 });
+    await startReading(env, run.id, {
+      strategy: "keyset",
+      plan: "{}",
+      nextLink: null,
+      keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 7 },
+      totalEstimate: 10,
+      leaseUntil: 1,
+    });
+    expect(await getRunRow(env, t, run.id)).toMatchObject({
+      status: "running",
+      phase: "pages",
+      strategy: "keyset",
+      keyset_modifiedon: "2024-01-01T00:00:00Z",
+      keyset_version: 7,
+      total_estimate: 10,
+    });
 
     const cancelled = await createRun(env, t, "job_c", "manual");
     expect(await cancelRun(env, cancelled.id, "admin@example.com")).toBe(true);
     await startReading(env, cancelled.id, { strategy: "full", plan: "{}", nextLink: "accounts", keyset: null, totalEstimate: null, leaseUntil: 1 });
-    expect(await getRunRow(env, t, cancelled.id)).toMatchObject({ status: "failed", phase: "init", error_code: "cancelled", error_message: "Cancelled by admin@example.com" });
+    expect(await getRunRow(env, t, cancelled.id)).toMatchObject({
+      status: "failed",
+      phase: "init",
+      error_code: "cancelled",
+      error_message: "Cancelled by admin@example.com",
+    });
   });
 
   it("restarts as a full read only while active and at the page it was at, with its note", async () => {
@@ -39,10 +67,28 @@ describe("runs store", () => {
   it("a checkpoint only follows the one before it", async () => {
     const t = tenant();
     const run = await createRun(env, t, "job_p", "manual");
-    const cp = (page: number) => checkpointStatement(env, run.id, { page, counts, errorRows: 1, phase: "pages", nextLink: `next${page}`, keyset: null, pendingDeltaLink: null, leaseUntil: 1 });
+    const cp = (page: number) =>
+      checkpointStatement(env, run.id, {
+        page,
+        counts,
+        errorRows: 1,
+        phase: "pages",
+        nextLink: `next${page}`,
+        keyset: null,
+        pendingDeltaLink: null,
+        leaseUntil: 1,
+      });
     await cp(2).run(); // page 1 is missing: ignored
     await cp(1).run();
     await cp(1).run(); // a repeated page 1: ignored
-    expect(await getRunRow(env, t, run.id)).toMatchObject({ pages: 1, read_count: 3, inserted_count: 2, updated_count: 1, error_rows: 1, next_link: "next1", attempts: 0 });
+    expect(await getRunRow(env, t, run.id)).toMatchObject({
+      pages: 1,
+      read_count: 3,
+      inserted_count: 2,
+      updated_count: 1,
+      error_rows: 1,
+      next_link: "next1",
+      attempts: 0,
+    });
   });
 });

@@ -7,8 +7,19 @@ describe("sync state store", () => {
   it("saves, replaces and reads a job's state; an expired delta link is forgotten", async () => {
     const t = `t-${crypto.randomUUID()}`;
     expect(await getSyncState(env, t, "job_s")).toBeNull();
-    await saveSyncStateStatement(env, t, "job_s", { configHash: "h1", strategy: "keyset", deltaLink: null, keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 } }, "now").run();
-    expect(await getSyncState(env, t, "job_s")).toEqual({ configHash: "h1", strategy: "keyset", deltaLink: null, keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 } });
+    await saveSyncStateStatement(
+      env,
+      t,
+      "job_s",
+      { configHash: "h1", strategy: "keyset", deltaLink: null, keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 } },
+      "now",
+    ).run();
+    expect(await getSyncState(env, t, "job_s")).toEqual({
+      configHash: "h1",
+      strategy: "keyset",
+      deltaLink: null,
+      keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 },
+    });
     await saveSyncStateStatement(env, t, "job_s", { configHash: "h2", strategy: "delta", deltaLink: "accounts?$deltatoken=1", keyset: null }, "now").run();
     expect(await getSyncState(env, t, "job_s")).toEqual({ configHash: "h2", strategy: "delta", deltaLink: "accounts?$deltatoken=1", keyset: null });
     await forgetDeltaLinkStatement(env, t, "job_s").run();

@@ -39,7 +39,8 @@ const syncState = (fx: Fixture) =>
   env.DATA.prepare("SELECT strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?")
     .bind(fx.tenant, fx.job.id)
     .first<{ strategy: string; delta_link: string | null; keyset_modifiedon: string | null; keyset_version: number | null }>();
-const committedPages = async (runId: string) => (await env.DATA.prepare("SELECT COUNT(*) AS n FROM run_pages WHERE run_id = ?").bind(runId).first<{ n: number }>())!.n;
+const committedPages = async (runId: string) =>
+  (await env.DATA.prepare("SELECT COUNT(*) AS n FROM run_pages WHERE run_id = ?").bind(runId).first<{ n: number }>())!.n;
 const admin = (tenant: string) => hostToken({ tenant, role: "admin", sub: "admin-1", email: "ops@host.example" });
 const live = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r._deleted === 0).map(({ _deleted, ...r }) => r);
 const byId = (a: { DynamicsId: unknown }, b: { DynamicsId: unknown }) => (String(a.DynamicsId) < String(b.DynamicsId) ? -1 : 1);
@@ -62,7 +63,12 @@ describe.skipIf(!sandbox)("cancelling a run", () => {
     const res = await call("POST", `/api/v1/runs/${created.id}/cancel`, { token: await admin(fx.tenant) });
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body).toMatchObject({ id: created.id, status: "failed", error: { code: "cancelled", message: "Cancelled by ops@host.example" }, progress: { pages: 3, rowsSeen: 15 } });
+    expect(body).toMatchObject({
+      id: created.id,
+      status: "failed",
+      error: { code: "cancelled", message: "Cancelled by ops@host.example" },
+      progress: { pages: 3, rowsSeen: 15 },
+    });
     expect(body.finishedAt).toEqual(expect.any(String));
 
     // The runner notices before its next page and writes nothing more.
@@ -131,7 +137,12 @@ describe.skipIf(!sandbox)("cancelling a run", () => {
     // The webhook receiver: any URL on an allowed dev host (the sandbox org answers 404; the row stays for retries).
     const hook = `${org("contoso").url}/_sandbox/webhook-receiver`;
     const parent = await accounts({ notify: { onSuccess: ["ok@example.com"], onPartial: [], onFailure: ["pager@example.com"], webhook: hook } });
-    const child = { ...parent.job, id: `job_${crypto.randomUUID().slice(0, 8)}`, dependsOn: parent.job.id, notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null } };
+    const child = {
+      ...parent.job,
+      id: `job_${crypto.randomUUID().slice(0, 8)}`,
+      dependsOn: parent.job.id,
+      notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+    };
     await putJob(env, parent.tenant, child);
     const created = await createRun(env, parent.tenant, parent.job.id, "manual");
     await runSlice(env, { tenant: parent.tenant, jobId: parent.job.id, runId: created.id }, { maxPages: 1, pageSize: 100 });
@@ -139,14 +150,20 @@ describe.skipIf(!sandbox)("cancelling a run", () => {
 
     let outbox: Array<{ channel: string; recipient: string; subject: string | null }> = [];
     for (let i = 0; i < 100 && outbox.length < 2; i++) {
-      outbox = (await env.DATA.prepare("SELECT channel, recipient, subject FROM notifications_outbox WHERE run_id = ? ORDER BY channel").bind(created.id).all<(typeof outbox)[number]>()).results;
+      outbox = (
+        await env.DATA.prepare("SELECT channel, recipient, subject FROM notifications_outbox WHERE run_id = ? ORDER BY channel")
+          .bind(created.id)
+          .all<(typeof outbox)[number]>()
+      ).results;
       if (outbox.length < 2) await new Promise((r) => setTimeout(r, 50));
     }
     expect(outbox).toEqual([
       { channel: "email", recipient: "pager@example.com", subject: `[cancelled] ${parent.job.name}` },
       { channel: "webhook", recipient: hook, subject: null },
     ]);
-    const chained = await env.DATA.prepare("SELECT COUNT(*) AS n FROM runs WHERE tenant = ? AND job_id = ?").bind(parent.tenant, child.id).first<{ n: number }>();
+    const chained = await env.DATA.prepare("SELECT COUNT(*) AS n FROM runs WHERE tenant = ? AND job_id = ?")
+      .bind(parent.tenant, child.id)
+      .first<{ n: number }>();
     expect(chained!.n).toBe(0);
 
     const activity = await json(await call("GET", `/api/v1/activity?resourceType=job&resourceId=${parent.job.id}`, { token: await admin(parent.tenant) }));
@@ -211,7 +228,11 @@ describe.skipIf(!sandbox)("row-count estimate of full reads", () => {
     const realFetch = globalThis.fetch;
     vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
       const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-      if (url.includes("RetrieveTotalRecordCount")) return new Response(JSON.stringify({ error: { code: "0x80040216", message: "boom" } }), { status: 500, headers: { "Content-Type": "application/json" } });
+      if (url.includes("RetrieveTotalRecordCount"))
+        return new Response(JSON.stringify({ error: { code: "0x80040216", message: "boom" } }), {
+          status: 500,
+          headers: { "Content-Type": "application/json" },
+        });
       return realFetch(input, init);
     });
     const run = await runToEnd(fx, { pageSize: 50 });

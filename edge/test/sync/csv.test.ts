@@ -3,7 +3,15 @@ import { csvCell, toCsv } from "../../src/sync/csv";
 
 describe("error CSV", () => {
   it("quotes commas, quotes and line breaks per RFC 4180 with CRLF rows", () => {
-    expect(toCsv(["a", "b"], [['x,y', 'say "hi"'], ["line\nbreak", null]])).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",\r\n');
+    expect(
+      toCsv(
+        ["a", "b"],
+        [
+          ["x,y", 'say "hi"'],
+          ["line\nbreak", null],
+        ],
+      ),
+    ).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",\r\n');
   });
 
   it("neutralises cells that a spreadsheet would run as a formula", () => {

@@ -24,7 +24,10 @@ describe("reading the headers", () => {
 
   it("keeps the lower figure of each kind", () => {
     expect(lowerHeadroom(null, { requestsRemaining: 10 })).toEqual({ requestsRemaining: 10 });
-    expect(lowerHeadroom({ requestsRemaining: 10, timeRemainingMs: 5 }, { requestsRemaining: 20, timeRemainingMs: 1 })).toEqual({ requestsRemaining: 10, timeRemainingMs: 1 });
+    expect(lowerHeadroom({ requestsRemaining: 10, timeRemainingMs: 5 }, { requestsRemaining: 20, timeRemainingMs: 1 })).toEqual({
+      requestsRemaining: 10,
+      timeRemainingMs: 1,
+    });
     expect(lowerHeadroom({ requestsRemaining: 10, timeRemainingMs: 5 }, { requestsRemaining: 3 })).toEqual({ requestsRemaining: 3, timeRemainingMs: 5 });
   });
 
@@ -51,7 +54,14 @@ const accountsFixture = () =>
 
 async function withReadiness(fx: Fixture): Promise<void> {
   const conn = (await getConnection(env, fx.tenant, fx.job.connectionId))!;
-  await putConnection(env, { ...conn, readiness: { checkedAt: new Date().toISOString(), ready: true, checks: [{ id: "application_user", ok: true, severity: "info", required: true, label: "ok" }] } });
+  await putConnection(env, {
+    ...conn,
+    readiness: {
+      checkedAt: new Date().toISOString(),
+      ready: true,
+      checks: [{ id: "application_user", ok: true, severity: "info", required: true, label: "ok" }],
+    },
+  });
 }
 
 describe.skipIf(!sandbox)("headroom of a run against the sandbox", () => {
@@ -73,7 +83,10 @@ describe.skipIf(!sandbox)("headroom of a run against the sandbox", () => {
     const conn = await json(await call("GET", `/api/v1/connections/${fx.job.connectionId}`, { token }));
     expect(conn.readiness.headroom).toEqual({ runId: run.id, jobId: fx.job.id, finishedAt: run.finished_at, ...h });
     const check = conn.readiness.checks.find((c: any) => c.id === "service_protection");
-    expect(check).toMatchObject({ severity: expect.any(String), label: expect.stringContaining(`at least ${h.requestsRemaining.toLocaleString("en-US")} of 6,000 requests`) });
+    expect(check).toMatchObject({
+      severity: expect.any(String),
+      label: expect.stringContaining(`at least ${h.requestsRemaining.toLocaleString("en-US")} of 6,000 requests`),
+    });
     expect(conn.readiness.ready).toBe(true); // informational: never decides readiness
   });
 
@@ -110,7 +123,11 @@ describe.skipIf(!sandbox)("headroom of a run against the sandbox", () => {
     expect(toRun(done).headroom).toEqual({ requestsRemaining: 0, timeRemainingMs: 1_100_000 });
 
     const conn = await json(await call("GET", `/api/v1/connections/${fx.job.connectionId}`, { token: await hostToken({ tenant: fx.tenant }) }));
-    expect(conn.readiness.checks.find((c: any) => c.id === "service_protection")).toMatchObject({ ok: false, severity: "warning", fix: expect.stringContaining("service-protection limits") });
+    expect(conn.readiness.checks.find((c: any) => c.id === "service_protection")).toMatchObject({
+      ok: false,
+      severity: "warning",
+      fix: expect.stringContaining("service-protection limits"),
+    });
     expect(conn.readiness.ready).toBe(true);
   });
 });

@@ -25,7 +25,11 @@ export const org = (key: "contoso" | "fabrikam"): SandboxOrg => {
 };
 
 export async function control(o: SandboxOrg, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${o.url}/_sandbox/${path}`, { method, headers: { "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${o.url}/_sandbox/${path}`, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const json = await res.json();
   if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -77,7 +81,15 @@ export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<J
   const entity = over.source?.entity ?? "cr123_project";
   const adminId = await adminUserId(o);
   await putConnection(env, {
-    id: connId, tenant, name: orgKey, orgUrl: o.url, status: "authorized", tenantId: o.tenantId, organizationId: o.organizationId, createdAt: now, updatedAt: now,
+    id: connId,
+    tenant,
+    name: orgKey,
+    orgUrl: o.url,
+    status: "authorized",
+    tenantId: o.tenantId,
+    organizationId: o.organizationId,
+    createdAt: now,
+    updatedAt: now,
     authorizedBy: { userId: adminId, upn: `admin@${orgKey}.example` },
     readScope: { userId: adminId, checkedAt: now, tables: { [entity]: { privilege: `prvRead${entity}`, depth: "Global" } } },
   });

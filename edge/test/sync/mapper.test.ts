@@ -9,11 +9,31 @@ const attrs: AttributeInfo[] = [
   { logicalName: "contactid", displayName: "Contact", type: "Uniqueidentifier", required: "none", readable: true },
   { logicalName: "fullname", displayName: "Full name", type: "String", required: "none", readable: true },
   { logicalName: "industrycode", displayName: "Industry", type: "Picklist", required: "none", readable: true, options: [{ value: 1, label: "Accounting" }] },
-  { logicalName: "cr123_tags", displayName: "Tags", type: "MultiSelectPicklist", required: "none", readable: true, options: [{ value: 1, label: "A" }, { value: 2, label: "B" }] },
+  {
+    logicalName: "cr123_tags",
+    displayName: "Tags",
+    type: "MultiSelectPicklist",
+    required: "none",
+    readable: true,
+    options: [
+      { value: 1, label: "A" },
+      { value: 2, label: "B" },
+    ],
+  },
   { logicalName: "revenue", displayName: "Revenue", type: "Money", required: "none", readable: true },
   { logicalName: "birthdate", displayName: "Birthday", type: "DateTime", format: "DateOnly", required: "none", readable: true },
   { logicalName: "createdon", displayName: "Created", type: "DateTime", format: "DateAndTime", required: "none", readable: true },
-  { logicalName: "donotemail", displayName: "Do not email", type: "Boolean", required: "none", readable: true, options: [{ value: 0, label: "Allow" }, { value: 1, label: "Do Not Allow" }] },
+  {
+    logicalName: "donotemail",
+    displayName: "Do not email",
+    type: "Boolean",
+    required: "none",
+    readable: true,
+    options: [
+      { value: 0, label: "Allow" },
+      { value: 1, label: "Do Not Allow" },
+    ],
+  },
   { logicalName: "parentcustomerid", displayName: "Company", type: "Customer", required: "none", readable: true, targets: ["account", "contact"] },
   { logicalName: "numberofemployees", displayName: "Employees", type: "Integer", required: "none", readable: true },
   { logicalName: "emailaddress1", displayName: "Email", type: "String", required: "none", readable: true },
@@ -43,13 +63,23 @@ const job = (mappings: Job["mappings"]): Pick<Job, "source" | "identifiers" | "m
   identifiers: [{ source: "contactid", target: "DynamicsId" }],
   mappings,
 });
-const m = (source: string, target: string, extra: Partial<Job["mappings"][number]> = {}): Job["mappings"][number] => ({ source, target, use: "value", ...extra });
+const m = (source: string, target: string, extra: Partial<Job["mappings"][number]> = {}): Job["mappings"][number] => ({
+  source,
+  target,
+  use: "value",
+  ...extra,
+});
 const ID = "6f1f0e8e-0000-4000-8000-000000000001";
 const base = { contactid: ID, fullname: "Ada Lovelace" };
 
 describe("mapRecord", () => {
   it("maps an option set to its label through the FormattedValue annotation", () => {
-    const r = mapRecord(job([m("fullname", "Name"), m("industrycode", "Industry", { use: "label" })]), attrs, { ...base, industrycode: 1, [`industrycode${F}`]: "Accounting" }, object);
+    const r = mapRecord(
+      job([m("fullname", "Name"), m("industrycode", "Industry", { use: "label" })]),
+      attrs,
+      { ...base, industrycode: 1, [`industrycode${F}`]: "Accounting" },
+      object,
+    );
     expect(r.errors).toEqual([]);
     expect(r.fields).toEqual({ DynamicsId: ID, Name: "Ada Lovelace", Industry: "Accounting" });
   });
@@ -68,13 +98,23 @@ describe("mapRecord", () => {
 
   it("keeps money as a number and dates as dates vs date-times", () => {
     const row = { ...base, revenue: 1234.5, birthdate: "1990-12-10", createdon: "2024-03-05T23:30:00Z" };
-    const r = mapRecord(job([m("revenue", "Revenue"), m("birthdate", "Birthday"), m("birthdate", "BirthdayAt"), m("createdon", "CreatedDay")]), attrs, row, object);
+    const r = mapRecord(
+      job([m("revenue", "Revenue"), m("birthdate", "Birthday"), m("birthdate", "BirthdayAt"), m("createdon", "CreatedDay")]),
+      attrs,
+      row,
+      object,
+    );
     expect(r.errors).toEqual([]);
     expect(r.fields).toMatchObject({ Revenue: 1234.5, Birthday: "1990-12-10", BirthdayAt: "1990-12-10T00:00:00Z", CreatedDay: "2024-03-05" });
   });
 
   it("stores booleans as 0/1 and their label when asked", () => {
-    const r = mapRecord(job([m("donotemail", "NoEmail"), m("donotemail", "Industry", { use: "label" })]), attrs, { ...base, donotemail: true, [`donotemail${F}`]: "Do Not Allow" }, object);
+    const r = mapRecord(
+      job([m("donotemail", "NoEmail"), m("donotemail", "Industry", { use: "label" })]),
+      attrs,
+      { ...base, donotemail: true, [`donotemail${F}`]: "Do Not Allow" },
+      object,
+    );
     expect(r.fields.NoEmail).toBe(1);
     expect(r.fields.Industry).toBe("Do Not Allow");
   });
@@ -87,7 +127,9 @@ describe("mapRecord", () => {
 
   it("reads a field through a Customer lookup from the expanded account, null when it points to a contact", () => {
     const j = job([m("parentcustomerid", "CompanyName", { via: { entity: "account", attribute: "name" } })]);
-    expect(mapRecord(j, attrs, { ...base, parentcustomerid_account: { name: "Contoso" }, parentcustomerid_contact: null }, object).fields.CompanyName).toBe("Contoso");
+    expect(mapRecord(j, attrs, { ...base, parentcustomerid_account: { name: "Contoso" }, parentcustomerid_contact: null }, object).fields.CompanyName).toBe(
+      "Contoso",
+    );
     expect(mapRecord(j, attrs, { ...base, parentcustomerid_account: null, parentcustomerid_contact: { fullname: "X" } }, object).fields.CompanyName).toBeNull();
   });
 

@@ -21,14 +21,18 @@ async function received(path: string): Promise<ReceivedWebhook[]> {
 }
 
 async function outboxRows(runId: string) {
-  const { results } = await env.DATA.prepare("SELECT recipient, status, attempts, last_error, claimed_until, claim_id FROM notifications_outbox WHERE run_id = ? ORDER BY recipient").bind(runId).all<{
-    recipient: string;
-    status: string;
-    attempts: number;
-    last_error: string | null;
-    claimed_until: number | null;
-    claim_id: string | null;
-  }>();
+  const { results } = await env.DATA.prepare(
+    "SELECT recipient, status, attempts, last_error, claimed_until, claim_id FROM notifications_outbox WHERE run_id = ? ORDER BY recipient",
+  )
+    .bind(runId)
+    .all<{
+      recipient: string;
+      status: string;
+      attempts: number;
+      last_error: string | null;
+      claimed_until: number | null;
+      claim_id: string | null;
+    }>();
   return results;
 }
 
@@ -36,7 +40,13 @@ async function queueWebhooks(urls: string[]): Promise<{ tenant: string; runId: s
   const tenant = `t-${crypto.randomUUID()}`;
   const runId = crypto.randomUUID();
   const jobId = `job_${crypto.randomUUID().slice(0, 8)}`;
-  await enqueueMessages(env, tenant, runId, jobId, urls.map((u) => ({ channel: "webhook", recipient: u, subject: null, body: JSON.stringify({ type: "run.finished", runId }) })));
+  await enqueueMessages(
+    env,
+    tenant,
+    runId,
+    jobId,
+    urls.map((u) => ({ channel: "webhook", recipient: u, subject: null, body: JSON.stringify({ type: "run.finished", runId }) })),
+  );
   return { tenant, runId, jobId };
 }
 
@@ -60,7 +70,11 @@ describe("webhook signing secret", () => {
     expect(secret).not.toBe(`whsec_${await hmacHex(enc.encode(env.ENCRYPTION_KEY), msg)}`);
     // It is HMAC with the HKDF-derived signing key (an independent computation).
     const ikm = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveBits"]);
-    const signingKey = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: enc.encode("dynamics-connector/key-derivation"), info: enc.encode("webhook-signing/v1") }, ikm, 256);
+    const signingKey = await crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: enc.encode("dynamics-connector/key-derivation"), info: enc.encode("webhook-signing/v1") },
+      ikm,
+      256,
+    );
     expect(secret).toBe(`whsec_${await hmacHex(signingKey, msg)}`);
   });
 
@@ -111,8 +125,12 @@ describe("webhook delivery", () => {
     const path = `/lease-${crypto.randomUUID()}`;
     const { runId } = await queueWebhooks([`${env.WEBHOOK_RECEIVER}${path}/held`, `${env.WEBHOOK_RECEIVER}${path}/crashed`]);
     const now = Date.now();
-    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ? AND recipient LIKE '%/held'").bind(now + WEBHOOK_CLAIM_MS, runId).run();
-    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ? AND recipient LIKE '%/crashed'").bind(now - 1, runId).run();
+    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ? AND recipient LIKE '%/held'")
+      .bind(now + WEBHOOK_CLAIM_MS, runId)
+      .run();
+    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ? AND recipient LIKE '%/crashed'")
+      .bind(now - 1, runId)
+      .run();
     expect(await deliverWebhooks(env, { runId })).toBe(1);
     expect((await received(path)).map((r) => r.path)).toEqual([`${path}/crashed`]);
     const rows = await outboxRows(runId);
@@ -125,7 +143,9 @@ describe("webhook delivery", () => {
     const { runId } = await queueWebhooks([`${env.WEBHOOK_RECEIVER}${path}`]);
     const slow = await claimWebhooks(env, { runId }); // pass A claims, then is held up behind slow receivers …
     expect(slow).toHaveLength(1);
-    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ?").bind(Date.now() - 1, runId).run(); // … past its lease
+    await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ?")
+      .bind(Date.now() - 1, runId)
+      .run(); // … past its lease
     expect(await deliverWebhooks(env, { runId })).toBe(1); // pass B takes the row over and sends it
     expect(await deliverClaimed(env, slow)).toBe(0); // pass A reaches the row: no longer its own, not sent
     expect(await received(path)).toHaveLength(1);
@@ -161,26 +181,33 @@ describe("webhook delivery", () => {
 });
 
 describe("e-mail notifications", () => {
-  const run = (over: Partial<Run> = {}): Run => ({
-    id: crypto.randomUUID(),
-    jobId: "job_x",
-    trigger: "manual",
-    status: "failed",
-    strategy: "full",
-    createdAt: "2024-01-01T00:00:00.000Z",
-    startedAt: "2024-01-01T00:00:00.000Z",
-    finishedAt: "2024-01-01T00:01:00.000Z",
-    counts: { read: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 },
-    progress: { pages: 0, rowsSeen: 0 },
-    error: { code: "internal", message: "x" },
-    ...over,
-  }) as Run;
+  const run = (over: Partial<Run> = {}): Run =>
+    ({
+      id: crypto.randomUUID(),
+      jobId: "job_x",
+      trigger: "manual",
+      status: "failed",
+      strategy: "full",
+      createdAt: "2024-01-01T00:00:00.000Z",
+      startedAt: "2024-01-01T00:00:00.000Z",
+      finishedAt: "2024-01-01T00:01:00.000Z",
+      counts: { read: 0, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 },
+      progress: { pages: 0, rowsSeen: 0 },
+      error: { code: "internal", message: "x" },
+      ...over,
+    }) as Run;
 
   it("never puts a control character of the job name into a subject (a name stored before names were checked)", async () => {
-    const job = { id: "job_x", name: "Accounts\r\nBcc: attacker@evil.example\u2028X", notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null } } as unknown as Job;
+    const job = {
+      id: "job_x",
+      name: "Accounts\r\nBcc: attacker@evil.example\u2028X",
+      notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null },
+    } as unknown as Job;
     const r = run();
     await enqueueNotifications(env, `t-${crypto.randomUUID()}`, job, r);
-    const row = await env.DATA.prepare("SELECT subject, body FROM notifications_outbox WHERE run_id = ? AND channel = 'email'").bind(r.id).first<{ subject: string; body: string }>();
+    const row = await env.DATA.prepare("SELECT subject, body FROM notifications_outbox WHERE run_id = ? AND channel = 'email'")
+      .bind(r.id)
+      .first<{ subject: string; body: string }>();
     expect(row!.subject).toBe("[failed] Accounts Bcc: attacker@evil.example X");
     expect(row!.subject).not.toMatch(/[\r\n\u2028]/);
     expect(row!.body.split("\n")[0]).toBe("Job: Accounts Bcc: attacker@evil.example X (job_x)");

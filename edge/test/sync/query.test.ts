@@ -3,7 +3,15 @@ import type { Job } from "#contract/job";
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead, splitDeleted } from "../../src/sync/query";
 
-const contact: EntityInfo = { logicalName: "contact", entitySetName: "contacts", displayName: "Contact", primaryIdAttribute: "contactid", primaryNameAttribute: "fullname", isCustom: false, changeTracking: true };
+const contact: EntityInfo = {
+  logicalName: "contact",
+  entitySetName: "contacts",
+  displayName: "Contact",
+  primaryIdAttribute: "contactid",
+  primaryNameAttribute: "fullname",
+  isCustom: false,
+  changeTracking: true,
+};
 const attrs: AttributeInfo[] = [
   { logicalName: "contactid", displayName: "", type: "Uniqueidentifier", required: "none", readable: true },
   { logicalName: "fullname", displayName: "", type: "String", required: "none", readable: true },
@@ -11,9 +19,26 @@ const attrs: AttributeInfo[] = [
 ];
 const job = (over: Partial<Job> = {}): Job =>
   ({
-    id: "job_1", connectionId: "c", name: "n", enabled: true, source: { entity: "contact", filter: null }, target: { object: "Person" }, mode: "upsert", deletes: "soft",
-    identifiers: [{ source: "contactid", target: "DynamicsId" }], mappings: [{ source: "fullname", target: "FullName", use: "value" }, { source: "parentcustomerid", target: "CompanyDynamicsId", use: "value" }],
-    lookups: [], schedule: null, dependsOn: null, notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null }, createdAt: "", updatedAt: "", ...over,
+    id: "job_1",
+    connectionId: "c",
+    name: "n",
+    enabled: true,
+    source: { entity: "contact", filter: null },
+    target: { object: "Person" },
+    mode: "upsert",
+    deletes: "soft",
+    identifiers: [{ source: "contactid", target: "DynamicsId" }],
+    mappings: [
+      { source: "fullname", target: "FullName", use: "value" },
+      { source: "parentcustomerid", target: "CompanyDynamicsId", use: "value" },
+    ],
+    lookups: [],
+    schedule: null,
+    dependsOn: null,
+    notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+    createdAt: "",
+    updatedAt: "",
+    ...over,
   }) as Job;
 
 describe("read planning", () => {
@@ -28,7 +53,12 @@ describe("read planning", () => {
   });
 
   it("switches to the keyset and expands the Customer navigation property for a through-lookup field", () => {
-    const p = planRead(job({ mappings: [{ source: "parentcustomerid", target: "CompanyName", use: "value", via: { entity: "account", attribute: "name" } }] }), contact, attrs, 100);
+    const p = planRead(
+      job({ mappings: [{ source: "parentcustomerid", target: "CompanyName", use: "value", via: { entity: "account", attribute: "name" } }] }),
+      contact,
+      attrs,
+      100,
+    );
     expect(p.strategy).toBe("keyset");
     expect(p.expand).toEqual({ parentcustomerid_account: ["name"] });
     expect(decodeURIComponent(keysetPath(p, null))).toBe(

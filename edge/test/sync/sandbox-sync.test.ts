@@ -49,7 +49,9 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
     expect(await liveTarget(fx)).toEqual(expected);
     expect(run.inserted_count).toBe(expected.length);
     expect(run.pages).toBe(Math.ceil(expected.length / 50));
-    const state = await env.DATA.prepare("SELECT strategy, delta_link FROM sync_state WHERE tenant = ? AND job_id = ?").bind(fx.tenant, fx.job.id).first<{ strategy: string; delta_link: string }>();
+    const state = await env.DATA.prepare("SELECT strategy, delta_link FROM sync_state WHERE tenant = ? AND job_id = ?")
+      .bind(fx.tenant, fx.job.id)
+      .first<{ strategy: string; delta_link: string }>();
     expect(state).toMatchObject({ strategy: "delta", delta_link: expect.stringMatching(/\$deltatoken=/) });
   });
 
@@ -96,7 +98,15 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
     await control(fx.orgInfo, "DELETE", `rows/cr123_project/${before[4]!.DynamicsId}`);
     const run = await runToEnd(fx, { pageSize: 100 });
     expect(run.error_message).toBeNull();
-    expect(run).toMatchObject({ status: "succeeded", strategy: "delta", read_count: 4, inserted_count: 2, updated_count: 1, deleted_count: 1, failed_count: 0 });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      strategy: "delta",
+      read_count: 4,
+      inserted_count: 2,
+      updated_count: 1,
+      deleted_count: 1,
+      failed_count: 0,
+    });
     expect(await liveTarget(fx)).toEqual(await expectedProjects());
     const deleted = await targetRows(fx.tenant, "Project", ["DynamicsId"]);
     expect(deleted.find((r) => r.DynamicsId === before[4]!.DynamicsId)?._deleted).toBe(1);
@@ -148,7 +158,10 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
   it("requests the next page while the current one is written, and fetches each page once", async () => {
     // A keyset read whose URLs carry a marker no other test sends; a no-op fault on it counts the requests (`seen`).
     const marker = `ahead-${crypto.randomUUID()}`;
-    const fx = await fixture("contoso", { object: { name: "Project", fields: PROJECT_FIELDS }, source: { entity: "cr123_project", filter: `cr123_name ne '${marker}'` } });
+    const fx = await fixture("contoso", {
+      object: { name: "Project", fields: PROJECT_FIELDS },
+      source: { entity: "cr123_project", filter: `cr123_name ne '${marker}'` },
+    });
     const { ids } = await control(fx.orgInfo, "POST", "faults", { kind: "slow", delayMs: 0, path: marker });
     const seen = async () => ((await control(fx.orgInfo, "GET", "faults")).faults as Array<{ id: number; seen: number }>).find((f) => f.id === ids[0])!.seen;
     try {
@@ -200,7 +213,14 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
   it("reads through a Customer lookup with $expand using the keyset, and the next run reads only changed rows", async () => {
     const fx = await fixture("contoso", {
       source: { entity: "contact", filter: "statecode eq 0" },
-      object: { name: "Contact", fields: [{ name: "DynamicsId", label: "Id", type: "id", required: true, unique: true }, { name: "FullName", label: "Name", type: "string", required: false }, { name: "CompanyName", label: "Company", type: "string", required: false }] },
+      object: {
+        name: "Contact",
+        fields: [
+          { name: "DynamicsId", label: "Id", type: "id", required: true, unique: true },
+          { name: "FullName", label: "Name", type: "string", required: false },
+          { name: "CompanyName", label: "Company", type: "string", required: false },
+        ],
+      },
       identifiers: [{ source: "contactid", target: "DynamicsId" }],
       mappings: [
         { source: "fullname", target: "FullName", use: "value" },
@@ -219,7 +239,9 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
     )!;
     const acct = await control(fx.orgInfo, "GET", `rows/account/${withAccount._parentcustomerid_value}`);
     const table = await objectTable(fx.tenant, "Contact");
-    const row = await env.DATA.prepare(`SELECT f_CompanyName AS n FROM ${table} WHERE f_DynamicsId = ?`).bind(String(withAccount.contactid)).first<{ n: string }>();
+    const row = await env.DATA.prepare(`SELECT f_CompanyName AS n FROM ${table} WHERE f_DynamicsId = ?`)
+      .bind(String(withAccount.contactid))
+      .first<{ n: string }>();
     expect(row?.n).toBe(acct.name);
 
     await control(fx.orgInfo, "PATCH", `rows/contact/${active[0]!.contactid}`, { firstname: "Keyset", lastname: "Changed" });
@@ -259,7 +281,9 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
     const child = src.find((r) => r._parentaccountid_value);
     expect(child).toBeDefined();
     const table = await objectTable(fx.tenant, "Acct");
-    const got = await env.DATA.prepare(`SELECT c.f_ParentId AS pid, p.f_DynamicsId AS parent FROM ${table} c LEFT JOIN ${table} p ON p._id = c.f_ParentId WHERE c.f_DynamicsId = ?`)
+    const got = await env.DATA.prepare(
+      `SELECT c.f_ParentId AS pid, p.f_DynamicsId AS parent FROM ${table} c LEFT JOIN ${table} p ON p._id = c.f_ParentId WHERE c.f_DynamicsId = ?`,
+    )
       .bind(String(child!.accountid))
       .first<{ pid: string; parent: string }>();
     expect(got?.parent).toBe(String(child!._parentaccountid_value).toLowerCase());
@@ -268,16 +292,28 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
   it("starts a dependent job after its parent ends and queues the outcome's notifications (one outbox row per email, a webhook row)", async () => {
     const parent = await fixture("contoso", {
       object: { name: "Project", fields: PROJECT_FIELDS },
-      notify: { onSuccess: ["ops@example.com", "cs@example.com"], onPartial: [], onFailure: ["pager@example.com"], webhook: "https://hooks.example.invalid/dc" },
+      notify: {
+        onSuccess: ["ops@example.com", "cs@example.com"],
+        onPartial: [],
+        onFailure: ["pager@example.com"],
+        webhook: "https://hooks.example.invalid/dc",
+      },
     });
     const { putJob } = await import("../../src/stores/jobs");
-    const child = { ...parent.job, id: `job_${crypto.randomUUID().slice(0, 8)}`, dependsOn: parent.job.id, notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null } };
+    const child = {
+      ...parent.job,
+      id: `job_${crypto.randomUUID().slice(0, 8)}`,
+      dependsOn: parent.job.id,
+      notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+    };
     await putJob(env, parent.tenant, child);
     const run = await runToEnd(parent, { pageSize: 200 });
     expect(run.status).toBe("succeeded");
     const chained = await env.DATA.prepare("SELECT trigger, parent_run_id FROM runs WHERE tenant = ? AND job_id = ?").bind(parent.tenant, child.id).all();
     expect(chained.results).toEqual([{ trigger: "chain", parent_run_id: run.id }]);
-    const outbox = await env.DATA.prepare("SELECT channel, recipient, status FROM notifications_outbox WHERE run_id = ? ORDER BY channel, recipient").bind(run.id).all();
+    const outbox = await env.DATA.prepare("SELECT channel, recipient, status FROM notifications_outbox WHERE run_id = ? ORDER BY channel, recipient")
+      .bind(run.id)
+      .all();
     expect(outbox.results.map((r: any) => [r.channel, r.recipient])).toEqual([
       ["email", "cs@example.com"],
       ["email", "ops@example.com"],
@@ -296,7 +332,10 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
   });
 
   it("fails the run before writing anything when a mapped attribute was retyped, naming it", async () => {
-    const fx = await fixture("contoso", { object: { name: "Project", fields: PROJECT_FIELDS }, mappings: PROJECT_MAPPINGS.filter((m) => m.source !== "cr123_hours") });
+    const fx = await fixture("contoso", {
+      object: { name: "Project", fields: PROJECT_FIELDS },
+      mappings: PROJECT_MAPPINGS.filter((m) => m.source !== "cr123_hours"),
+    });
     expect((await runToEnd(fx)).status).toBe("succeeded");
     const table = await objectTable(fx.tenant, "Project");
     const stamp = () => env.DATA.prepare(`SELECT MAX(_updated_at) AS t, COUNT(*) AS n FROM ${table}`).first();

@@ -6,9 +6,23 @@ import { runSchedulerTick } from "../../src/sync/scheduler";
 
 const job = (over: Partial<Job>): Job =>
   ({
-    id: `job_${crypto.randomUUID().slice(0, 8)}`, connectionId: "conn_x", name: "n", enabled: true, source: { entity: "account", filter: null }, target: { object: "Company" }, mode: "upsert", deletes: "ignore",
-    identifiers: [{ source: "accountid", target: "DynamicsId" }], mappings: [{ source: "name", target: "Name", use: "value" }], lookups: [], schedule: { cron: "0 * * * *", timezone: "Europe/Berlin" }, dependsOn: null,
-    notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null }, createdAt: "", updatedAt: "", ...over,
+    id: `job_${crypto.randomUUID().slice(0, 8)}`,
+    connectionId: "conn_x",
+    name: "n",
+    enabled: true,
+    source: { entity: "account", filter: null },
+    target: { object: "Company" },
+    mode: "upsert",
+    deletes: "ignore",
+    identifiers: [{ source: "accountid", target: "DynamicsId" }],
+    mappings: [{ source: "name", target: "Name", use: "value" }],
+    lookups: [],
+    schedule: { cron: "0 * * * *", timezone: "Europe/Berlin" },
+    dependsOn: null,
+    notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+    createdAt: "",
+    updatedAt: "",
+    ...over,
   }) as Job;
 
 async function runsOf(tenant: string, jobId: string) {
@@ -23,10 +37,14 @@ describe("scheduler tick", () => {
     await syncScheduleIndex(env, tenant, j);
     // the worker was down: the stored tick is three hours old
     const now = Date.parse("2030-01-01T12:00:00Z");
-    await env.DATA.prepare("UPDATE schedule_index SET next_due_at = ? WHERE tenant = ? AND job_id = ?").bind(now - 3 * 3_600_000, tenant, j.id).run();
+    await env.DATA.prepare("UPDATE schedule_index SET next_due_at = ? WHERE tenant = ? AND job_id = ?")
+      .bind(now - 3 * 3_600_000, tenant, j.id)
+      .run();
     const [a, b] = await Promise.all([runSchedulerTick(env, now), runSchedulerTick(env, now)]);
     expect([...a.started, ...b.started].filter((id) => id === j.id)).toHaveLength(1);
-    const next = await env.DATA.prepare("SELECT next_due_at FROM schedule_index WHERE tenant = ? AND job_id = ?").bind(tenant, j.id).first<{ next_due_at: number }>();
+    const next = await env.DATA.prepare("SELECT next_due_at FROM schedule_index WHERE tenant = ? AND job_id = ?")
+      .bind(tenant, j.id)
+      .first<{ next_due_at: number }>();
     expect(next!.next_due_at).toBe(Date.parse("2030-01-01T13:00:00Z"));
     const again = await runSchedulerTick(env, now + 60_000);
     expect(again.started).not.toContain(j.id);

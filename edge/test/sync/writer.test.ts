@@ -14,7 +14,13 @@ import { createRun, getRunRow } from "../../src/stores/runs";
 import { commitPage, preparePage, type PreparedPage } from "../../src/sync/writer";
 
 const ENTITY = "cr_thing";
-const attr = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({ logicalName, displayName: logicalName, type, required: "none", readable: true });
+const attr = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({
+  logicalName,
+  displayName: logicalName,
+  type,
+  required: "none",
+  readable: true,
+});
 const ATTRS: AttributeInfo[] = [
   attr("cr_thingid", "Uniqueidentifier"),
   attr("cr_name", "String"),
@@ -24,12 +30,36 @@ const ATTRS: AttributeInfo[] = [
   attr("cr_parentid", "Lookup"),
   ...Array.from({ length: 95 }, (_, i) => attr(`cr_w${i}`, "String")),
 ];
-const fld = (name: string, type: ObjectField["type"], extra: Partial<ObjectField> = {}): ObjectField => ({ name, label: name, type, required: false, ...extra });
-const THING_FIELDS = [fld("DynamicsId", "id", { required: true, unique: true }), fld("Name", "string"), fld("Count", "integer"), fld("ParentId", "reference", { references: "Thing" }), fld("RegionId", "reference", { references: "Region" })];
-const REGION: TargetObject = { name: "Region", label: "Region", standard: false, createdAt: "", fields: [fld("Code", "string"), fld("Name", "string"), fld("Key", "string", { unique: true })] };
+const fld = (name: string, type: ObjectField["type"], extra: Partial<ObjectField> = {}): ObjectField => ({
+  name,
+  label: name,
+  type,
+  required: false,
+  ...extra,
+});
+const THING_FIELDS = [
+  fld("DynamicsId", "id", { required: true, unique: true }),
+  fld("Name", "string"),
+  fld("Count", "integer"),
+  fld("ParentId", "reference", { references: "Thing" }),
+  fld("RegionId", "reference", { references: "Region" }),
+];
+const REGION: TargetObject = {
+  name: "Region",
+  label: "Region",
+  standard: false,
+  createdAt: "",
+  fields: [fld("Code", "string"), fld("Name", "string"), fld("Key", "string", { unique: true })],
+};
 
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
-const row = (n: number, extra: Record<string, unknown> = {}) => ({ cr_thingid: guid(n), cr_name: `Thing ${n}`, cr_count: n, _cr_parentid_value: null, ...extra });
+const row = (n: number, extra: Record<string, unknown> = {}) => ({
+  cr_thingid: guid(n),
+  cr_name: `Thing ${n}`,
+  cr_count: n,
+  _cr_parentid_value: null,
+  ...extra,
+});
 
 function jobOf(over: Partial<Job> = {}): Job {
   return {
@@ -72,7 +102,9 @@ async function setup(fields: ObjectField[] = THING_FIELDS) {
   };
   const all = async (cols = ["DynamicsId", "Name", "Count", "ParentId", "RegionId"]) => {
     const t = await objectTable(tenant, "Thing");
-    const { results } = await env.DATA.prepare(`SELECT _id, _created_at, _updated_at, _deleted, ${cols.map((c) => `${fieldColumn(c)} AS "${c}"`).join(", ")} FROM ${t} ORDER BY f_DynamicsId`).all<Record<string, any>>();
+    const { results } = await env.DATA.prepare(
+      `SELECT _id, _created_at, _updated_at, _deleted, ${cols.map((c) => `${fieldColumn(c)} AS "${c}"`).join(", ")} FROM ${t} ORDER BY f_DynamicsId`,
+    ).all<Record<string, any>>();
     return results;
   };
   return { tenant, object, write, all };
@@ -134,7 +166,17 @@ describe("page writer (set-based)", () => {
 
   it("insert mode without identifiers inserts every record", async () => {
     const s = await setup();
-    const p = await s.write(jobOf({ mode: "insert", identifiers: [], mappings: [{ source: "cr_thingid", target: "DynamicsId", use: "value" }, { source: "cr_name", target: "Name", use: "value" }] }), [row(1), row(2)]);
+    const p = await s.write(
+      jobOf({
+        mode: "insert",
+        identifiers: [],
+        mappings: [
+          { source: "cr_thingid", target: "DynamicsId", use: "value" },
+          { source: "cr_name", target: "Name", use: "value" },
+        ],
+      }),
+      [row(1), row(2)],
+    );
     expect(p.counts).toMatchObject({ inserted: 2 });
     expect(await s.all()).toHaveLength(2);
   });
@@ -152,8 +194,11 @@ describe("page writer (set-based)", () => {
   it("wide objects (95 fields: more than 100 values per record) and records larger than one JSON chunk", async () => {
     const wide = Array.from({ length: 90 }, (_, i) => fld(`W${i}`, "string"));
     const s = await setup([fld("DynamicsId", "id", { required: true, unique: true }), fld("Name", "string"), ...wide]);
-    const job = jobOf({ mappings: [{ source: "cr_name", target: "Name", use: "value" }, ...wide.map((f, i) => ({ source: `cr_w${i}`, target: f.name, use: "value" as const }))] });
-    const wideRow = (n: number, tag: string, big = "") => row(n, Object.fromEntries(wide.map((_, i) => [`cr_w${i}`, i === 89 ? `${tag}${i}${big}` : `${tag}${i}`])));
+    const job = jobOf({
+      mappings: [{ source: "cr_name", target: "Name", use: "value" }, ...wide.map((f, i) => ({ source: `cr_w${i}`, target: f.name, use: "value" as const }))],
+    });
+    const wideRow = (n: number, tag: string, big = "") =>
+      row(n, Object.fromEntries(wide.map((_, i) => [`cr_w${i}`, i === 89 ? `${tag}${i}${big}` : `${tag}${i}`])));
     const huge = "é".repeat(700_000); // one record alone exceeds a chunk
     const p1 = await s.write(job, [wideRow(1, "a"), wideRow(2, "a", huge), wideRow(3, "a")]);
     expect(p1.counts).toMatchObject({ inserted: 3 });
@@ -183,7 +228,15 @@ describe("page writer (set-based)", () => {
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-us', 'x', 'x', 'US', 'America', 'k2')`),
     ]);
     const parent: Lookup = { target: "ParentId", object: "Thing", match: [{ source: "_cr_parentid_value", field: "DynamicsId" }], onMissing: "null" };
-    const region = (onMissing: Lookup["onMissing"]): Lookup => ({ target: "RegionId", object: "Region", match: [{ source: "cr_code", field: "Code" }, { source: "cr_region", field: "Name" }], onMissing });
+    const region = (onMissing: Lookup["onMissing"]): Lookup => ({
+      target: "RegionId",
+      object: "Region",
+      match: [
+        { source: "cr_code", field: "Code" },
+        { source: "cr_region", field: "Name" },
+      ],
+      onMissing,
+    });
     await s.write(jobOf({ lookups: [parent] }), [row(1)]);
     const p = await s.write(jobOf({ lookups: [parent, region("null")] }), [
       row(2, { _cr_parentid_value: guid(1).toUpperCase(), cr_code: "EU", cr_region: "Europe" }),
@@ -199,11 +252,16 @@ describe("page writer (set-based)", () => {
       [guid(3), id(4), "r-us"],
       [guid(4), null, null],
     ]);
-    const skip = await s.write(jobOf({ lookups: [region("skip")] }), [row(5, { cr_code: "EU", cr_region: "Europe" }), row(6, { cr_code: "EU", cr_region: "Mars" })]);
+    const skip = await s.write(jobOf({ lookups: [region("skip")] }), [
+      row(5, { cr_code: "EU", cr_region: "Europe" }),
+      row(6, { cr_code: "EU", cr_region: "Mars" }),
+    ]);
     expect(skip.counts).toMatchObject({ inserted: 1, skipped: 1 });
     const err = await s.write(jobOf({ lookups: [region("error")] }), [row(7, { cr_code: "XX", cr_region: "Nowhere" }), row(8)]);
     expect(err.counts).toMatchObject({ inserted: 1, failed: 1 });
-    expect(err.errors).toEqual([{ sourceId: guid(7), field: "RegionId", value: JSON.stringify(["XX", "Nowhere"]), reason: "lookup: no Region record with Code + Name = XX + Nowhere" }]);
+    expect(err.errors).toEqual([
+      { sourceId: guid(7), field: "RegionId", value: JSON.stringify(["XX", "Nowhere"]), reason: "lookup: no Region record with Code + Name = XX + Nowhere" },
+    ]);
     expect((await s.all()).map((r) => r.DynamicsId)).toEqual([1, 2, 3, 4, 5, 8].map(guid));
   });
 
@@ -211,9 +269,32 @@ describe("page writer (set-based)", () => {
     const s = await setup();
     const run = await createRun(env, s.tenant, "job_w", "manual");
     await env.DATA.prepare("UPDATE runs SET status = 'running', phase = 'pages', error_rows = 2 WHERE id = ?").bind(run.id).run();
-    const job = jobOf({ mappings: [{ source: "cr_name", target: "Name", use: "value" }, { source: "cr_count", target: "Count", use: "value" }] });
-    const prepared = await preparePage(env, { tenant: s.tenant, job, object: { ...s.object }, lookupObjects: new Map(), attributes: ATTRS, rows: [row(1), row(2, { cr_count: 1.5 }), row(3, { cr_count: "x" })], deletedIds: [] });
-    const cp = { runId: run.id, tenant: s.tenant, page: 1, errorRowsBefore: 2, phase: "pages" as const, nextLink: "next", keyset: null, pendingDeltaLink: null, leaseUntil: 0 };
+    const job = jobOf({
+      mappings: [
+        { source: "cr_name", target: "Name", use: "value" },
+        { source: "cr_count", target: "Count", use: "value" },
+      ],
+    });
+    const prepared = await preparePage(env, {
+      tenant: s.tenant,
+      job,
+      object: { ...s.object },
+      lookupObjects: new Map(),
+      attributes: ATTRS,
+      rows: [row(1), row(2, { cr_count: 1.5 }), row(3, { cr_count: "x" })],
+      deletedIds: [],
+    });
+    const cp = {
+      runId: run.id,
+      tenant: s.tenant,
+      page: 1,
+      errorRowsBefore: 2,
+      phase: "pages" as const,
+      nextLink: "next",
+      keyset: null,
+      pendingDeltaLink: null,
+      leaseUntil: 0,
+    };
     expect(await commitPage(env, prepared, cp)).toBe("committed");
     expect(await commitPage(env, prepared, cp)).toBe("duplicate");
     const r = (await getRunRow(env, s.tenant, run.id))!;

@@ -52,7 +52,10 @@ export async function delegatedToken(stack: Stack, orgUrl: string): Promise<stri
 }
 
 /** Creates and authorizes a connection to the contoso org; returns it and the company (accounts) job. */
-export async function setUpConnection(stack: Stack, api: EdgeClient): Promise<{ connectionId: string; orgUrl: string; tenantId: string; companyJobId: string }> {
+export async function setUpConnection(
+  stack: Stack,
+  api: EdgeClient,
+): Promise<{ connectionId: string; orgUrl: string; tenantId: string; companyJobId: string }> {
   const org = stack.sandbox.orgs.find((o) => o.key === "contoso") ?? stack.sandbox.orgs[0]!;
   const conn = await api.req<{ id: string }>("POST", "/connections", { name: "Bench contoso", orgUrl: org.url });
   const accessToken = await delegatedToken(stack, org.url);

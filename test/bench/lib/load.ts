@@ -79,7 +79,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   };
 
   const warm = opts.warmupPerClient ?? 0;
-  if (warm > 0) await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < warm; i++) await once(false); }));
+  if (warm > 0)
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = 0; i < warm; i++) await once(false);
+      }),
+    );
 
   const start = performance.now();
   const deadline = start + durationMs;

@@ -18,11 +18,27 @@ export async function startRawPipe(stack: Stack, persistTo: string): Promise<Raw
   const port = await freePort();
   const inspector = await freePort();
   const args = [
-    WRANGLER, "dev", "-c", RAW_PIPE_CONFIG, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn",
-    "--var", `AUTHORITY_HOST:${stack.sandbox.identity.httpUrl}`,
-    "--var", `DYNAMICS_CLIENT_ID:${app.clientId}`,
-    "--var", `DYNAMICS_CLIENT_SECRET:${app.clientSecret}`,
+    WRANGLER,
+    "dev",
+    "-c",
+    RAW_PIPE_CONFIG,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspector),
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+    "--var",
+    `AUTHORITY_HOST:${stack.sandbox.identity.httpUrl}`,
+    "--var",
+    `DYNAMICS_CLIENT_ID:${app.clientId}`,
+    "--var",
+    `DYNAMICS_CLIENT_SECRET:${app.clientSecret}`,
   ];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -100,8 +116,22 @@ export async function runStage(pipe: RawPipe, mode: "raw" | "map" | "write", bod
   let deltaLink = false;
   let select: string[];
   do {
-    const r = await fetch(`${pipe.url}/page?mode=${mode}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...body, path }) });
-    const j = (await r.json()) as { error?: string; rows: number; mappedOk: number; statements: number; ms: number; initMs: number; nextLink: string | null; deltaLink: string | null; select: string[] };
+    const r = await fetch(`${pipe.url}/page?mode=${mode}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...body, path }),
+    });
+    const j = (await r.json()) as {
+      error?: string;
+      rows: number;
+      mappedOk: number;
+      statements: number;
+      ms: number;
+      initMs: number;
+      nextLink: string | null;
+      deltaLink: string | null;
+      select: string[];
+    };
     if (!r.ok || j.error) throw new Error(`raw-pipe ${mode} page ${pages + 1}: ${j.error ?? r.status}`);
     pages++;
     rows += j.rows;

@@ -9,7 +9,11 @@ import { buildEntityIndex, filterEntities } from "../../../widget/src/editor/ent
 import type { EntityInfo } from "#contract/metadata";
 import entitiesRaw from "../../../demo/sandbox/schema/entities.json";
 
-interface RawEntity { logicalName: string; displayName?: string; entitySetName?: string }
+interface RawEntity {
+  logicalName: string;
+  displayName?: string;
+  entitySetName?: string;
+}
 const N = 1000;
 const base: EntityInfo[] = (entitiesRaw as RawEntity[]).map((e) => ({
   logicalName: e.logicalName,
@@ -20,11 +24,35 @@ const base: EntityInfo[] = (entitiesRaw as RawEntity[]).map((e) => ({
   isCustom: false,
   changeTracking: false,
 }));
-const WORDS = ["Project", "Invoice", "Contract", "Asset", "Shipment", "Warranty", "Survey", "Booking", "Ticket", "Region", "Partner", "Budget", "Campaign", "Order", "Visit"];
+const WORDS = [
+  "Project",
+  "Invoice",
+  "Contract",
+  "Asset",
+  "Shipment",
+  "Warranty",
+  "Survey",
+  "Booking",
+  "Ticket",
+  "Region",
+  "Partner",
+  "Budget",
+  "Campaign",
+  "Order",
+  "Visit",
+];
 const entities: EntityInfo[] = [...base];
 for (let i = 0; entities.length < N; i++) {
   const w = `${WORDS[i % WORDS.length]} ${WORDS[(i * 7 + 3) % WORDS.length]!.toLowerCase()} ${i}`;
-  entities.push({ logicalName: `cr123_${w.replace(/\s+/g, "").toLowerCase()}`, displayName: w, entitySetName: `cr123_x${i}s`, primaryIdAttribute: `cr123_x${i}id`, primaryNameAttribute: "cr123_name", isCustom: true, changeTracking: i % 2 === 0 });
+  entities.push({
+    logicalName: `cr123_${w.replace(/\s+/g, "").toLowerCase()}`,
+    displayName: w,
+    entitySetName: `cr123_x${i}s`,
+    primaryIdAttribute: `cr123_x${i}id`,
+    primaryNameAttribute: "cr123_name",
+    isCustom: true,
+    changeTracking: i % 2 === 0,
+  });
 }
 entities.length = N;
 
@@ -59,7 +87,12 @@ window.pureFilter = (queries, reps) => {
   return { perCall, results };
 };
 
-const items: ComboItem[] = entities.map((e) => ({ value: e.logicalName, label: e.displayName, secondary: e.logicalName, ...(e.isCustom ? { badges: ["custom"] } : {}) }));
+const items: ComboItem[] = entities.map((e) => ({
+  value: e.logicalName,
+  label: e.displayName,
+  secondary: e.logicalName,
+  ...(e.isCustom ? { badges: ["custom"] } : {}),
+}));
 const el = document.createElement("dc-combobox") as DcCombobox;
 el.label = "Source table";
 el.items = items;

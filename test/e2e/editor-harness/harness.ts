@@ -13,16 +13,58 @@ import accountRaw from "../../../demo/sandbox/schema/account.json";
 import contactRaw from "../../../demo/sandbox/schema/contact.json";
 import systemuserRaw from "../../../demo/sandbox/schema/systemuser.json";
 
-interface RawAttr { logicalName: string; displayName?: string; type: string; requiredLevel?: string; isValidForRead?: boolean; format?: string; targets?: string[]; options?: Array<{ value: number; label: string }> }
-interface RawEntity { logicalName: string; displayName?: string; entitySetName?: string; primaryIdAttribute?: string; primaryNameAttribute?: string; attributes?: RawAttr[] }
+interface RawAttr {
+  logicalName: string;
+  displayName?: string;
+  type: string;
+  requiredLevel?: string;
+  isValidForRead?: boolean;
+  format?: string;
+  targets?: string[];
+  options?: Array<{ value: number; label: string }>;
+}
+interface RawEntity {
+  logicalName: string;
+  displayName?: string;
+  entitySetName?: string;
+  primaryIdAttribute?: string;
+  primaryNameAttribute?: string;
+  attributes?: RawAttr[];
+}
 
-const KNOWN = new Set(["String", "Memo", "Integer", "BigInt", "Decimal", "Double", "Money", "Boolean", "DateTime", "Picklist", "State", "Status", "MultiSelectPicklist", "Uniqueidentifier", "Lookup", "Customer", "Owner", "EntityName", "PartyList", "Virtual"]);
+const KNOWN = new Set([
+  "String",
+  "Memo",
+  "Integer",
+  "BigInt",
+  "Decimal",
+  "Double",
+  "Money",
+  "Boolean",
+  "DateTime",
+  "Picklist",
+  "State",
+  "Status",
+  "MultiSelectPicklist",
+  "Uniqueidentifier",
+  "Lookup",
+  "Customer",
+  "Owner",
+  "EntityName",
+  "PartyList",
+  "Virtual",
+]);
 const attrsOf = (e: RawEntity): AttributeInfo[] =>
   (e.attributes ?? []).map((a) => ({
     logicalName: a.logicalName,
     displayName: a.displayName ?? a.logicalName,
     type: (KNOWN.has(a.type) ? a.type : "Other") as AttributeInfo["type"],
-    required: a.requiredLevel === "SystemRequired" || a.requiredLevel === "ApplicationRequired" ? "required" : a.requiredLevel === "Recommended" ? "recommended" : "none",
+    required:
+      a.requiredLevel === "SystemRequired" || a.requiredLevel === "ApplicationRequired"
+        ? "required"
+        : a.requiredLevel === "Recommended"
+          ? "recommended"
+          : "none",
     readable: a.isValidForRead !== false,
     ...(a.format ? { format: a.format } : {}),
     ...(a.targets ? { targets: a.targets } : {}),
@@ -42,14 +84,22 @@ const ENTITIES: EntityInfo[] = [
   })),
   // A real org has custom tables on top: 200 of them takes the list past 800.
   ...Array.from({ length: 200 }, (_, i) => ({
-    logicalName: `cr123_custom${i}`, displayName: `Custom table ${i}`, entitySetName: `cr123_custom${i}s`,
-    primaryIdAttribute: `cr123_custom${i}id`, primaryNameAttribute: "cr123_name", isCustom: true, changeTracking: i % 2 === 0,
+    logicalName: `cr123_custom${i}`,
+    displayName: `Custom table ${i}`,
+    entitySetName: `cr123_custom${i}s`,
+    primaryIdAttribute: `cr123_custom${i}id`,
+    primaryNameAttribute: "cr123_name",
+    isCustom: true,
+    changeTracking: i % 2 === 0,
   })),
 ];
 
 const OBJECTS: TargetObject[] = [
   {
-    name: "Company", label: "Company", standard: true, createdAt: "2026-01-01T00:00:00Z",
+    name: "Company",
+    label: "Company",
+    standard: true,
+    createdAt: "2026-01-01T00:00:00Z",
     fields: [
       { name: "DynamicsId", label: "Dynamics ID", type: "id", required: true, unique: true },
       { name: "Name", label: "Name", type: "string", required: true },
@@ -61,7 +111,10 @@ const OBJECTS: TargetObject[] = [
     ],
   },
   {
-    name: "Person", label: "Person", standard: true, createdAt: "2026-01-01T00:00:00Z",
+    name: "Person",
+    label: "Person",
+    standard: true,
+    createdAt: "2026-01-01T00:00:00Z",
     fields: [
       { name: "DynamicsId", label: "Dynamics ID", type: "id", required: true, unique: true },
       { name: "FirstName", label: "First name", type: "string", required: false },
@@ -94,28 +147,53 @@ function previewOf(job: Pick<Job, "source" | "target" | "mappings">, jobId: stri
   const rows = Array.from({ length: 10 }, (_, i) => {
     const fields: Record<string, unknown> = {};
     for (const mp of job.mappings) fields[mp.target] = `${mp.source}-${i}`;
-    const errors = i === 2 && job.mappings[0] ? [{ sourceId: `id-${i}`, field: job.mappings[0].target, value: "=SUM(A1)", reason: `${job.mappings[0].source}: not an email address (target type email)` }] : [];
+    const errors =
+      i === 2 && job.mappings[0]
+        ? [
+            {
+              sourceId: `id-${i}`,
+              field: job.mappings[0].target,
+              value: "=SUM(A1)",
+              reason: `${job.mappings[0].source}: not an email address (target type email)`,
+            },
+          ]
+        : [];
     return { sourceId: `00000000-0000-0000-0000-00000000000${i}`, fields, lookups: {}, errors };
   });
   return { jobId, entity: job.source.entity, object: job.target.object, rows, errorCount: 1 };
 }
 
 class EdgeError extends Error {
-  constructor(public status: number, public code: string, message: string, public details?: Array<{ path: string; message: string }>, public requestId = "req-test-1") {
+  constructor(
+    public status: number,
+    public code: string,
+    message: string,
+    public details?: Array<{ path: string; message: string }>,
+    public requestId = "req-test-1",
+  ) {
     super(message);
   }
 }
 
 const client = {
   async request<T>(method: string, path: string, opts: { body?: unknown; dynamicsToken?: string } = {}): Promise<T> {
-    state.requests.push({ method, path, ...(opts.body !== undefined ? { body: structuredClone(opts.body) } : {}), ...(opts.dynamicsToken ? { dynamicsToken: opts.dynamicsToken } : {}) });
+    state.requests.push({
+      method,
+      path,
+      ...(opts.body !== undefined ? { body: structuredClone(opts.body) } : {}),
+      ...(opts.dynamicsToken ? { dynamicsToken: opts.dynamicsToken } : {}),
+    });
     if (state.delayMs) await new Promise((r) => setTimeout(r, state.delayMs));
     const p = path.replace(/\?.*$/, "");
     let m: RegExpExecArray | null;
     if (method === "GET" && /^\/connections\/[^/]+\/entities$/.test(p)) return structuredClone(ENTITIES) as T;
     if (method === "GET" && (m = /^\/connections\/[^/]+\/entities\/([^/]+)\/attributes$/.exec(p))) {
       const e = DETAILED[decodeURIComponent(m[1]!)];
-      if (!e) return [{ logicalName: `${m[1]}id`, displayName: "Id", type: "Uniqueidentifier", required: "none", readable: true }, { logicalName: "cr123_name", displayName: "Name", type: "String", required: "required", readable: true }] as T;
+      if (!e)
+        return [
+          { logicalName: `${m[1]}id`, displayName: "Id", type: "Uniqueidentifier", required: "none", readable: true },
+          { logicalName: "cr123_name", displayName: "Name", type: "String", required: "required", readable: true },
+        ] as T;
       return attrsOf(e) as T;
     }
     if (method === "GET" && p === "/objects") return structuredClone(state.objects) as T;
@@ -133,8 +211,10 @@ const client = {
       const seen = new Set(obj.fields.map((f) => f.name.toLowerCase()));
       const details: Array<{ path: string; message: string }> = [];
       add.forEach((f, i) => {
-        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(f.name)) details.push({ path: `addFields.${i}.name`, message: "must start with a letter and contain only letters, digits and _ (max 63)" });
-        else if (seen.has(f.name.toLowerCase())) details.push({ path: `addFields.${i}.name`, message: `a field named ${f.name} already exists (names are case-insensitive)` });
+        if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(f.name))
+          details.push({ path: `addFields.${i}.name`, message: "must start with a letter and contain only letters, digits and _ (max 63)" });
+        else if (seen.has(f.name.toLowerCase()))
+          details.push({ path: `addFields.${i}.name`, message: `a field named ${f.name} already exists (names are case-insensitive)` });
         seen.add(f.name.toLowerCase());
       });
       if (details.length) throw new EdgeError(400, "validation_failed", "The request is not valid", details);
@@ -171,20 +251,40 @@ const client = {
 };
 
 const connection: Connection = {
-  id: "conn_test", name: "Contoso Production", orgUrl: "https://contoso.crm4.dynamics.com", status: "authorized",
-  createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z",
+  id: "conn_test",
+  name: "Contoso Production",
+  orgUrl: "https://contoso.crm4.dynamics.com",
+  status: "authorized",
+  createdAt: "2026-01-01T00:00:00Z",
+  updatedAt: "2026-01-01T00:00:00Z",
 };
 
 const params = new URLSearchParams(location.search);
-const existing: Job | null = params.get("job") === "existing" ? {
-  id: "job_existing", connectionId: connection.id, name: "Accounts → Companies", enabled: true,
-  source: { entity: "account", filter: "statecode eq 0" }, target: { object: "Company" }, mode: "upsert", deletes: "soft",
-  identifiers: [{ source: "accountid", target: "DynamicsId" }],
-  mappings: [{ source: "accountid", target: "DynamicsId", use: "value" }, { source: "name", target: "Name", use: "value" }, { source: "industrycode", target: "Industry", use: "label" }],
-  lookups: [], schedule: { cron: "0 2 * * *", timezone: "Europe/Berlin" }, dependsOn: null,
-  notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null },
-  createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-02T00:00:00Z",
-} : null;
+const existing: Job | null =
+  params.get("job") === "existing"
+    ? {
+        id: "job_existing",
+        connectionId: connection.id,
+        name: "Accounts → Companies",
+        enabled: true,
+        source: { entity: "account", filter: "statecode eq 0" },
+        target: { object: "Company" },
+        mode: "upsert",
+        deletes: "soft",
+        identifiers: [{ source: "accountid", target: "DynamicsId" }],
+        mappings: [
+          { source: "accountid", target: "DynamicsId", use: "value" },
+          { source: "name", target: "Name", use: "value" },
+          { source: "industrycode", target: "Industry", use: "label" },
+        ],
+        lookups: [],
+        schedule: { cron: "0 2 * * *", timezone: "Europe/Berlin" },
+        dependsOn: null,
+        notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null },
+        createdAt: "2026-01-01T00:00:00Z",
+        updatedAt: "2026-01-02T00:00:00Z",
+      }
+    : null;
 if (existing) state.jobs.push(existing);
 
 const editor = document.createElement("dc-job-editor");

@@ -21,7 +21,10 @@ describe("EdgeClient", () => {
     const tokens = ["old", "new"];
     const getHostToken = vi.fn(async () => tokens.shift()!);
     const fetch = vi.fn(async (_u: string, init: RequestInit) =>
-      (init.headers as Record<string, string>).Authorization === "Bearer new" ? json(200, [1]) : json(401, { error: { code: "unauthorized", message: "expired" } }));
+      (init.headers as Record<string, string>).Authorization === "Bearer new"
+        ? json(200, [1])
+        : json(401, { error: { code: "unauthorized", message: "expired" } }),
+    );
     const c = new EdgeClient({ apiBase: "https://e", getHostToken, fetch: fetch as unknown as typeof globalThis.fetch });
     expect(await c.request("GET", "/connections")).toEqual([1]);
     expect(getHostToken).toHaveBeenCalledTimes(2);
@@ -46,13 +49,17 @@ describe("EdgeClient", () => {
   });
 
   it("maps validation details and falls back to the X-Request-Id header", async () => {
-    const fetch = vi.fn(async () => json(400, { error: { code: "validation_failed", message: "no", details: [{ path: "orgUrl", message: "bad" }] } }, { "x-request-id": "rid" }));
+    const fetch = vi.fn(async () =>
+      json(400, { error: { code: "validation_failed", message: "no", details: [{ path: "orgUrl", message: "bad" }] } }, { "x-request-id": "rid" }),
+    );
     const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch });
     await expect(c.request("POST", "/connections", { body: {} })).rejects.toMatchObject({ details: [{ path: "orgUrl", message: "bad" }], requestId: "rid" });
   });
 
   it("turns a network failure that persists into a clear EdgeError, after the bounded retries", async () => {
-    const fetch = vi.fn(async () => { throw new TypeError("Failed to fetch"); });
+    const fetch = vi.fn(async () => {
+      throw new TypeError("Failed to fetch");
+    });
     const sleep = vi.fn(async () => {});
     const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch, sleep });
     await expect(c.request("GET", "/x")).rejects.toMatchObject({ status: 0, message: expect.stringContaining("could not be reached") });
@@ -68,7 +75,12 @@ describe("EdgeClient", () => {
       if (++calls === 1) throw new TypeError("Failed to fetch");
       return json(201, { id: "conn_1" }, { "Idempotent-Replayed": "true" });
     });
-    const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: fetch as unknown as typeof globalThis.fetch, sleep: async () => {} });
+    const c = new EdgeClient({
+      apiBase: "https://e",
+      getHostToken: async () => "t",
+      fetch: fetch as unknown as typeof globalThis.fetch,
+      sleep: async () => {},
+    });
     expect(await c.request("POST", "/connections", { body: { name: "A" } })).toEqual({ id: "conn_1" });
     expect(keys).toHaveLength(2);
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
@@ -97,16 +109,28 @@ describe("EdgeClient", () => {
     expect(await c.request("POST", "/jobs/1/runs")).toEqual({ ok: true });
     expect(sleep.mock.calls.map((a) => (a as unknown[])[0])).toEqual([0, 2000]);
 
-    const limited = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: vi.fn(async () => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "1" })), sleep });
+    const limited = new EdgeClient({
+      apiBase: "https://e",
+      getHostToken: async () => "t",
+      fetch: vi.fn(async () => json(429, { error: { code: "rate_limited", message: "slow down" } }, { "Retry-After": "1" })),
+      sleep,
+    });
     await expect(limited.request("GET", "/x")).rejects.toMatchObject({ status: 429, code: "rate_limited" });
-    const down = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch: vi.fn(async () => new Response("down", { status: 503 })), sleep });
+    const down = new EdgeClient({
+      apiBase: "https://e",
+      getHostToken: async () => "t",
+      fetch: vi.fn(async () => new Response("down", { status: 503 })),
+      sleep,
+    });
     await expect(down.request("GET", "/x")).rejects.toMatchObject({ status: 503 });
     expect(sleep).toHaveBeenCalledTimes(2);
   });
 
   it("an abort while waiting to retry stops at once", async () => {
     const ctrl = new AbortController();
-    const fetch = vi.fn(async () => { throw new TypeError("Failed to fetch"); });
+    const fetch = vi.fn(async () => {
+      throw new TypeError("Failed to fetch");
+    });
     const c = new EdgeClient({ apiBase: "https://e", getHostToken: async () => "t", fetch });
     const pending = c.request("GET", "/x", { signal: ctrl.signal });
     ctrl.abort();

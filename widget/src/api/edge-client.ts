@@ -215,16 +215,27 @@ async function toEdgeError(res: Response): Promise<EdgeError> {
 
 function fallbackCode(status: number): ErrorCode {
   switch (status) {
-    case 400: return "validation_failed";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 413: return "payload_too_large";
-    case 429: return "rate_limited";
-    case 502: return "dynamics_error";
-    case 504: return "dynamics_unreachable";
-    default: return "internal";
+    case 400:
+      return "validation_failed";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 429:
+      return "rate_limited";
+    case 502:
+      return "dynamics_error";
+    case 504:
+      return "dynamics_unreachable";
+    default:
+      return "internal";
   }
 }

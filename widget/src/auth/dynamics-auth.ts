@@ -16,12 +16,17 @@ export type SignInFailure = "popup_blocked" | "cancelled" | "timed_out" | "faile
 
 export class DynamicsAuthError extends Error {
   override name = "DynamicsAuthError";
-  constructor(readonly reason: SignInFailure, message: string, readonly msalCode?: string) {
+  constructor(
+    readonly reason: SignInFailure,
+    message: string,
+    readonly msalCode?: string,
+  ) {
     super(message);
   }
 }
 
-const MICROSOFT_HOSTS = /(^|\.)(login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn|login\.chinacloudapi\.cn|login\.microsoftonline\.de|login\.windows\.net|login\.live\.com)$/i;
+const MICROSOFT_HOSTS =
+  /(^|\.)(login\.microsoftonline\.(com|us)|login\.partner\.microsoftonline\.cn|login\.chinacloudapi\.cn|login\.microsoftonline\.de|login\.windows\.net|login\.live\.com)$/i;
 
 /** `https://contoso.crm.dynamics.com` → `https://contoso.crm.dynamics.com/user_impersonation`. */
 export function dynamicsScope(orgUrl: string): string {
@@ -41,7 +46,10 @@ export class DynamicsAuth implements ReactiveController {
   /** Account used per org, so a later silent call picks the same identity. */
   private readonly _accountByOrg = new Map<string, string>();
 
-  constructor(private readonly _opts: () => DynamicsAuthOptions, host?: ReactiveControllerHost) {
+  constructor(
+    private readonly _opts: () => DynamicsAuthOptions,
+    host?: ReactiveControllerHost,
+  ) {
     host?.addController(this);
   }
 

@@ -13,7 +13,10 @@ export function hostRoleOf(token: string): HostRole {
   const payload = token.split(".")[1];
   if (!payload) return "admin";
   try {
-    const b64 = payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "=");
+    const b64 = payload
+      .replace(/-/g, "+")
+      .replace(/_/g, "/")
+      .padEnd(Math.ceil(payload.length / 4) * 4, "=");
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const claims = JSON.parse(new TextDecoder().decode(bytes)) as { role?: unknown } | null;
     return claims?.role === "viewer" ? "viewer" : "admin";

@@ -38,7 +38,10 @@ export function assertNoSecrets(value: unknown, path = "draft"): void {
 }
 
 export class DraftStore<D> {
-  constructor(private readonly _store: KvStore<StoredDraft<D>>, private readonly _now: () => number = Date.now) {}
+  constructor(
+    private readonly _store: KvStore<StoredDraft<D>>,
+    private readonly _now: () => number = Date.now,
+  ) {}
 
   async load(connectionId: string, jobId: string | null): Promise<StoredDraft<D> | undefined> {
     return this._store.get(draftKey(connectionId, jobId));

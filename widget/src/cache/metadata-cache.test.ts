@@ -3,7 +3,15 @@ import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import { MemoryStore } from "./kv-store";
 import { DAY_MS, MetadataCache, type CachedMetadata } from "./metadata-cache";
 
-const entity = (n: string): EntityInfo => ({ logicalName: n, displayName: n, entitySetName: `${n}s`, primaryIdAttribute: `${n}id`, primaryNameAttribute: "name", isCustom: false, changeTracking: true });
+const entity = (n: string): EntityInfo => ({
+  logicalName: n,
+  displayName: n,
+  entitySetName: `${n}s`,
+  primaryIdAttribute: `${n}id`,
+  primaryNameAttribute: "name",
+  isCustom: false,
+  changeTracking: true,
+});
 
 function setup() {
   let now = 0;
@@ -89,7 +97,10 @@ describe("metadata cache", () => {
     const store = new MemoryStore<CachedMetadata<unknown>>();
     let fail = true;
     const cache = new MetadataCache(store, {
-      entities: async () => { if (fail) throw new Error("dynamics_unreachable"); return [entity("account")]; },
+      entities: async () => {
+        if (fail) throw new Error("dynamics_unreachable");
+        return [entity("account")];
+      },
       attributes: async () => [],
     });
     await expect(cache.entities("c1")).rejects.toThrow("dynamics_unreachable");

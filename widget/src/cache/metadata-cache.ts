@@ -50,7 +50,11 @@ export class MetadataCache {
   }
 
   attributes(connectionId: string, logicalName: string, opts: { refresh?: boolean } = {}): Promise<MetadataResult<AttributeInfo[]>> {
-    return this._get(attributesKey(connectionId, logicalName), (refresh) => this._fetcher.attributes(connectionId, logicalName, refresh), opts.refresh ?? false);
+    return this._get(
+      attributesKey(connectionId, logicalName),
+      (refresh) => this._fetcher.attributes(connectionId, logicalName, refresh),
+      opts.refresh ?? false,
+    );
   }
 
   /** Forget everything cached for a connection (e.g. after it was deleted or re-pointed). */

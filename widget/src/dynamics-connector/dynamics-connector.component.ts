@@ -189,10 +189,19 @@ export class DynamicsConnector extends LitElement {
     try {
       const all = asList<Job>(await this._client.request("GET", `/jobs?connectionId=${encodeURIComponent(connectionId)}`));
       if (this._jobs.has(connectionId)) return;
-      this._jobs = new Map(this._jobs).set(connectionId, all.filter((j) => j.connectionId === connectionId));
+      this._jobs = new Map(this._jobs).set(
+        connectionId,
+        all.filter((j) => j.connectionId === connectionId),
+      );
       const r = this._route;
       // The job was deleted since (or belongs to another session's tenant): back to its connection, not a dead end.
-      if (r.view !== "connections" && r.view !== "connection" && r.connectionId === connectionId && r.jobId && !this._jobs.get(connectionId)!.some((j) => j.id === r.jobId)) {
+      if (
+        r.view !== "connections" &&
+        r.view !== "connection" &&
+        r.connectionId === connectionId &&
+        r.jobId &&
+        !this._jobs.get(connectionId)!.some((j) => j.id === r.jobId)
+      ) {
         void this._navigate({ view: "connection", id: connectionId });
       }
     } catch (e) {
@@ -215,8 +224,11 @@ export class DynamicsConnector extends LitElement {
 
   override render() {
     if (!this.apiBase || !this.getHostToken) {
-      return html`<div class="shell" part="shell"><div class="banner info" role="status">
-        ${!this.apiBase ? "Set the api-base attribute to the connector service's address." : "Waiting for the page to provide a session…"}</div></div>`;
+      return html`<div class="shell" part="shell">
+        <div class="banner info" role="status">
+          ${!this.apiBase ? "Set the api-base attribute to the connector service's address." : "Waiting for the page to provide a session…"}
+        </div>
+      </div>`;
     }
     return html`<div class="shell" part="shell">
       <header part="header">
@@ -256,11 +268,15 @@ export class DynamicsConnector extends LitElement {
         crumbs.push({ label: "Records" });
       }
     }
-    return html`<nav aria-label="Breadcrumb"><ol>
-      ${crumbs.map((c, i) => i === crumbs.length - 1
-        ? html`<li><span aria-current="page" tabindex="-1">${c.label}</span></li>`
-        : html`<li><button type="button" class="link" @click=${() => c.go && this._navigate(c.go)}>${c.label}</button></li>`)}
-    </ol></nav>`;
+    return html`<nav aria-label="Breadcrumb">
+      <ol>
+        ${crumbs.map((c, i) =>
+          i === crumbs.length - 1
+            ? html`<li><span aria-current="page" tabindex="-1">${c.label}</span></li>`
+            : html`<li><button type="button" class="link" @click=${() => c.go && this._navigate(c.go)}>${c.label}</button></li>`,
+        )}
+      </ol>
+    </nav>`;
   }
 
   private _renderRoute() {
@@ -269,29 +285,52 @@ export class DynamicsConnector extends LitElement {
     const readOnly = this._hostRole === "viewer";
     switch (r.view) {
       case "connections":
-        return html`<dc-connections-view .connections=${this._connections} .loadError=${this._loadError} .client=${client} .auth=${this._auth}
+        return html`<dc-connections-view
+          .connections=${this._connections}
+          .loadError=${this._loadError}
+          .client=${client}
+          .auth=${this._auth}
           .readOnly=${readOnly}
           @dc-connections-reload=${() => this.loadConnections()}
-          @dc-connection-form-created=${this._onCreated} @dc-connection-open=${(e: DcEvent<"dc-connection-open">) => this._navigate({ view: "connection", id: e.detail.id })}
-          @dc-connection-changed=${this._onChanged} @dc-connection-deleted=${this._onDeleted}></dc-connections-view>`;
+          @dc-connection-form-created=${this._onCreated}
+          @dc-connection-open=${(e: DcEvent<"dc-connection-open">) => this._navigate({ view: "connection", id: e.detail.id })}
+          @dc-connection-changed=${this._onChanged}
+          @dc-connection-deleted=${this._onDeleted}
+        ></dc-connections-view>`;
       case "connection": {
         const conn = this._currentConnection();
         if (!conn) return this._loadingOrMissing();
         const authorized = conn.status !== "not_authorized";
         return html`<div class="page-intro">
-          <dc-connection-card .connection=${conn} .client=${client} .auth=${this._auth} .readOnly=${readOnly}
-            @dc-connection-changed=${this._onChanged} @dc-connection-deleted=${this._onDeleted}></dc-connection-card>
+          <dc-connection-card
+            .connection=${conn}
+            .client=${client}
+            .auth=${this._auth}
+            .readOnly=${readOnly}
+            @dc-connection-changed=${this._onChanged}
+            @dc-connection-deleted=${this._onDeleted}
+          ></dc-connection-card>
           ${this._justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
           <dc-readiness-report .readiness=${conn.readiness}></dc-readiness-report>
-          ${authorized || (conn.jobCount ?? 0) > 0
-            ? html`<dc-jobs-table .client=${client} .connectionId=${conn.id} ?canCreate=${authorized} .readOnly=${readOnly}
-                @dc-jobs-loaded=${(e: DcEvent<"dc-jobs-loaded">) => (this._jobs = new Map(this._jobs).set(conn.id, e.detail.jobs))}
-                @dc-job-open=${(e: DcEvent<"dc-job-open">) => this._navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
-                @dc-runs-open=${(e: DcEvent<"dc-runs-open">) => this._navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
-              ></dc-jobs-table>`
-            : html`<p class="card muted">${readOnly
-                ? "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here."
-                : "Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you."}</p>`}
+          ${
+            authorized || (conn.jobCount ?? 0) > 0
+              ? html`<dc-jobs-table
+                  .client=${client}
+                  .connectionId=${conn.id}
+                  ?canCreate=${authorized}
+                  .readOnly=${readOnly}
+                  @dc-jobs-loaded=${(e: DcEvent<"dc-jobs-loaded">) => (this._jobs = new Map(this._jobs).set(conn.id, e.detail.jobs))}
+                  @dc-job-open=${(e: DcEvent<"dc-job-open">) => this._navigate({ view: "job", connectionId: conn.id, jobId: e.detail.job?.id ?? null })}
+                  @dc-runs-open=${(e: DcEvent<"dc-runs-open">) => this._navigate({ view: "runs", connectionId: conn.id, jobId: e.detail.job.id, ...(e.detail.runId ? { runId: e.detail.runId } : {}) })}
+                ></dc-jobs-table>`
+              : html`<p class="card muted">
+                  ${
+                    readOnly
+                      ? "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here."
+                      : "Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you."
+                  }
+                </p>`
+          }
         </div>`;
       }
       case "job":
@@ -300,8 +339,13 @@ export class DynamicsConnector extends LitElement {
         const conn = this._currentConnection();
         const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
         if (!conn || !job) return this._loadingOrMissing();
-        return html`<dc-runs-view .client=${client} .job=${job} .focusRunId=${r.runId ?? null} .readOnly=${readOnly}
-          @dc-records-open=${() => this._navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}></dc-runs-view>`;
+        return html`<dc-runs-view
+          .client=${client}
+          .job=${job}
+          .focusRunId=${r.runId ?? null}
+          .readOnly=${readOnly}
+          @dc-records-open=${() => this._navigate({ view: "records", connectionId: r.connectionId, jobId: r.jobId })}
+        ></dc-runs-view>`;
       }
       case "records": {
         const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
@@ -314,27 +358,54 @@ export class DynamicsConnector extends LitElement {
   private _renderEditor(r: Extract<Route, { view: "job" }>) {
     const conn = this._currentConnection();
     const jobs = this._jobs.get(r.connectionId) ?? [];
-    const job = r.jobId ? jobs.find((j) => j.id === r.jobId) ?? null : null;
+    const job = r.jobId ? (jobs.find((j) => j.id === r.jobId) ?? null) : null;
     if (!conn || (r.jobId && !job)) return this._loadingOrMissing();
     if (this._hostRole === "viewer") {
       // Viewers read the job's configuration instead of the editor (whose every control writes, and whose metadata
       // needs a Microsoft sign-in a viewer has no reason to do).
-      if (!job) return html`<div class="card stack">${adminOnlyNote("Only admins can create jobs.")}
-        <div><button type="button" @click=${() => this._navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div></div>`;
-      return html`<dc-job-summary .job=${job} .jobs=${jobs} .client=${this._client}
+      if (!job)
+        return html`<div class="card stack">
+          ${adminOnlyNote("Only admins can create jobs.")}
+          <div><button type="button" @click=${() => this._navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div>
+        </div>`;
+      return html`<dc-job-summary
+        .job=${job}
+        .jobs=${jobs}
+        .client=${this._client}
         @dc-runs-open=${() => this._navigate({ view: "runs", connectionId: conn.id, jobId: job.id })}
-        @dc-job-summary-close=${() => this._navigate({ view: "connection", id: conn.id })}></dc-job-summary>`;
+        @dc-job-summary-close=${() => this._navigate({ view: "connection", id: conn.id })}
+      ></dc-job-summary>`;
     }
     const st = this._editorState;
     if (typeof st === "object") {
-      return errorBanner("The job editor could not be loaded.", st.error, html`<button type="button" @click=${() => { this._editorState = "idle"; void this._loadEditor(); }}>Retry</button>`);
+      return errorBanner(
+        "The job editor could not be loaded.",
+        st.error,
+        html`<button
+          type="button"
+          @click=${() => {
+            this._editorState = "idle";
+            void this._loadEditor();
+          }}
+        >
+          Retry
+        </button>`,
+      );
     }
-    if (st !== "ready") return html`<div class="card stack" aria-busy="true"><span class="visually-hidden" role="status">Loading the job editor…</span>
-      <span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span></div>`;
-    return html`<dc-job-editor .client=${this._client} .connection=${conn} .job=${job} .jobs=${jobs}
+    if (st !== "ready")
+      return html`<div class="card stack" aria-busy="true">
+        <span class="visually-hidden" role="status">Loading the job editor…</span> <span class="skeleton"></span><span class="skeleton"></span
+        ><span class="skeleton"></span>
+      </div>`;
+    return html`<dc-job-editor
+      .client=${this._client}
+      .connection=${conn}
+      .job=${job}
+      .jobs=${jobs}
       .getDynamicsToken=${() => this._auth.getDynamicsToken(conn.orgUrl)}
       @dc-job-saved=${(e: DcEvent<"dc-job-saved">) => this._onJobSaved(conn, e.detail.job)}
-      @dc-editor-close=${() => this._navigate({ view: "connection", id: conn.id })}></dc-job-editor>`;
+      @dc-editor-close=${() => this._navigate({ view: "connection", id: conn.id })}
+    ></dc-job-editor>`;
   }
 
   private _loadingOrMissing() {
@@ -343,10 +414,17 @@ export class DynamicsConnector extends LitElement {
     const jobsPending = r.view !== "connections" && r.view !== "connection" && !this._jobs.has(r.connectionId);
     if (jobsPending && this._jobsError) {
       const id = r.connectionId;
-      return errorBanner("The jobs could not be loaded.", this._jobsError, html`<button type="button" @click=${() => void this._ensureJobs(id)}>Retry</button>`);
+      return errorBanner(
+        "The jobs could not be loaded.",
+        this._jobsError,
+        html`<button type="button" @click=${() => void this._ensureJobs(id)}>Retry</button>`,
+      );
     }
-    if (this._connections === null || jobsPending) return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
-    return html`<div class="banner warning" role="alert">This item no longer exists. <button type="button" class="link" @click=${() => this._navigate({ view: "connections" })}>Back to connections</button></div>`;
+    if (this._connections === null || jobsPending)
+      return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
+    return html`<div class="banner warning" role="alert">
+      This item no longer exists. <button type="button" class="link" @click=${() => this._navigate({ view: "connections" })}>Back to connections</button>
+    </div>`;
   }
 
   private _onJobSaved(conn: Connection, job: Job): void {
@@ -384,6 +462,8 @@ export class DynamicsConnector extends LitElement {
 
 function logo() {
   return html`<svg class="logo" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-    <path d="M5 2l7 3v14l-7 3z" fill="#0b53ce"></path><path d="M12 5l7 4v6l-7 4z" fill="#2a8af7" opacity=".9"></path>
-    <path d="M5 22l14-7v-6z" fill="#7fbaff" opacity=".7"></path></svg>`;
+    <path d="M5 2l7 3v14l-7 3z" fill="#0b53ce"></path>
+    <path d="M12 5l7 4v6l-7 4z" fill="#2a8af7" opacity=".9"></path>
+    <path d="M5 22l14-7v-6z" fill="#7fbaff" opacity=".7"></path>
+  </svg>`;
 }

@@ -14,7 +14,8 @@ const CONTACT: AttributeInfo[] = raw.attributes.map((a) => ({
   logicalName: a.logicalName,
   displayName: a.displayName ?? a.logicalName,
   type: (a.type === "MultiSelectPicklist" ? a.type : a.type) as AttributeType,
-  required: a.requiredLevel === "ApplicationRequired" || a.requiredLevel === "SystemRequired" ? "required" : a.requiredLevel === "Recommended" ? "recommended" : "none",
+  required:
+    a.requiredLevel === "ApplicationRequired" || a.requiredLevel === "SystemRequired" ? "required" : a.requiredLevel === "Recommended" ? "recommended" : "none",
   readable: true,
   ...(a.format ? { format: a.format } : {}),
   ...(a.targets ? { targets: a.targets } : {}),
@@ -22,9 +23,16 @@ const CONTACT: AttributeInfo[] = raw.attributes.map((a) => ({
 
 const f = (name: string, type: ObjectField["type"], label = name): ObjectField => ({ name, label, type, required: false });
 const PERSON: ObjectField[] = [
-  f("DynamicsId", "id", "Dynamics ID"), f("FirstName", "string", "First name"), f("LastName", "string", "Last name"),
-  f("Email", "email"), f("Phone", "phone"), f("JobTitle", "string", "Job title"), f("CompanyName", "string", "Company name"),
-  f("Birthday", "date"), f("CompanyId", "reference"), f("Nonsense", "boolean", "Zebra stripes"),
+  f("DynamicsId", "id", "Dynamics ID"),
+  f("FirstName", "string", "First name"),
+  f("LastName", "string", "Last name"),
+  f("Email", "email"),
+  f("Phone", "phone"),
+  f("JobTitle", "string", "Job title"),
+  f("CompanyName", "string", "Company name"),
+  f("Birthday", "date"),
+  f("CompanyId", "reference"),
+  f("Nonsense", "boolean", "Zebra stripes"),
 ];
 
 describe("auto-map", () => {
@@ -61,7 +69,10 @@ describe("auto-map", () => {
   });
 
   it("keeps existing mappings and does not reuse their columns", () => {
-    const again = autoMap(PERSON, CONTACT, [{ source: "emailaddress2", target: "Email", use: "value" }, { source: "firstname", target: "LastName", use: "value" }]);
+    const again = autoMap(PERSON, CONTACT, [
+      { source: "emailaddress2", target: "Email", use: "value" },
+      { source: "firstname", target: "LastName", use: "value" },
+    ]);
     expect(again.mappings.find((m) => m.target === "Email")?.source).toBe("emailaddress2");
     expect(again.mappings.find((m) => m.target === "FirstName")?.source).not.toBe("firstname");
     expect(again.guessed).not.toContain("Email");

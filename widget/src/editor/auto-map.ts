@@ -90,7 +90,10 @@ export function autoMap(
       const use = preferredUse(a, field.type);
       if (!isCompatible(a, field.type, use)) continue;
       const s = nameScore(field, a, opts.primaryId, opts.primaryName);
-      if (s > bestScore) { best = a; bestScore = s; }
+      if (s > bestScore) {
+        best = a;
+        bestScore = s;
+      }
     }
     if (best) {
       mappings.push({ source: best.logicalName, target: field.name, use: preferredUse(best, field.type) });

@@ -27,10 +27,23 @@ export function renderBanner(b: Banner | null, id: string, onDismiss: () => void
   return html`
     <div class="banner ${b.kind}" part="banner" id=${id} role=${b.kind === "error" ? "alert" : "status"} tabindex="-1">
       <p><strong>${b.title}</strong>${b.message ? html` — ${b.message}` : nothing}</p>
-      ${entries.length ? html`<ul>${entries.map(([k, msgs]) => html`<li><button class="link" @click=${() => list!.goTo(k)}>${list!.label(k)}</button>: ${msgs.join(" ")}</li>`)}</ul>` : nothing}
+      ${
+        entries.length
+          ? html`<ul>
+              ${entries.map(([k, msgs]) => html`<li><button class="link" @click=${() => list!.goTo(k)}>${list!.label(k)}</button>: ${msgs.join(" ")}</li>`)}
+            </ul>`
+          : nothing
+      }
       ${b.action ? html`<button @click=${b.action.run}>${b.action.label}</button>` : nothing}
       ${b.kind === "info" || !b.action ? html`<button class="link" @click=${onDismiss}>Dismiss</button>` : nothing}
-      ${b.requestId ? html`<details><summary>Details</summary>Request id: <code>${b.requestId}</code></details>` : nothing}
+      ${
+        b.requestId
+          ? html`<details>
+              <summary>Details</summary>
+              Request id: <code>${b.requestId}</code>
+            </details>`
+          : nothing
+      }
     </div>
   `;
 }
@@ -41,4 +54,3 @@ export function errorBanner(title: string, e: unknown, action?: Banner["action"]
   const requestId = isEdgeError(e) ? e.requestId : undefined;
   return { kind: "error", title, message, ...(requestId ? { requestId } : {}), ...(action ? { action } : {}) };
 }
-

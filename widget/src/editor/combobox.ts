@@ -40,48 +40,168 @@ const ROW_REM = 2.5;
  */
 export class DcCombobox extends LitElement {
   static override styles = css`
-    :host { display: block; position: relative; min-width: 0; font: inherit; color: inherit; }
-    label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
-    .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-    .field { position: relative; display: flex; align-items: center; }
+    :host {
+      display: block;
+      position: relative;
+      min-width: 0;
+      font: inherit;
+      color: inherit;
+    }
+    label {
+      display: block;
+      font-weight: 600;
+      margin-bottom: 0.25rem;
+    }
+    .visually-hidden {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip: rect(0 0 0 0);
+      white-space: nowrap;
+    }
+    .field {
+      position: relative;
+      display: flex;
+      align-items: center;
+    }
     input {
-      box-sizing: border-box; width: 100%; min-width: 0; font: inherit; color: inherit;
-      padding: 0.45rem 2rem 0.45rem 0.6rem; border: 1px solid var(--dc-input-border, #8a8f98);
-      border-radius: var(--dc-radius, 6px); background: var(--dc-input-bg, var(--dc-bg, Canvas)); color: var(--dc-text, inherit);
+      box-sizing: border-box;
+      width: 100%;
+      min-width: 0;
+      font: inherit;
+      color: inherit;
+      padding: 0.45rem 2rem 0.45rem 0.6rem;
+      border: 1px solid var(--dc-input-border, #8a8f98);
+      border-radius: var(--dc-radius, 6px);
+      background: var(--dc-input-bg, var(--dc-bg, Canvas));
+      color: var(--dc-text, inherit);
     }
-    input:focus-visible { outline: 2px solid var(--dc-focus, var(--dc-accent, #2563eb)); outline-offset: 1px; }
-    input[aria-invalid="true"] { border-color: var(--dc-danger, #b91c1c); }
-    input:disabled { opacity: 0.6; }
-    .chevron { position: absolute; right: 0.6rem; pointer-events: none; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
+    input:focus-visible {
+      outline: 2px solid var(--dc-focus, var(--dc-accent, #2563eb));
+      outline-offset: 1px;
+    }
+    input[aria-invalid="true"] {
+      border-color: var(--dc-danger, #b91c1c);
+    }
+    input:disabled {
+      opacity: 0.6;
+    }
+    .chevron {
+      position: absolute;
+      right: 0.6rem;
+      pointer-events: none;
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+    }
     .popup {
-      position: absolute; z-index: 20; left: 0; right: 0; margin-top: 2px;
-      background: var(--dc-bg, Canvas); color: var(--dc-text, CanvasText);
-      border: 1px solid var(--dc-input-border, #8a8f98); border-radius: var(--dc-radius, 6px);
-      box-shadow: 0 6px 18px rgb(0 0 0 / 0.18); overflow: hidden;
+      position: absolute;
+      z-index: 20;
+      left: 0;
+      right: 0;
+      margin-top: 2px;
+      background: var(--dc-bg, Canvas);
+      color: var(--dc-text, CanvasText);
+      border: 1px solid var(--dc-input-border, #8a8f98);
+      border-radius: var(--dc-radius, 6px);
+      box-shadow: 0 6px 18px rgb(0 0 0 / 0.18);
+      overflow: hidden;
     }
-    .popup[hidden] { display: none; }
+    .popup[hidden] {
+      display: none;
+    }
     /* Its height (rows shown) is written through the CSSOM in updated(): a style attribute would be blocked by a
        host's style-src CSP. The virtualizer writes its own styles the same way. */
-    [role="listbox"] { overflow: auto; display: block; position: relative; }
-    [role="option"] {
-      box-sizing: border-box; width: 100%; height: ${ROW_REM}rem; padding: 0 0.6rem; display: flex; gap: 0.5rem;
-      align-items: center; cursor: pointer; white-space: nowrap; overflow: hidden;
+    [role="listbox"] {
+      overflow: auto;
+      display: block;
+      position: relative;
     }
-    [role="option"][aria-selected="true"] { background: var(--dc-accent-soft, color-mix(in srgb, var(--dc-accent, #2563eb) 16%, transparent)); outline: 2px solid var(--dc-accent, #2563eb); outline-offset: -2px; }
-    [role="option"].action { color: var(--dc-link, var(--dc-accent, #1d4ed8)); font-style: italic; }
-    .text { display: flex; flex-direction: column; min-width: 0; flex: 1; line-height: 1.15; }
-    .line { display: flex; gap: 0.4rem; align-items: baseline; min-width: 0; }
-    .name { overflow: hidden; text-overflow: ellipsis; flex: 0 1 auto; }
+    [role="option"] {
+      box-sizing: border-box;
+      width: 100%;
+      height: ${ROW_REM}rem;
+      padding: 0 0.6rem;
+      display: flex;
+      gap: 0.5rem;
+      align-items: center;
+      cursor: pointer;
+      white-space: nowrap;
+      overflow: hidden;
+    }
+    [role="option"][aria-selected="true"] {
+      background: var(--dc-accent-soft, color-mix(in srgb, var(--dc-accent, #2563eb) 16%, transparent));
+      outline: 2px solid var(--dc-accent, #2563eb);
+      outline-offset: -2px;
+    }
+    [role="option"].action {
+      color: var(--dc-link, var(--dc-accent, #1d4ed8));
+      font-style: italic;
+    }
+    .text {
+      display: flex;
+      flex-direction: column;
+      min-width: 0;
+      flex: 1;
+      line-height: 1.15;
+    }
+    .line {
+      display: flex;
+      gap: 0.4rem;
+      align-items: baseline;
+      min-width: 0;
+    }
+    .name {
+      overflow: hidden;
+      text-overflow: ellipsis;
+      flex: 0 1 auto;
+    }
     /* The logical name gives way first on narrow screens. */
-    .secondary { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; overflow: hidden; text-overflow: ellipsis; flex: 0 1000 auto; min-width: 0; }
-    .hint { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.78em; overflow: hidden; text-overflow: ellipsis; }
-    .icon { flex: none; min-width: 1.6rem; text-align: center; font-size: 0.8em; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
-      border: 1px solid var(--dc-border-soft, color-mix(in srgb, currentColor 25%, transparent)); border-radius: 4px; padding: 0 2px; }
-    .badge { flex: none; font-size: 0.72em; padding: 0 0.35rem; border-radius: 999px;
-      border: 1px solid var(--dc-input-border, #8a8f98); color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
-    .empty { padding: 0.6rem; color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); }
-    .error { color: var(--dc-danger, #b91c1c); font-size: 0.875em; margin-top: 0.25rem; }
-    .description { color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent)); font-size: 0.85em; margin-top: 0.2rem; }
+    .secondary {
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+      font-size: 0.85em;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      flex: 0 1000 auto;
+      min-width: 0;
+    }
+    .hint {
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+      font-size: 0.78em;
+      overflow: hidden;
+      text-overflow: ellipsis;
+    }
+    .icon {
+      flex: none;
+      min-width: 1.6rem;
+      text-align: center;
+      font-size: 0.8em;
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+      border: 1px solid var(--dc-border-soft, color-mix(in srgb, currentColor 25%, transparent));
+      border-radius: 4px;
+      padding: 0 2px;
+    }
+    .badge {
+      flex: none;
+      font-size: 0.72em;
+      padding: 0 0.35rem;
+      border-radius: 999px;
+      border: 1px solid var(--dc-input-border, #8a8f98);
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+    }
+    .empty {
+      padding: 0.6rem;
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+    }
+    .error {
+      color: var(--dc-danger, #b91c1c);
+      font-size: 0.875em;
+      margin-top: 0.25rem;
+    }
+    .description {
+      color: var(--dc-text-muted, color-mix(in srgb, currentColor 72%, transparent));
+      font-size: 0.85em;
+      margin-top: 0.2rem;
+    }
   `;
 
   /** Visible label (also the accessible name). */
@@ -124,7 +244,11 @@ export class DcCombobox extends LitElement {
       const plain = this.items.filter((i) => !i.action);
       this._actions = this.items.filter((i) => i.action);
       // Keep the caller's order for the empty query (e.g. compatible attributes first); search ranks on its own.
-      this._index = buildSearchIndex(plain, (i) => i.label, (i) => i.secondary ?? i.value);
+      this._index = buildSearchIndex(
+        plain,
+        (i) => i.label,
+        (i) => i.secondary ?? i.value,
+      );
       this._refilter();
     }
   }
@@ -218,26 +342,49 @@ export class DcCombobox extends LitElement {
     switch (e.key) {
       case "ArrowDown":
         e.preventDefault();
-        if (!this._open) { this._openList(); if (!e.altKey && this._active < 0) this._move(0); return; }
+        if (!this._open) {
+          this._openList();
+          if (!e.altKey && this._active < 0) this._move(0);
+          return;
+        }
         if (!e.altKey) this._move(this._active + 1);
         return;
       case "ArrowUp":
         e.preventDefault();
-        if (!this._open) { this._openList(); if (this._active < 0) this._move(this._filtered.length - 1); return; }
-        if (e.altKey) { this._pick(this._filtered[this._active]); return; }
+        if (!this._open) {
+          this._openList();
+          if (this._active < 0) this._move(this._filtered.length - 1);
+          return;
+        }
+        if (e.altKey) {
+          this._pick(this._filtered[this._active]);
+          return;
+        }
         this._move(this._active - 1);
         return;
       case "PageDown":
-        if (this._open) { e.preventDefault(); this._move(this._active + page); }
+        if (this._open) {
+          e.preventDefault();
+          this._move(this._active + page);
+        }
         return;
       case "PageUp":
-        if (this._open) { e.preventDefault(); this._move(this._active - page); }
+        if (this._open) {
+          e.preventDefault();
+          this._move(this._active - page);
+        }
         return;
       case "Home":
-        if (this._open && this._filtered.length) { e.preventDefault(); this._move(0); }
+        if (this._open && this._filtered.length) {
+          e.preventDefault();
+          this._move(0);
+        }
         return;
       case "End":
-        if (this._open && this._filtered.length) { e.preventDefault(); this._move(this._filtered.length - 1); }
+        if (this._open && this._filtered.length) {
+          e.preventDefault();
+          this._move(this._filtered.length - 1);
+        }
         return;
       case "Enter":
         if (this._open && this._active >= 0) {
@@ -270,7 +417,8 @@ export class DcCombobox extends LitElement {
     lb.style.height = count ? `${Math.min(count, 7) * ROW_REM}rem` : "0";
   }
 
-  private _renderOption = (item: ComboItem, i: number) => html`<div
+  private _renderOption = (item: ComboItem, i: number) =>
+    html`<div
       role="option"
       part="option"
       id="opt-${i}"
@@ -283,8 +431,11 @@ export class DcCombobox extends LitElement {
     >
       ${item.icon ? html`<span class="icon" aria-hidden="true">${item.icon.glyph}</span>` : nothing}
       <span class="text">
-        <span class="line"><span class="name">${item.label}</span>${item.secondary && item.secondary !== item.label
-          ? html`<span class="secondary">${item.secondary}</span>` : nothing}</span>
+        <span class="line"
+          ><span class="name">${item.label}</span>${
+            item.secondary && item.secondary !== item.label ? html`<span class="secondary">${item.secondary}</span>` : nothing
+          }</span
+        >
         ${item.hint ? html`<span class="hint">${item.hint}</span>` : nothing}
       </span>
       ${item.icon ? html`<span class="visually-hidden">, ${item.icon.name}</span>` : nothing}
@@ -295,7 +446,9 @@ export class DcCombobox extends LitElement {
     const count = this._filtered.length;
     const describedBy = [this.error ? "err" : "", this.description ? "desc" : ""].filter(Boolean).join(" ");
     return html`
-      <label for="input" part="label" class=${this.hideLabel ? "visually-hidden" : ""}>${this.label}${this.required ? html`<span aria-hidden="true"> *</span>` : nothing}</label>
+      <label for="input" part="label" class=${this.hideLabel ? "visually-hidden" : ""}
+        >${this.label}${this.required ? html`<span aria-hidden="true"> *</span>` : nothing}</label
+      >
       <div class="field">
         <input
           id="input"
@@ -322,17 +475,14 @@ export class DcCombobox extends LitElement {
         <span class="chevron" aria-hidden="true">▾</span>
       </div>
       <div class="popup" part="popup" ?hidden=${!this._open} @mousedown=${(e: Event) => e.preventDefault()}>
-        <div
-          id="listbox"
-          role="listbox"
-          part="listbox"
-          aria-label=${this.label}
-        >
+        <div id="listbox" role="listbox" part="listbox" aria-label=${this.label}>
           ${this._open && count ? virtualize({ items: this._filtered, renderItem: this._renderOption, scroller: true, keyFunction: (it: ComboItem) => `${it.action ? "!" : ""}${it.value}` }) : nothing}
         </div>
         ${this._open && !count ? html`<div class="empty">No matches</div>` : nothing}
       </div>
-      <div class="visually-hidden" role="status" aria-live="polite">${this._open && this._query !== null ? (count ? `${count} result${count === 1 ? "" : "s"}` : "No matches") : ""}</div>
+      <div class="visually-hidden" role="status" aria-live="polite">
+        ${this._open && this._query !== null ? (count ? `${count} result${count === 1 ? "" : "s"}` : "No matches") : ""}
+      </div>
       ${this.description ? html`<div id="desc" class="description">${this.description}</div>` : nothing}
       ${this.error ? html`<div id="err" class="error">${this.error}</div>` : nothing}
     `;

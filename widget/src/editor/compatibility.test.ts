@@ -11,7 +11,26 @@ describe("the editor's type policy", () => {
   });
 
   it("derives field types whose mapping the shared table accepts", () => {
-    const types = ["String", "Memo", "Integer", "BigInt", "Decimal", "Double", "Money", "Boolean", "DateTime", "Picklist", "State", "Status", "MultiSelectPicklist", "Uniqueidentifier", "Lookup", "Customer", "Owner", "EntityName"] as const;
+    const types = [
+      "String",
+      "Memo",
+      "Integer",
+      "BigInt",
+      "Decimal",
+      "Double",
+      "Money",
+      "Boolean",
+      "DateTime",
+      "Picklist",
+      "State",
+      "Status",
+      "MultiSelectPicklist",
+      "Uniqueidentifier",
+      "Lookup",
+      "Customer",
+      "Owner",
+      "EntityName",
+    ] as const;
     for (const type of types) {
       const t = fieldTypeForAttribute({ type });
       expect(t, type).not.toBeNull();

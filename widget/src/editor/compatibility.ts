@@ -30,46 +30,93 @@ export function fieldTypeForAttribute(attr: Pick<AttributeInfo, "type" | "format
       if (f === "phone") return { type: "phone", use: "value" };
       return { type: "string", use: "value" };
     }
-    case "Memo": return { type: "text", use: "value" };
-    case "Integer": case "BigInt": return { type: "integer", use: "value" };
-    case "Decimal": case "Double": return { type: "number", use: "value" };
-    case "Money": return { type: "currency", use: "value" };
-    case "Boolean": return { type: "boolean", use: "value" };
-    case "DateTime": return { type: attr.format === "DateOnly" ? "date" : "datetime", use: "value" };
-    case "Picklist": case "State": case "Status": return { type: "string", use: "label" };
-    case "MultiSelectPicklist": return { type: "string_list", use: "label" };
-    case "Uniqueidentifier": return { type: "id", use: "value" };
-    case "Lookup": case "Customer": case "Owner": return { type: "string", use: "label" };
-    case "EntityName": return { type: "string", use: "value" };
-    default: return null;
+    case "Memo":
+      return { type: "text", use: "value" };
+    case "Integer":
+    case "BigInt":
+      return { type: "integer", use: "value" };
+    case "Decimal":
+    case "Double":
+      return { type: "number", use: "value" };
+    case "Money":
+      return { type: "currency", use: "value" };
+    case "Boolean":
+      return { type: "boolean", use: "value" };
+    case "DateTime":
+      return { type: attr.format === "DateOnly" ? "date" : "datetime", use: "value" };
+    case "Picklist":
+    case "State":
+    case "Status":
+      return { type: "string", use: "label" };
+    case "MultiSelectPicklist":
+      return { type: "string_list", use: "label" };
+    case "Uniqueidentifier":
+      return { type: "id", use: "value" };
+    case "Lookup":
+    case "Customer":
+    case "Owner":
+      return { type: "string", use: "label" };
+    case "EntityName":
+      return { type: "string", use: "value" };
+    default:
+      return null;
   }
 }
 
 /** A short glyph and a spoken name per attribute type, for the source picker's type icons. */
 export function typeIcon(type: AttributeType): { glyph: string; name: string } {
   switch (type) {
-    case "String": return { glyph: "Aa", name: "Text" };
-    case "Memo": return { glyph: "¶", name: "Multiline text" };
-    case "Integer": case "BigInt": return { glyph: "#", name: "Whole number" };
-    case "Decimal": case "Double": return { glyph: "1.5", name: "Decimal number" };
-    case "Money": return { glyph: "$", name: "Currency" };
-    case "Boolean": return { glyph: "✓✗", name: "Yes/No" };
-    case "DateTime": return { glyph: "📅", name: "Date and time" };
-    case "Picklist": case "State": case "Status": return { glyph: "☰", name: "Choice" };
-    case "MultiSelectPicklist": return { glyph: "☷", name: "Choices" };
-    case "Uniqueidentifier": return { glyph: "ID", name: "Unique identifier" };
-    case "Lookup": case "Owner": return { glyph: "↗", name: "Lookup" };
-    case "Customer": return { glyph: "👤", name: "Customer" };
-    default: return { glyph: "?", name: type };
+    case "String":
+      return { glyph: "Aa", name: "Text" };
+    case "Memo":
+      return { glyph: "¶", name: "Multiline text" };
+    case "Integer":
+    case "BigInt":
+      return { glyph: "#", name: "Whole number" };
+    case "Decimal":
+    case "Double":
+      return { glyph: "1.5", name: "Decimal number" };
+    case "Money":
+      return { glyph: "$", name: "Currency" };
+    case "Boolean":
+      return { glyph: "✓✗", name: "Yes/No" };
+    case "DateTime":
+      return { glyph: "📅", name: "Date and time" };
+    case "Picklist":
+    case "State":
+    case "Status":
+      return { glyph: "☰", name: "Choice" };
+    case "MultiSelectPicklist":
+      return { glyph: "☷", name: "Choices" };
+    case "Uniqueidentifier":
+      return { glyph: "ID", name: "Unique identifier" };
+    case "Lookup":
+    case "Owner":
+      return { glyph: "↗", name: "Lookup" };
+    case "Customer":
+      return { glyph: "👤", name: "Customer" };
+    default:
+      return { glyph: "?", name: type };
   }
 }
 
 /** Human name of a target field type. */
 export function fieldTypeLabel(t: FieldType): string {
   const names: Record<FieldType, string> = {
-    string: "Text", text: "Long text", integer: "Whole number", number: "Number", currency: "Currency",
-    boolean: "Yes/No", date: "Date", datetime: "Date and time", email: "Email", url: "URL", phone: "Phone",
-    id: "ID", reference: "Reference", string_list: "List of text",
+    string: "Text",
+    text: "Long text",
+    integer: "Whole number",
+    number: "Number",
+    currency: "Currency",
+    boolean: "Yes/No",
+    date: "Date",
+    datetime: "Date and time",
+    email: "Email",
+    url: "URL",
+    phone: "Phone",
+    id: "ID",
+    reference: "Reference",
+    string_list: "List of text",
   };
   return names[t] ?? t;
 }

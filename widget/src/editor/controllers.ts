@@ -3,7 +3,10 @@ import type { ReactiveController, ReactiveControllerHost } from "lit";
 /** Re-renders the host every `ms` while connected (relative times such as "saved 10 s ago"). */
 export class TickController implements ReactiveController {
   private _timer: ReturnType<typeof setInterval> | undefined;
-  constructor(private readonly _host: ReactiveControllerHost, private readonly _ms = 5000) {
+  constructor(
+    private readonly _host: ReactiveControllerHost,
+    private readonly _ms = 5000,
+  ) {
     _host.addController(this);
   }
   hostConnected() {
@@ -27,7 +30,11 @@ export class AutosaveController implements ReactiveController {
   };
   private readonly _onPageHide = () => void this.flush();
 
-  constructor(host: ReactiveControllerHost, private readonly _save: () => Promise<void>, private readonly _delayMs = 500) {
+  constructor(
+    host: ReactiveControllerHost,
+    private readonly _save: () => Promise<void>,
+    private readonly _delayMs = 500,
+  ) {
     host.addController(this);
   }
   schedule() {

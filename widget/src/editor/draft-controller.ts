@@ -27,7 +27,10 @@ export class DraftController extends AutosaveController {
 
   private _store: DraftStore<EditorDraft> | null = null;
 
-  constructor(private readonly _host: ReactiveControllerHost, private readonly _source: DraftSource) {
+  constructor(
+    private readonly _host: ReactiveControllerHost,
+    private readonly _source: DraftSource,
+  ) {
     super(_host, () => this._persist());
   }
 

@@ -56,7 +56,10 @@ export function withObject(d: EditorDraft, name: string, ctx: EditContext): Edit
     review: d.review.filter((t) => fields.has(t)),
     identifiers: d.identifiers.length
       ? d.identifiers.map((i) => ({ ...i, target: fields.has(i.target) ? i.target : "" }))
-      : defaultIdentifiers(obj, ctx.entities?.find((e) => e.logicalName === d.entity)),
+      : defaultIdentifiers(
+          obj,
+          ctx.entities?.find((e) => e.logicalName === d.entity),
+        ),
     name: autoName(d, d.entity, name, ctx),
   };
 }

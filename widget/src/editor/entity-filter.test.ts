@@ -3,13 +3,26 @@ import type { EntityInfo } from "#contract/metadata";
 import { buildEntityIndex, filterEntities, normalise } from "./entity-filter";
 
 const e = (logicalName: string, displayName: string): EntityInfo => ({
-  logicalName, displayName, entitySetName: `${logicalName}s`, primaryIdAttribute: `${logicalName}id`, primaryNameAttribute: "name", isCustom: logicalName.includes("_"), changeTracking: false,
+  logicalName,
+  displayName,
+  entitySetName: `${logicalName}s`,
+  primaryIdAttribute: `${logicalName}id`,
+  primaryNameAttribute: "name",
+  isCustom: logicalName.includes("_"),
+  changeTracking: false,
 });
 
 const ENTITIES = [
-  e("account", "Account"), e("contact", "Contact"), e("accountleads", "AccountLeads"), e("cr123_project", "Project"),
-  e("msdyn_accountkpiitem", "Account KPI Item"), e("bulkoperation", "Quick Campaign"), e("systemuser", "User"),
-  e("new_société", "Société"), e("opportunity", "Opportunity"), e("contactinvoices", "Contact Invoices"),
+  e("account", "Account"),
+  e("contact", "Contact"),
+  e("accountleads", "AccountLeads"),
+  e("cr123_project", "Project"),
+  e("msdyn_accountkpiitem", "Account KPI Item"),
+  e("bulkoperation", "Quick Campaign"),
+  e("systemuser", "User"),
+  e("new_société", "Société"),
+  e("opportunity", "Opportunity"),
+  e("contactinvoices", "Contact Invoices"),
 ];
 
 describe("entity filter", () => {
@@ -17,7 +30,9 @@ describe("entity filter", () => {
   const names = (q: string) => filterEntities(index, q).map((x) => x.logicalName);
 
   it("lists everything alphabetically by display name for an empty query", () => {
-    expect(filterEntities(index, "  ").map((x) => x.displayName)).toEqual([...ENTITIES].map((x) => x.displayName).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
+    expect(filterEntities(index, "  ").map((x) => x.displayName)).toEqual(
+      [...ENTITIES].map((x) => x.displayName).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())),
+    );
   });
 
   it("ranks an exact name before prefixes, word starts and substrings", () => {
@@ -59,9 +74,7 @@ describe("entity filter", () => {
     const many = Array.from({ length: 1000 }, (_, i) => e(`new_table${i}`, `Table number ${i}`));
     const big = buildEntityIndex([...ENTITIES, ...many]);
     const r = filterEntities(big, "table number 99").map((x) => x.logicalName);
-    expect(r.slice(0, 11)).toEqual(
-      ["new_table99", ...Array.from({ length: 10 }, (_, i) => `new_table${990 + i}`)],
-    );
+    expect(r.slice(0, 11)).toEqual(["new_table99", ...Array.from({ length: 10 }, (_, i) => `new_table${990 + i}`)]);
     // Then the mid-word matches (199, 299, …, 899).
     expect(r.slice(11)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `new_table${n}99`));
   });

@@ -22,7 +22,6 @@ export interface SearchIndex<T> {
 export function normalise(s: string): string {
   const lower = s.toLowerCase();
   // Fast path: pure ASCII needs no NFD pass.
-  // eslint-disable-next-line no-control-regex
   return /^[\x00-\x7f]*$/.test(lower) ? lower : lower.normalize("NFD").replace(/[\u0300-\u036f]/g, "");
 }
 
@@ -50,7 +49,11 @@ export function buildSearchIndex<T>(items: readonly T[], display: (t: T) => stri
 }
 
 export function buildEntityIndex(entities: readonly EntityInfo[]): SearchIndex<EntityInfo> {
-  return buildSearchIndex(entities, (e) => e.displayName, (e) => e.logicalName);
+  return buildSearchIndex(
+    entities,
+    (e) => e.displayName,
+    (e) => e.logicalName,
+  );
 }
 
 /**
@@ -92,7 +95,10 @@ export function filterIndex<T>(index: SearchIndex<T>, query: string, limit = Inf
     let worst = 0;
     for (let t = 0; t < terms.length; t++) {
       const r = rankTerm(e, terms[t]!);
-      if (r < 0) { worst = -1; break; }
+      if (r < 0) {
+        worst = -1;
+        break;
+      }
       if (r > worst) worst = r;
     }
     if (worst >= 0) buckets[worst]!.push(e.item);

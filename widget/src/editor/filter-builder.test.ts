@@ -2,16 +2,36 @@ import { describe, expect, it } from "vitest";
 import type { AttributeInfo } from "#contract/metadata";
 import { buildFilter, conditionToOData, operatorsFor, parseFilter, valueError } from "./filter-builder";
 
-const a = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({ logicalName, displayName: logicalName, type, required: "none", readable: true });
-const ATTRS = new Map([a("name", "String"), a("statecode", "State"), a("revenue", "Money"), a("parentaccountid", "Lookup"), a("createdon", "DateTime"), a("donotemail", "Boolean")].map((x) => [x.logicalName, x]));
+const a = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({
+  logicalName,
+  displayName: logicalName,
+  type,
+  required: "none",
+  readable: true,
+});
+const ATTRS = new Map(
+  [
+    a("name", "String"),
+    a("statecode", "State"),
+    a("revenue", "Money"),
+    a("parentaccountid", "Lookup"),
+    a("createdon", "DateTime"),
+    a("donotemail", "Boolean"),
+  ].map((x) => [x.logicalName, x]),
+);
 
 describe("filter builder", () => {
   it("writes conditions as OData joined with and", () => {
-    expect(buildFilter([
-      { attribute: "statecode", operator: "eq", value: "0" },
-      { attribute: "name", operator: "startswith", value: "Contoso" },
-      { attribute: "revenue", operator: "gt", value: "1000.5" },
-    ], ATTRS)).toBe("statecode eq 0 and startswith(name,'Contoso') and revenue gt 1000.5");
+    expect(
+      buildFilter(
+        [
+          { attribute: "statecode", operator: "eq", value: "0" },
+          { attribute: "name", operator: "startswith", value: "Contoso" },
+          { attribute: "revenue", operator: "gt", value: "1000.5" },
+        ],
+        ATTRS,
+      ),
+    ).toBe("statecode eq 0 and startswith(name,'Contoso') and revenue gt 1000.5");
   });
 
   it("escapes quotes in text values", () => {
@@ -19,8 +39,9 @@ describe("filter builder", () => {
   });
 
   it("filters lookups on their _value property and strips braces from ids", () => {
-    expect(conditionToOData({ attribute: "parentaccountid", operator: "eq", value: "{6A9B2C4E-1111-2222-3333-444455556666}" }, ATTRS))
-      .toBe("_parentaccountid_value eq 6A9B2C4E-1111-2222-3333-444455556666");
+    expect(conditionToOData({ attribute: "parentaccountid", operator: "eq", value: "{6A9B2C4E-1111-2222-3333-444455556666}" }, ATTRS)).toBe(
+      "_parentaccountid_value eq 6A9B2C4E-1111-2222-3333-444455556666",
+    );
   });
 
   it("writes empty / not empty as null comparisons", () => {
@@ -29,7 +50,15 @@ describe("filter builder", () => {
   });
 
   it("leaves out incomplete or invalid conditions", () => {
-    expect(buildFilter([{ attribute: "revenue", operator: "gt", value: "lots" }, { attribute: "", operator: "eq", value: "1" }], ATTRS)).toBeNull();
+    expect(
+      buildFilter(
+        [
+          { attribute: "revenue", operator: "gt", value: "lots" },
+          { attribute: "", operator: "eq", value: "1" },
+        ],
+        ATTRS,
+      ),
+    ).toBeNull();
     expect(valueError("Money", "lots")).toMatch(/number/);
     expect(valueError("DateTime", "2026-01-31")).toBeNull();
   });

@@ -30,19 +30,44 @@ export const OPERATORS: ReadonlyArray<{ op: FilterOperator; label: string; needs
 const TEXT_FUNCS = new Set<FilterOperator>(["contains", "startswith", "endswith"]);
 const LOOKUPS = new Set<AttributeType>(["Lookup", "Customer", "Owner"]);
 const UNQUOTED = new Set<AttributeType>([
-  "Integer", "BigInt", "Decimal", "Double", "Money", "Picklist", "State", "Status", "Boolean", "DateTime",
-  "Uniqueidentifier", "Lookup", "Customer", "Owner",
+  "Integer",
+  "BigInt",
+  "Decimal",
+  "Double",
+  "Money",
+  "Picklist",
+  "State",
+  "Status",
+  "Boolean",
+  "DateTime",
+  "Uniqueidentifier",
+  "Lookup",
+  "Customer",
+  "Owner",
 ]);
 
 /** Operators that make sense for an attribute type. */
 export function operatorsFor(type: AttributeType | undefined): FilterOperator[] {
   switch (type) {
-    case "String": case "Memo": case "EntityName":
+    case "String":
+    case "Memo":
+    case "EntityName":
       return ["eq", "ne", "contains", "startswith", "endswith", "null", "notnull"];
-    case "Boolean": case "Picklist": case "State": case "Status": case "Uniqueidentifier":
-    case "Lookup": case "Customer": case "Owner":
+    case "Boolean":
+    case "Picklist":
+    case "State":
+    case "Status":
+    case "Uniqueidentifier":
+    case "Lookup":
+    case "Customer":
+    case "Owner":
       return ["eq", "ne", "null", "notnull"];
-    case "Integer": case "BigInt": case "Decimal": case "Double": case "Money": case "DateTime":
+    case "Integer":
+    case "BigInt":
+    case "Decimal":
+    case "Double":
+    case "Money":
+    case "DateTime":
       return ["eq", "ne", "gt", "ge", "lt", "le", "null", "notnull"];
     default:
       return ["eq", "ne", "null", "notnull"];
@@ -67,13 +92,24 @@ export function valueError(type: AttributeType | undefined, raw: string): string
   const v = raw.trim();
   if (!v) return "Enter a value.";
   switch (type) {
-    case "Integer": case "BigInt": case "Picklist": case "State": case "Status":
+    case "Integer":
+    case "BigInt":
+    case "Picklist":
+    case "State":
+    case "Status":
       return /^-?\d+$/.test(v) ? null : "Enter a whole number.";
-    case "Decimal": case "Double": case "Money":
+    case "Decimal":
+    case "Double":
+    case "Money":
       return /^-?\d+(\.\d+)?$/.test(v) ? null : "Enter a number (use . for decimals).";
     case "DateTime":
-      return /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v) ? null : "Enter a date as YYYY-MM-DD (or an ISO date-time with a zone).";
-    case "Uniqueidentifier": case "Lookup": case "Customer": case "Owner":
+      return /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v)
+        ? null
+        : "Enter a date as YYYY-MM-DD (or an ISO date-time with a zone).";
+    case "Uniqueidentifier":
+    case "Lookup":
+    case "Customer":
+    case "Owner":
       return /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(v) ? null : "Enter a record id (a GUID).";
     default:
       return null;

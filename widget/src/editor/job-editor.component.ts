@@ -182,7 +182,12 @@ export class DcJobEditor extends LitElement {
     this._conditions = [];
     this._clearError("source.entity");
     this._preview = null;
-    if (hadMappings) this._banner = { kind: "info", title: "Source table changed", message: "Field mappings, identifiers' sources and the filter were cleared because they named columns of the previous table." };
+    if (hadMappings)
+      this._banner = {
+        kind: "info",
+        title: "Source table changed",
+        message: "Field mappings, identifiers' sources and the filter were cleared because they named columns of the previous table.",
+      };
     void this._meta.loadAttributes(logicalName);
   }
 
@@ -362,7 +367,9 @@ export class DcJobEditor extends LitElement {
     if (!this.connection) return nothing;
     const title = this.job ? `Edit job: ${this.job.name}` : "New job";
     return html`
-      <div class="editor" part="editor"
+      <div
+        class="editor"
+        part="editor"
         @dc-editor-edit=${this._onEdit}
         @dc-editor-entity-pick=${this._onEntityPick}
         @dc-editor-object-pick=${this._onObjectPick}
@@ -373,17 +380,25 @@ export class DcJobEditor extends LitElement {
         @dc-editor-metadata-refresh=${() => void this._refreshMetadata()}
         @dc-editor-notice=${(e: EditorEvent<"dc-editor-notice">) => (this._banner = e.detail.banner)}
         @dc-editor-preview-run=${() => void this._runPreview()}
-        @dc-editor-preview-dismiss=${() => (this._previewError = null)}>
+        @dc-editor-preview-dismiss=${() => (this._previewError = null)}
+      >
         <header part="header">
           <h2 id="editor-title">${title}</h2>
           <button class="link" @click=${() => void this._back()}>Back to jobs</button>
         </header>
         ${this._renderRestored()}
         ${renderBanner(this._banner, "banner", () => (this._banner = null), {
-          errors: this._errors, label: (k) => keyLabel(k, this._meta.object(this._draft.targetObject)), goTo: (k) => this._goToError(k),
+          errors: this._errors,
+          label: (k) => keyLabel(k, this._meta.object(this._draft.targetObject)),
+          goTo: (k) => this._goToError(k),
         })}
-        ${this._ready ? this._renderSections()
-        : html`<div class="skeleton" aria-hidden="true"></div><div class="skeleton" aria-hidden="true"></div><p role="status">Loading the editor…</p>`}
+        ${
+          this._ready
+            ? this._renderSections()
+            : html`<div class="skeleton" aria-hidden="true"></div>
+                <div class="skeleton" aria-hidden="true"></div>
+                <p role="status">Loading the editor…</p>`
+        }
         ${this._renderFooter()}
       </div>
     `;
@@ -394,18 +409,50 @@ export class DcJobEditor extends LitElement {
     const m = this._meta;
     const object = m.object(d.targetObject);
     const attrs = m.attrs.get(d.entity);
-    return html`
-      <dc-editor-source-section .draft=${d} .errors=${this._errors} .entities=${m.entities} .entitiesAt=${m.entitiesAt} .attrs=${attrs}
-        .objects=${m.objects} .refreshing=${m.refreshing} .client=${this.client}></dc-editor-source-section>
-      <dc-editor-mappings-section .draft=${d} .errors=${this._errors} .object=${object} .attrs=${m.attrs} .attrsLoading=${m.attrsLoading}
-        .entities=${m.entities} .client=${this.client}></dc-editor-mappings-section>
-      <dc-editor-identifiers-section .draft=${d} .errors=${this._errors} .object=${object} .objects=${m.objects} .entity=${m.entity(d.entity)}
-        .attrs=${attrs}></dc-editor-identifiers-section>
+    return html` <dc-editor-source-section
+        .draft=${d}
+        .errors=${this._errors}
+        .entities=${m.entities}
+        .entitiesAt=${m.entitiesAt}
+        .attrs=${attrs}
+        .objects=${m.objects}
+        .refreshing=${m.refreshing}
+        .client=${this.client}
+      ></dc-editor-source-section>
+      <dc-editor-mappings-section
+        .draft=${d}
+        .errors=${this._errors}
+        .object=${object}
+        .attrs=${m.attrs}
+        .attrsLoading=${m.attrsLoading}
+        .entities=${m.entities}
+        .client=${this.client}
+      ></dc-editor-mappings-section>
+      <dc-editor-identifiers-section
+        .draft=${d}
+        .errors=${this._errors}
+        .object=${object}
+        .objects=${m.objects}
+        .entity=${m.entity(d.entity)}
+        .attrs=${attrs}
+      ></dc-editor-identifiers-section>
       <dc-editor-filter-section .draft=${d} .errors=${this._errors} .attrs=${attrs} .conditions=${this._conditions}></dc-editor-filter-section>
-      <dc-editor-schedule-section .draft=${d} .errors=${this._errors} .jobs=${this.jobs} .jobId=${this.job?.id ?? null}
-        .connectionId=${this.connection.id}></dc-editor-schedule-section>
-      <dc-editor-preview-panel .draft=${d} .errors=${this._errors} .preview=${this._preview} .busy=${this._previewBusy}
-        .disabled=${this._saving || !d.entity || !d.targetObject} .error=${this._previewError} .object=${object}></dc-editor-preview-panel>`;
+      <dc-editor-schedule-section
+        .draft=${d}
+        .errors=${this._errors}
+        .jobs=${this.jobs}
+        .jobId=${this.job?.id ?? null}
+        .connectionId=${this.connection.id}
+      ></dc-editor-schedule-section>
+      <dc-editor-preview-panel
+        .draft=${d}
+        .errors=${this._errors}
+        .preview=${this._preview}
+        .busy=${this._previewBusy}
+        .disabled=${this._saving || !d.entity || !d.targetObject}
+        .error=${this._previewError}
+        .object=${object}
+      ></dc-editor-preview-panel>`;
   }
 
   private _renderRestored() {
@@ -413,8 +460,10 @@ export class DcJobEditor extends LitElement {
     if (!r) return nothing;
     return html`
       <div class="banner info" part="banner" role="status">
-        <p><strong>Restored your unsaved changes</strong> from ${relativeTime(r.savedAt)}.
-          ${r.stale ? html`<span class="warning">The job was changed since; saving replaces those changes.</span>` : nothing}</p>
+        <p>
+          <strong>Restored your unsaved changes</strong> from ${relativeTime(r.savedAt)}.
+          ${r.stale ? html`<span class="warning">The job was changed since; saving replaces those changes.</span>` : nothing}
+        </p>
         <button @click=${() => void this._discardRestored()}>Discard my changes</button>
         <button class="link" @click=${() => this._drafts.dismissRestored()}>Keep them</button>
       </div>

@@ -1,13 +1,31 @@
 import { describe, expect, it } from "vitest";
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import type { Job } from "#contract/job";
-import { deriveObject, draftFromJob, draftToInput, emptyDraft, errorKey, errorsByKey, orderFields, proposeField, sameDraft, sentenceLabel, splitEmails, toFieldName } from "./job-model";
+import {
+  deriveObject,
+  draftFromJob,
+  draftToInput,
+  emptyDraft,
+  errorKey,
+  errorsByKey,
+  orderFields,
+  proposeField,
+  sameDraft,
+  sentenceLabel,
+  splitEmails,
+  toFieldName,
+} from "./job-model";
 
 // The example job of architecture.md.
 const JOB: Job = {
-  id: "job_1", connectionId: "conn_1", name: "Accounts → Companies", enabled: true,
-  source: { entity: "account", filter: "statecode eq 0" }, target: { object: "Company" },
-  mode: "upsert", deletes: "soft",
+  id: "job_1",
+  connectionId: "conn_1",
+  name: "Accounts → Companies",
+  enabled: true,
+  source: { entity: "account", filter: "statecode eq 0" },
+  target: { object: "Company" },
+  mode: "upsert",
+  deletes: "soft",
   identifiers: [{ source: "accountid", target: "DynamicsId" }],
   mappings: [
     { source: "name", target: "Name", use: "value" },
@@ -18,7 +36,8 @@ const JOB: Job = {
   schedule: { cron: "0 * * * *", timezone: "Europe/Berlin" },
   dependsOn: null,
   notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null },
-  createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-02T00:00:00Z",
+  createdAt: "2026-01-01T00:00:00Z",
+  updatedAt: "2026-01-02T00:00:00Z",
 };
 
 describe("job draft", () => {
@@ -40,13 +59,19 @@ describe("job draft", () => {
   });
 
   it("leaves out mapping rows without a source and through-lookups without a column", () => {
-    const d = { ...emptyDraft("UTC"), mappings: [
-      { source: "", target: "Name", use: "value" as const },
-      { source: "parentcustomerid", target: "Parent", use: "value" as const, via: { entity: "account", attribute: "" } },
-      { source: "fullname", target: "FullName", use: "value" as const },
-    ] };
+    const d = {
+      ...emptyDraft("UTC"),
+      mappings: [
+        { source: "", target: "Name", use: "value" as const },
+        { source: "parentcustomerid", target: "Parent", use: "value" as const, via: { entity: "account", attribute: "" } },
+        { source: "fullname", target: "FullName", use: "value" as const },
+      ],
+    };
     const out = draftToInput(d, "c").mappings;
-    expect(out).toEqual([{ source: "parentcustomerid", target: "Parent", use: "value" }, { source: "fullname", target: "FullName", use: "value" }]);
+    expect(out).toEqual([
+      { source: "parentcustomerid", target: "Parent", use: "value" },
+      { source: "fullname", target: "FullName", use: "value" },
+    ]);
   });
 
   it("splits e-mail lists on commas, semicolons and spaces", () => {
@@ -81,14 +106,39 @@ describe("validation error paths", () => {
   });
 
   it("groups several messages for one field", () => {
-    const m = errorsByKey([{ path: "mappings.0.source", message: "a" }, { path: "mappings.0.target", message: "b" }, { path: "name", message: "c" }], sent);
-    expect([...m.entries()]).toEqual([["mapping:Name", ["a", "b"]], ["name", ["c"]]]);
+    const m = errorsByKey(
+      [
+        { path: "mappings.0.source", message: "a" },
+        { path: "mappings.0.target", message: "b" },
+        { path: "name", message: "c" },
+      ],
+      sent,
+    );
+    expect([...m.entries()]).toEqual([
+      ["mapping:Name", ["a", "b"]],
+      ["name", ["c"]],
+    ]);
   });
 });
 
 describe("custom object from an entity", () => {
-  const entity: EntityInfo = { logicalName: "cr123_project", displayName: "Project", entitySetName: "cr123_projects", primaryIdAttribute: "cr123_projectid", primaryNameAttribute: "cr123_name", isCustom: true, changeTracking: true };
-  const attr = (logicalName: string, displayName: string, type: AttributeInfo["type"], extra: Partial<AttributeInfo> = {}): AttributeInfo => ({ logicalName, displayName, type, required: "none", readable: true, ...extra });
+  const entity: EntityInfo = {
+    logicalName: "cr123_project",
+    displayName: "Project",
+    entitySetName: "cr123_projects",
+    primaryIdAttribute: "cr123_projectid",
+    primaryNameAttribute: "cr123_name",
+    isCustom: true,
+    changeTracking: true,
+  };
+  const attr = (logicalName: string, displayName: string, type: AttributeInfo["type"], extra: Partial<AttributeInfo> = {}): AttributeInfo => ({
+    logicalName,
+    displayName,
+    type,
+    required: "none",
+    readable: true,
+    ...extra,
+  });
   const attrs = [
     attr("cr123_projectid", "Project", "Uniqueidentifier"),
     attr("cr123_name", "Name", "String", { required: "required" }),
@@ -104,7 +154,13 @@ describe("custom object from an entity", () => {
     const d = deriveObject(entity, attrs, new Set(attrs.map((a) => a.logicalName)));
     expect(d.body.name).toBe("Project");
     expect(d.body.fields.map((f) => [f.name, f.type])).toEqual([
-      ["DynamicsId", "id"], ["Name", "string"], ["Budget", "currency"], ["Stage", "string"], ["Account", "string"], ["StartDate", "date"], ["Name2", "string"],
+      ["DynamicsId", "id"],
+      ["Name", "string"],
+      ["Budget", "currency"],
+      ["Stage", "string"],
+      ["Account", "string"],
+      ["StartDate", "date"],
+      ["Name2", "string"],
     ]);
     expect(d.body.fields[0]).toMatchObject({ required: true, unique: true });
     expect(d.identifiers).toEqual([{ source: "cr123_projectid", target: "DynamicsId" }]);
@@ -121,7 +177,10 @@ describe("custom object from an entity", () => {
   });
 
   it("lists required fields first", () => {
-    const fields = [{ name: "A", label: "A", type: "string" as const, required: false }, { name: "B", label: "B", type: "string" as const, required: true }];
+    const fields = [
+      { name: "A", label: "A", type: "string" as const, required: false },
+      { name: "B", label: "B", type: "string" as const, required: true },
+    ];
     expect(orderFields(fields).map((f) => f.name)).toEqual(["B", "A"]);
   });
 });

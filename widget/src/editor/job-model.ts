@@ -35,8 +35,21 @@ export interface EditorDraft {
 
 export function emptyDraft(timezone: string): EditorDraft {
   return {
-    v: 1, name: "", enabled: true, entity: "", filter: "", targetObject: "", mode: "upsert", deletes: "ignore",
-    identifiers: [], mappings: [], review: [], lookups: [], schedule: cronToPreset(null), timezone, dependsOn: null,
+    v: 1,
+    name: "",
+    enabled: true,
+    entity: "",
+    filter: "",
+    targetObject: "",
+    mode: "upsert",
+    deletes: "ignore",
+    identifiers: [],
+    mappings: [],
+    review: [],
+    lookups: [],
+    schedule: cronToPreset(null),
+    timezone,
+    dependsOn: null,
     notify: { onSuccess: "", onPartial: "", onFailure: "", webhook: "" },
   };
 }
@@ -69,7 +82,10 @@ export function draftFromJob(job: Job | null, defaultTimezone: string): EditorDr
 }
 
 export function splitEmails(text: string): string[] {
-  return text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The job JSON for POST/PUT /jobs. Incomplete rows (no source picked) are left out. */
@@ -77,7 +93,12 @@ export function draftToInput(d: EditorDraft, connectionId: string): JobInput {
   const cron = presetToCron(d.schedule);
   const mappings: Mapping[] = d.mappings
     .filter((m) => m.source && m.target)
-    .map((m) => ({ source: m.source, target: m.target, use: m.use ?? "value", ...(m.via && m.via.attribute ? { via: { entity: m.via.entity, attribute: m.via.attribute } } : {}) }));
+    .map((m) => ({
+      source: m.source,
+      target: m.target,
+      use: m.use ?? "value",
+      ...(m.via && m.via.attribute ? { via: { entity: m.via.entity, attribute: m.via.attribute } } : {}),
+    }));
   const lookups: Lookup[] = d.lookups.map((l) => ({ target: l.target, object: l.object, match: l.match.map((m) => ({ ...m })), onMissing: l.onMissing }));
   return {
     connectionId,
@@ -120,7 +141,8 @@ export function errorKey(path: string, sent: Pick<JobInput, "mappings">): string
   if (head === "notify" && parts.length >= 2) return `notify.${parts[1]}`;
   if (head === "schedule") return parts[1] === "timezone" ? "schedule.timezone" : "schedule.cron";
   if (head === "source" || head === "target") return parts.length >= 2 ? `${head}.${parts[1]}` : head === "source" ? "source.entity" : "target.object";
-  if (head === "identifiers") return parts.length >= 3 ? `identifiers.${parts[1]}.${parts[2]}` : parts.length === 2 ? `identifiers.${parts[1]}.target` : "identifiers";
+  if (head === "identifiers")
+    return parts.length >= 3 ? `identifiers.${parts[1]}.${parts[2]}` : parts.length === 2 ? `identifiers.${parts[1]}.target` : "identifiers";
   if (head === "lookups") {
     if (parts.length >= 5 && parts[2] === "match") return `lookups.${parts[1]}.match.${parts[3]}.${parts[4]}`;
     if (parts.length >= 3) return `lookups.${parts[1]}.${parts[2]}`;
@@ -148,7 +170,11 @@ export function orderFields(fields: readonly ObjectField[]): ObjectField[] {
 
 /** A valid target-field / object name from a Dataverse label: "Account Name" → "AccountName". */
 export function toFieldName(label: string, fallback: string): string {
-  const words = (label || fallback).normalize("NFD").replace(/[\u0300-\u036f]/g, "").split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const words = (label || fallback)
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
   let name = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
   if (!/^[A-Za-z]/.test(name)) name = `F${name}`;
   if (name.length <= 1 && fallback && label !== fallback) return toFieldName(fallback, "Field");

@@ -38,7 +38,10 @@ export class MetadataController implements ReactiveController {
   private _connected = false;
   private _interrupted: Array<() => void> = [];
 
-  constructor(private readonly _host: ReactiveControllerHost, private readonly _opts: MetadataControllerOptions) {
+  constructor(
+    private readonly _host: ReactiveControllerHost,
+    private readonly _opts: MetadataControllerOptions,
+  ) {
     _host.addController(this);
   }
 
@@ -62,7 +65,10 @@ export class MetadataController implements ReactiveController {
     const base = (id: string) => `/connections/${encodeURIComponent(id)}/entities`;
     this._cache = new MetadataCache(s.metadata, {
       entities: async (connectionId, refresh) =>
-        client().request<EntityInfo[]>("GET", `${base(connectionId)}${refresh ? "?refresh=1" : ""}`, { dynamicsToken: await token(), signal: this._abort.signal }),
+        client().request<EntityInfo[]>("GET", `${base(connectionId)}${refresh ? "?refresh=1" : ""}`, {
+          dynamicsToken: await token(),
+          signal: this._abort.signal,
+        }),
       attributes: async (connectionId, logicalName, refresh) =>
         client().request<AttributeInfo[]>("GET", `${base(connectionId)}/${encodeURIComponent(logicalName)}/attributes${refresh ? "?refresh=1" : ""}`, {
           dynamicsToken: await token(),
@@ -89,7 +95,10 @@ export class MetadataController implements ReactiveController {
     try {
       const r = await this._cache.entities(this._opts.connectionId(), { refresh });
       this._setEntities(r.value, r.fetchedAt);
-      void r.revalidated?.then((fresh) => this._setEntities(fresh.value, fresh.fetchedAt), () => undefined);
+      void r.revalidated?.then(
+        (fresh) => this._setEntities(fresh.value, fresh.fetchedAt),
+        () => undefined,
+      );
     } catch (e) {
       this._failed(signal, "Could not load the Dynamics tables", e, () => void this.loadEntities(refresh));
     }
@@ -104,7 +113,10 @@ export class MetadataController implements ReactiveController {
     try {
       const r = await this._cache.attributes(this._opts.connectionId(), logicalName, { refresh });
       this._setAttrs(logicalName, r.value);
-      void r.revalidated?.then((fresh) => this._setAttrs(logicalName, fresh.value), () => undefined);
+      void r.revalidated?.then(
+        (fresh) => this._setAttrs(logicalName, fresh.value),
+        () => undefined,
+      );
     } catch (e) {
       this._failed(signal, `Could not load the columns of ${this.entityLabel(logicalName)}`, e, () => void this.loadAttributes(logicalName, refresh));
     } finally {

@@ -36,13 +36,20 @@ const pad = (n: number) => String(n).padStart(2, "0");
 export function presetToCron(p: SchedulePreset): string | null {
   const { h, m } = hm(p.time);
   switch (p.kind) {
-    case "off": return null;
-    case "hourly": return `${m} * * * *`;
-    case "daily": return `${m} ${h} * * *`;
-    case "weekdays": return `${m} ${h} * * 1-5`;
-    case "weekly": return `${m} ${h} * * ${p.weekday}`;
-    case "monthly": return `${m} ${h} ${p.dayOfMonth} * *`;
-    case "custom": return p.cron.trim().replace(/\s+/g, " ");
+    case "off":
+      return null;
+    case "hourly":
+      return `${m} * * * *`;
+    case "daily":
+      return `${m} ${h} * * *`;
+    case "weekdays":
+      return `${m} ${h} * * 1-5`;
+    case "weekly":
+      return `${m} ${h} * * ${p.weekday}`;
+    case "monthly":
+      return `${m} ${h} ${p.dayOfMonth} * *`;
+    case "custom":
+      return p.cron.trim().replace(/\s+/g, " ");
   }
 }
 
@@ -108,7 +115,13 @@ export function describeSchedule(cron: string, timezone?: string): string | null
 export function formatRun(d: Date, timezone: string, locale?: string): string {
   try {
     return new Intl.DateTimeFormat(locale, {
-      timeZone: timezone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      timeZone: timezone,
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
     }).format(d);
   } catch {
     return d.toISOString();
@@ -126,6 +139,8 @@ export function browserTimeZone(): string {
 
 export function timeZones(): string[] {
   const intl = Intl as typeof Intl & { supportedValuesOf?: (k: string) => string[] };
-  const zones = intl.supportedValuesOf ? intl.supportedValuesOf("timeZone") : ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Tokyo"];
+  const zones = intl.supportedValuesOf
+    ? intl.supportedValuesOf("timeZone")
+    : ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Tokyo"];
   return zones.includes("UTC") ? zones : ["UTC", ...zones];
 }

@@ -13,8 +13,9 @@ let storesPromise: Promise<EditorStores> | null = null;
 
 /** The editor's IndexedDB stores: autosaved drafts and cached Dataverse metadata. */
 export function editorStores(): Promise<EditorStores> {
-  storesPromise ??= Promise.all([openStore<StoredDraft<EditorDraft>>("drafts"), openStore<CachedMetadata<unknown>>("metadata")]).then(
-    ([drafts, metadata]) => ({ drafts, metadata }),
-  );
+  storesPromise ??= Promise.all([openStore<StoredDraft<EditorDraft>>("drafts"), openStore<CachedMetadata<unknown>>("metadata")]).then(([drafts, metadata]) => ({
+    drafts,
+    metadata,
+  }));
   return storesPromise;
 }

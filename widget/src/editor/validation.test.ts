@@ -4,7 +4,10 @@ import { draftToInput, emptyDraft } from "./job-model";
 import { keyLabel, localErrors } from "./validation";
 
 const PERSON: TargetObject = {
-  name: "Person", label: "Person", standard: true, createdAt: "2026-01-01T00:00:00Z",
+  name: "Person",
+  label: "Person",
+  standard: true,
+  createdAt: "2026-01-01T00:00:00Z",
   fields: [{ name: "LastName", label: "Last name", type: "string", required: true }],
 };
 
@@ -15,7 +18,13 @@ describe("local checks", () => {
   });
 
   it("asks for the related column of a mapping read through a lookup", () => {
-    const d = { ...emptyDraft("UTC"), name: "J", entity: "contact", targetObject: "Person", mappings: [{ source: "parentcustomerid", target: "LastName", use: "value" as const, via: { entity: "account", attribute: "" } }] };
+    const d = {
+      ...emptyDraft("UTC"),
+      name: "J",
+      entity: "contact",
+      targetObject: "Person",
+      mappings: [{ source: "parentcustomerid", target: "LastName", use: "value" as const, via: { entity: "account", attribute: "" } }],
+    };
     const sent = { ...draftToInput(d, "c"), mappings: d.mappings };
     expect(localErrors(sent, d, null)).toEqual([{ path: "mappings.0.via.attribute", message: "Choose the column of account to use." }]);
   });

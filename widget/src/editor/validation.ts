@@ -15,7 +15,10 @@ export function localErrors(input: JobInput, draft: EditorDraft, entities: reado
   if (input.source.entity && input.target.object && !input.mappings.length) out.push({ path: "mappings", message: "Map at least one field." });
   draft.mappings.forEach((m) => {
     if (m.via && !m.via.attribute) {
-      out.push({ path: `mappings.${input.mappings.findIndex((x) => x.target === m.target)}.via.attribute`, message: `Choose the column of ${entityLabel(entities, m.via.entity)} to use.` });
+      out.push({
+        path: `mappings.${input.mappings.findIndex((x) => x.target === m.target)}.via.attribute`,
+        message: `Choose the column of ${entityLabel(entities, m.via.entity)} to use.`,
+      });
     }
   });
   if (draft.schedule.kind === "custom") {
@@ -26,10 +29,22 @@ export function localErrors(input: JobInput, draft: EditorDraft, entities: reado
 }
 
 const NAMES: Record<string, string> = {
-  name: "Name", "source.entity": "Source table", "target.object": "Target object", mappings: "Field mappings",
-  "source.filter": "Filter", "schedule.cron": "Schedule", "schedule.timezone": "Time zone", dependsOn: "Runs after",
-  "notify.onSuccess": "E-mails on success", "notify.onPartial": "E-mails on partial success", "notify.onFailure": "E-mails on failure",
-  "notify.webhook": "Webhook URL", identifiers: "Identifiers", mode: "Mode", deletes: "Deletes", connectionId: "Connection",
+  name: "Name",
+  "source.entity": "Source table",
+  "target.object": "Target object",
+  mappings: "Field mappings",
+  "source.filter": "Filter",
+  "schedule.cron": "Schedule",
+  "schedule.timezone": "Time zone",
+  dependsOn: "Runs after",
+  "notify.onSuccess": "E-mails on success",
+  "notify.onPartial": "E-mails on partial success",
+  "notify.onFailure": "E-mails on failure",
+  "notify.webhook": "Webhook URL",
+  identifiers: "Identifiers",
+  mode: "Mode",
+  deletes: "Deletes",
+  connectionId: "Connection",
 };
 
 /** Human name of a form key for the error summary. */

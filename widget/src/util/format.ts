@@ -12,7 +12,13 @@ export function formatDateTime(iso: string | null | undefined): string {
 
 const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
-  ["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1],
+  ["year", 365 * 86400],
+  ["month", 30 * 86400],
+  ["week", 7 * 86400],
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
 ];
 
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {

@@ -23,11 +23,13 @@ export function entityDisplayName(logicalName: string): string {
   if (known) return known;
   // Custom entities carry a publisher prefix (new_project → Project).
   const bare = logicalName.includes("_") ? logicalName.slice(logicalName.indexOf("_") + 1) : logicalName;
-  return bare
-    .split("_")
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join(" ") || logicalName;
+  return (
+    bare
+      .split("_")
+      .filter(Boolean)
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join(" ") || logicalName
+  );
 }
 
 /** What each out-of-the-box job does, in one line. */

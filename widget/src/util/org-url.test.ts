@@ -7,7 +7,13 @@ describe("checkOrgUrl", () => {
   });
 
   it("accepts regional and sovereign clouds", () => {
-    for (const host of ["contoso.crm4.dynamics.com", "contoso.crm11.dynamics.com", "contoso.crm.microsoftdynamics.us", "contoso.crm.dynamics.cn", "contoso.crm.appsplatform.us"]) {
+    for (const host of [
+      "contoso.crm4.dynamics.com",
+      "contoso.crm11.dynamics.com",
+      "contoso.crm.microsoftdynamics.us",
+      "contoso.crm.dynamics.cn",
+      "contoso.crm.appsplatform.us",
+    ]) {
       expect(checkOrgUrl(`https://${host}`)).toMatchObject({ ok: true, url: `https://${host}` });
     }
   });
@@ -44,10 +50,13 @@ describe("checkOrgUrl", () => {
 });
 
 describe("the same host rule as the edge (#contract/org-url)", () => {
-  it.each(["contoso.crm0.dynamics.com", "contoso.crm1.dynamics.com", "contoso.crm23.dynamics.com", "contoso.crm99.dynamics.com", "contoso.crm.microsoftdynamics.de"])(
-    "refuses %s, which the edge refuses too",
-    (host) => {
-      expect(checkOrgUrl(`https://${host}`).ok).toBe(false);
-    },
-  );
+  it.each([
+    "contoso.crm0.dynamics.com",
+    "contoso.crm1.dynamics.com",
+    "contoso.crm23.dynamics.com",
+    "contoso.crm99.dynamics.com",
+    "contoso.crm.microsoftdynamics.de",
+  ])("refuses %s, which the edge refuses too", (host) => {
+    expect(checkOrgUrl(`https://${host}`).ok).toBe(false);
+  });
 });

@@ -5,9 +5,7 @@
  */
 import { environmentHost, isDataverseHost } from "#contract/org-url";
 
-export type OrgUrlCheck =
-  | { ok: true; url: string; notes: string[]; local: boolean }
-  | { ok: false; error: string };
+export type OrgUrlCheck = { ok: true; url: string; notes: string[]; local: boolean } | { ok: false; error: string };
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 

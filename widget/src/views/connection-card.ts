@@ -24,19 +24,77 @@ export class DcConnectionCard extends LitElement {
   static override styles = [
     shared,
     css`
-      .card { display: grid; gap: var(--dc-space); }
-      dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; margin: 0; font-size: 0.9375em; }
-      dt { color: var(--dc-text-muted); }
-      dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
-      @media (max-width: 420px) { dl { grid-template-columns: 1fr; } dd { margin-bottom: 0.3em; } }
-      .title { font-size: 1.0625em; font-weight: 700; overflow-wrap: anywhere; }
-      dialog { border: 1px solid var(--dc-border); border-radius: var(--dc-radius); background: var(--dc-bg); color: var(--dc-text); padding: calc(var(--dc-space) * 2); width: min(28rem, calc(100vw - 2rem)); }
-      dialog::backdrop { background: rgb(0 0 0 / 0.4); }
-      dialog form { display: grid; gap: calc(var(--dc-space) * 1.5); }
-      .waiting { display: flex; flex-wrap: wrap; gap: var(--dc-space); align-items: center; }
-      .spinner { width: 1em; height: 1em; border: 2px solid var(--dc-border); border-top-color: var(--dc-accent); border-radius: 50%; animation: spin 0.9s linear infinite; }
-      @keyframes spin { to { transform: rotate(360deg); } }
-      @media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
+      .card {
+        display: grid;
+        gap: var(--dc-space);
+      }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.2em 1em;
+        margin: 0;
+        font-size: 0.9375em;
+      }
+      dt {
+        color: var(--dc-text-muted);
+      }
+      dd {
+        margin: 0;
+        min-width: 0;
+        overflow-wrap: anywhere;
+      }
+      @media (max-width: 420px) {
+        dl {
+          grid-template-columns: 1fr;
+        }
+        dd {
+          margin-bottom: 0.3em;
+        }
+      }
+      .title {
+        font-size: 1.0625em;
+        font-weight: 700;
+        overflow-wrap: anywhere;
+      }
+      dialog {
+        border: 1px solid var(--dc-border);
+        border-radius: var(--dc-radius);
+        background: var(--dc-bg);
+        color: var(--dc-text);
+        padding: calc(var(--dc-space) * 2);
+        width: min(28rem, calc(100vw - 2rem));
+      }
+      dialog::backdrop {
+        background: rgb(0 0 0 / 0.4);
+      }
+      dialog form {
+        display: grid;
+        gap: calc(var(--dc-space) * 1.5);
+      }
+      .waiting {
+        display: flex;
+        flex-wrap: wrap;
+        gap: var(--dc-space);
+        align-items: center;
+      }
+      .spinner {
+        width: 1em;
+        height: 1em;
+        border: 2px solid var(--dc-border);
+        border-top-color: var(--dc-accent);
+        border-radius: 50%;
+        animation: spin 0.9s linear infinite;
+      }
+      @keyframes spin {
+        to {
+          transform: rotate(360deg);
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .spinner {
+          animation: none;
+        }
+      }
     `,
   ];
 
@@ -71,29 +129,51 @@ export class DcConnectionCard extends LitElement {
         ${connectionChip(c.status)}
       </div>
       <dl>
-        <dt>Environment</dt><dd class="mono">${c.orgUrl}</dd>
+        <dt>Environment</dt>
+        <dd class="mono">${c.orgUrl}</dd>
         <dt>Authorized by</dt>
-        <dd>${c.authorizedBy ? html`${c.authorizedBy.name ?? c.authorizedBy.upn ?? c.authorizedBy.userId}${c.authorizedBy.upn && c.authorizedBy.name ? html` <span class="muted">(${c.authorizedBy.upn})</span>` : nothing}${c.authorizedAt ? html`, <time datetime=${c.authorizedAt} title=${formatDateTime(c.authorizedAt)}>${formatRelative(c.authorizedAt)}</time>` : nothing}` : html`<span class="muted">Not yet</span>`}</dd>
-        <dt>Jobs</dt><dd>${c.jobCount ?? (authorized ? "—" : 0)}</dd>
+        <dd>
+          ${c.authorizedBy ? html`${c.authorizedBy.name ?? c.authorizedBy.upn ?? c.authorizedBy.userId}${c.authorizedBy.upn && c.authorizedBy.name ? html` <span class="muted">(${c.authorizedBy.upn})</span>` : nothing}${c.authorizedAt ? html`, <time datetime=${c.authorizedAt} title=${formatDateTime(c.authorizedAt)}>${formatRelative(c.authorizedAt)}</time>` : nothing}` : html`<span class="muted">Not yet</span>`}
+        </dd>
+        <dt>Jobs</dt>
+        <dd>${c.jobCount ?? (authorized ? "—" : 0)}</dd>
         <dt>Last sync</dt>
-        <dd>${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">Never</span>`}</dd>
+        <dd>
+          ${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">Never</span>`}
+        </dd>
       </dl>
-      ${this._renderAuthState()}
-      ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
+      ${this._renderAuthState()} ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
       ${this._error ? errorBanner(this._error.what, this._error.error, html`<button type="button" @click=${() => (this._error = null)}>Dismiss</button>`) : nothing}
       <div class="row" part="card-actions">
-        ${this.openable
-          ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
-          : nothing}
-        ${this.readOnly
-          ? this.openable ? nothing : adminOnlyNote("Only admins can authorize, rename or delete connections.")
-          : this._authState === "idle" || this._authState === "cancelled"
-          ? html`<button class=${authorized ? "" : "primary"} type="button" aria-describedby=${titleId}
-              @click=${this._authorize} @pointerenter=${() => this.auth?.warmUp()} @focus=${() => this.auth?.warmUp()}>
-              ${authorized ? "Re-authorize" : "Authorize"}</button>`
-          : nothing}
-        ${this.readOnly ? nothing : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
-          <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>`}
+        ${
+          this.openable
+            ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
+            : nothing
+        }
+        ${
+          this.readOnly
+            ? this.openable
+              ? nothing
+              : adminOnlyNote("Only admins can authorize, rename or delete connections.")
+            : this._authState === "idle" || this._authState === "cancelled"
+              ? html`<button
+                  class=${authorized ? "" : "primary"}
+                  type="button"
+                  aria-describedby=${titleId}
+                  @click=${this._authorize}
+                  @pointerenter=${() => this.auth?.warmUp()}
+                  @focus=${() => this.auth?.warmUp()}
+                >
+                  ${authorized ? "Re-authorize" : "Authorize"}
+                </button>`
+              : nothing
+        }
+        ${
+          this.readOnly
+            ? nothing
+            : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
+                <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>`
+        }
       </div>
       ${this._renderDialogs()}
     </article>`;
@@ -120,8 +200,10 @@ export class DcConnectionCard extends LitElement {
         return html`<div class="banner warning" role="alert" part="popup-blocked">
           <strong>The sign-in window was blocked.</strong>
           <span>Your browser stopped the Microsoft sign-in window from opening. Allow pop-ups for this page, then try again.</span>
-          <div class="row"><button type="button" class="primary" @click=${this._authorize}>Try again</button>
-          <button type="button" @click=${() => (this._authState = "idle")}>Cancel</button></div>
+          <div class="row">
+            <button type="button" class="primary" @click=${this._authorize}>Try again</button>
+            <button type="button" @click=${() => (this._authState = "idle")}>Cancel</button>
+          </div>
         </div>`;
       case "cancelled":
         return html`<p class="small muted" role="status">Sign-in was cancelled. Nothing changed.</p>`;
@@ -132,15 +214,20 @@ export class DcConnectionCard extends LitElement {
 
   private _renderDialogs() {
     const c = this.connection;
-    return html`
-      <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this._renameError = "")}>
+    return html` <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this._renameError = "")}>
         <form method="dialog" @submit=${this._rename} novalidate>
           <h3 id="rename-title">Rename connection</h3>
           <div class="field">
             <label for="rename-input">Name</label>
-            <input id="rename-input" type="text" maxlength="100" .value=${this._renameValue}
-              aria-invalid=${this._renameError ? "true" : "false"} aria-describedby="rename-err"
-              @input=${(e: Event) => (this._renameValue = (e.target as HTMLInputElement).value)} />
+            <input
+              id="rename-input"
+              type="text"
+              maxlength="100"
+              .value=${this._renameValue}
+              aria-invalid=${this._renameError ? "true" : "false"}
+              aria-describedby="rename-err"
+              @input=${(e: Event) => (this._renameValue = (e.target as HTMLInputElement).value)}
+            />
             <span id="rename-err" class="field-error">${this._renameError}</span>
           </div>
           <div class="row">
@@ -186,7 +273,10 @@ export class DcConnectionCard extends LitElement {
     this._authState = "verifying";
     try {
       const res = await this.client.request<Connection & { connection?: Connection; readiness?: Readiness }>(
-        "POST", `/connections/${encodeURIComponent(this.connection.id)}/authorize`, { body: { accessToken: token } });
+        "POST",
+        `/connections/${encodeURIComponent(this.connection.id)}/authorize`,
+        { body: { accessToken: token } },
+      );
       const connection = res.connection ?? res;
       const readiness = res.readiness ?? connection.readiness;
       this._authState = "idle";

@@ -18,8 +18,14 @@ export class DcConnectionForm extends LitElement {
   static override styles = [
     shared,
     css`
-      form { display: grid; gap: calc(var(--dc-space) * 1.5); }
-      ul.notes { margin: 0; padding-left: 1.2em; }
+      form {
+        display: grid;
+        gap: calc(var(--dc-space) * 1.5);
+      }
+      ul.notes {
+        margin: 0;
+        padding-left: 1.2em;
+      }
     `,
   ];
 
@@ -45,32 +51,62 @@ export class DcConnectionForm extends LitElement {
 
   override render() {
     const check = this._check;
-    const nameError = this._serverFieldErrors.name ?? (this._touched.name && !this._name.trim() ? "Give the connection a name, for example “Contoso Production”." : "");
+    const nameError =
+      this._serverFieldErrors.name ?? (this._touched.name && !this._name.trim() ? "Give the connection a name, for example “Contoso Production”." : "");
     const urlError = this._serverFieldErrors.orgUrl ?? (this._touched.url && !check.ok ? check.error : "");
     return html`<form class="card" part="connection-form" novalidate @submit=${this._submit} aria-labelledby="dc-form-title">
       <h3 id="dc-form-title">New connection</h3>
       <div class="field">
         <label for="dc-name">Name</label>
-        <input id="dc-name" type="text" autocomplete="off" maxlength="100" .value=${this._name}
-          aria-invalid=${nameError ? "true" : "false"} aria-describedby="dc-name-err"
-          @input=${(e: Event) => { this._name = (e.target as HTMLInputElement).value; delete this._serverFieldErrors.name; }}
-          @blur=${() => (this._touched = { ...this._touched, name: true })} />
+        <input
+          id="dc-name"
+          type="text"
+          autocomplete="off"
+          maxlength="100"
+          .value=${this._name}
+          aria-invalid=${nameError ? "true" : "false"}
+          aria-describedby="dc-name-err"
+          @input=${(e: Event) => {
+            this._name = (e.target as HTMLInputElement).value;
+            delete this._serverFieldErrors.name;
+          }}
+          @blur=${() => (this._touched = { ...this._touched, name: true })}
+        />
         <span id="dc-name-err" class="field-error">${nameError}</span>
       </div>
       <div class="field">
         <label for="dc-url">Environment URL</label>
-        <input id="dc-url" type="url" inputmode="url" autocomplete="off" spellcheck="false"
-          placeholder="https://contoso.crm.dynamics.com" .value=${this._url}
-          aria-invalid=${urlError ? "true" : "false"} aria-describedby="dc-url-help dc-url-err dc-url-notes"
-          @input=${(e: Event) => { this._url = (e.target as HTMLInputElement).value; this._touched = { ...this._touched, url: this._url.length > 8 || this._touched.url }; delete this._serverFieldErrors.orgUrl; }}
-          @blur=${() => (this._touched = { ...this._touched, url: true })} />
+        <input
+          id="dc-url"
+          type="url"
+          inputmode="url"
+          autocomplete="off"
+          spellcheck="false"
+          placeholder="https://contoso.crm.dynamics.com"
+          .value=${this._url}
+          aria-invalid=${urlError ? "true" : "false"}
+          aria-describedby="dc-url-help dc-url-err dc-url-notes"
+          @input=${(e: Event) => {
+            this._url = (e.target as HTMLInputElement).value;
+            this._touched = { ...this._touched, url: this._url.length > 8 || this._touched.url };
+            delete this._serverFieldErrors.orgUrl;
+          }}
+          @blur=${() => (this._touched = { ...this._touched, url: true })}
+        />
         <span id="dc-url-help" class="field-note">The address you open Dynamics 365 at. The Web API form (contoso.api.crm.dynamics.com) works too.</span>
         <span id="dc-url-err" class="field-error" aria-live="polite">${urlError}</span>
         <div id="dc-url-notes" aria-live="polite">
-          ${check.ok && this._url.trim()
-            ? html`<span class="field-note">Will connect to <strong class="mono">${check.url}</strong></span>
-                ${check.notes.length ? html`<ul class="notes field-note">${check.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}`
-            : nothing}
+          ${
+            check.ok && this._url.trim()
+              ? html`<span class="field-note">Will connect to <strong class="mono">${check.url}</strong></span> ${
+                    check.notes.length
+                      ? html`<ul class="notes field-note">
+                          ${check.notes.map((n) => html`<li>${n}</li>`)}
+                        </ul>`
+                      : nothing
+                  }`
+              : nothing
+          }
         </div>
       </div>
       ${this._error ? errorBanner("The connection was not created.", this._error) : nothing}

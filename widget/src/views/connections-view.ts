@@ -19,8 +19,18 @@ export class DcConnectionsView extends LitElement {
   static override styles = [
     shared,
     css`
-      .grid { display: grid; gap: calc(var(--dc-space) * 2); grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); }
-      .empty { text-align: center; padding: calc(var(--dc-space) * 4) calc(var(--dc-space) * 2); display: grid; gap: var(--dc-space); justify-items: center; }
+      .grid {
+        display: grid;
+        gap: calc(var(--dc-space) * 2);
+        grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr));
+      }
+      .empty {
+        text-align: center;
+        padding: calc(var(--dc-space) * 4) calc(var(--dc-space) * 2);
+        display: grid;
+        gap: var(--dc-space);
+        justify-items: center;
+      }
     `,
   ];
 
@@ -46,24 +56,49 @@ export class DcConnectionsView extends LitElement {
         ${list?.length && !this._creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>` : nothing}
       </div>
       ${this.readOnly && list?.length ? adminOnlyNote("Only admins can create or change connections.") : nothing}
-      ${this._creating && !this.readOnly
-        ? html`<dc-connection-form .client=${this.client} @dc-connection-form-created=${this._created} @dc-connection-form-cancel=${this._cancelCreate}></dc-connection-form>`
-        : nothing}
-      ${this.loadError
-        ? errorBanner("The connections could not be loaded.", this.loadError, html`<button type="button" @click=${() => emit(this, "dc-connections-reload", {}, { local: true })}>Retry</button>`)
-        : list === null
-          ? skeletonCards(2)
-          : list.length === 0 && (!this._creating || this.readOnly)
-            ? html`<div class="card empty" part="empty-state">
-                <p>A connection links this product to one Dynamics 365 environment, so its records can be synced here.</p>
-                ${this.readOnly
-                  ? adminOnlyNote("There is no connection yet. Only admins can create connections.")
-                  : html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>`}
-              </div>`
-            : html`<div class="grid">
-                ${list.map((c) => html`<dc-connection-card openable .connection=${c} .client=${this.client} .auth=${this.auth} .readOnly=${this.readOnly}
-                  @dc-connection-open=${this._relayOpen} @dc-connection-changed=${this._relayChanged} @dc-connection-deleted=${this._relayDeleted}></dc-connection-card>`)}
-              </div>`}
+      ${
+        this._creating && !this.readOnly
+          ? html`<dc-connection-form
+              .client=${this.client}
+              @dc-connection-form-created=${this._created}
+              @dc-connection-form-cancel=${this._cancelCreate}
+            ></dc-connection-form>`
+          : nothing
+      }
+      ${
+        this.loadError
+          ? errorBanner(
+              "The connections could not be loaded.",
+              this.loadError,
+              html`<button type="button" @click=${() => emit(this, "dc-connections-reload", {}, { local: true })}>Retry</button>`,
+            )
+          : list === null
+            ? skeletonCards(2)
+            : list.length === 0 && (!this._creating || this.readOnly)
+              ? html`<div class="card empty" part="empty-state">
+                  <p>A connection links this product to one Dynamics 365 environment, so its records can be synced here.</p>
+                  ${
+                    this.readOnly
+                      ? adminOnlyNote("There is no connection yet. Only admins can create connections.")
+                      : html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>`
+                  }
+                </div>`
+              : html`<div class="grid">
+                  ${list.map(
+                    (c) =>
+                      html`<dc-connection-card
+                        openable
+                        .connection=${c}
+                        .client=${this.client}
+                        .auth=${this.auth}
+                        .readOnly=${this.readOnly}
+                        @dc-connection-open=${this._relayOpen}
+                        @dc-connection-changed=${this._relayChanged}
+                        @dc-connection-deleted=${this._relayDeleted}
+                      ></dc-connection-card>`,
+                  )}
+                </div>`
+      }
     </section>`;
   }
 

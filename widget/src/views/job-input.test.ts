@@ -3,9 +3,22 @@ import type { Job } from "#contract/job";
 import { chainOrder, toJobInput } from "./job-input";
 
 const job = (id: string, name: string, dependsOn: string | null = null): Job => ({
-  id, name, dependsOn, connectionId: "c", enabled: true, source: { entity: "account", filter: null }, target: { object: "Company" },
-  mode: "upsert", deletes: "ignore", identifiers: [], mappings: [{ source: "name", target: "Name", use: "value" }], lookups: [], schedule: null,
-  notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null }, createdAt: "t", updatedAt: "t",
+  id,
+  name,
+  dependsOn,
+  connectionId: "c",
+  enabled: true,
+  source: { entity: "account", filter: null },
+  target: { object: "Company" },
+  mode: "upsert",
+  deletes: "ignore",
+  identifiers: [],
+  mappings: [{ source: "name", target: "Name", use: "value" }],
+  lookups: [],
+  schedule: null,
+  notify: { onSuccess: [], onPartial: [], onFailure: [], webhook: null },
+  createdAt: "t",
+  updatedAt: "t",
 });
 
 describe("chainOrder", () => {

@@ -5,7 +5,21 @@ export function toJobInput(job: Job, patch: Partial<JobInput> = {}): JobInput {
   const { id: _id, createdAt: _c, updatedAt: _u, builtIn: _b, ...rest } = job as Job & Record<string, unknown>;
   // Anything else the edge added for display (e.g. lastRun) must not go back: the schema is strict.
   const input: Record<string, unknown> = {};
-  for (const key of ["connectionId", "name", "enabled", "source", "target", "mode", "deletes", "identifiers", "mappings", "lookups", "schedule", "dependsOn", "notify"]) {
+  for (const key of [
+    "connectionId",
+    "name",
+    "enabled",
+    "source",
+    "target",
+    "mode",
+    "deletes",
+    "identifiers",
+    "mappings",
+    "lookups",
+    "schedule",
+    "dependsOn",
+    "notify",
+  ]) {
     if (key in rest) input[key] = (rest as Record<string, unknown>)[key];
   }
   return { ...(input as unknown as JobInput), ...patch };

@@ -27,10 +27,28 @@ export class DcJobSummary extends LitElement {
   static override styles = [
     shared,
     css`
-      dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.3em 1.25em; margin: 0; }
-      dt { color: var(--dc-text-muted); }
-      dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
-      @media (max-width: 420px) { dl { grid-template-columns: 1fr; } dd { margin-bottom: 0.4em; } }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.3em 1.25em;
+        margin: 0;
+      }
+      dt {
+        color: var(--dc-text-muted);
+      }
+      dd {
+        margin: 0;
+        min-width: 0;
+        overflow-wrap: anywhere;
+      }
+      @media (max-width: 420px) {
+        dl {
+          grid-template-columns: 1fr;
+        }
+        dd {
+          margin-bottom: 0.4em;
+        }
+      }
     `,
   ];
 
@@ -46,7 +64,9 @@ export class DcJobSummary extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void loadCronstrue().then((c) => (this._cron = c)).catch(() => {});
+    void loadCronstrue()
+      .then((c) => (this._cron = c))
+      .catch(() => {});
     void this.client.request("GET", "/objects").then(
       (list) => (this._objects = new Map(asList<TargetObject>(list).map((o) => [o.name, o]))),
       () => {
@@ -66,62 +86,131 @@ export class DcJobSummary extends LitElement {
     const notify = j.notify;
     return html`<section class="stack" aria-labelledby="dc-job-title" part="job-summary">
       <div class="row">
-        <h2 id="dc-job-title">${j.name}</h2><span class="spacer"></span>
+        <h2 id="dc-job-title">${j.name}</h2>
+        <span class="spacer"></span>
         <button type="button" @click=${() => emit(this, "dc-runs-open", { job: this.job }, { local: true })}>Runs</button>
         <button type="button" @click=${() => emit(this, "dc-job-summary-close", {}, { local: true })}>Back to jobs</button>
       </div>
       ${adminOnlyNote("You are viewing this job's configuration. Only admins can change jobs.")}
       <div class="card">
         <dl>
-          <dt>Source</dt><dd>${entityDisplayName(j.source.entity)} <span class="mono muted">(${j.source.entity})</span></dd>
-          <dt>Filter</dt><dd>${j.source.filter ? html`<span class="mono">${j.source.filter}</span>` : html`<span class="muted">All rows</span>`}</dd>
-          <dt>Target</dt><dd>${target}</dd>
-          <dt>Records</dt><dd>${MODES[j.mode] ?? j.mode}</dd>
-          <dt>Deleted in Dynamics</dt><dd>${DELETES[j.deletes] ?? j.deletes}</dd>
-          <dt>Schedule</dt><dd>${!j.schedule && after ? `After “${after.name}”` : scheduleInWords(j.schedule, this._cron)}</dd>
-          ${after && j.schedule ? html`<dt>Runs after</dt><dd>“${after.name}”</dd>` : nothing}
-          <dt>Enabled</dt><dd>${j.enabled ? "On" : "Off"}</dd>
-          ${notify && (notify.onSuccess.length || notify.onPartial.length || notify.onFailure.length || notify.webhook)
-            ? html`<dt>Notifications</dt><dd>${[
-                notify.onFailure.length ? `on failure: ${notify.onFailure.join(", ")}` : "",
-                notify.onPartial.length ? `on partial success: ${notify.onPartial.join(", ")}` : "",
-                notify.onSuccess.length ? `on success: ${notify.onSuccess.join(", ")}` : "",
-                notify.webhook ? "a webhook" : "",
-              ].filter(Boolean).join("; ")}</dd>`
-            : nothing}
-          <dt>Last changed</dt><dd>${formatDateTime(j.updatedAt)}</dd>
+          <dt>Source</dt>
+          <dd>${entityDisplayName(j.source.entity)} <span class="mono muted">(${j.source.entity})</span></dd>
+          <dt>Filter</dt>
+          <dd>${j.source.filter ? html`<span class="mono">${j.source.filter}</span>` : html`<span class="muted">All rows</span>`}</dd>
+          <dt>Target</dt>
+          <dd>${target}</dd>
+          <dt>Records</dt>
+          <dd>${MODES[j.mode] ?? j.mode}</dd>
+          <dt>Deleted in Dynamics</dt>
+          <dd>${DELETES[j.deletes] ?? j.deletes}</dd>
+          <dt>Schedule</dt>
+          <dd>${!j.schedule && after ? `After “${after.name}”` : scheduleInWords(j.schedule, this._cron)}</dd>
+          ${
+            after && j.schedule
+              ? html`<dt>Runs after</dt>
+                  <dd>“${after.name}”</dd>`
+              : nothing
+          }
+          <dt>Enabled</dt>
+          <dd>${j.enabled ? "On" : "Off"}</dd>
+          ${
+            notify && (notify.onSuccess.length || notify.onPartial.length || notify.onFailure.length || notify.webhook)
+              ? html`<dt>Notifications</dt>
+                  <dd>
+                    ${[
+                      notify.onFailure.length ? `on failure: ${notify.onFailure.join(", ")}` : "",
+                      notify.onPartial.length ? `on partial success: ${notify.onPartial.join(", ")}` : "",
+                      notify.onSuccess.length ? `on success: ${notify.onSuccess.join(", ")}` : "",
+                      notify.webhook ? "a webhook" : "",
+                    ]
+                      .filter(Boolean)
+                      .join("; ")}
+                  </dd>`
+              : nothing
+          }
+          <dt>Last changed</dt>
+          <dd>${formatDateTime(j.updatedAt)}</dd>
         </dl>
         ${j.builtIn ? html`<p class="small muted">${BUILT_IN_NOTES[j.builtIn] ?? ""}</p>` : nothing}
       </div>
 
       <h3 id="dc-job-ids">Identifiers</h3>
-      ${j.identifiers.length
-        ? html`<div class="table-wrap"><table aria-labelledby="dc-job-ids">
-            <thead><tr><th scope="col">Dynamics column</th><th scope="col">${target} field</th></tr></thead>
-            <tbody>${j.identifiers.map((i) => html`<tr><td class="mono">${i.source}</td><td>${this._fieldLabel(j.target.object, i.target)}</td></tr>`)}</tbody>
-          </table></div>`
-        : html`<p class="muted">None: every run inserts.</p>`}
+      ${
+        j.identifiers.length
+          ? html`<div class="table-wrap">
+              <table aria-labelledby="dc-job-ids">
+                <thead>
+                  <tr>
+                    <th scope="col">Dynamics column</th>
+                    <th scope="col">${target} field</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${j.identifiers.map(
+                    (i) =>
+                      html`<tr>
+                        <td class="mono">${i.source}</td>
+                        <td>${this._fieldLabel(j.target.object, i.target)}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`
+          : html`<p class="muted">None: every run inserts.</p>`
+      }
 
       <h3 id="dc-job-maps">Field mappings (${j.mappings.length})</h3>
-      <div class="table-wrap"><table aria-labelledby="dc-job-maps">
-        <thead><tr><th scope="col">Dynamics column</th><th scope="col">Uses</th><th scope="col">${target} field</th></tr></thead>
-        <tbody>${j.mappings.map((m) => html`<tr>
-          <td class="mono">${m.via ? `${m.source} → ${m.via.entity}.${m.via.attribute}` : m.source}</td>
-          <td>${m.use === "label" ? "Label" : "Value"}</td>
-          <td>${this._fieldLabel(j.target.object, m.target)}</td></tr>`)}</tbody>
-      </table></div>
+      <div class="table-wrap">
+        <table aria-labelledby="dc-job-maps">
+          <thead>
+            <tr>
+              <th scope="col">Dynamics column</th>
+              <th scope="col">Uses</th>
+              <th scope="col">${target} field</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${j.mappings.map(
+              (m) =>
+                html`<tr>
+                  <td class="mono">${m.via ? `${m.source} → ${m.via.entity}.${m.via.attribute}` : m.source}</td>
+                  <td>${m.use === "label" ? "Label" : "Value"}</td>
+                  <td>${this._fieldLabel(j.target.object, m.target)}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
 
-      ${j.lookups.length
-        ? html`<h3 id="dc-job-lookups">Lookups</h3>
-          <div class="table-wrap"><table aria-labelledby="dc-job-lookups">
-            <thead><tr><th scope="col">${target} field</th><th scope="col">Matched in</th><th scope="col">Match on</th><th scope="col">No match</th></tr></thead>
-            <tbody>${j.lookups.map((l) => html`<tr>
-              <td>${this._fieldLabel(j.target.object, l.target)}</td>
-              <td>${this._objects.get(l.object)?.label ?? l.object}</td>
-              <td class="mono">${l.match.map((m) => `${m.source} = ${m.field}`).join(", ")}</td>
-              <td>${ON_MISSING[l.onMissing] ?? l.onMissing}</td></tr>`)}</tbody>
-          </table></div>`
-        : nothing}
+      ${
+        j.lookups.length
+          ? html`<h3 id="dc-job-lookups">Lookups</h3>
+              <div class="table-wrap">
+                <table aria-labelledby="dc-job-lookups">
+                  <thead>
+                    <tr>
+                      <th scope="col">${target} field</th>
+                      <th scope="col">Matched in</th>
+                      <th scope="col">Match on</th>
+                      <th scope="col">No match</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${j.lookups.map(
+                      (l) =>
+                        html`<tr>
+                          <td>${this._fieldLabel(j.target.object, l.target)}</td>
+                          <td>${this._objects.get(l.object)?.label ?? l.object}</td>
+                          <td class="mono">${l.match.map((m) => `${m.source} = ${m.field}`).join(", ")}</td>
+                          <td>${ON_MISSING[l.onMissing] ?? l.onMissing}</td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>
+              </div>`
+          : nothing
+      }
     </section>`;
   }
 }

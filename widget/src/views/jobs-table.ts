@@ -28,22 +28,78 @@ export class DcJobsTable extends LitElement {
   static override styles = [
     shared,
     css`
-      .name { font-weight: 600; }
-      .step { display: inline-grid; place-items: center; min-width: 1.5em; height: 1.5em; border-radius: 999px; background: var(--dc-neutral-bg); font-size: 0.75em; font-weight: 700; margin-right: 0.35em; }
-      .switch { display: inline-flex; align-items: center; gap: 0.4em; font-weight: 400; cursor: pointer; }
-      .switch input { width: 1.1em; height: 1.1em; accent-color: var(--dc-accent); }
-      td .row { flex-wrap: nowrap; }
-      dialog { border: 1px solid var(--dc-border); border-radius: var(--dc-radius); background: var(--dc-bg); color: var(--dc-text); padding: calc(var(--dc-space) * 2); width: min(28rem, calc(100vw - 2rem)); }
-      dialog::backdrop { background: rgb(0 0 0 / 0.4); }
-      dialog form { display: grid; gap: calc(var(--dc-space) * 1.5); }
+      .name {
+        font-weight: 600;
+      }
+      .step {
+        display: inline-grid;
+        place-items: center;
+        min-width: 1.5em;
+        height: 1.5em;
+        border-radius: 999px;
+        background: var(--dc-neutral-bg);
+        font-size: 0.75em;
+        font-weight: 700;
+        margin-right: 0.35em;
+      }
+      .switch {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.4em;
+        font-weight: 400;
+        cursor: pointer;
+      }
+      .switch input {
+        width: 1.1em;
+        height: 1.1em;
+        accent-color: var(--dc-accent);
+      }
+      td .row {
+        flex-wrap: nowrap;
+      }
+      dialog {
+        border: 1px solid var(--dc-border);
+        border-radius: var(--dc-radius);
+        background: var(--dc-bg);
+        color: var(--dc-text);
+        padding: calc(var(--dc-space) * 2);
+        width: min(28rem, calc(100vw - 2rem));
+      }
+      dialog::backdrop {
+        background: rgb(0 0 0 / 0.4);
+      }
+      dialog form {
+        display: grid;
+        gap: calc(var(--dc-space) * 1.5);
+      }
       /* Narrow hosts: the table becomes stacked cards. */
       @media (max-width: 640px) {
-        thead { display: none; }
-        table, tbody, tr, td { display: block; width: 100%; }
-        tr { border-bottom: 1px solid var(--dc-border); padding: 0.5em 0; }
-        td { border: none; padding: 0.2em 0.75em; }
-        td[data-label]::before { content: attr(data-label) ": "; color: var(--dc-text-muted); font-size: 0.8125em; }
-        td .row { flex-wrap: wrap; }
+        thead {
+          display: none;
+        }
+        table,
+        tbody,
+        tr,
+        td {
+          display: block;
+          width: 100%;
+        }
+        tr {
+          border-bottom: 1px solid var(--dc-border);
+          padding: 0.5em 0;
+        }
+        td {
+          border: none;
+          padding: 0.2em 0.75em;
+        }
+        td[data-label]::before {
+          content: attr(data-label) ": ";
+          color: var(--dc-text-muted);
+          font-size: 0.8125em;
+        }
+        td .row {
+          flex-wrap: wrap;
+        }
       }
     `,
   ];
@@ -70,7 +126,9 @@ export class DcJobsTable extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    void loadCronstrue().then((c) => (this._cron = c)).catch(() => {});
+    void loadCronstrue()
+      .then((c) => (this._cron = c))
+      .catch(() => {});
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -130,23 +188,38 @@ export class DcJobsTable extends LitElement {
       ${this._error ? errorBanner("The jobs could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
       ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>Dismiss</button>`) : nothing}
-      ${rows && rows.length === 0 && !this._error
-        ? html`<p class="card muted">No jobs yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}</p>`
-        : html`<div class="table-wrap">
-            <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
-              <thead><tr>
-                <th scope="col">Job</th><th scope="col">Source → target</th><th scope="col">Schedule</th>
-                <th scope="col">Last run</th><th scope="col">Enabled</th><th scope="col"><span class="visually-hidden">Actions</span></th>
-              </tr></thead>
-              <tbody>${rows ? rows.map((r) => this._renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}</tbody>
-            </table>
-          </div>`}
+      ${
+        rows && rows.length === 0 && !this._error
+          ? html`<p class="card muted">
+              No jobs
+              yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}
+            </p>`
+          : html`<div class="table-wrap">
+              <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
+                <thead>
+                  <tr>
+                    <th scope="col">Job</th>
+                    <th scope="col">Source → target</th>
+                    <th scope="col">Schedule</th>
+                    <th scope="col">Last run</th>
+                    <th scope="col">Enabled</th>
+                    <th scope="col"><span class="visually-hidden">Actions</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows ? rows.map((r) => this._renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}
+                </tbody>
+              </table>
+            </div>`
+      }
       <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this._pendingDelete = null)}>
         <form method="dialog" @submit=${this._confirmDelete}>
           <h3 id="jd-title">Delete job “${this._pendingDelete?.name ?? ""}”?</h3>
           <p>It stops syncing. Records already synced stay in place.</p>
-          <div class="row"><button class="danger" type="submit">Delete job</button>
-          <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>Keep it</button></div>
+          <div class="row">
+            <button class="danger" type="submit">Delete job</button>
+            <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>Keep it</button>
+          </div>
         </form>
       </dialog>
     </section>`;
@@ -161,26 +234,56 @@ export class DcJobsTable extends LitElement {
     const busy = this._busy.has(job.id);
     return html`<tr data-job-id=${job.id}>
       <td data-label="Job">
-        <div>${chained ? html`<span class="step" title="Step ${step} of its chain"><span class="visually-hidden">Step </span>${step}</span>` : nothing}<span class="name" id=${nameId}>${job.name}</span></div>
+        <div>
+          ${chained ? html`<span class="step" title="Step ${step} of its chain"><span class="visually-hidden">Step </span>${step}</span>` : nothing}<span
+            class="name"
+            id=${nameId}
+            >${job.name}</span
+          >
+        </div>
         ${after ? html`<div class="small muted">Runs after “${after.name}”</div>` : nothing}
         ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
       </td>
       <td data-label="Source → target">${entityDisplayName(job.source.entity)} → ${target}</td>
       <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this._cron)}</td>
-      <td data-label="Last run">${last === undefined
-        ? html`<span class="skeleton" aria-hidden="true"></span>`
-        : last
-          ? html`${runChip(last.status, isCancelledRun(last))} <time class="small muted" datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt} title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}>${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time>`
-          : html`<span class="muted">Never</span>`}</td>
+      <td data-label="Last run">
+        ${
+          last === undefined
+            ? html`<span class="skeleton" aria-hidden="true"></span>`
+            : last
+              ? html`${runChip(last.status, isCancelledRun(last))}
+                  <time
+                    class="small muted"
+                    datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt}
+                    title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}
+                    >${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time
+                  >`
+              : html`<span class="muted">Never</span>`
+        }
+      </td>
       <td data-label="Enabled">
-        ${this.readOnly ? html`<span>${job.enabled ? "On" : "Off"}</span>` : html`<label class="switch"><input type="checkbox" role="switch" .checked=${job.enabled} ?disabled=${busy}
-          aria-describedby=${nameId} @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)} /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label>`}
+        ${
+          this.readOnly
+            ? html`<span>${job.enabled ? "On" : "Off"}</span>`
+            : html`<label class="switch"
+                ><input
+                  type="checkbox"
+                  role="switch"
+                  .checked=${job.enabled}
+                  ?disabled=${busy}
+                  aria-describedby=${nameId}
+                  @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)}
+                /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label
+              >`
+        }
       </td>
       <td>
         <div class="row">
           ${this.readOnly ? nothing : html`<button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>`}
           <button type="button" @click=${() => emit(this, "dc-runs-open", { job }, { local: true })} aria-describedby=${nameId}>Runs</button>
-          <button type="button" @click=${() => emit(this, "dc-job-open", { job }, { local: true })} aria-describedby=${nameId}>${this.readOnly ? "View" : "Edit"}</button>
+          <button type="button" @click=${() => emit(this, "dc-job-open", { job }, { local: true })} aria-describedby=${nameId}>
+            ${this.readOnly ? "View" : "Edit"}
+          </button>
           ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>`}
         </div>
       </td>

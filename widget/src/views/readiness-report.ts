@@ -10,13 +10,39 @@ export class DcReadinessReport extends LitElement {
   static override styles = [
     shared,
     css`
-      ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.5em; }
-      li { display: grid; grid-template-columns: 1.5em 1fr; gap: 0.25em 0.5em; align-items: start; }
-      .icon { font-weight: 700; text-align: center; }
-      .ok { color: var(--dc-success); }
-      .warn { color: var(--dc-warning); }
-      .bad { color: var(--dc-danger); }
-      .fix { grid-column: 2; font-size: 0.875em; background: var(--dc-surface); border-radius: var(--dc-radius-small); padding: 0.4em 0.6em; }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: grid;
+        gap: 0.5em;
+      }
+      li {
+        display: grid;
+        grid-template-columns: 1.5em 1fr;
+        gap: 0.25em 0.5em;
+        align-items: start;
+      }
+      .icon {
+        font-weight: 700;
+        text-align: center;
+      }
+      .ok {
+        color: var(--dc-success);
+      }
+      .warn {
+        color: var(--dc-warning);
+      }
+      .bad {
+        color: var(--dc-danger);
+      }
+      .fix {
+        grid-column: 2;
+        font-size: 0.875em;
+        background: var(--dc-surface);
+        border-radius: var(--dc-radius-small);
+        padding: 0.4em 0.6em;
+      }
     `,
   ];
 
@@ -29,9 +55,7 @@ export class DcReadinessReport extends LitElement {
     return html`<section class="card stack" part="readiness" aria-labelledby="dc-ready-title">
       <div class="row">
         <h3 id="dc-ready-title">Readiness</h3>
-        ${r.ready
-          ? html`<span class="chip success">Ready for scheduled sync</span>`
-          : html`<span class="chip warning">Action needed</span>`}
+        ${r.ready ? html`<span class="chip success">Ready for scheduled sync</span>` : html`<span class="chip warning">Action needed</span>`}
         <span class="spacer"></span>
         <span class="small muted">Checked ${formatDateTime(r.checkedAt)}</span>
       </div>

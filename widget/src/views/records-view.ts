@@ -12,7 +12,21 @@ const PAGE = 50;
 
 /** The records a job has synced into its target object, paged; columns are the fields the job fills. */
 export class DcRecordsView extends LitElement {
-  static override styles = [shared, css`td { white-space: nowrap; max-width: 18rem; overflow: hidden; text-overflow: ellipsis; } .deleted td { color: var(--dc-text-muted); text-decoration: line-through; }`];
+  static override styles = [
+    shared,
+    css`
+      td {
+        white-space: nowrap;
+        max-width: 18rem;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .deleted td {
+        color: var(--dc-text-muted);
+        text-decoration: line-through;
+      }
+    `,
+  ];
 
   /** API client of the edge. */
   @property({ attribute: false }) client!: EdgeClient;
@@ -52,7 +66,10 @@ export class DcRecordsView extends LitElement {
     this._loadingMore = true;
     try {
       const name = encodeURIComponent(this.job.target.object);
-      const page = await this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null }>("GET", `/objects/${name}/records?limit=${PAGE}&cursor=${encodeURIComponent(this._cursor)}`);
+      const page = await this.client.request<{ records?: TargetRecord[]; nextCursor?: string | null }>(
+        "GET",
+        `/objects/${name}/records?limit=${PAGE}&cursor=${encodeURIComponent(this._cursor)}`,
+      );
       this._records = [...(this._records ?? []), ...asList<TargetRecord>(page)];
       this._cursor = page?.nextCursor ?? null;
     } catch (e) {
@@ -77,19 +94,46 @@ export class DcRecordsView extends LitElement {
     const cols = this._columns();
     const label = this._object?.label ?? this.job.target.object;
     return html`<section class="stack" aria-labelledby="dc-rec-title" part="records">
-      <div class="row"><h2 id="dc-rec-title">${label} records from “${this.job.name}”</h2><span class="spacer"></span>
-        <button type="button" @click=${() => this.load()}>Refresh</button></div>
+      <div class="row">
+        <h2 id="dc-rec-title">${label} records from “${this.job.name}”</h2>
+        <span class="spacer"></span> <button type="button" @click=${() => this.load()}>Refresh</button>
+      </div>
       ${this._error ? errorBanner("The records could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
-      ${this._records && this._records.length === 0 && !this._error
-        ? html`<p class="card muted">No records yet. Run the job to bring them in.</p>`
-        : html`<div class="table-wrap"><table aria-labelledby="dc-rec-title" aria-busy=${this._records ? "false" : "true"}>
-            <thead><tr>${this._records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}<th scope="col">Updated</th></tr></thead>
-            <tbody>${this._records
-              ? this._records.map((r) => html`<tr class=${r.deleted ? "deleted" : ""}>${cols.map((c) => html`<td title=${show(r.fields[c.name])}>${show(r.fields[c.name])}</td>`)}<td>${formatDateTime(r.updatedAt)}</td></tr>`)
-              : skeletonRows(5, 4)}</tbody>
-          </table></div>`}
-      ${this._records?.length ? html`<div class="row"><span class="small muted">${formatNumber(this._records.length)} shown</span>
-        ${this._cursor ? html`<button type="button" ?disabled=${this._loadingMore} @click=${() => this._more()}>${this._loadingMore ? "Loading…" : "Show more"}</button>` : nothing}</div>` : nothing}
+      ${
+        this._records && this._records.length === 0 && !this._error
+          ? html`<p class="card muted">No records yet. Run the job to bring them in.</p>`
+          : html`<div class="table-wrap">
+              <table aria-labelledby="dc-rec-title" aria-busy=${this._records ? "false" : "true"}>
+                <thead>
+                  <tr>
+                    ${this._records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}
+                    <th scope="col">Updated</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${
+                    this._records
+                      ? this._records.map(
+                          (r) =>
+                            html`<tr class=${r.deleted ? "deleted" : ""}>
+                              ${cols.map((c) => html`<td title=${show(r.fields[c.name])}>${show(r.fields[c.name])}</td>`)}
+                              <td>${formatDateTime(r.updatedAt)}</td>
+                            </tr>`,
+                        )
+                      : skeletonRows(5, 4)
+                  }
+                </tbody>
+              </table>
+            </div>`
+      }
+      ${
+        this._records?.length
+          ? html`<div class="row">
+              <span class="small muted">${formatNumber(this._records.length)} shown</span>
+              ${this._cursor ? html`<button type="button" ?disabled=${this._loadingMore} @click=${() => this._more()}>${this._loadingMore ? "Loading…" : "Show more"}</button>` : nothing}
+            </div>`
+          : nothing
+      }
     </section>`;
   }
 }

@@ -14,12 +14,16 @@ const COLORS: Record<string, string> = {
 /** A tiny SVG bar chart of the last 30 runs: height = rows read (log scale so a full sync doesn't flatten the deltas). */
 export function runsChart(runs: Run[]): TemplateResult {
   const last = [...runs].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).slice(-30);
-  const W = 300, H = 60, gap = 2;
+  const W = 300,
+    H = 60,
+    gap = 2;
   const bw = Math.max(2, (W - gap * 29) / 30);
   const max = Math.max(1, ...last.map((r) => r.counts?.read ?? 0));
   const h = (n: number) => Math.max(3, (Math.log10(n + 1) / Math.log10(max + 1)) * (H - 4));
   const tally = last.reduce<Record<string, number>>((acc, r) => ((acc[r.status] = (acc[r.status] ?? 0) + 1), acc), {});
-  const summary = `Last ${last.length} runs: ${Object.entries(tally).map(([s, n]) => `${n} ${runLabel(s).toLowerCase()}`).join(", ")}`;
+  const summary = `Last ${last.length} runs: ${Object.entries(tally)
+    .map(([s, n]) => `${n} ${runLabel(s).toLowerCase()}`)
+    .join(", ")}`;
   return html`<figure class="chart" part="runs-chart">
     <svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label=${summary}>
       ${last.map((r, i) => {

@@ -35,19 +35,76 @@ export class DcRunsView extends LitElement {
   static override styles = [
     shared,
     css`
-      .chart { margin: 0; display: grid; gap: 0.25em; }
-      .chart svg { width: 100%; max-width: 36rem; height: 4rem; display: block; }
-      tr.selected td { background: var(--dc-surface); }
-      .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(7rem, 1fr)); gap: var(--dc-space); margin: 0; }
-      .counts div { background: var(--dc-surface); border-radius: var(--dc-radius-small); padding: 0.4em 0.6em; }
-      .counts dt { font-size: 0.8125em; color: var(--dc-text-muted); }
-      .counts dd { margin: 0; font-size: 1.125em; font-weight: 700; font-variant-numeric: tabular-nums; }
-      .bar { height: 0.6em; background: var(--dc-neutral-bg); border-radius: 999px; overflow: hidden; }
-      .bar > span { display: block; height: 100%; background: var(--dc-accent); transition: width 0.3s; }
-      .bar.indeterminate > span { width: 30%; animation: slide 1.2s ease-in-out infinite; }
-      @keyframes slide { from { transform: translateX(-100%); } to { transform: translateX(350%); } }
-      @media (prefers-reduced-motion: reduce) { .bar > span { transition: none; animation: none; } }
-      @media (max-width: 640px) { .hide-narrow { display: none; } }
+      .chart {
+        margin: 0;
+        display: grid;
+        gap: 0.25em;
+      }
+      .chart svg {
+        width: 100%;
+        max-width: 36rem;
+        height: 4rem;
+        display: block;
+      }
+      tr.selected td {
+        background: var(--dc-surface);
+      }
+      .counts {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(7rem, 1fr));
+        gap: var(--dc-space);
+        margin: 0;
+      }
+      .counts div {
+        background: var(--dc-surface);
+        border-radius: var(--dc-radius-small);
+        padding: 0.4em 0.6em;
+      }
+      .counts dt {
+        font-size: 0.8125em;
+        color: var(--dc-text-muted);
+      }
+      .counts dd {
+        margin: 0;
+        font-size: 1.125em;
+        font-weight: 700;
+        font-variant-numeric: tabular-nums;
+      }
+      .bar {
+        height: 0.6em;
+        background: var(--dc-neutral-bg);
+        border-radius: 999px;
+        overflow: hidden;
+      }
+      .bar > span {
+        display: block;
+        height: 100%;
+        background: var(--dc-accent);
+        transition: width 0.3s;
+      }
+      .bar.indeterminate > span {
+        width: 30%;
+        animation: slide 1.2s ease-in-out infinite;
+      }
+      @keyframes slide {
+        from {
+          transform: translateX(-100%);
+        }
+        to {
+          transform: translateX(350%);
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .bar > span {
+          transition: none;
+          animation: none;
+        }
+      }
+      @media (max-width: 640px) {
+        .hide-narrow {
+          display: none;
+        }
+      }
     `,
   ];
 
@@ -177,20 +234,35 @@ export class DcRunsView extends LitElement {
   override render() {
     const runs = this._runs;
     return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
-      <div class="row"><h2 id="dc-runs-title">Runs of “${this.job.name}”</h2><span class="spacer"></span>
+      <div class="row">
+        <h2 id="dc-runs-title">Runs of “${this.job.name}”</h2>
+        <span class="spacer"></span>
         <button type="button" @click=${() => emit(this, "dc-records-open", { job: this.job }, { local: true })}>View records</button>
-        <button type="button" @click=${() => this.load()}>Refresh</button></div>
+        <button type="button" @click=${() => this.load()}>Refresh</button>
+      </div>
       ${this._loadError ? errorBanner("The run history could not be loaded.", this._loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
-      ${runs && runs.length ? runsChart(runs) : nothing}
-      ${this._selected ? this._renderDetail(this._selected) : nothing}
-      ${runs && runs.length === 0 && !this._loadError
-        ? html`<p class="card muted">This job has not run yet.</p>`
-        : html`<div class="table-wrap"><table aria-labelledby="dc-runs-title" aria-busy=${runs ? "false" : "true"}>
-            <thead><tr><th scope="col">Status</th><th scope="col" class="hide-narrow">Trigger</th><th scope="col">Started</th>
-              <th scope="col" class="hide-narrow">Duration</th>${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${cap(k)}</th>`)}
-              <th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
-            <tbody>${runs ? runs.map((r) => this._renderRow(r)) : skeletonRows(4, 11)}</tbody>
-          </table></div>`}
+      ${runs && runs.length ? runsChart(runs) : nothing} ${this._selected ? this._renderDetail(this._selected) : nothing}
+      ${
+        runs && runs.length === 0 && !this._loadError
+          ? html`<p class="card muted">This job has not run yet.</p>`
+          : html`<div class="table-wrap">
+              <table aria-labelledby="dc-runs-title" aria-busy=${runs ? "false" : "true"}>
+                <thead>
+                  <tr>
+                    <th scope="col">Status</th>
+                    <th scope="col" class="hide-narrow">Trigger</th>
+                    <th scope="col">Started</th>
+                    <th scope="col" class="hide-narrow">Duration</th>
+                    ${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${cap(k)}</th>`)}
+                    <th scope="col"><span class="visually-hidden">Details</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${runs ? runs.map((r) => this._renderRow(r)) : skeletonRows(4, 11)}
+                </tbody>
+              </table>
+            </div>`
+      }
     </section>`;
   }
 
@@ -202,7 +274,11 @@ export class DcRunsView extends LitElement {
       <td>${r.startedAt ? html`<time datetime=${r.startedAt}>${formatDateTime(r.startedAt)}</time>` : html`<span class="muted">Waiting</span>`}</td>
       <td class="hide-narrow">${formatDuration(r.startedAt, r.finishedAt)}</td>
       ${COUNT_KEYS.map((k) => html`<td class="num hide-narrow">${formatNumber(r.counts?.[k] ?? 0)}</td>`)}
-      <td><button type="button" aria-pressed=${sel ? "true" : "false"} @click=${() => this._select(r.id)}>Details<span class="visually-hidden"> of the run started ${formatDateTime(r.startedAt ?? r.createdAt)}</span></button></td>
+      <td>
+        <button type="button" aria-pressed=${sel ? "true" : "false"} @click=${() => this._select(r.id)}>
+          Details<span class="visually-hidden"> of the run started ${formatDateTime(r.startedAt ?? r.createdAt)}</span>
+        </button>
+      </td>
     </tr>`;
   }
 
@@ -216,41 +292,86 @@ export class DcRunsView extends LitElement {
         <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
         ${runChip(r.status, isCancelledRun(r))}
         ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
-        ${active && this.readOnly
-          ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`
-          : active
-          ? html`<span class="spacer"></span><button type="button" class="danger" id="run-cancel" ?disabled=${this._cancelling} @click=${this._askCancel}>${this._cancelling ? "Cancelling…" : "Cancel run"}</button>`
-          : nothing}
+        ${
+          active && this.readOnly
+            ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`
+            : active
+              ? html`<span class="spacer"></span
+                  ><button type="button" class="danger" id="run-cancel" ?disabled=${this._cancelling} @click=${this._askCancel}>
+                    ${this._cancelling ? "Cancelling…" : "Cancel run"}
+                  </button>`
+              : nothing
+        }
       </div>
       ${active && this._cancelError ? errorBanner("The run was not cancelled.", this._cancelError, html`<button type="button" @click=${() => (this._cancelError = null)}>Dismiss</button>`) : nothing}
-      ${active
-        ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
-            <div class="bar ${pct === null ? "indeterminate" : ""}" role="progressbar" aria-label="Run progress"
-              aria-valuemin="0" aria-valuemax=${total ?? nothing} aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}>
-              <span ${ref(barWidth(pct))}></span></div>
-            <span>${r.status === "queued"
-              ? "Waiting to start…"
-              : total
-                ? `${formatNumber(p?.rowsSeen ?? 0)} of ${formatNumber(total)} rows`
-                : `${formatNumber(p?.rowsSeen ?? 0)} rows so far`}${p?.pages ? html` · page ${formatNumber(p.pages)}` : nothing}</span>
-          </div>`
-        : nothing}
-      <dl class="counts">${COUNT_KEYS.map((k) => html`<div><dt>${cap(k)}</dt><dd>${formatNumber(r.counts?.[k] ?? 0)}</dd></div>`)}</dl>
-      ${isCancelledRun(r)
-        ? html`<div class="banner info" role="status"><strong>The run was cancelled.</strong><span>${r.error!.message}.</span>
-            <span class="small">Records synced before it stopped stay. The next run continues from there.</span></div>`
-        : r.error
-          ? html`<div class="banner error" role="alert"><strong>The run failed.</strong><span>${r.error.message}</span>
-              <details><summary>Details</summary><span class="small mono">Code: ${r.error.code}</span></details></div>`
-          : nothing}
-      ${r.notes?.length ? html`<ul class="small muted">${r.notes.map((n) => html`<li>${n}</li>`)}</ul>` : nothing}
+      ${
+        active
+          ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
+              <div
+                class="bar ${pct === null ? "indeterminate" : ""}"
+                role="progressbar"
+                aria-label="Run progress"
+                aria-valuemin="0"
+                aria-valuemax=${total ?? nothing}
+                aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}
+              >
+                <span ${ref(barWidth(pct))}></span>
+              </div>
+              <span
+                >${
+                  r.status === "queued"
+                    ? "Waiting to start…"
+                    : total
+                      ? `${formatNumber(p?.rowsSeen ?? 0)} of ${formatNumber(total)} rows`
+                      : `${formatNumber(p?.rowsSeen ?? 0)} rows so far`
+                }${p?.pages ? html` · page ${formatNumber(p.pages)}` : nothing}</span
+              >
+            </div>`
+          : nothing
+      }
+      <dl class="counts">
+        ${COUNT_KEYS.map(
+          (k) =>
+            html`<div>
+              <dt>${cap(k)}</dt>
+              <dd>${formatNumber(r.counts?.[k] ?? 0)}</dd>
+            </div>`,
+        )}
+      </dl>
+      ${
+        isCancelledRun(r)
+          ? html`<div class="banner info" role="status">
+              <strong>The run was cancelled.</strong><span>${r.error!.message}.</span>
+              <span class="small">Records synced before it stopped stay. The next run continues from there.</span>
+            </div>`
+          : r.error
+            ? html`<div class="banner error" role="alert">
+                <strong>The run failed.</strong><span>${r.error.message}</span>
+                <details>
+                  <summary>Details</summary>
+                  <span class="small mono">Code: ${r.error.code}</span>
+                </details>
+              </div>`
+            : nothing
+      }
+      ${
+        r.notes?.length
+          ? html`<ul class="small muted">
+              ${r.notes.map((n) => html`<li>${n}</li>`)}
+            </ul>`
+          : nothing
+      }
       ${!active ? this._renderErrors(r) : nothing}
       <dialog id="confirm-run-cancel" aria-labelledby="rc-title" aria-describedby="rc-text">
         <form method="dialog" @submit=${(e: Event) => this._confirmCancel(e, r)}>
           <h3 id="rc-title">Cancel this run?</h3>
           <p id="rc-text">It stops after the page it is reading. Records synced so far stay, and the next run continues from there.</p>
-          <div class="row"><button class="danger" type="submit">Cancel run</button>
-          <button type="button" id="rc-keep" @click=${() => this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close()}>Keep running</button></div>
+          <div class="row">
+            <button class="danger" type="submit">Cancel run</button>
+            <button type="button" id="rc-keep" @click=${() => this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close()}>
+              Keep running
+            </button>
+          </div>
         </form>
       </dialog>
     </section>`;
@@ -282,17 +403,51 @@ export class DcRunsView extends LitElement {
   }
 
   private _renderErrors(r: Run) {
-    if (this._errorsError) return errorBanner("The record errors could not be loaded.", this._errorsError, html`<button type="button" @click=${() => this._loadErrors()}>Retry</button>`);
-    if (this._errors === null) return html`<div class="table-wrap"><table aria-label="Record errors (loading)"><tbody>${skeletonRows(2, 4)}</tbody></table></div>`;
+    if (this._errorsError)
+      return errorBanner(
+        "The record errors could not be loaded.",
+        this._errorsError,
+        html`<button type="button" @click=${() => this._loadErrors()}>Retry</button>`,
+      );
+    if (this._errors === null)
+      return html`<div class="table-wrap">
+        <table aria-label="Record errors (loading)">
+          <tbody>
+            ${skeletonRows(2, 4)}
+          </tbody>
+        </table>
+      </div>`;
     if (!this._errors.length) return html`<p class="small muted">No record errors.</p>`;
     return html`<div class="stack">
-      <div class="row"><h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this._errors.length)})</h4><span class="spacer"></span>
-        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this._downloading}>${this._downloading ? "Preparing…" : "Download CSV"}</button></div>
+      <div class="row">
+        <h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this._errors.length)})</h4>
+        <span class="spacer"></span>
+        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this._downloading}>${this._downloading ? "Preparing…" : "Download CSV"}</button>
+      </div>
       ${this._downloadError ? errorBanner("The CSV could not be downloaded.", this._downloadError) : nothing}
-      <div class="table-wrap"><table aria-labelledby="dc-rec-errors">
-        <thead><tr><th scope="col">Source id</th><th scope="col">Field</th><th scope="col">Value</th><th scope="col">Reason</th></tr></thead>
-        <tbody>${this._errors.slice(0, 200).map((e) => html`<tr><td class="mono">${e.sourceId}</td><td>${e.field ?? "—"}</td><td class="mono">${e.value ?? "—"}</td><td>${e.reason}</td></tr>`)}</tbody>
-      </table></div>
+      <div class="table-wrap">
+        <table aria-labelledby="dc-rec-errors">
+          <thead>
+            <tr>
+              <th scope="col">Source id</th>
+              <th scope="col">Field</th>
+              <th scope="col">Value</th>
+              <th scope="col">Reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${this._errors.slice(0, 200).map(
+              (e) =>
+                html`<tr>
+                  <td class="mono">${e.sourceId}</td>
+                  <td>${e.field ?? "—"}</td>
+                  <td class="mono">${e.value ?? "—"}</td>
+                  <td>${e.reason}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
       ${this._errors.length > 200 ? html`<p class="small muted">The first 200 are shown; the CSV has all of them.</p>` : nothing}
     </div>`;
   }

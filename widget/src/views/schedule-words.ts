@@ -5,7 +5,7 @@ let loader: Promise<Cronstrue> | null = null;
 
 /** cronstrue is only needed by the jobs view: fetched on first use so it never weighs on the first paint. */
 export function loadCronstrue(): Promise<Cronstrue> {
-  loader ??= import("cronstrue").then((m) => ((m as unknown as { default?: Cronstrue }).default ?? (m as unknown as Cronstrue)));
+  loader ??= import("cronstrue").then((m) => (m as unknown as { default?: Cronstrue }).default ?? (m as unknown as Cronstrue));
   return loader;
 }
 

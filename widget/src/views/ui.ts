@@ -4,39 +4,42 @@ import type { RunStatus } from "#contract/run";
 import type { EdgeError } from "../api/edge-client";
 
 /** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
-export function errorBanner(
-  what: string,
-  error: unknown,
-  actions?: TemplateResult | typeof nothing,
-): TemplateResult {
+export function errorBanner(what: string, error: unknown, actions?: TemplateResult | typeof nothing): TemplateResult {
   const e = error as Partial<EdgeError> & Error;
   const hint = hintFor(e);
   return html`<div class="banner error" role="alert" part="error-banner">
     <strong>${what}</strong>
     <span>${e?.message ?? String(error)}</span>
-    ${hint ? html`<span class="small">${hint}</span>` : nothing}
-    ${actions && actions !== nothing ? html`<div class="row">${actions}</div>` : nothing}
-    ${e?.code || e?.requestId
-      ? html`<details>
-          <summary>Details</summary>
-          <div class="small mono">
-            ${e.code ? html`<div>Code: ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
-            ${e.requestId ? html`<div>Request id: ${e.requestId}</div>` : nothing}
-          </div>
-        </details>`
-      : nothing}
+    ${hint ? html`<span class="small">${hint}</span>` : nothing} ${actions && actions !== nothing ? html`<div class="row">${actions}</div>` : nothing}
+    ${
+      e?.code || e?.requestId
+        ? html`<details>
+            <summary>Details</summary>
+            <div class="small mono">
+              ${e.code ? html`<div>Code: ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
+              ${e.requestId ? html`<div>Request id: ${e.requestId}</div>` : nothing}
+            </div>
+          </details>`
+        : nothing
+    }
   </div>`;
 }
 
 function hintFor(e: Partial<EdgeError> | undefined): string | null {
   switch (e?.code) {
-    case "unauthorized": return "Your session with this page may have ended. Reload the page and try again.";
-    case "forbidden": return "Ask an administrator of this product to make the change.";
+    case "unauthorized":
+      return "Your session with this page may have ended. Reload the page and try again.";
+    case "forbidden":
+      return "Ask an administrator of this product to make the change.";
     case "not_authorized":
-    case "dynamics_token_missing": return "Authorize the connection again, then retry.";
-    case "dynamics_unreachable": return "Dynamics 365 did not answer in time. Check the environment address and retry.";
-    case "rate_limited": return "Dynamics 365 asked us to slow down. Wait a minute and retry.";
-    default: return null;
+    case "dynamics_token_missing":
+      return "Authorize the connection again, then retry.";
+    case "dynamics_unreachable":
+      return "Dynamics 365 did not answer in time. Check the environment address and retry.";
+    case "rate_limited":
+      return "Dynamics 365 asked us to slow down. Wait a minute and retry.";
+    default:
+      return null;
   }
 }
 
@@ -50,15 +53,22 @@ export function adminOnlyNote(text: string): TemplateResult {
 
 /** Placeholder rows while a list loads (never a blank panel). */
 export function skeletonRows(rows: number, cols: number): TemplateResult {
-  return html`${Array.from({ length: rows }, () => html`<tr aria-hidden="true">${Array.from({ length: cols }, () => html`<td><span class="skeleton"></span></td>`)}</tr>`)}`;
+  return html`${Array.from(
+    { length: rows },
+    () =>
+      html`<tr aria-hidden="true">
+        ${Array.from({ length: cols }, () => html`<td><span class="skeleton"></span></td>`)}
+      </tr>`,
+  )}`;
 }
 
 export function skeletonCards(n: number): TemplateResult {
   return html`<div class="stack" aria-busy="true">
     <span class="visually-hidden" role="status">Loading…</span>
-    ${Array.from({ length: n }, () => html`<div class="card stack" aria-hidden="true">
-      <span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span>
-    </div>`)}
+    ${Array.from(
+      { length: n },
+      () => html`<div class="card stack" aria-hidden="true"><span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span></div>`,
+    )}
   </div>`;
 }
 

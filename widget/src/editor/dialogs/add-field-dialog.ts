@@ -32,7 +32,21 @@ interface AddFieldForm {
 }
 
 /** Types a new field can have here; reference fields are made by lookups to other objects, not from a column. */
-const NEW_FIELD_TYPES: FieldType[] = ["string", "text", "integer", "number", "currency", "boolean", "date", "datetime", "email", "url", "phone", "id", "string_list"];
+const NEW_FIELD_TYPES: FieldType[] = [
+  "string",
+  "text",
+  "integer",
+  "number",
+  "currency",
+  "boolean",
+  "date",
+  "datetime",
+  "email",
+  "url",
+  "phone",
+  "id",
+  "string_list",
+];
 
 /**
  * "Add a field to <Object>": a modal `<dialog id="add-field">` that adds a field to the target object right away
@@ -71,8 +85,16 @@ export class DcEditorAddFieldDialog extends LitElement {
   async show(): Promise<void> {
     if (!this.object) return;
     this._form = {
-      source: "", through: false, viaEntity: "", viaAttribute: "", name: "", label: "", type: "string",
-      edited: { name: false, label: false, type: false }, busy: false, errors: {},
+      source: "",
+      through: false,
+      viaEntity: "",
+      viaAttribute: "",
+      name: "",
+      label: "",
+      type: "string",
+      edited: { name: false, label: false, type: false },
+      busy: false,
+      errors: {},
     };
     await this.updateComplete;
     const dialog = this._dialog;
@@ -136,7 +158,11 @@ export class DcEditorAddFieldDialog extends LitElement {
       const notice: Banner = {
         kind: "info",
         title: `Added “${added.label}” to ${updated.label}`,
-        message: mapped ? `Mapped from ${from}. Save the job to keep the mapping.` : st.source ? `${from} does not fit ${fieldTypeLabel(added.type)}: choose its column below.` : "Choose the column that fills it below.",
+        message: mapped
+          ? `Mapped from ${from}. Save the job to keep the mapping.`
+          : st.source
+            ? `${from} does not fit ${fieldTypeLabel(added.type)}: choose its column below.`
+            : "Choose the column that fills it below.",
       };
       emitEditor(this, "dc-editor-field-added", { object: updated, field: added, mapping, notice });
       this._form = { ...st, busy: false };
@@ -165,10 +191,17 @@ export class DcEditorAddFieldDialog extends LitElement {
   }
 
   override render() {
-    return html`<dialog id="add-field" part="add-field-dialog" aria-labelledby="add-field-h" @close=${() => {
-      this._form = null;
-      emitEditor(this, "dc-editor-dialog-close", {});
-    }}>${this._renderBody()}</dialog>`;
+    return html`<dialog
+      id="add-field"
+      part="add-field-dialog"
+      aria-labelledby="add-field-h"
+      @close=${() => {
+        this._form = null;
+        emitEditor(this, "dc-editor-dialog-close", {});
+      }}
+    >
+      ${this._renderBody()}
+    </dialog>`;
   }
 
   private _renderBody() {
@@ -182,54 +215,113 @@ export class DcEditorAddFieldDialog extends LitElement {
     const label = (t: string) => entityLabel(this.entities, t);
     const fieldErr = (k: AddFieldKey) => st.errors[k] ?? "";
     const described = (k: AddFieldKey, help?: boolean) => [fieldErr(k) ? `af-${k}-err` : "", help ? `af-${k}-help` : ""].filter(Boolean).join(" ") || nothing;
-    const text = (k: "name" | "label", caption: string, help?: string) => html`<div class="field">
-      <label for="af-${k}">${caption}</label>
-      <input id="af-${k}" type="text" .value=${live(st[k])} aria-invalid=${fieldErr(k) ? "true" : "false"} aria-describedby=${described(k, !!help)}
-        @input=${(e: Event) => this._set({ [k]: (e.target as HTMLInputElement).value, edited: { ...st.edited, [k]: true }, errors: { ...st.errors, [k]: "" } })} />
-      ${help ? html`<p class="help" id="af-${k}-help">${help}</p>` : nothing}
-      ${fieldErr(k) ? html`<p class="error" id="af-${k}-err">${fieldErr(k)}</p>` : nothing}
-    </div>`;
-    return html`
-      <h3 id="add-field-h">Add a field to ${obj.label}</h3>
+    const text = (k: "name" | "label", caption: string, help?: string) =>
+      html`<div class="field">
+        <label for="af-${k}">${caption}</label>
+        <input
+          id="af-${k}"
+          type="text"
+          .value=${live(st[k])}
+          aria-invalid=${fieldErr(k) ? "true" : "false"}
+          aria-describedby=${described(k, !!help)}
+          @input=${(e: Event) => this._set({ [k]: (e.target as HTMLInputElement).value, edited: { ...st.edited, [k]: true }, errors: { ...st.errors, [k]: "" } })}
+        />
+        ${help ? html`<p class="help" id="af-${k}-help">${help}</p>` : nothing}
+        ${fieldErr(k) ? html`<p class="error" id="af-${k}-err">${fieldErr(k)}</p>` : nothing}
+      </div>`;
+    return html` <h3 id="add-field-h">Add a field to ${obj.label}</h3>
       <p class="help">The field is added to ${obj.label} right away, for every job that fills it. Fields are never removed or retyped later.</p>
       <div class="stack">
-        <dc-combobox label="Column to fill it from" placeholder="Optional" .items=${sourceItems(this.attrs.get(this.entity), null)}
-          .value=${st.source} .valueLabel=${st.source}
+        <dc-combobox
+          label="Column to fill it from"
+          placeholder="Optional"
+          .items=${sourceItems(this.attrs.get(this.entity), null)}
+          .value=${st.source}
+          .valueLabel=${st.source}
           .description=${"Suggests the name, label and type, and maps the new field to this column."}
           @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
             const a = attrMap(this.attrs.get(this.entity)).get(e.detail.value);
             this._set({ source: e.detail.value, through: false, viaEntity: a?.targets?.[0] ?? "", viaAttribute: "" });
-          }}></dc-combobox>
-        ${isLookup ? html`<label class="check"><input type="checkbox" .checked=${st.through} @change=${(e: Event) => {
-            const on = (e.target as HTMLInputElement).checked;
-            if (on && st.viaEntity) this._needAttributes(st.viaEntity);
-            this._set({ through: on, viaAttribute: "" });
-          }} />Through lookup: use a column of the related record</label>` : nothing}
-        ${isLookup && st.through ? html`<div class="grid two">
-            ${targets.length > 1
-              ? selectField("add-field.via.entity", "Related table", st.viaEntity, targets.map((t) => ({ value: t, label: label(t) })), "",
-                  (v) => { this._needAttributes(v); this._set({ viaEntity: v, viaAttribute: "" }); }, { id: "af-via-entity" })
-              : html`<div class="field"><span class="label">Related table</span><span>${label(st.viaEntity)}</span></div>`}
-            ${viaAttrs
-              ? html`<dc-combobox label="Column of ${label(st.viaEntity)}" .items=${sourceItems(viaAttrs, null)}
-                  .value=${st.viaAttribute} .valueLabel=${st.viaAttribute}
-                  @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._set({ viaAttribute: e.detail.value })}></dc-combobox>`
-              : html`<p class="help" role="status">Loading columns of ${label(st.viaEntity)}…</p>`}
-          </div>` : nothing}
+          }}
+        ></dc-combobox>
+        ${
+          isLookup
+            ? html`<label class="check"
+                ><input
+                  type="checkbox"
+                  .checked=${st.through}
+                  @change=${(e: Event) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    if (on && st.viaEntity) this._needAttributes(st.viaEntity);
+                    this._set({ through: on, viaAttribute: "" });
+                  }}
+                />Through lookup: use a column of the related record</label
+              >`
+            : nothing
+        }
+        ${
+          isLookup && st.through
+            ? html`<div class="grid two">
+                ${
+                  targets.length > 1
+                    ? selectField(
+                        "add-field.via.entity",
+                        "Related table",
+                        st.viaEntity,
+                        targets.map((t) => ({ value: t, label: label(t) })),
+                        "",
+                        (v) => {
+                          this._needAttributes(v);
+                          this._set({ viaEntity: v, viaAttribute: "" });
+                        },
+                        { id: "af-via-entity" },
+                      )
+                    : html`<div class="field"><span class="label">Related table</span><span>${label(st.viaEntity)}</span></div>`
+                }
+                ${
+                  viaAttrs
+                    ? html`<dc-combobox
+                        label="Column of ${label(st.viaEntity)}"
+                        .items=${sourceItems(viaAttrs, null)}
+                        .value=${st.viaAttribute}
+                        .valueLabel=${st.viaAttribute}
+                        @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._set({ viaAttribute: e.detail.value })}
+                      ></dc-combobox>`
+                    : html`<p class="help" role="status">Loading columns of ${label(st.viaEntity)}…</p>`
+                }
+              </div>`
+            : nothing
+        }
         <div class="grid two">
-          ${text("label", "Label")}
-          ${text("name", "Name", "Letters, digits and _; starts with a letter.")}
+          ${text("label", "Label")} ${text("name", "Name", "Letters, digits and _; starts with a letter.")}
           <div class="field">
             <label for="af-type">Type</label>
-            <select id="af-type" aria-invalid=${fieldErr("type") ? "true" : "false"} aria-describedby=${described("type")}
-              @change=${(e: Event) => this._set({ type: (e.target as HTMLSelectElement).value as FieldType, edited: { ...st.edited, type: true }, errors: { ...st.errors, type: "" } })}>
+            <select
+              id="af-type"
+              aria-invalid=${fieldErr("type") ? "true" : "false"}
+              aria-describedby=${described("type")}
+              @change=${(e: Event) => this._set({ type: (e.target as HTMLSelectElement).value as FieldType, edited: { ...st.edited, type: true }, errors: { ...st.errors, type: "" } })}
+            >
               ${NEW_FIELD_TYPES.map((t) => html`<option value=${t} ?selected=${t === st.type}>${fieldTypeLabel(t)}</option>`)}
             </select>
             ${fieldErr("type") ? html`<p class="error" id="af-type-err">${fieldErr("type")}</p>` : nothing}
           </div>
         </div>
-        ${st.errors.form ? html`<div class="banner" role="alert" tabindex="-1"><p>${st.errors.form}</p>
-          ${st.requestId ? html`<details><summary>Details</summary>Request id: <code>${st.requestId}</code></details>` : nothing}</div>` : nothing}
+        ${
+          st.errors.form
+            ? html`<div class="banner" role="alert" tabindex="-1">
+                <p>${st.errors.form}</p>
+                ${
+                  st.requestId
+                    ? html`<details>
+                        <summary>Details</summary>
+                        Request id: <code>${st.requestId}</code>
+                      </details>`
+                    : nothing
+                }
+              </div>`
+            : nothing
+        }
       </div>
       <div class="row actions">
         <button class="primary" ?disabled=${st.busy} @click=${() => void this._submit()}>${st.busy ? "Adding…" : "Add field"}</button>

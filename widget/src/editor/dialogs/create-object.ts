@@ -49,7 +49,14 @@ export class DcEditorCreateObject extends LitElement {
     const taken = new Set((this.objects ?? []).map((o) => o.name.toLowerCase()));
     let unique = name;
     for (let i = 2; taken.has(unique.toLowerCase()); i++) unique = `${name}${i}`;
-    this._form = { name: unique, label: e.displayName || e.logicalName, selected: new Set(defaultAttributeSelection(e, this.attrs)), filter: "", busy: false, error: "" };
+    this._form = {
+      name: unique,
+      label: e.displayName || e.logicalName,
+      selected: new Set(defaultAttributeSelection(e, this.attrs)),
+      filter: "",
+      busy: false,
+      error: "",
+    };
     emitEditor(this, "dc-editor-create-object-toggle", { open: true });
     void this.updateComplete.then(() => this.querySelector<HTMLInputElement>("#create-name")?.focus());
   }
@@ -85,34 +92,67 @@ export class DcEditorCreateObject extends LitElement {
     return html`<div class="sub" id="create-object" role="group" aria-labelledby="create-h">
       <h4 id="create-h">New object from ${this.entity?.displayName}</h4>
       <div class="grid two">
-        <div class="field"><label for="create-name">Object name</label>
-          <input id="create-name" .value=${live(c.name)} @input=${(e: Event) => set({ name: (e.target as HTMLInputElement).value })} aria-describedby="create-name-help" />
-          <p class="help" id="create-name-help">Letters, digits and _; starts with a letter.</p></div>
-        <div class="field"><label for="create-label">Label</label>
-          <input id="create-label" .value=${live(c.label)} @input=${(e: Event) => set({ label: (e.target as HTMLInputElement).value })} /></div>
+        <div class="field">
+          <label for="create-name">Object name</label>
+          <input
+            id="create-name"
+            .value=${live(c.name)}
+            @input=${(e: Event) => set({ name: (e.target as HTMLInputElement).value })}
+            aria-describedby="create-name-help"
+          />
+          <p class="help" id="create-name-help">Letters, digits and _; starts with a letter.</p>
+        </div>
+        <div class="field">
+          <label for="create-label">Label</label>
+          <input id="create-label" .value=${live(c.label)} @input=${(e: Event) => set({ label: (e.target as HTMLInputElement).value })} />
+        </div>
       </div>
       <fieldset>
         <legend>Fields (${c.selected.size + 1} of ${attrs.length + 1}; Dynamics ID is always included)</legend>
         <div class="row">
-          <div class="grow field"><label for="create-filter" class="visually-hidden">Filter columns</label>
-            <input id="create-filter" placeholder="Filter columns" .value=${live(c.filter)} @input=${(e: Event) => set({ filter: (e.target as HTMLInputElement).value })} /></div>
+          <div class="grow field">
+            <label for="create-filter" class="visually-hidden">Filter columns</label>
+            <input
+              id="create-filter"
+              placeholder="Filter columns"
+              .value=${live(c.filter)}
+              @input=${(e: Event) => set({ filter: (e.target as HTMLInputElement).value })}
+            />
+          </div>
           <button @click=${() => set({ selected: new Set([...c.selected, ...shown.map((a) => a.logicalName)]) })}>Select shown</button>
-          <button @click=${() => { const s = new Set(c.selected); shown.forEach((a) => s.delete(a.logicalName)); set({ selected: s }); }}>Clear shown</button>
+          <button
+            @click=${() => {
+              const s = new Set(c.selected);
+              shown.forEach((a) => s.delete(a.logicalName));
+              set({ selected: s });
+            }}
+          >
+            Clear shown
+          </button>
         </div>
         <div class="attr-list">
           ${shown.map((a) => {
             const t = fieldTypeForAttribute(a)!;
-            return html`<label><input type="checkbox" .checked=${c.selected.has(a.logicalName)} @change=${(e: Event) => {
-              const s = new Set(c.selected);
-              if ((e.target as HTMLInputElement).checked) s.add(a.logicalName); else s.delete(a.logicalName);
-              set({ selected: s });
-            }} />${a.displayName || a.logicalName} <span class="grey">${a.logicalName} → ${fieldTypeLabel(t.type)}</span></label>`;
+            return html`<label
+              ><input
+                type="checkbox"
+                .checked=${c.selected.has(a.logicalName)}
+                @change=${(e: Event) => {
+                  const s = new Set(c.selected);
+                  if ((e.target as HTMLInputElement).checked) s.add(a.logicalName);
+                  else s.delete(a.logicalName);
+                  set({ selected: s });
+                }}
+              />${a.displayName || a.logicalName} <span class="grey">${a.logicalName} → ${fieldTypeLabel(t.type)}</span></label
+            >`;
           })}
         </div>
       </fieldset>
       ${c.error ? html`<p class="error" role="alert">${c.error}</p>` : nothing}
       <div class="row actions">
-        <button class="primary" ?disabled=${c.busy || !c.name.trim()} @click=${() => void this._create()}>${c.busy ? "Creating…" : "Create object and map its fields"}</button>
+        <button class="primary" ?disabled=${c.busy || !c.name.trim()} @click=${() => void this._create()}>
+          ${c.busy ? "Creating…" : "Create object and map its fields"}
+        </button>
         <button @click=${() => this._close()}>Cancel</button>
       </div>
     </div>`;

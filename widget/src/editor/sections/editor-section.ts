@@ -34,7 +34,10 @@ export abstract class EditorSection extends LitElement {
 
   /** A labelled text input bound to a form key (its error, `aria-invalid`, help text). */
   protected _input(
-    key: string, label: string, value: string, onInput: (v: string) => DraftPatch,
+    key: string,
+    label: string,
+    value: string,
+    onInput: (v: string) => DraftPatch,
     opts: { type?: string; help?: string; placeholder?: string; required?: boolean; id?: string } = {},
   ): TemplateResult {
     const id = opts.id ?? `f-${key.replace(/[^a-z0-9]/gi, "-")}`;
@@ -42,17 +45,28 @@ export abstract class EditorSection extends LitElement {
     const described = [err ? `${id}-err` : "", opts.help ? `${id}-help` : ""].filter(Boolean).join(" ");
     return html`<div class="field">
       <label for=${id}>${label}${opts.required ? html`<span aria-hidden="true"> *</span>` : nothing}</label>
-      <input id=${id} type=${opts.type ?? "text"} data-field-key=${key} .value=${live(value)} placeholder=${opts.placeholder ?? ""}
-        aria-invalid=${err ? "true" : "false"} aria-required=${opts.required ? "true" : "false"} aria-describedby=${described || nothing}
-        @input=${(e: Event) => this._edit(onInput((e.target as HTMLInputElement).value), key)} />
-      ${opts.help ? html`<p class="help" id="${id}-help">${opts.help}</p>` : nothing}
-      ${err ? html`<p class="error" id="${id}-err">${err}</p>` : nothing}
+      <input
+        id=${id}
+        type=${opts.type ?? "text"}
+        data-field-key=${key}
+        .value=${live(value)}
+        placeholder=${opts.placeholder ?? ""}
+        aria-invalid=${err ? "true" : "false"}
+        aria-required=${opts.required ? "true" : "false"}
+        aria-describedby=${described || nothing}
+        @input=${(e: Event) => this._edit(onInput((e.target as HTMLInputElement).value), key)}
+      />
+      ${opts.help ? html`<p class="help" id="${id}-help">${opts.help}</p>` : nothing} ${err ? html`<p class="error" id="${id}-err">${err}</p>` : nothing}
     </div>`;
   }
 
   /** A labelled select bound to a form key; `onChange` returns the draft change (`opts.clear`: more keys it answers). */
   protected _select<T extends string>(
-    key: string, label: string, value: T, options: ReadonlyArray<{ value: T; label: string }>, onChange: (v: T) => DraftPatch,
+    key: string,
+    label: string,
+    value: T,
+    options: ReadonlyArray<{ value: T; label: string }>,
+    onChange: (v: T) => DraftPatch,
     opts: { id?: string; hideLabel?: boolean; help?: string; clear?: string[] } = {},
   ): TemplateResult {
     return selectField(key, label, value, options, this._err(key), (v) => this._edit(onChange(v), ...(opts.clear ?? []), key), opts);
@@ -61,19 +75,28 @@ export abstract class EditorSection extends LitElement {
 
 /** A labelled select; shared by the sections and the add-field dialog. */
 export function selectField<T extends string>(
-  key: string, label: string, value: T, options: ReadonlyArray<{ value: T; label: string }>, err: string, onChange: (v: T) => void,
+  key: string,
+  label: string,
+  value: T,
+  options: ReadonlyArray<{ value: T; label: string }>,
+  err: string,
+  onChange: (v: T) => void,
   opts: { id?: string; hideLabel?: boolean; help?: string } = {},
 ): TemplateResult {
   const id = opts.id ?? `s-${key.replace(/[^a-z0-9]/gi, "-")}`;
   const described = [err ? `${id}-err` : "", opts.help ? `${id}-help` : ""].filter(Boolean).join(" ");
   return html`<div class="field">
     <label for=${id} class=${opts.hideLabel ? "visually-hidden" : ""}>${label}</label>
-    <select id=${id} data-field-key=${key} aria-invalid=${err ? "true" : "false"} aria-describedby=${described || nothing}
-      @change=${(e: Event) => onChange((e.target as HTMLSelectElement).value as T)}>
+    <select
+      id=${id}
+      data-field-key=${key}
+      aria-invalid=${err ? "true" : "false"}
+      aria-describedby=${described || nothing}
+      @change=${(e: Event) => onChange((e.target as HTMLSelectElement).value as T)}
+    >
       ${options.map((o) => html`<option value=${o.value} ?selected=${o.value === value}>${o.label}</option>`)}
     </select>
-    ${opts.help ? html`<p class="help" id="${id}-help">${opts.help}</p>` : nothing}
-    ${err ? html`<p class="error" id="${id}-err">${err}</p>` : nothing}
+    ${opts.help ? html`<p class="help" id="${id}-help">${opts.help}</p>` : nothing} ${err ? html`<p class="error" id="${id}-err">${err}</p>` : nothing}
   </div>`;
 }
 

@@ -35,50 +35,96 @@ export class DcEditorFilterSection extends EditorSection {
     const conds = this.conditions;
     const items = sourceItems(this.attrs, null);
     const err = this._err("source.filter");
-    return editorSection(4, "sec-filter", "Filter", html`
-      <p class="help">Only records that meet every condition are synced. Leave empty to sync all.</p>
-      ${conds === null
-        ? html`<p class="help" role="note">This filter was written by hand; edit the text below or <button class="link" @click=${() => this._setConditions([])}>start over with the builder</button>.</p>`
-        : html`${conds.map((c, i) => {
-            const a = attrs.get(c.attribute);
-            const ops = operatorsFor(a?.type);
-            const needsValue = OPERATORS.find((o) => o.op === c.operator)?.needsValue ?? true;
-            const vErr = c.attribute && needsValue && c.value !== "" ? valueError(a?.type, c.value) : null;
-            const set = (patch: Partial<FilterCondition>) => this._setConditions(conds.map((x, j) => (j === i ? { ...x, ...patch } : x)));
-            return html`<div class="row" role="group" aria-label="Condition ${i + 1}">
-              <div class="grow"><dc-combobox label="Condition ${i + 1}: column" .items=${items} .value=${c.attribute} .valueLabel=${c.attribute}
-                @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
-                  const nops = operatorsFor(attrs.get(e.detail.value)?.type);
-                  set({ attribute: e.detail.value, operator: nops.includes(c.operator) ? c.operator : nops[0]! });
-                }}></dc-combobox></div>
-              <div class="grow">${selectField(`filter.${i}.op`, `Condition ${i + 1}: operator`, c.operator,
-                ops.map((op) => ({ value: op, label: OPERATORS.find((o) => o.op === op)!.label })), this._err(`filter.${i}.op`),
-                (v) => set({ operator: v as FilterOperator }), { id: `flt-op-${i}` })}</div>
-              ${needsValue ? html`<div class="grow field">
-                ${a?.options?.length
-                  ? html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
-                    <select id="flt-val-${i}" @change=${(e: Event) => set({ value: (e.target as HTMLSelectElement).value })}>
-                      <option value="" ?selected=${c.value === ""}>Choose</option>
-                      ${a.options.map((o) => html`<option value=${String(o.value)} ?selected=${c.value === String(o.value)}>${o.label}</option>`)}
-                    </select>`
-                  : html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
-                    <input id="flt-val-${i}" type=${a?.type === "DateTime" ? "date" : "text"} .value=${live(c.value)} aria-invalid=${vErr ? "true" : "false"}
-                      aria-describedby=${vErr ? `flt-val-${i}-err` : nothing} @input=${(e: Event) => set({ value: (e.target as HTMLInputElement).value })} />`}
-                ${vErr ? html`<p class="error" id="flt-val-${i}-err">${vErr}</p>` : nothing}
-              </div>` : nothing}
-              <button class="icon" aria-label="Remove condition ${i + 1}" @click=${() => this._setConditions(conds.filter((_, j) => j !== i))}>✕</button>
-            </div>`;
-          })}
-          <button ?disabled=${!d.entity} @click=${() => this._setConditions([...conds, { attribute: "", operator: "eq", value: "" }])}>Add condition</button>`}
-      <div class="field spaced">
-        <label for="filter-text">OData filter</label>
-        <textarea id="filter-text" data-field-key="source.filter" spellcheck="false" .value=${live(d.filter)} placeholder="statecode eq 0"
-          aria-invalid=${err ? "true" : "false"} aria-describedby=${err ? "filter-text-err filter-text-help" : "filter-text-help"}
-          @input=${(e: Event) => this._setText((e.target as HTMLTextAreaElement).value)}></textarea>
-        <p class="help" id="filter-text-help">The $filter sent to Dynamics. Editing it here updates the builder when it can.</p>
-        ${err ? html`<p class="error" id="filter-text-err">${err}</p>` : nothing}
-      </div>
-    `);
+    return editorSection(
+      4,
+      "sec-filter",
+      "Filter",
+      html`
+        <p class="help">Only records that meet every condition are synced. Leave empty to sync all.</p>
+        ${
+          conds === null
+            ? html`<p class="help" role="note">
+                This filter was written by hand; edit the text below or
+                <button class="link" @click=${() => this._setConditions([])}>start over with the builder</button>.
+              </p>`
+            : html`${conds.map((c, i) => {
+                  const a = attrs.get(c.attribute);
+                  const ops = operatorsFor(a?.type);
+                  const needsValue = OPERATORS.find((o) => o.op === c.operator)?.needsValue ?? true;
+                  const vErr = c.attribute && needsValue && c.value !== "" ? valueError(a?.type, c.value) : null;
+                  const set = (patch: Partial<FilterCondition>) => this._setConditions(conds.map((x, j) => (j === i ? { ...x, ...patch } : x)));
+                  return html`<div class="row" role="group" aria-label="Condition ${i + 1}">
+                    <div class="grow">
+                      <dc-combobox
+                        label="Condition ${i + 1}: column"
+                        .items=${items}
+                        .value=${c.attribute}
+                        .valueLabel=${c.attribute}
+                        @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
+                          const nops = operatorsFor(attrs.get(e.detail.value)?.type);
+                          set({ attribute: e.detail.value, operator: nops.includes(c.operator) ? c.operator : nops[0]! });
+                        }}
+                      ></dc-combobox>
+                    </div>
+                    <div class="grow">
+                      ${selectField(
+                        `filter.${i}.op`,
+                        `Condition ${i + 1}: operator`,
+                        c.operator,
+                        ops.map((op) => ({ value: op, label: OPERATORS.find((o) => o.op === op)!.label })),
+                        this._err(`filter.${i}.op`),
+                        (v) => set({ operator: v as FilterOperator }),
+                        { id: `flt-op-${i}` },
+                      )}
+                    </div>
+                    ${
+                      needsValue
+                        ? html`<div class="grow field">
+                            ${
+                              a?.options?.length
+                                ? html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
+                                    <select id="flt-val-${i}" @change=${(e: Event) => set({ value: (e.target as HTMLSelectElement).value })}>
+                                      <option value="" ?selected=${c.value === ""}>Choose</option>
+                                      ${a.options.map((o) => html`<option value=${String(o.value)} ?selected=${c.value === String(o.value)}>${o.label}</option>`)}
+                                    </select>`
+                                : html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
+                                    <input
+                                      id="flt-val-${i}"
+                                      type=${a?.type === "DateTime" ? "date" : "text"}
+                                      .value=${live(c.value)}
+                                      aria-invalid=${vErr ? "true" : "false"}
+                                      aria-describedby=${vErr ? `flt-val-${i}-err` : nothing}
+                                      @input=${(e: Event) => set({ value: (e.target as HTMLInputElement).value })}
+                                    />`
+                            }
+                            ${vErr ? html`<p class="error" id="flt-val-${i}-err">${vErr}</p>` : nothing}
+                          </div>`
+                        : nothing
+                    }
+                    <button class="icon" aria-label="Remove condition ${i + 1}" @click=${() => this._setConditions(conds.filter((_, j) => j !== i))}>✕</button>
+                  </div>`;
+                })}
+                <button ?disabled=${!d.entity} @click=${() => this._setConditions([...conds, { attribute: "", operator: "eq", value: "" }])}>
+                  Add condition
+                </button>`
+        }
+        <div class="field spaced">
+          <label for="filter-text">OData filter</label>
+          <textarea
+            id="filter-text"
+            data-field-key="source.filter"
+            spellcheck="false"
+            .value=${live(d.filter)}
+            placeholder="statecode eq 0"
+            aria-invalid=${err ? "true" : "false"}
+            aria-describedby=${err ? "filter-text-err filter-text-help" : "filter-text-help"}
+            @input=${(e: Event) => this._setText((e.target as HTMLTextAreaElement).value)}
+          ></textarea>
+          <p class="help" id="filter-text-help">The $filter sent to Dynamics. Editing it here updates the builder when it can.</p>
+          ${err ? html`<p class="error" id="filter-text-err">${err}</p>` : nothing}
+        </div>
+      `,
+    );
   }
 }
 

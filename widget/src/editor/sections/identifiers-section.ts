@@ -45,44 +45,80 @@ export class DcEditorIdentifiersSection extends EditorSection {
 
   override render() {
     const d = this.draft;
-    const fieldOpts = [{ value: "", label: "Choose a field" }, ...(this.object?.fields ?? []).filter((f) => f.type !== "reference").map((f) => ({ value: f.name, label: `${f.label}${f.unique ? " (unique)" : ""}` }))];
+    const fieldOpts = [
+      { value: "", label: "Choose a field" },
+      ...(this.object?.fields ?? []).filter((f) => f.type !== "reference").map((f) => ({ value: f.name, label: `${f.label}${f.unique ? " (unique)" : ""}` })),
+    ];
     const srcItems = sourceItems(this.attrs, null);
     const ids = (next: EditorDraft["identifiers"], ...clear: string[]) => this._edit({ identifiers: next }, "identifiers", ...clear);
-    return editorSection(3, "sec-identifiers", "Identifiers and lookups", html`
-      <div class="grid two">
-        <fieldset data-field-key="mode">
-          <legend>When a record arrives</legend>
-          <div class="choices stacked">
-            ${MODES.map((mo) => html`<label><input type="radio" name="mode" .checked=${d.mode === mo.value} @change=${() => this._edit({ mode: mo.value })} />${mo.label}
-              <span class="grey">${mo.help}</span></label>`)}
-          </div>
-        </fieldset>
-        <fieldset data-field-key="deletes">
-          <legend>When a record is deleted in Dynamics</legend>
-          <div class="choices stacked">
-            ${DELETES.map((o) => html`<label><input type="radio" name="deletes" .checked=${d.deletes === o.value} @change=${() => this._edit({ deletes: o.value })} />${o.label}</label>`)}
-          </div>
-        </fieldset>
-      </div>
+    return editorSection(
+      3,
+      "sec-identifiers",
+      "Identifiers and lookups",
+      html`
+        <div class="grid two">
+          <fieldset data-field-key="mode">
+            <legend>When a record arrives</legend>
+            <div class="choices stacked">
+              ${MODES.map(
+                (mo) =>
+                  html`<label
+                    ><input type="radio" name="mode" .checked=${d.mode === mo.value} @change=${() => this._edit({ mode: mo.value })} />${mo.label}
+                    <span class="grey">${mo.help}</span></label
+                  >`,
+              )}
+            </div>
+          </fieldset>
+          <fieldset data-field-key="deletes">
+            <legend>When a record is deleted in Dynamics</legend>
+            <div class="choices stacked">
+              ${DELETES.map((o) => html`<label><input type="radio" name="deletes" .checked=${d.deletes === o.value} @change=${() => this._edit({ deletes: o.value })} />${o.label}</label>`)}
+            </div>
+          </fieldset>
+        </div>
 
-      <h4>Identifier (upsert key)</h4>
-      <p class="help">Which field recognises a record that was synced before. Usually Dynamics ID filled from the table's id column.</p>
-      ${this._err("identifiers") ? html`<p class="error" data-field-key="identifiers" tabindex="-1">${this._err("identifiers")}</p>` : nothing}
-      ${d.identifiers.map((id, i) => html`<div class="row">
-        <div class="grow">${this._select(`identifiers.${i}.target`, `Identifier ${i + 1}: target field`, id.target, fieldOpts,
-          (v) => ({ identifiers: d.identifiers.map((x, j) => (j === i ? { ...x, target: v } : x)) }), { id: `id-target-${i}`, clear: ["identifiers"] })}</div>
-        <div class="grow"><dc-combobox label="Identifier ${i + 1}: column" data-field-key="identifiers.${i}.source" .items=${srcItems} .value=${id.source} .valueLabel=${id.source}
-          .error=${this._err(`identifiers.${i}.source`)}
-          @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => ids(d.identifiers.map((x, j) => (j === i ? { ...x, source: e.detail.value } : x)), `identifiers.${i}.source`)}></dc-combobox></div>
-        <button class="icon" aria-label="Remove identifier ${i + 1}" @click=${() => ids(d.identifiers.filter((_, j) => j !== i))}>✕</button>
-      </div>`)}
-      ${d.identifiers.length < 3 ? html`<button @click=${() => ids([...d.identifiers, { target: "", source: d.identifiers.length ? "" : this.entity?.primaryIdAttribute ?? "" }])}>Add identifier</button>` : nothing}
+        <h4>Identifier (upsert key)</h4>
+        <p class="help">Which field recognises a record that was synced before. Usually Dynamics ID filled from the table's id column.</p>
+        ${this._err("identifiers") ? html`<p class="error" data-field-key="identifiers" tabindex="-1">${this._err("identifiers")}</p>` : nothing}
+        ${d.identifiers.map(
+          (id, i) =>
+            html`<div class="row">
+              <div class="grow">
+                ${this._select(
+                  `identifiers.${i}.target`,
+                  `Identifier ${i + 1}: target field`,
+                  id.target,
+                  fieldOpts,
+                  (v) => ({ identifiers: d.identifiers.map((x, j) => (j === i ? { ...x, target: v } : x)) }),
+                  { id: `id-target-${i}`, clear: ["identifiers"] },
+                )}
+              </div>
+              <div class="grow">
+                <dc-combobox
+                  label="Identifier ${i + 1}: column"
+                  data-field-key="identifiers.${i}.source"
+                  .items=${srcItems}
+                  .value=${id.source}
+                  .valueLabel=${id.source}
+                  .error=${this._err(`identifiers.${i}.source`)}
+                  @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) =>
+                    ids(
+                      d.identifiers.map((x, j) => (j === i ? { ...x, source: e.detail.value } : x)),
+                      `identifiers.${i}.source`,
+                    )}
+                ></dc-combobox>
+              </div>
+              <button class="icon" aria-label="Remove identifier ${i + 1}" @click=${() => ids(d.identifiers.filter((_, j) => j !== i))}>✕</button>
+            </div>`,
+        )}
+        ${d.identifiers.length < 3 ? html`<button @click=${() => ids([...d.identifiers, { target: "", source: d.identifiers.length ? "" : (this.entity?.primaryIdAttribute ?? "") }])}>Add identifier</button>` : nothing}
 
-      <h4>Lookups</h4>
-      <p class="help">Link each record to a record of another object, found by matching fields (up to 6).</p>
-      ${d.lookups.map((l, i) => this._renderLookup(l, i))}
-      ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null" }] })}>Add lookup</button>` : nothing}
-    `);
+        <h4>Lookups</h4>
+        <p class="help">Link each record to a record of another object, found by matching fields (up to 6).</p>
+        ${d.lookups.map((l, i) => this._renderLookup(l, i))}
+        ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null" }] })}>Add lookup</button>` : nothing}
+      `,
+    );
   }
 
   private _renderLookup(l: Lookup, i: number) {
@@ -94,32 +130,65 @@ export class DcEditorIdentifiersSection extends EditorSection {
     const srcItems = sourceItems(this.attrs, null);
     return html`<div class="sub" role="group" aria-label="Lookup ${i + 1}">
       <div class="grid two">
-        ${this._select(`lookups.${i}.target`, "Field to fill", l.target,
-          [{ value: "", label: "Choose a field" }, ...targetFields.map((f) => ({ value: f.name, label: `${f.label}${f.references ? ` (→ ${f.references})` : ""}` }))],
+        ${this._select(
+          `lookups.${i}.target`,
+          "Field to fill",
+          l.target,
+          [
+            { value: "", label: "Choose a field" },
+            ...targetFields.map((f) => ({ value: f.name, label: `${f.label}${f.references ? ` (→ ${f.references})` : ""}` })),
+          ],
           (v) => {
             const f = obj?.fields.find((x) => x.name === v);
             return lookup({ target: v, ...(f?.references ? { object: f.references } : {}) });
-          }, { id: `lk-target-${i}` })}
-        ${this._select(`lookups.${i}.object`, "Find the record in", l.object,
+          },
+          { id: `lk-target-${i}` },
+        )}
+        ${this._select(
+          `lookups.${i}.object`,
+          "Find the record in",
+          l.object,
           [{ value: "", label: "Choose an object" }, ...(this.objects ?? []).map((o) => ({ value: o.name, label: o.label }))],
-          (v) => lookup({ object: v, match: l.match.map((m) => ({ ...m, field: "" })) }), { id: `lk-object-${i}` })}
+          (v) => lookup({ object: v, match: l.match.map((m) => ({ ...m, field: "" })) }),
+          { id: `lk-object-${i}` },
+        )}
       </div>
       <fieldset>
         <legend>Match when</legend>
-        ${l.match.map((m, k) => html`<div class="row">
-          <div class="grow"><dc-combobox label="Column ${k + 1}" data-field-key="lookups.${i}.match.${k}.source" .items=${srcItems} .value=${m.source} .valueLabel=${m.source}
-            .error=${this._err(`lookups.${i}.match.${k}.source`)}
-            @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) =>
-              this._edit(lookup({ match: l.match.map((x, q) => (q === k ? { ...x, source: e.detail.value } : x)) }), `lookups.${i}.match.${k}.source`)}></dc-combobox></div>
-          <div class="grow">${this._select(`lookups.${i}.match.${k}.field`, `equals field ${k + 1} of ${other?.label ?? "the object"}`, m.field,
-            [{ value: "", label: "Choose a field" }, ...(other?.fields ?? []).map((f) => ({ value: f.name, label: f.label }))],
-            (v) => lookup({ match: l.match.map((x, q) => (q === k ? { ...x, field: v } : x)) }), { id: `lk-${i}-field-${k}` })}</div>
-          ${l.match.length > 1 ? html`<button class="icon" aria-label="Remove match ${k + 1} of lookup ${i + 1}" @click=${() => this._edit(lookup({ match: l.match.filter((_, q) => q !== k) }))}>✕</button>` : nothing}
-        </div>`)}
+        ${l.match.map(
+          (m, k) =>
+            html`<div class="row">
+              <div class="grow">
+                <dc-combobox
+                  label="Column ${k + 1}"
+                  data-field-key="lookups.${i}.match.${k}.source"
+                  .items=${srcItems}
+                  .value=${m.source}
+                  .valueLabel=${m.source}
+                  .error=${this._err(`lookups.${i}.match.${k}.source`)}
+                  @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) =>
+                    this._edit(lookup({ match: l.match.map((x, q) => (q === k ? { ...x, source: e.detail.value } : x)) }), `lookups.${i}.match.${k}.source`)}
+                ></dc-combobox>
+              </div>
+              <div class="grow">
+                ${this._select(
+                  `lookups.${i}.match.${k}.field`,
+                  `equals field ${k + 1} of ${other?.label ?? "the object"}`,
+                  m.field,
+                  [{ value: "", label: "Choose a field" }, ...(other?.fields ?? []).map((f) => ({ value: f.name, label: f.label }))],
+                  (v) => lookup({ match: l.match.map((x, q) => (q === k ? { ...x, field: v } : x)) }),
+                  { id: `lk-${i}-field-${k}` },
+                )}
+              </div>
+              ${l.match.length > 1 ? html`<button class="icon" aria-label="Remove match ${k + 1} of lookup ${i + 1}" @click=${() => this._edit(lookup({ match: l.match.filter((_, q) => q !== k) }))}>✕</button>` : nothing}
+            </div>`,
+        )}
         ${l.match.length < 6 ? html`<button @click=${() => this._edit(lookup({ match: [...l.match, { source: "", field: "" }] }))}>Add match field</button>` : html`<p class="help">Up to 6 match fields.</p>`}
       </fieldset>
       <div class="row">
-        <div class="grow">${this._select(`lookups.${i}.onMissing`, "When no record matches", l.onMissing, ON_MISSING, (v) => lookup({ onMissing: v }), { id: `lk-missing-${i}` })}</div>
+        <div class="grow">
+          ${this._select(`lookups.${i}.onMissing`, "When no record matches", l.onMissing, ON_MISSING, (v) => lookup({ onMissing: v }), { id: `lk-missing-${i}` })}
+        </div>
         <button @click=${() => this._edit({ lookups: d.lookups.filter((_, j) => j !== i) })}>Remove lookup ${i + 1}</button>
       </div>
     </div>`;

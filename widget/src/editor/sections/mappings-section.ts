@@ -110,24 +110,32 @@ export class DcEditorMappingsSection extends EditorSection {
     if (!d.entity || !d.targetObject) {
       body = html`<p class="help">Choose a Dynamics table and a target object first.</p>`;
     } else if (!obj || (!this.attrs.has(d.entity) && this.attrsLoading.has(d.entity))) {
-      body = html`<div class="skeleton" aria-hidden="true"></div><p role="status" class="help">Loading columns…</p>`;
+      body = html`<div class="skeleton" aria-hidden="true"></div>
+        <p role="status" class="help">Loading columns…</p>`;
     } else {
       const reviewCount = d.review.length;
-      body = html`
-        <div class="toolbar">
+      body = html` <div class="toolbar">
           <button @click=${() => this._runAutoMap()} ?disabled=${!this._sourceAttrs.length}>Auto-map</button>
           <span class="help">Fills empty rows by name and type.</span>
-          ${reviewCount ? html`<span class="badge guess" role="status">${reviewCount} to review</span>
-            <button class="link" @click=${() => this._edit({ review: [] })}>Accept all guesses</button>` : nothing}
+          ${
+            reviewCount
+              ? html`<span class="badge guess" role="status">${reviewCount} to review</span>
+                  <button class="link" @click=${() => this._edit({ review: [] })}>Accept all guesses</button>`
+              : nothing
+          }
           <button class="push" aria-haspopup="dialog" @click=${() => void this._addField?.show()}>Add a field to ${obj.label}</button>
         </div>
         ${this._err("mappings") ? html`<p class="error" data-field-key="mappings" tabindex="-1">${this._err("mappings")}</p>` : nothing}
-        <div class="mappings" role="list" aria-label="Field mappings">
-          ${orderFields(obj.fields).map((f) => this._renderRow(f))}
-        </div>
-        <dc-editor-add-field-dialog .object=${obj} .entity=${d.entity} .attrs=${this.attrs} .entities=${this.entities} .client=${this.client}
+        <div class="mappings" role="list" aria-label="Field mappings">${orderFields(obj.fields).map((f) => this._renderRow(f))}</div>
+        <dc-editor-add-field-dialog
+          .object=${obj}
+          .entity=${d.entity}
+          .attrs=${this.attrs}
+          .entities=${this.entities}
+          .client=${this.client}
           @dc-editor-field-added=${(e: GlobalEventHandlersEventMap["dc-editor-field-added"]) => (this._focusAfterClose = e.detail.field.name)}
-          @dc-editor-dialog-close=${() => this._onDialogClose()}></dc-editor-add-field-dialog>`;
+          @dc-editor-dialog-close=${() => this._onDialogClose()}
+        ></dc-editor-add-field-dialog>`;
     }
     return editorSection(2, "sec-mappings", "Field mappings", body);
   }
@@ -140,16 +148,22 @@ export class DcEditorMappingsSection extends EditorSection {
     const guess = d.review.includes(f.name);
     if (f.type === "reference") {
       return html`<div class="mapping" role="listitem" part="mapping-row">
-        <div><div class="target-name">${f.label}</div><div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.references ? ` to ${f.references}` : ""}</div></div>
-        <p class="help">Filled by a lookup (section 3).</p><div></div>
+        <div>
+          <div class="target-name">${f.label}</div>
+          <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.references ? ` to ${f.references}` : ""}</div>
+        </div>
+        <p class="help">Filled by a lookup (section 3).</p>
+        <div></div>
       </div>`;
     }
     const via = m?.via;
     const isLookup = attr && LOOKUP_TYPES.has(attr.type);
     return html`<div class="mapping ${guess ? "guess" : ""}" role="listitem" part="mapping-row" data-target=${f.name}>
       <div>
-        <div class="target-name">${f.label} ${f.required ? html`<span class="badge required">Required</span>` : nothing}
-          ${guess ? html`<span class="badge guess">Review</span>` : nothing}</div>
+        <div class="target-name">
+          ${f.label} ${f.required ? html`<span class="badge required">Required</span>` : nothing}
+          ${guess ? html`<span class="badge guess">Review</span>` : nothing}
+        </div>
         <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.unique ? " · unique" : ""}</div>
       </div>
       <div>
@@ -165,12 +179,22 @@ export class DcEditorMappingsSection extends EditorSection {
           @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._pickSource(f, e.detail.value)}
           @dc-combobox-action=${(e: GlobalEventHandlersEventMap["dc-combobox-action"]) => this._toggleShowAll(key, e.detail.value)}
         ></dc-combobox>
-        ${m && attr ? html`<div class="mapping-extra">
-          ${attr && !via && !isCompatible(attr, f.type, m.use) ? html`<span class="warning" role="note">⚠ ${typeIcon(attr.type).name}${m.use === "label" ? " label" : ""} does not fit ${fieldTypeLabel(f.type)}.</span>` : nothing}
-          ${isLookup ? html`<label class="check"><input type="checkbox" .checked=${!!via} @change=${(e: Event) => this._toggleVia(f, attr, (e.target as HTMLInputElement).checked)} />
-            Through lookup: use a column of the related record</label>` : nothing}
-          ${!via && hasLabel(attr.type) && (OPTION_TYPES.has(attr.type) || isLookup) ? this._renderUse(f, m, attr) : nothing}
-        </div>` : nothing}
+        ${
+          m && attr
+            ? html`<div class="mapping-extra">
+                ${attr && !via && !isCompatible(attr, f.type, m.use) ? html`<span class="warning" role="note">⚠ ${typeIcon(attr.type).name}${m.use === "label" ? " label" : ""} does not fit ${fieldTypeLabel(f.type)}.</span>` : nothing}
+                ${
+                  isLookup
+                    ? html`<label class="check"
+                        ><input type="checkbox" .checked=${!!via} @change=${(e: Event) => this._toggleVia(f, attr, (e.target as HTMLInputElement).checked)} />
+                        Through lookup: use a column of the related record</label
+                      >`
+                    : nothing
+                }
+                ${!via && hasLabel(attr.type) && (OPTION_TYPES.has(attr.type) || isLookup) ? this._renderUse(f, m, attr) : nothing}
+              </div>`
+            : nothing
+        }
         ${m && via && attr ? this._renderVia(f, m, attr) : nothing}
       </div>
       <div class="mapping-actions">
@@ -184,12 +208,28 @@ export class DcEditorMappingsSection extends EditorSection {
   private _renderUse(f: ObjectField, m: Mapping, attr: AttributeInfo) {
     const name = `use-${f.name}`;
     const opts: Array<{ v: "value" | "label"; label: string }> = LOOKUP_TYPES.has(attr.type)
-      ? [{ v: "value", label: "Record id" }, { v: "label", label: "Name" }]
-      : [{ v: "value", label: "Value" }, { v: "label", label: "Label" }];
+      ? [
+          { v: "value", label: "Record id" },
+          { v: "label", label: "Name" },
+        ]
+      : [
+          { v: "value", label: "Value" },
+          { v: "label", label: "Label" },
+        ];
     return html`<fieldset class="choices" data-field-key="${mappingKey(f.name)}.use">
       <legend class="visually-hidden">Use the value or the label of ${attr.displayName}</legend>
-      ${opts.map((o) => html`<label><input type="radio" name=${name} .checked=${m.use === o.v} ?disabled=${!isCompatible(attr, f.type, o.v)}
-        @change=${() => this._setMapping(f.name, { ...m, use: o.v })} />${o.label}</label>`)}
+      ${opts.map(
+        (o) =>
+          html`<label
+            ><input
+              type="radio"
+              name=${name}
+              .checked=${m.use === o.v}
+              ?disabled=${!isCompatible(attr, f.type, o.v)}
+              @change=${() => this._setMapping(f.name, { ...m, use: o.v })}
+            />${o.label}</label
+          >`,
+      )}
     </fieldset>`;
   }
 
@@ -202,28 +242,38 @@ export class DcEditorMappingsSection extends EditorSection {
     const label = (t: string) => entityLabel(this.entities, t);
     return html`<div class="sub">
       <div class="grid two">
-        ${targets.length > 1
-          ? selectField(`${rowKey}.entity`, `Related table (${attr.displayName} can point to ${targets.map(label).join(" or ")})`, via.entity,
-              targets.map((t) => ({ value: t, label: label(t) })), this._err(`${rowKey}.entity`),
-              (v) => {
-                this._setMapping(f.name, { ...m, via: { entity: v, attribute: "" } }, `${rowKey}.entity`);
-                emitEditor(this, "dc-editor-attributes-need", { logicalName: v });
-              }, { id: `via-entity-${f.name}` })
-          : html`<div class="field"><span class="label">Related table</span><span>${label(via.entity || targets[0] || "")}</span></div>`}
-        ${attrs
-          ? html`<dc-combobox
-              label="Column of ${label(via.entity)}"
-              data-field-key=${rowKey}
-              .items=${sourceItems(attrs, f.type, this._showAll.has(rowKey))}
-              .value=${via.attribute}
-              .valueLabel=${via.attribute}
-              @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
-                const va = attrs.find((a) => a.logicalName === e.detail.value);
-                this._setMapping(f.name, { ...m, via: { ...via, attribute: e.detail.value }, use: va ? preferredUse(va, f.type) : "value" });
-              }}
-              @dc-combobox-action=${(e: GlobalEventHandlersEventMap["dc-combobox-action"]) => this._toggleShowAll(rowKey, e.detail.value)}
-            ></dc-combobox>`
-          : html`<p class="help" role="status">Loading columns of ${label(via.entity)}…</p>`}
+        ${
+          targets.length > 1
+            ? selectField(
+                `${rowKey}.entity`,
+                `Related table (${attr.displayName} can point to ${targets.map(label).join(" or ")})`,
+                via.entity,
+                targets.map((t) => ({ value: t, label: label(t) })),
+                this._err(`${rowKey}.entity`),
+                (v) => {
+                  this._setMapping(f.name, { ...m, via: { entity: v, attribute: "" } }, `${rowKey}.entity`);
+                  emitEditor(this, "dc-editor-attributes-need", { logicalName: v });
+                },
+                { id: `via-entity-${f.name}` },
+              )
+            : html`<div class="field"><span class="label">Related table</span><span>${label(via.entity || targets[0] || "")}</span></div>`
+        }
+        ${
+          attrs
+            ? html`<dc-combobox
+                label="Column of ${label(via.entity)}"
+                data-field-key=${rowKey}
+                .items=${sourceItems(attrs, f.type, this._showAll.has(rowKey))}
+                .value=${via.attribute}
+                .valueLabel=${via.attribute}
+                @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
+                  const va = attrs.find((a) => a.logicalName === e.detail.value);
+                  this._setMapping(f.name, { ...m, via: { ...via, attribute: e.detail.value }, use: va ? preferredUse(va, f.type) : "value" });
+                }}
+                @dc-combobox-action=${(e: GlobalEventHandlersEventMap["dc-combobox-action"]) => this._toggleShowAll(rowKey, e.detail.value)}
+              ></dc-combobox>`
+            : html`<p class="help" role="status">Loading columns of ${label(via.entity)}…</p>`
+        }
       </div>
     </div>`;
   }

@@ -52,34 +52,65 @@ export class DcEditorPreviewPanel extends EditorSection {
     const lookupCols = d.lookups.map((l) => l.target).filter(Boolean);
     const allCols = [...new Set([...cols, ...lookupCols])];
     const label = (t: string) => this.object?.fields.find((f) => f.name === t)?.label ?? t;
-    return editorSection(6, "sec-preview", "Preview", html`
-      <div class="toolbar">
-        <button ?disabled=${this.busy || this.disabled} @click=${() => emitEditor(this, "dc-editor-preview-run", {})}>
-          ${this.busy ? "Fetching…" : "Fetch 10 sample records"}</button>
-        <span class="help">Reads live from Dynamics and maps what you see here, saved or not; nothing is written.</span>
-      </div>
-      ${renderBanner(this.error, "preview-error", () => emitEditor(this, "dc-editor-preview-dismiss", {}))}
-      ${p ? html`
-        <p role="status" class="help">${p.rows.length} record${p.rows.length === 1 ? "" : "s"}, ${p.rows.reduce((n, r) => n + r.errors.length, 0)} problem(s).</p>
-        ${p.rows.length ? html`<div class="table-wrap" tabindex="0" role="region" aria-label="Sample records">
-          <table part="preview-table">
-            <caption>Mapped values of ${p.rows.length} sample records; cells with a problem say why.</caption>
-            <thead><tr><th scope="col">Dynamics id</th>${allCols.map((c) => html`<th scope="col">${label(c)}</th>`)}</tr></thead>
-            <tbody>${p.rows.map((r) => html`<tr>
-              <th scope="row"><code>${r.sourceId}</code></th>
-              ${allCols.map((c) => {
-                const errs = r.errors.filter((e) => e.field === c);
-                return html`<td class=${errs.length ? "cell-error" : ""}>
-                  ${errs.length ? html`<span aria-hidden="true">⚠ </span>${displayValue(errs[0]!.value ?? r.fields[c])}${errs.map((e) => html`<span class="cell-reason">${e.reason}</span>`)}` : displayValue(r.fields[c])}
-                </td>`;
-              })}
-            </tr>`)}</tbody>
-          </table>
-        </div>` : html`<p class="help">No records matched the filter.</p>`}
-        ${p.rows.some((r) => r.errors.some((e) => !e.field || !allCols.includes(e.field))) ? html`<ul>
-          ${p.rows.flatMap((r) => r.errors.filter((e) => !e.field || !allCols.includes(e.field)).map((e) => html`<li><code>${r.sourceId}</code>${e.field ? ` · ${label(e.field)}` : ""}: ${e.reason}</li>`))}
-        </ul>` : nothing}` : nothing}
-    `);
+    return editorSection(
+      6,
+      "sec-preview",
+      "Preview",
+      html`
+        <div class="toolbar">
+          <button ?disabled=${this.busy || this.disabled} @click=${() => emitEditor(this, "dc-editor-preview-run", {})}>
+            ${this.busy ? "Fetching…" : "Fetch 10 sample records"}
+          </button>
+          <span class="help">Reads live from Dynamics and maps what you see here, saved or not; nothing is written.</span>
+        </div>
+        ${renderBanner(this.error, "preview-error", () => emitEditor(this, "dc-editor-preview-dismiss", {}))}
+        ${
+          p
+            ? html` <p role="status" class="help">
+                  ${p.rows.length} record${p.rows.length === 1 ? "" : "s"}, ${p.rows.reduce((n, r) => n + r.errors.length, 0)} problem(s).
+                </p>
+                ${
+                  p.rows.length
+                    ? html`<div class="table-wrap" tabindex="0" role="region" aria-label="Sample records">
+                        <table part="preview-table">
+                          <caption>
+                            Mapped values of ${p.rows.length} sample records; cells with a problem say why.
+                          </caption>
+                          <thead>
+                            <tr>
+                              <th scope="col">Dynamics id</th>
+                              ${allCols.map((c) => html`<th scope="col">${label(c)}</th>`)}
+                            </tr>
+                          </thead>
+                          <tbody>
+                            ${p.rows.map(
+                              (r) =>
+                                html`<tr>
+                                  <th scope="row"><code>${r.sourceId}</code></th>
+                                  ${allCols.map((c) => {
+                                    const errs = r.errors.filter((e) => e.field === c);
+                                    return html`<td class=${errs.length ? "cell-error" : ""}>
+                                      ${errs.length ? html`<span aria-hidden="true">⚠ </span>${displayValue(errs[0]!.value ?? r.fields[c])}${errs.map((e) => html`<span class="cell-reason">${e.reason}</span>`)}` : displayValue(r.fields[c])}
+                                    </td>`;
+                                  })}
+                                </tr>`,
+                            )}
+                          </tbody>
+                        </table>
+                      </div>`
+                    : html`<p class="help">No records matched the filter.</p>`
+                }
+                ${
+                  p.rows.some((r) => r.errors.some((e) => !e.field || !allCols.includes(e.field)))
+                    ? html`<ul>
+                        ${p.rows.flatMap((r) => r.errors.filter((e) => !e.field || !allCols.includes(e.field)).map((e) => html`<li><code>${r.sourceId}</code>${e.field ? ` · ${label(e.field)}` : ""}: ${e.reason}</li>`))}
+                      </ul>`
+                    : nothing
+                }`
+            : nothing
+        }
+      `,
+    );
   }
 }
 

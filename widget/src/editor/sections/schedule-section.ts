@@ -45,49 +45,150 @@ export class DcEditorScheduleSection extends EditorSection {
     const sameConnJobs = this.jobs.filter((j) => j.id !== this.jobId && j.connectionId === this.connectionId);
     const cronFieldErr = this._err("schedule.cron") || (cronErr ?? "");
     const notify = (patch: Partial<EditorDraft["notify"]>) => ({ notify: { ...d.notify, ...patch } });
-    return editorSection(5, "sec-schedule", "Schedule and notifications", html`
-      <div class="grid two">
-        ${this._select("schedule.kind", "Run", s.kind, SCHEDULE_KINDS.map((k) => ({ value: k.kind, label: k.label })), (v) => schedule({ kind: v }), { id: "sch-kind", clear: ["schedule.cron"] })}
-        ${s.kind === "hourly" ? html`<div class="field"><label for="sch-minute">At minute</label>
-            <input id="sch-minute" type="number" min="0" max="59" .value=${live(String(Number(s.time.split(":")[1] ?? 0)))}
-              @input=${(e: Event) => setS({ time: `00:${String(Math.max(0, Math.min(59, Number((e.target as HTMLInputElement).value) || 0))).padStart(2, "0")}` })} /></div>` : nothing}
-        ${["daily", "weekdays", "weekly", "monthly"].includes(s.kind) ? html`<div class="field"><label for="sch-time">Time</label>
-            <input id="sch-time" type="time" .value=${live(s.time)} @input=${(e: Event) => setS({ time: (e.target as HTMLInputElement).value || "00:00" })} /></div>` : nothing}
-        ${s.kind === "weekly" ? this._select("schedule.weekday", "Day of the week", String(s.weekday), WEEKDAYS.map((w, i) => ({ value: String(i), label: w })), (v) => schedule({ weekday: Number(v) }), { id: "sch-weekday", clear: ["schedule.cron"] }) : nothing}
-        ${s.kind === "monthly" ? html`<div class="field"><label for="sch-dom">Day of the month</label>
-            <input id="sch-dom" type="number" min="1" max="28" .value=${live(String(s.dayOfMonth))} aria-describedby="sch-dom-help"
-              @input=${(e: Event) => setS({ dayOfMonth: Math.max(1, Math.min(28, Number((e.target as HTMLInputElement).value) || 1)) })} />
-            <p class="help" id="sch-dom-help">1 to 28, so every month has it.</p></div>` : nothing}
-        ${s.kind === "custom" ? html`<div class="field"><label for="sch-cron">Cron expression</label>
-            <input id="sch-cron" data-field-key="schedule.cron" spellcheck="false" .value=${live(s.cron)} placeholder="0 2 * * 1-5"
-              aria-invalid=${cronFieldErr ? "true" : "false"} aria-describedby=${cronFieldErr ? "sch-cron-err sch-cron-help" : "sch-cron-help"}
-              @input=${(e: Event) => setS({ cron: (e.target as HTMLInputElement).value })} />
-            <p class="help" id="sch-cron-help">minute hour day-of-month month day-of-week</p>
-            ${cronFieldErr ? html`<p class="error" id="sch-cron-err">${cronFieldErr}</p>` : nothing}</div>` : nothing}
-        ${s.kind !== "off" ? html`<dc-combobox label="Time zone" data-field-key="schedule.timezone" .items=${zoneItems()} .value=${d.timezone} .valueLabel=${d.timezone}
-            .error=${this._err("schedule.timezone")}
-            @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._edit({ timezone: e.detail.value }, "schedule.timezone")}></dc-combobox>` : nothing}
-      </div>
-      ${s.kind !== "off" && s.kind !== "custom" && this._err("schedule.cron") ? html`<p class="error" data-field-key="schedule.cron" tabindex="-1">${this._err("schedule.cron")}</p>` : nothing}
-      ${words ? html`<p><strong>${words}</strong></p>` : nothing}
-      ${runs.length ? html`<div><span class="label" id="next-runs">Next runs</span><ol class="runs" aria-labelledby="next-runs">
-          ${runs.map((r) => html`<li><time datetime=${r.toISOString()}>${formatRun(r, d.timezone)}</time></li>`)}</ol></div>` : nothing}
+    return editorSection(
+      5,
+      "sec-schedule",
+      "Schedule and notifications",
+      html`
+        <div class="grid two">
+          ${this._select(
+            "schedule.kind",
+            "Run",
+            s.kind,
+            SCHEDULE_KINDS.map((k) => ({ value: k.kind, label: k.label })),
+            (v) => schedule({ kind: v }),
+            { id: "sch-kind", clear: ["schedule.cron"] },
+          )}
+          ${
+            s.kind === "hourly"
+              ? html`<div class="field">
+                  <label for="sch-minute">At minute</label>
+                  <input
+                    id="sch-minute"
+                    type="number"
+                    min="0"
+                    max="59"
+                    .value=${live(String(Number(s.time.split(":")[1] ?? 0)))}
+                    @input=${(e: Event) => setS({ time: `00:${String(Math.max(0, Math.min(59, Number((e.target as HTMLInputElement).value) || 0))).padStart(2, "0")}` })}
+                  />
+                </div>`
+              : nothing
+          }
+          ${
+            ["daily", "weekdays", "weekly", "monthly"].includes(s.kind)
+              ? html`<div class="field">
+                  <label for="sch-time">Time</label>
+                  <input
+                    id="sch-time"
+                    type="time"
+                    .value=${live(s.time)}
+                    @input=${(e: Event) => setS({ time: (e.target as HTMLInputElement).value || "00:00" })}
+                  />
+                </div>`
+              : nothing
+          }
+          ${
+            s.kind === "weekly"
+              ? this._select(
+                  "schedule.weekday",
+                  "Day of the week",
+                  String(s.weekday),
+                  WEEKDAYS.map((w, i) => ({ value: String(i), label: w })),
+                  (v) => schedule({ weekday: Number(v) }),
+                  { id: "sch-weekday", clear: ["schedule.cron"] },
+                )
+              : nothing
+          }
+          ${
+            s.kind === "monthly"
+              ? html`<div class="field">
+                  <label for="sch-dom">Day of the month</label>
+                  <input
+                    id="sch-dom"
+                    type="number"
+                    min="1"
+                    max="28"
+                    .value=${live(String(s.dayOfMonth))}
+                    aria-describedby="sch-dom-help"
+                    @input=${(e: Event) => setS({ dayOfMonth: Math.max(1, Math.min(28, Number((e.target as HTMLInputElement).value) || 1)) })}
+                  />
+                  <p class="help" id="sch-dom-help">1 to 28, so every month has it.</p>
+                </div>`
+              : nothing
+          }
+          ${
+            s.kind === "custom"
+              ? html`<div class="field">
+                  <label for="sch-cron">Cron expression</label>
+                  <input
+                    id="sch-cron"
+                    data-field-key="schedule.cron"
+                    spellcheck="false"
+                    .value=${live(s.cron)}
+                    placeholder="0 2 * * 1-5"
+                    aria-invalid=${cronFieldErr ? "true" : "false"}
+                    aria-describedby=${cronFieldErr ? "sch-cron-err sch-cron-help" : "sch-cron-help"}
+                    @input=${(e: Event) => setS({ cron: (e.target as HTMLInputElement).value })}
+                  />
+                  <p class="help" id="sch-cron-help">minute hour day-of-month month day-of-week</p>
+                  ${cronFieldErr ? html`<p class="error" id="sch-cron-err">${cronFieldErr}</p>` : nothing}
+                </div>`
+              : nothing
+          }
+          ${
+            s.kind !== "off"
+              ? html`<dc-combobox
+                  label="Time zone"
+                  data-field-key="schedule.timezone"
+                  .items=${zoneItems()}
+                  .value=${d.timezone}
+                  .valueLabel=${d.timezone}
+                  .error=${this._err("schedule.timezone")}
+                  @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._edit({ timezone: e.detail.value }, "schedule.timezone")}
+                ></dc-combobox>`
+              : nothing
+          }
+        </div>
+        ${s.kind !== "off" && s.kind !== "custom" && this._err("schedule.cron") ? html`<p class="error" data-field-key="schedule.cron" tabindex="-1">${this._err("schedule.cron")}</p>` : nothing}
+        ${words ? html`<p><strong>${words}</strong></p>` : nothing}
+        ${
+          runs.length
+            ? html`<div>
+                <span class="label" id="next-runs">Next runs</span>
+                <ol class="runs" aria-labelledby="next-runs">
+                  ${runs.map((r) => html`<li><time datetime=${r.toISOString()}>${formatRun(r, d.timezone)}</time></li>`)}
+                </ol>
+              </div>`
+            : nothing
+        }
 
-      <div class="grid two spaced">
-        ${this._select("dependsOn", "Runs after", d.dependsOn ?? "",
-          [{ value: "", label: "No other job" }, ...sameConnJobs.map((j) => ({ value: j.id, label: j.name }))],
-          (v) => ({ dependsOn: v || null }), { id: "depends-on", help: "Run this job each time the chosen job finishes (in addition to its own schedule)." })}
-        <div class="field"><span class="label">Enabled</span><label class="check"><input type="checkbox" .checked=${d.enabled} @change=${(e: Event) => this._edit({ enabled: (e.target as HTMLInputElement).checked })} />Run on schedule and in chains</label></div>
-      </div>
+        <div class="grid two spaced">
+          ${this._select(
+            "dependsOn",
+            "Runs after",
+            d.dependsOn ?? "",
+            [{ value: "", label: "No other job" }, ...sameConnJobs.map((j) => ({ value: j.id, label: j.name }))],
+            (v) => ({ dependsOn: v || null }),
+            { id: "depends-on", help: "Run this job each time the chosen job finishes (in addition to its own schedule)." },
+          )}
+          <div class="field">
+            <span class="label">Enabled</span
+            ><label class="check"
+              ><input type="checkbox" .checked=${d.enabled} @change=${(e: Event) => this._edit({ enabled: (e.target as HTMLInputElement).checked })} />Run on
+              schedule and in chains</label
+            >
+          </div>
+        </div>
 
-      <h4>Notifications</h4>
-      <div class="grid two">
-        ${this._input("notify.onFailure", "E-mail when a run fails", d.notify.onFailure, (v) => notify({ onFailure: v }), { type: "text", help: "Separate several addresses with commas.", placeholder: "ops@example.com" })}
-        ${this._input("notify.onPartial", "E-mail when some records fail", d.notify.onPartial, (v) => notify({ onPartial: v }))}
-        ${this._input("notify.onSuccess", "E-mail when a run succeeds", d.notify.onSuccess, (v) => notify({ onSuccess: v }))}
-        ${this._input("notify.webhook", "Webhook URL", d.notify.webhook, (v) => notify({ webhook: v }), { type: "url", placeholder: "https://example.com/hooks/dynamics", help: "Receives every run's outcome, signed with HMAC-SHA256." })}
-      </div>
-    `);
+        <h4>Notifications</h4>
+        <div class="grid two">
+          ${this._input("notify.onFailure", "E-mail when a run fails", d.notify.onFailure, (v) => notify({ onFailure: v }), { type: "text", help: "Separate several addresses with commas.", placeholder: "ops@example.com" })}
+          ${this._input("notify.onPartial", "E-mail when some records fail", d.notify.onPartial, (v) => notify({ onPartial: v }))}
+          ${this._input("notify.onSuccess", "E-mail when a run succeeds", d.notify.onSuccess, (v) => notify({ onSuccess: v }))}
+          ${this._input("notify.webhook", "Webhook URL", d.notify.webhook, (v) => notify({ webhook: v }), { type: "url", placeholder: "https://example.com/hooks/dynamics", help: "Receives every run's outcome, signed with HMAC-SHA256." })}
+        </div>
+      `,
+    );
   }
 }
 

@@ -49,51 +49,70 @@ export class DcEditorSourceSection extends EditorSection {
     const d = this.draft;
     const e = this.entities?.find((x) => x.logicalName === d.entity);
     const loadingEntities = this.entities === null;
-    return editorSection(1, "sec-source", "Source and target", html`
-      <div class="grid two">
-        ${this._input("name", "Job name", d.name, (v) => ({ name: v }), { required: true, placeholder: "Accounts → Companies" })}
-        <div></div>
-        <div class="field">
-          <dc-combobox
-            label="Dynamics table"
-            required
-            data-field-key="source.entity"
-            placeholder=${loadingEntities ? "Loading tables…" : `Search ${this.entities?.length ?? 0} tables by name`}
-            .items=${entityItems(this.entities)}
-            .value=${d.entity}
-            .valueLabel=${d.entity}
-            .error=${this._err("source.entity")}
-            .description=${e ? `${e.changeTracking ? "Change tracking on: later runs read only what changed." : "No change tracking: runs compare modified dates."}` : ""}
-            ?disabled=${loadingEntities}
-            @dc-combobox-change=${(ev: GlobalEventHandlersEventMap["dc-combobox-change"]) => emitEditor(this, "dc-editor-entity-pick", { logicalName: ev.detail.value })}
-          ></dc-combobox>
-          <p class="help">
-            ${this.entitiesAt ? html`Table list from ${relativeTime(this.entitiesAt)}.` : nothing}
-            <button class="link" ?disabled=${this.refreshing} @click=${() => emitEditor(this, "dc-editor-metadata-refresh", {})}>${this.refreshing ? "Refreshing…" : "Refresh tables and columns"}</button>
-          </p>
+    return editorSection(
+      1,
+      "sec-source",
+      "Source and target",
+      html`
+        <div class="grid two">
+          ${this._input("name", "Job name", d.name, (v) => ({ name: v }), { required: true, placeholder: "Accounts → Companies" })}
+          <div></div>
+          <div class="field">
+            <dc-combobox
+              label="Dynamics table"
+              required
+              data-field-key="source.entity"
+              placeholder=${loadingEntities ? "Loading tables…" : `Search ${this.entities?.length ?? 0} tables by name`}
+              .items=${entityItems(this.entities)}
+              .value=${d.entity}
+              .valueLabel=${d.entity}
+              .error=${this._err("source.entity")}
+              .description=${e ? `${e.changeTracking ? "Change tracking on: later runs read only what changed." : "No change tracking: runs compare modified dates."}` : ""}
+              ?disabled=${loadingEntities}
+              @dc-combobox-change=${(ev: GlobalEventHandlersEventMap["dc-combobox-change"]) => emitEditor(this, "dc-editor-entity-pick", { logicalName: ev.detail.value })}
+            ></dc-combobox>
+            <p class="help">
+              ${this.entitiesAt ? html`Table list from ${relativeTime(this.entitiesAt)}.` : nothing}
+              <button class="link" ?disabled=${this.refreshing} @click=${() => emitEditor(this, "dc-editor-metadata-refresh", {})}>
+                ${this.refreshing ? "Refreshing…" : "Refresh tables and columns"}
+              </button>
+            </p>
+          </div>
+          <div class="field">
+            <dc-combobox
+              label="Target object"
+              required
+              data-field-key="target.object"
+              placeholder=${this.objects === null ? "Loading objects…" : "Choose an object"}
+              .items=${objectItems(this.objects)}
+              .value=${d.targetObject}
+              .valueLabel=${d.targetObject}
+              .error=${this._err("target.object")}
+              ?disabled=${this.objects === null}
+              @dc-combobox-change=${(ev: GlobalEventHandlersEventMap["dc-combobox-change"]) => emitEditor(this, "dc-editor-object-pick", { name: ev.detail.value })}
+            ></dc-combobox>
+            <p class="help">
+              <button
+                class="link"
+                ?disabled=${!e || !this.attrs}
+                @click=${() => this._createPanel?.show()}
+                aria-expanded=${this._createOpen ? "true" : "false"}
+                aria-controls="create-object"
+              >
+                Create a custom object from this table
+              </button>
+            </p>
+          </div>
         </div>
-        <div class="field">
-          <dc-combobox
-            label="Target object"
-            required
-            data-field-key="target.object"
-            placeholder=${this.objects === null ? "Loading objects…" : "Choose an object"}
-            .items=${objectItems(this.objects)}
-            .value=${d.targetObject}
-            .valueLabel=${d.targetObject}
-            .error=${this._err("target.object")}
-            ?disabled=${this.objects === null}
-            @dc-combobox-change=${(ev: GlobalEventHandlersEventMap["dc-combobox-change"]) => emitEditor(this, "dc-editor-object-pick", { name: ev.detail.value })}
-          ></dc-combobox>
-          <p class="help">
-            <button class="link" ?disabled=${!e || !this.attrs} @click=${() => this._createPanel?.show()}
-              aria-expanded=${this._createOpen ? "true" : "false"} aria-controls="create-object">Create a custom object from this table</button>
-          </p>
-        </div>
-      </div>
-      <dc-editor-create-object .entity=${e} .attrs=${this.attrs ?? NO_ATTRS} .objects=${this.objects} .client=${this.client}
-        @dc-editor-create-object-toggle=${(ev: GlobalEventHandlersEventMap["dc-editor-create-object-toggle"]) => (this._createOpen = ev.detail.open)}></dc-editor-create-object>
-    `);
+        <dc-editor-create-object
+          .entity=${e}
+          .attrs=${this.attrs ?? NO_ATTRS}
+          .objects=${this.objects}
+          .client=${this.client}
+          @dc-editor-create-object-toggle=${(ev: GlobalEventHandlersEventMap["dc-editor-create-object-toggle"]) => (this._createOpen = ev.detail.open)}
+        ></dc-editor-create-object>
+      `,
+    );
   }
 }
 
