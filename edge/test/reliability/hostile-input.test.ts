@@ -231,20 +231,18 @@ describe("job configs", () => {
         (n) =>
           [`${n} identifiers`, (j) => void (j.identifiers = Array.from({ length: n }, () => ({ source: "accountid", target: "Key" })))] as [string, Mutator],
       ),
-    fc
-      .integer({ min: 21, max: 40 })
-      .map(
-        (n) =>
-          [
-            `${n} lookups`,
-            (j) =>
-              void (j.lookups = Array.from({ length: n }, () => ({
-                target: "Parent",
-                object: "Thing",
-                match: [{ source: "_parentaccountid_value", field: "Key" }],
-              }))),
-          ] as [string, Mutator],
-      ),
+    fc.integer({ min: 21, max: 40 }).map(
+      (n) =>
+        [
+          `${n} lookups`,
+          (j) =>
+            void (j.lookups = Array.from({ length: n }, () => ({
+              target: "Parent",
+              object: "Thing",
+              match: [{ source: "_parentaccountid_value", field: "Key" }],
+            }))),
+        ] as [string, Mutator],
+    ),
     fc.integer({ min: 121, max: 5000 }).map((n) => [`name of ${n} chars`, (j) => void (j.name = "n".repeat(n))] as [string, Mutator]),
     fc.integer({ min: 2001, max: 20000 }).map((n) => [`filter of ${n} chars`, (j) => void (j.source.filter = "x".repeat(n))] as [string, Mutator]),
     fc.constant(["whitespace name", (j: Record<string, any>) => void (j.name = "   \t ")] as [string, Mutator]),
