@@ -59,7 +59,7 @@ describe.skipIf(!sb)("authorize", () => {
     const { admin, conn } = await authorized();
     const jobs = await json<any[]>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
     for (const j of jobs) {
-      const { id, createdAt: _c, updatedAt: _u, builtIn: _b, ...body } = j;
+      const { id, createdAt: _c, updatedAt: _u, builtIn: _b, lastRun: _l, ...body } = j;
       const res = await call("PUT", `/api/v1/jobs/${id}`, { token: admin, body });
       if (res.status !== 200) throw new Error(`${j.builtIn}: ${await res.text()}`);
       expect((await json(res)).warnings).toBeUndefined();
@@ -379,7 +379,7 @@ describe.skipIf(!sb)("proxy against the sandbox", () => {
   it("previews an unsaved draft: maps what the draft says, in the saved preview's shape, and writes nothing", async () => {
     const { admin, conn, token, tenant } = await authorized();
     const jobs = await json<any[]>(await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }));
-    const { id, createdAt: _c, updatedAt: _u, builtIn: _b, ...saved } = jobs.find((j) => j.builtIn === "company");
+    const { id, createdAt: _c, updatedAt: _u, builtIn: _b, lastRun: _l, ...saved } = jobs.find((j) => j.builtIn === "company");
     const draft = { ...saved, name: "Companies without websites", mappings: saved.mappings.filter((m: any) => m.target !== "Website") };
     // The tenant's standard objects are created on its first touch of objects (any read): not part of what is measured.
     expect((await call("GET", "/api/v1/objects", { token: admin })).status).toBe(200);

@@ -127,7 +127,7 @@ test("the admin journey: connect, authorize, add a field mapped through the Cust
   // 9. Change rows in the sandbox, trigger the cron, and see only the changes move.
   const personJob = await jobIdOf(tenant, "Contacts → People");
   const job = await edgeApi<Record<string, unknown>>(tenant, "GET", `/jobs/${personJob}`);
-  const { id: _i, createdAt: _c, updatedAt: _u, builtIn: _b, warnings: _w, ...input } = job;
+  const { id: _i, createdAt: _c, updatedAt: _u, builtIn: _b, warnings: _w, lastRun: _l, ...input } = job;
   await edgeApi(tenant, "PUT", `/jobs/${personJob}`, { ...input, schedule: { cron: "* * * * *", timezone: "UTC" }, dependsOn: null });
   const page1 = await edgeApi<{ items: Array<{ fields: Record<string, unknown> }> }>(tenant, "GET", "/objects/Person/records?limit=2");
   const ids = page1.items.map((r) => String(r.fields.DynamicsId));

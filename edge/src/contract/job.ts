@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { RunSummary } from "./run";
 
 /**
  * A data sync job: one Dataverse entity → one host target object. This is the wire shape of
@@ -88,3 +89,6 @@ export type Job = JobDraft & {
   /** Set on the out-of-the-box jobs created at first authorization. */
   builtIn?: "company" | "person" | "company_person" | "user";
 };
+
+/** A job as GET /jobs and GET /jobs/:id answer it: with its latest run (by creation, active or ended), null before any. */
+export type JobWithLastRun = Job & { lastRun: RunSummary | null };

@@ -35,6 +35,14 @@ export interface Run {
   headroom?: RunHeadroom;
 }
 
+/**
+ * What a job list shows of a job's latest run (GET /jobs, GET /jobs/:id `lastRun`): status, times, counts and the
+ * error code — not notes, progress or the error message (GET /runs/:id has those).
+ */
+export type RunSummary = Pick<Run, "id" | "trigger" | "status" | "createdAt" | "startedAt" | "finishedAt" | "counts"> & {
+  error: { code: RunErrorCode } | null;
+};
+
 export interface RunHeadroom {
   /** Requests left in the 5-minute window (Dataverse allows 6,000 per user / application user). */
   requestsRemaining: number;

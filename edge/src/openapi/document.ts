@@ -160,7 +160,14 @@ const ROUTES: RouteDoc[] = [
     response: "{ items: TargetRecord[], nextCursor }",
     errors: ["not_found", "validation_failed"],
   },
-  { method: "get", path: "/api/v1/jobs", summary: "List jobs", tag: "jobs", query: z.strictObject({ connectionId: z.string().optional() }), response: "Job[]" },
+  {
+    method: "get",
+    path: "/api/v1/jobs",
+    summary: "List jobs, each with its latest run (lastRun; all found in one query)",
+    tag: "jobs",
+    query: z.strictObject({ connectionId: z.string().optional() }),
+    response: "Array<Job & { lastRun: { id, trigger, status, createdAt, startedAt, finishedAt, counts, error: { code } | null } | null }>",
+  },
   {
     method: "post",
     path: "/api/v1/jobs",
@@ -183,7 +190,14 @@ const ROUTES: RouteDoc[] = [
     response: "{ jobId: null, entity, object, rows: [{ sourceId, fields, lookups, errors }], errorCount }",
     errors: ["validation_failed", "dynamics_token_missing", "dynamics_token_invalid", "dynamics_error", "dynamics_unreachable"],
   },
-  { method: "get", path: "/api/v1/jobs/{id}", summary: "Read a job", tag: "jobs", response: "Job", errors: ["not_found"] },
+  {
+    method: "get",
+    path: "/api/v1/jobs/{id}",
+    summary: "Read a job, with its latest run (lastRun)",
+    tag: "jobs",
+    response: "Job & { lastRun: { id, trigger, status, createdAt, startedAt, finishedAt, counts, error: { code } | null } | null }",
+    errors: ["not_found"],
+  },
   {
     method: "put",
     path: "/api/v1/jobs/{id}",

@@ -5,7 +5,7 @@
  */
 import type { LastSync } from "#contract/connection";
 import type { RunErrorCode } from "#contract/errors";
-import type { Run, RunCounts, RunHeadroom, RunStatus, RunTrigger } from "#contract/run";
+import type { Run, RunCounts, RunHeadroom, RunStatus, RunSummary, RunTrigger } from "#contract/run";
 import type { Env } from "../env";
 
 export interface RunRow {
@@ -61,7 +61,7 @@ export class RunInProgressError extends Error {
 
 // ---- the wire shape ------------------------------------------------------------------------------------------------
 
-function countsOf(r: RunRow): RunCounts {
+function countsOf(r: Pick<RunRow, "read_count" | "inserted_count" | "updated_count" | "deleted_count" | "skipped_count" | "failed_count">): RunCounts {
   return {
     read: r.read_count,
     inserted: r.inserted_count,
@@ -203,6 +203,57 @@ export async function latestFinishedRuns(env: Env, tenant: string, jobIds: strin
     results.map((r) => [
       r.job_id,
       { runId: r.id, jobId: r.job_id, status: r.status, finishedAt: r.finished_at!, headroom: r.headroom_requests !== null ? headroomOf(r) : null },
+    ]),
+  );
+}
+
+/**
+ * The latest run (by creation: queued, running or ended) of each of `jobIds`, by job id; a job that never ran is absent.
+ * One query for any number of jobs, as latestFinishedRuns: the ids travel as one JSON parameter and each job's run is
+ * one probe of the index runs_by_job (tenant, job_id, created_at DESC). Only `tenant`'s runs are read.
+ */
+export async function latestRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, RunSummary>> {
+  if (!jobIds.length) return new Map();
+  type Row = Pick<
+    RunRow,
+    | "id"
+    | "job_id"
+    | "trigger"
+    | "status"
+    | "created_at"
+    | "started_at"
+    | "finished_at"
+    | "read_count"
+    | "inserted_count"
+    | "updated_count"
+    | "deleted_count"
+    | "skipped_count"
+    | "failed_count"
+    | "error_code"
+  >;
+  const { results } = await env.DATA.prepare(
+    `SELECT r.id, r.job_id, r.trigger, r.status, r.created_at, r.started_at, r.finished_at, r.read_count, r.inserted_count, r.updated_count,
+            r.deleted_count, r.skipped_count, r.failed_count, r.error_code
+       FROM json_each(?1) AS j
+       JOIN runs AS r ON r.tenant = ?2 AND r.id = (
+         SELECT id FROM runs WHERE tenant = ?2 AND job_id = j.value ORDER BY created_at DESC, id DESC LIMIT 1
+       )`,
+  )
+    .bind(JSON.stringify(jobIds), tenant)
+    .all<Row>();
+  return new Map(
+    results.map((r) => [
+      r.job_id,
+      {
+        id: r.id,
+        trigger: r.trigger,
+        status: r.status,
+        createdAt: r.created_at,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        counts: countsOf(r),
+        error: r.error_code ? { code: r.error_code } : null,
+      },
     ]),
   );
 }
