@@ -36,7 +36,10 @@ export const Lookup = z.strictObject({
     .array(z.strictObject({ source: logicalName, field: fieldName }))
     .min(1)
     .max(6),
+  /** The source has a value that matches no record of `object`. */
   onMissing: OnMissing.default("null"),
+  /** The source is empty (e.g. a contact without parentcustomerid): nothing to match. */
+  onEmpty: OnMissing.default("null"),
 });
 export type Lookup = z.infer<typeof Lookup>;
 

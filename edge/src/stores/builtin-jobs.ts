@@ -14,7 +14,7 @@ type Def = {
   filter: string | null;
   idAttr: string;
   mappings: Array<Pick<Mapping, "source" | "target"> & { use?: "value" | "label" }>;
-  lookups: Array<Omit<Lookup, "onMissing"> & { onMissing: Lookup["onMissing"] }>;
+  lookups: Array<Omit<Lookup, "onMissing" | "onEmpty"> & Pick<Lookup, "onMissing" | "onEmpty">>;
   dependsOn: NonNullable<Job["builtIn"]> | null;
   schedule: boolean;
 };
@@ -48,7 +48,9 @@ const BUILT_IN_JOBS: Def[] = [
       { source: "description", target: "Description" },
       ...common,
     ],
-    lookups: [{ target: "ParentCompanyId", object: "Company", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }], onMissing: "null" }],
+    lookups: [
+      { target: "ParentCompanyId", object: "Company", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" },
+    ],
     dependsOn: null,
     schedule: true,
   },
@@ -72,7 +74,9 @@ const BUILT_IN_JOBS: Def[] = [
       { source: "statecode", target: "Status", use: "label" },
       ...common,
     ],
-    lookups: [{ target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "null" }],
+    lookups: [
+      { target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" },
+    ],
     dependsOn: "company",
     schedule: false,
   },
@@ -81,12 +85,14 @@ const BUILT_IN_JOBS: Def[] = [
     name: "Contacts → Company people",
     entity: "contact",
     object: "CompanyPerson",
-    filter: null, // contacts without a company are skipped by the lookup (onMissing "skip"); no $filter keeps change tracking usable
+    // Contacts without a company are skipped by the Company lookup: an empty parentcustomerid (onEmpty) and one that
+    // points at a contact (onMissing: no Company has that id). No $filter, so change tracking stays usable.
+    filter: null,
     idAttr: "contactid",
     mappings: [{ source: "jobtitle", target: "Role" }, ...common],
     lookups: [
-      { target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "skip" },
-      { target: "PersonId", object: "Person", match: [{ source: "contactid", field: "DynamicsId" }], onMissing: "skip" },
+      { target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "skip", onEmpty: "skip" },
+      { target: "PersonId", object: "Person", match: [{ source: "contactid", field: "DynamicsId" }], onMissing: "skip", onEmpty: "skip" },
     ],
     dependsOn: "person",
     schedule: false,

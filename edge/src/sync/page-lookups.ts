@@ -1,7 +1,8 @@
 /**
  * 3. The lookups phase of a page (see page-plan.ts): each lookup sets a target field to the `_id` of the record of
  * its object that matches the row's match values — one SELECT per lookup per page. Self lookups also see this page's
- * own records, which are written in the same batch. A missing match is null, skips the record, or is its error.
+ * own records, which are written in the same batch. An empty source (`onEmpty`) and a value without a match
+ * (`onMissing`) each leave the field null, skip the record, or are its error.
  */
 import type { AttributeInfo } from "#contract/metadata";
 import type { Lookup } from "#contract/job";
@@ -91,21 +92,20 @@ function applyMatch(
   dropped: Set<PageRecord>,
   outcome: PageOutcome,
 ): void {
-  if (!t) {
-    p.fields[lookup.target] = null;
-    return;
-  }
-  const id = found.get(keyOf(t));
+  const id = t ? found.get(keyOf(t)) : undefined;
   if (id) {
     p.fields[lookup.target] = id;
     return;
   }
-  if (lookup.onMissing === "null") {
+  // An empty source has nothing to match (`onEmpty`); a value that matches no record is `onMissing`. Stored jobs from
+  // before `onEmpty` read it as "null", which is what an empty source always meant then.
+  const rule = t ? lookup.onMissing : (lookup.onEmpty ?? "null");
+  if (rule === "null") {
     p.fields[lookup.target] = null;
     return;
   }
   dropped.add(p);
-  if (lookup.onMissing === "skip") {
+  if (rule === "skip") {
     outcome.counts.skipped++;
     return;
   }
@@ -113,7 +113,9 @@ function applyMatch(
   outcome.errors.push({
     sourceId: p.sourceId,
     field: lookup.target,
-    value: printable(t.length === 1 ? t[0] : t),
-    reason: `lookup: no ${lobj.name} record with ${lookup.match.map((m) => m.field).join(" + ")} = ${t.map(String).join(" + ")}`,
+    value: t ? printable(t.length === 1 ? t[0] : t) : null,
+    reason: t
+      ? `lookup: no ${lobj.name} record with ${lookup.match.map((m) => m.field).join(" + ")} = ${t.map(String).join(" + ")}`
+      : `lookup: ${lookup.match.map((m) => m.source).join(" + ")} is empty`,
   });
 }

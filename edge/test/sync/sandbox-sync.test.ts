@@ -273,7 +273,7 @@ describe.skipIf(!sandbox)("sync engine against the sandbox", () => {
       object: { name: "Acct", fields },
       identifiers: [{ source: "accountid", target: "DynamicsId" }],
       mappings: [{ source: "name", target: "Name", use: "value" }],
-      lookups: [{ target: "ParentId", object: "Acct", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }], onMissing: "null" }],
+      lookups: [{ target: "ParentId", object: "Acct", match: [{ source: "_parentaccountid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" }],
     });
     const first = await runToEnd(fx, { pageSize: 5000 });
     expect(first.status).toBe("succeeded");

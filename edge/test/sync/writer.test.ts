@@ -227,7 +227,7 @@ describe("page writer (set-based)", () => {
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-eu', 'x', 'x', 'EU', 'Europe', 'k1')`),
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-us', 'x', 'x', 'US', 'America', 'k2')`),
     ]);
-    const parent: Lookup = { target: "ParentId", object: "Thing", match: [{ source: "_cr_parentid_value", field: "DynamicsId" }], onMissing: "null" };
+    const parent: Lookup = { target: "ParentId", object: "Thing", match: [{ source: "_cr_parentid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" };
     const region = (onMissing: Lookup["onMissing"]): Lookup => ({
       target: "RegionId",
       object: "Region",
@@ -236,6 +236,7 @@ describe("page writer (set-based)", () => {
         { source: "cr_region", field: "Name" },
       ],
       onMissing,
+      onEmpty: "null",
     });
     await s.write(jobOf({ lookups: [parent] }), [row(1)]);
     const p = await s.write(jobOf({ lookups: [parent, region("null")] }), [

@@ -32,7 +32,9 @@ const JOB: Job = {
     { source: "industrycode", target: "Industry", use: "label" },
     { source: "parentcustomerid", via: { entity: "account", attribute: "name" }, target: "ParentName", use: "value" },
   ],
-  lookups: [{ target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "null" }],
+  lookups: [
+    { target: "CompanyId", object: "Company", match: [{ source: "_parentcustomerid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" },
+  ],
   schedule: { cron: "0 * * * *", timezone: "Europe/Berlin" },
   dependsOn: null,
   notify: { onSuccess: [], onPartial: [], onFailure: ["ops@example.com"], webhook: null },

@@ -25,7 +25,8 @@ export interface EditorDraft {
   mappings: Mapping[];
   /** Target fields whose mapping Auto-map guessed and the admin has not reviewed yet. */
   review: string[];
-  lookups: Array<{ target: string; object: string; match: Array<{ source: string; field: string }>; onMissing: OnMissing }>;
+  /** onMissing: the column's value matches no record; onEmpty: the column is empty. */
+  lookups: Array<{ target: string; object: string; match: Array<{ source: string; field: string }>; onMissing: OnMissing; onEmpty: OnMissing }>;
   schedule: SchedulePreset;
   timezone: string;
   dependsOn: string | null;
@@ -68,7 +69,7 @@ export function draftFromJob(job: Job | null, defaultTimezone: string): EditorDr
     identifiers: job.identifiers.map((i) => ({ ...i })),
     mappings: job.mappings.map((m) => ({ ...m, ...(m.via ? { via: { ...m.via } } : {}) })),
     review: [],
-    lookups: job.lookups.map((l) => ({ ...l, match: l.match.map((m) => ({ ...m })) })),
+    lookups: job.lookups.map((l) => ({ ...l, onEmpty: l.onEmpty ?? "null", match: l.match.map((m) => ({ ...m })) })),
     schedule: cronToPreset(job.schedule?.cron ?? null),
     timezone: job.schedule?.timezone ?? defaultTimezone,
     dependsOn: job.dependsOn,
@@ -99,7 +100,13 @@ export function draftToInput(d: EditorDraft, connectionId: string): JobInput {
       use: m.use ?? "value",
       ...(m.via && m.via.attribute ? { via: { entity: m.via.entity, attribute: m.via.attribute } } : {}),
     }));
-  const lookups: Lookup[] = d.lookups.map((l) => ({ target: l.target, object: l.object, match: l.match.map((m) => ({ ...m })), onMissing: l.onMissing }));
+  const lookups: Lookup[] = d.lookups.map((l) => ({
+    target: l.target,
+    object: l.object,
+    match: l.match.map((m) => ({ ...m })),
+    onMissing: l.onMissing,
+    onEmpty: l.onEmpty,
+  }));
   return {
     connectionId,
     name: d.name.trim(),

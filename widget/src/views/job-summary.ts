@@ -203,7 +203,7 @@ export class DcJobSummary extends LitElement {
                           <td>${this._fieldLabel(j.target.object, l.target)}</td>
                           <td>${this._objects.get(l.object)?.label ?? l.object}</td>
                           <td class="mono">${l.match.map((m) => `${m.source} = ${m.field}`).join(", ")}</td>
-                          <td>${ON_MISSING[l.onMissing] ?? l.onMissing}</td>
+                          <td>${ON_MISSING[l.onMissing] ?? l.onMissing}; when empty: ${(ON_MISSING[l.onEmpty ?? "null"] ?? l.onEmpty ?? "").toLowerCase()}</td>
                         </tr>`,
                     )}
                   </tbody>

@@ -116,7 +116,7 @@ export class DcEditorIdentifiersSection extends EditorSection {
         <h4>Lookups</h4>
         <p class="help">Link each record to a record of another object, found by matching fields (up to 6).</p>
         ${d.lookups.map((l, i) => this._renderLookup(l, i))}
-        ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null" }] })}>Add lookup</button>` : nothing}
+        ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null", onEmpty: "null" }] })}>Add lookup</button>` : nothing}
       `,
     );
   }
@@ -188,6 +188,9 @@ export class DcEditorIdentifiersSection extends EditorSection {
       <div class="row">
         <div class="grow">
           ${this._select(`lookups.${i}.onMissing`, "When no record matches", l.onMissing, ON_MISSING, (v) => lookup({ onMissing: v }), { id: `lk-missing-${i}` })}
+        </div>
+        <div class="grow">
+          ${this._select(`lookups.${i}.onEmpty`, "When the column is empty", l.onEmpty, ON_MISSING, (v) => lookup({ onEmpty: v }), { id: `lk-empty-${i}` })}
         </div>
         <button @click=${() => this._edit({ lookups: d.lookups.filter((_, j) => j !== i) })}>Remove lookup ${i + 1}</button>
       </div>
