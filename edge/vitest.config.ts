@@ -22,6 +22,7 @@ export default defineConfig(async () => {
         const sandbox = inject("sandbox") ?? null;
         const hostJwks = inject("hostJwks");
         const webhookReceiver = inject("webhookReceiver");
+        const mailCatcher = inject("mailCatcher");
         return {
           wrangler: { configPath: here("../wrangler.toml") },
           miniflare: {
@@ -40,6 +41,7 @@ export default defineConfig(async () => {
                 ",",
               ),
               WEBHOOK_RECEIVER: webhookReceiver,
+              MAIL_CATCHER: JSON.stringify(mailCatcher),
               DYNAMICS_CLIENT_ID: sandbox?.apps[0]?.clientId ?? "test-client-id",
               DYNAMICS_CLIENT_SECRET: sandbox?.apps[0]?.clientSecret ?? "test-client-secret",
             },

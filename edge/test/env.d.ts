@@ -11,6 +11,8 @@ declare global {
       HOST_JWKS: string;
       /** Base URL of the global setup's webhook receiver (http on loopback; listed in DEV_INSECURE_ORG_HOSTS). */
       WEBHOOK_RECEIVER: string;
+      /** JSON { smtpUrl, webUrl, password } of the global setup's SMTP catcher (maildev; GET `${webUrl}/api/email`). */
+      MAIL_CATCHER: string;
     }
   }
 }

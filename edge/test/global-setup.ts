@@ -6,7 +6,9 @@
  *   SANDBOX binding and as AUTHORITY_HOST / DEV_INSECURE_ORG_HOSTS). When the sandbox is not present (it is built in
  *   parallel) the Dynamics-dependent tests skip themselves;
  * - serves a webhook receiver on loopback (WEBHOOK_RECEIVER binding; its host is in DEV_INSECURE_ORG_HOSTS like a
- *   developer's local receiver would be): it records every request so tests can count deliveries.
+ *   developer's local receiver would be): it records every request so tests can count deliveries;
+ * - starts an SMTP catcher (demo/mail-catcher.ts, maildev) requiring a user and password; its SMTP_URL and web API
+ *   reach the tests as the MAIL_CATCHER binding (the Worker's own SMTP_URL stays unset: tests opt in).
  */
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -14,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import type { TestProject } from "vitest/node";
+import { startMailCatcher } from "../../demo/mail-catcher";
 
 export interface SandboxInfo {
   identity: { httpsUrl: string; httpUrl: string };
@@ -40,6 +43,7 @@ declare module "vitest" {
     sandbox: SandboxInfo | null;
     hostJwks: HostJwksInfo;
     webhookReceiver: string;
+    mailCatcher: { smtpUrl: string; webUrl: string; password: string };
   }
 }
 
@@ -109,9 +113,13 @@ export default async function setup(project: TestProject) {
   project.provide("hostJwks", jwks.info);
   const receiver = await startWebhookReceiver();
   project.provide("webhookReceiver", receiver.url);
+  const catcherPassword = "s3cret pass@word";
+  const catcher = await startMailCatcher({ user: "edge-tests", pass: catcherPassword });
+  project.provide("mailCatcher", { smtpUrl: catcher.smtpUrl, webUrl: catcher.webUrl, password: catcherPassword });
   const stopJwks = async () => {
     await new Promise<void>((resolve) => jwks.server.close(() => resolve()));
     await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
+    await catcher.stop();
   };
 
   const entry = fileURLToPath(new URL("../../demo/sandbox/index.ts", import.meta.url));
@@ -123,7 +131,8 @@ export default async function setup(project: TestProject) {
   const mod = (await import(/* @vite-ignore */ entry)) as {
     startSandbox: (opts?: Record<string, unknown>) => Promise<SandboxInfo & { stop(): Promise<void> | void }>;
   };
-  const sb = await mod.startSandbox();
+  // contoso-copy: a sandbox environment copied from contoso (same record GUIDs, another OrganizationId, same tenant).
+  const sb = await mod.startSandbox({ copies: [{ key: "contoso-copy", from: "contoso" }] });
   project.provide("sandbox", {
     identity: sb.identity,
     orgs: sb.orgs.map(({ key, url, tenantId, organizationId, name }) => ({ key, url, tenantId, organizationId, name })),

@@ -6,6 +6,7 @@
 import type { Connection, Readiness, ReadinessCheck, ReadinessHeadroom } from "#contract/connection";
 import type { Job } from "#contract/job";
 import type { Env } from "../env";
+import { emailReadinessCheck } from "../mail/sender";
 import { toWire, type StoredConnection } from "../stores/connections";
 import { listJobs } from "../stores/jobs";
 import { latestFinishedRuns, type FinishedRunSummary } from "../stores/runs";
@@ -23,13 +24,18 @@ export async function presentConnections(env: Env, tenant: string, conns: Stored
     tenant,
     jobs.map((j) => j.id),
   );
-  return conns.map((conn) =>
-    present(
-      conn,
-      jobs.filter((j) => j.connectionId === conn.id),
-      lastRuns,
-    ),
-  );
+  return conns.map((conn) => {
+    const own = jobs.filter((j) => j.connectionId === conn.id);
+    return withEmailCheck(present(conn, own, lastRuns), emailReadinessCheck(env, emailRecipients(own)));
+  });
+}
+
+const emailRecipients = (jobs: Job[]) => jobs.reduce((n, j) => n + j.notify.onSuccess.length + j.notify.onPartial.length + j.notify.onFailure.length, 0);
+
+/** Adds the e-mail line (informational: never required, never blocks `ready`) when the jobs send e-mails. */
+function withEmailCheck(wire: Connection, check: ReadinessCheck | null): Connection {
+  if (!wire.readiness || !check) return wire;
+  return { ...wire, readiness: { ...wire.readiness, checks: [...wire.readiness.checks.filter((c) => c.id !== "email_delivery"), check] } };
 }
 
 export async function presentConnection(env: Env, tenant: string, conn: StoredConnection): Promise<Connection> {

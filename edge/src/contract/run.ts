@@ -2,6 +2,7 @@ import type { RunErrorCode } from "./errors";
 
 /** Run history as the edge API returns it (GET /jobs/:id/runs, GET /runs/:id). */
 export type RunTrigger = "manual" | "schedule" | "chain";
+export type RunStrategy = "full" | "delta" | "keyset" | "reconcile";
 export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
 
 export interface RunCounts {
@@ -18,8 +19,12 @@ export interface Run {
   jobId: string;
   trigger: RunTrigger;
   status: RunStatus;
-  /** "full" on first runs and resyncs, "delta" (change tracking) or "keyset" (modifiedon + versionnumber) otherwise. */
-  strategy?: "full" | "delta" | "keyset";
+  /**
+   * "full" on first runs and resyncs, "delta" (change tracking) or "keyset" (modifiedon + versionnumber) otherwise;
+   * "reconcile" for a reconciliation (reads primary ids only and applies the delete policy to records gone from
+   * Dynamics; POST /jobs/:id/runs { "reconcile": true }, or the daily one — docs/sync.md "Reconciliation").
+   */
+  strategy?: RunStrategy;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -1,8 +1,8 @@
 /**
  * Run-end notifications waiting to go out (table `notifications_outbox`): one row per email recipient and one per
  * webhook. (run, channel, recipient) is unique, so a run that finishes twice (a late duplicate) never notifies twice.
- * The edge delivers webhooks, each claimed first (`claimed_until`, migration 0006) so overlapping delivery passes never
- * send one twice; email rows wait for a sender a deployment plugs in (docs/sync.md "Notifications").
+ * The edge delivers both channels (sync/notify.ts webhooks, mail/sender.ts e-mails over SMTP), each row claimed first
+ * (`claimed_until`, migration 0006) so overlapping delivery passes never send one twice (docs/sync.md "Notifications").
  */
 import type { Env } from "../env";
 
@@ -10,7 +10,10 @@ export interface OutboxMessage {
   channel: "email" | "webhook";
   recipient: string;
   subject: string | null;
+  /** Webhook: the JSON body. E-mail: the plain-text part. */
   body: string;
+  /** E-mail only: the HTML part (migration 0008). */
+  html?: string | null;
 }
 
 /** Queues a finished run's messages, all in one batch (nothing when there are none). */
@@ -18,55 +21,71 @@ export async function enqueueMessages(env: Env, tenant: string, runId: string, j
   const now = new Date().toISOString();
   const stmts = messages.map((m) =>
     env.DATA.prepare(
-      "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).bind(crypto.randomUUID(), tenant, runId, jobId, m.channel, m.recipient, m.subject, m.body, Date.now(), now),
+      "INSERT OR IGNORE INTO notifications_outbox (id, tenant, run_id, job_id, channel, recipient, subject, body, html, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).bind(crypto.randomUUID(), tenant, runId, jobId, m.channel, m.recipient, m.subject, m.body, m.html ?? null, Date.now(), now),
   );
   if (stmts.length) await env.DATA.batch(stmts);
 }
 
-export interface PendingWebhook {
+export interface PendingMessage {
   id: string;
   tenant: string;
+  run_id: string;
   job_id: string;
   recipient: string;
+  subject: string | null;
   body: string;
+  html: string | null;
   attempts: number;
   /** The claim this pass holds the row with (see holdClaim). */
   claim_id: string;
 }
 
 /**
- * How long a claim holds a row: well above one delivery's 10 s timeout (the claim is renewed right before each POST, see
- * holdClaim), so a live pass never loses a row it is sending; a pass that died mid-delivery (isolate evicted) gives its
+ * How long a claim holds a row: well above one delivery's timeout (10 s per POST, 30 s per SMTP reply; the claim is
+ * renewed right before each send, see holdClaim), so a live pass never loses a row it is sending; a pass that died mid-delivery (isolate evicted) gives its
  * rows back when the lease runs out, and the next cron tick retries them.
  */
 export const WEBHOOK_CLAIM_MS = 2 * 60_000;
 
 /**
- * Claims pending webhooks and returns them: one run's (delivered right at its end), or every one that is due (the cron
- * tick's retries). One statement selects and claims (`claimed_until` = now + lease, `claim_id` = this pass), so two
- * overlapping passes never get the same row; rows another pass holds are skipped until its claim ends (sent, failed, or
- * lease expired).
+ * Claims pending messages of one channel and returns them: one run's (delivered right at its end), or every one that is
+ * due (the cron tick's retries). One statement selects and claims (`claimed_until` = now + lease, `claim_id` = this
+ * pass), so two overlapping passes never get the same row; rows another pass holds are skipped until its claim ends
+ * (sent, failed, or lease expired).
  */
-export async function claimWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<PendingWebhook[]> {
+export async function claimMessages(env: Env, channel: OutboxMessage["channel"], opts: { runId?: string; limit?: number } = {}): Promise<PendingMessage[]> {
   const now = Date.now();
   const which = opts.runId ? "run_id = ?3" : "next_attempt_at <= ?2";
   const q = env.DATA.prepare(
     `UPDATE notifications_outbox SET claimed_until = ?1, claim_id = ?5
      WHERE id IN (SELECT id FROM notifications_outbox
-                  WHERE channel = 'webhook' AND status = 'pending' AND ${which} AND (claimed_until IS NULL OR claimed_until <= ?2)
+                  WHERE channel = ?6 AND status = 'pending' AND ${which} AND (claimed_until IS NULL OR claimed_until <= ?2)
                   ORDER BY next_attempt_at LIMIT ?4)
        AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?2)
-     RETURNING id, tenant, job_id, recipient, body, attempts, claim_id`,
-  ).bind(now + WEBHOOK_CLAIM_MS, now, opts.runId ?? null, opts.limit ?? 50, crypto.randomUUID());
-  return (await q.all<PendingWebhook>()).results;
+     RETURNING id, tenant, run_id, job_id, recipient, subject, body, html, attempts, claim_id`,
+  ).bind(now + WEBHOOK_CLAIM_MS, now, opts.runId ?? null, opts.limit ?? 50, crypto.randomUUID(), channel);
+  return (await q.all<PendingMessage>()).results;
+}
+
+/** claimMessages for webhooks. */
+export function claimWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<PendingMessage[]> {
+  return claimMessages(env, "webhook", opts);
+}
+
+/** How many e-mails wait unsent (pending), for the readiness hint when no mail server is configured. */
+export async function countPendingEmails(env: Env, tenant: string): Promise<number> {
+  const r = await env.DATA.prepare("SELECT COUNT(*) AS n FROM notifications_outbox WHERE tenant = ? AND channel = 'email' AND status = 'pending'")
+    .bind(tenant)
+    .first<{ n: number }>();
+  return r?.n ?? 0;
 }
 
 /**
  * Right before a row is sent: renews its lease if this pass still holds it. False when the claim lapsed while the row
  * waited behind slow deliveries of the same pass and another pass took the row over — then this pass must not send it.
  */
-export async function holdClaim(env: Env, row: Pick<PendingWebhook, "id" | "claim_id">): Promise<boolean> {
+export async function holdClaim(env: Env, row: Pick<PendingMessage, "id" | "claim_id">): Promise<boolean> {
   const r = await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE id = ? AND claim_id = ? AND status = 'pending'")
     .bind(Date.now() + WEBHOOK_CLAIM_MS, row.id, row.claim_id)
     .run();

@@ -1,5 +1,6 @@
-/** What happens once when a run ends: notifications (outbox + webhook) and chained jobs. */
+/** What happens once when a run ends: notifications (outbox: e-mails and webhook, sent right away) and chained jobs. */
 import type { Env } from "../env";
+import { deliverEmails } from "../mail/sender";
 import { getJob } from "../stores/jobs";
 import { deliverWebhooks, enqueueNotifications } from "./notify";
 import { getRunRow, RunInProgressError, toRun } from "../stores/runs";
@@ -15,6 +16,7 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
     try {
       await enqueueNotifications(env, tenant, job, run);
       await deliverWebhooks(env, { runId });
+      await deliverEmails(env, { runId });
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "run notifications failed", runId, error: e instanceof Error ? e.message : String(e) }));
     }

@@ -4,15 +4,17 @@
  * headers `X-DC-Timestamp` (unix seconds) and `X-DC-Signature: v1=<hex>`; receivers reject timestamps older than 5
  * minutes. Delivered right away at run end, then retried by the cron handler with backoff (outbox); every delivery
  * pass claims its rows first, so overlapping passes never send one twice, and re-checks the URL against the webhook
- * rules (security/webhook-url.ts) before it is POSTed. Emails: one outbox row per recipient; a deployment plugs a
- * sender in by draining `notifications_outbox` (see docs/sync.md "Notifications").
+ * rules (security/webhook-url.ts) before it is POSTed. E-mails: one outbox row per recipient with the message rendered
+ * at run end (mail/run-email.ts), sent over SMTP by mail/sender.ts (docs/sync.md "Notifications").
  */
 import type { Job } from "#contract/job";
 import type { Run } from "#contract/run";
 import type { Env } from "../env";
+import { EMAIL_ERRORS, renderRunEmail } from "../mail/run-email";
 import { webhookUrlProblem } from "../security/webhook-url";
 import { derivedHmacKey } from "../stores/crypto";
-import { claimWebhooks, enqueueMessages, holdClaim, markAttemptFailed, markSent, type OutboxMessage, type PendingWebhook } from "../stores/outbox";
+import { claimWebhooks, enqueueMessages, holdClaim, markAttemptFailed, markSent, type OutboxMessage, type PendingMessage } from "../stores/outbox";
+import { listRunErrors } from "../stores/run-errors";
 
 const enc = new TextEncoder();
 const WEBHOOK_MAX_ATTEMPTS = 8;
@@ -41,33 +43,20 @@ export async function signWebhook(secret: string, timestamp: number, body: strin
   return "v1=" + hex(await hmac(secret, `${timestamp}.${body}`));
 }
 
-/**
- * Control characters (CR, LF, TAB, NUL …, and the Unicode line/paragraph separators) become one space: a job name goes
- * into e-mail subjects, where a line break would start a header of its own. Job names are refused with them on save
- * (contract/job.ts); this is the second line for names stored before that rule.
- */
-export function headerSafe(text: string): string {
-  return text.replace(/[\p{Cc}\u2028\u2029]+/gu, " ").trim();
-}
-
 function runEventBody(tenant: string, job: Pick<Job, "id" | "name">, run: Run): string {
   return JSON.stringify({ type: "run.finished", tenant, job: { id: job.id, name: job.name }, run });
 }
 
-/** Outbox rows for a finished run: one per email recipient of the outcome, one for the webhook. */
+/** Outbox rows for a finished run: one per email recipient of the outcome (all the same message), one for the webhook. */
 export async function enqueueNotifications(env: Env, tenant: string, job: Job, run: Run): Promise<void> {
   const recipients = run.status === "succeeded" ? job.notify.onSuccess : run.status === "partial" ? job.notify.onPartial : job.notify.onFailure;
   // A cancelled run is `failed` (error code "cancelled"): its recipients are onFailure's, its subject says what happened.
-  const outcome = run.status === "failed" && run.error?.code === "cancelled" ? "cancelled" : run.status;
-  const subject = `[${outcome}] ${headerSafe(job.name)}`;
-  const text = [
-    `Job: ${headerSafe(job.name)} (${job.id})`,
-    `Run: ${run.id} — ${outcome} (${run.trigger})`,
-    `Started: ${run.startedAt ?? "-"}  Finished: ${run.finishedAt ?? "-"}`,
-    `Read ${run.counts.read}, inserted ${run.counts.inserted}, updated ${run.counts.updated}, deleted ${run.counts.deleted}, skipped ${run.counts.skipped}, failed ${run.counts.failed}`,
-    ...(run.error ? [`Error: ${run.error.code}: ${run.error.message}`] : []),
-  ].join("\n");
-  const messages: OutboxMessage[] = recipients.map((to) => ({ channel: "email", recipient: to, subject, body: text }));
+  const messages: OutboxMessage[] = [];
+  if (recipients.length) {
+    const errors = run.counts.failed > 0 ? await listRunErrors(env, tenant, run.id, EMAIL_ERRORS) : [];
+    const mail = renderRunEmail(job, run, errors, env.APP_URL);
+    for (const to of recipients) messages.push({ channel: "email", recipient: to, subject: mail.subject, body: mail.text, html: mail.html });
+  }
   if (job.notify.webhook) messages.push({ channel: "webhook", recipient: job.notify.webhook, subject: null, body: runEventBody(tenant, job, run) });
   await enqueueMessages(env, tenant, run.id, job.id, messages);
 }
@@ -76,7 +65,7 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
 const REFUSED = "webhook URL refused";
 
 /** Delivers one claimed row (false: not attempted); the outcome (sent, retry later, or failed for good) ends the claim. */
-async function deliverOne(env: Env, row: PendingWebhook): Promise<boolean> {
+async function deliverOne(env: Env, row: PendingMessage): Promise<boolean> {
   if (!(await holdClaim(env, row))) return false; // another pass took the row over: it is theirs to send
   let error: string | null = null;
   // The save-time rule again, at delivery: rows queued before it existed, or a DEV_INSECURE_ORG_HOSTS entry since removed.
@@ -128,7 +117,7 @@ export async function deliverWebhooks(env: Env, opts: { runId?: string; limit?: 
  * Sends rows this pass claimed, one after another; a row whose claim another pass took over meanwhile is skipped.
  * Returns how many were attempted.
  */
-export async function deliverClaimed(env: Env, rows: PendingWebhook[]): Promise<number> {
+export async function deliverClaimed(env: Env, rows: PendingMessage[]): Promise<number> {
   let attempted = 0;
   for (const r of rows) if (await deliverOne(env, r)) attempted++;
   return attempted;

@@ -1,9 +1,11 @@
 /**
- * The cron trigger (every minute): start due scheduled jobs, re-kick runs whose runner went quiet, retry webhooks.
+ * The cron trigger (every minute): start due scheduled jobs, re-kick runs whose runner went quiet, retry webhooks and
+ * e-mails.
  * Due-ness is a D1 query on the schedule index; each tick is claimed with a compare-and-set so overlapping
  * invocations never double-run a job, and missed ticks (the Worker was down for an hour) coalesce into one run.
  */
 import type { Env } from "../env";
+import { deliverEmails } from "../mail/sender";
 import { sweepIdempotencyKeys } from "../stores/idempotency-keys";
 import { RunInProgressError, staleRuns } from "../stores/runs";
 import { claimTick, listDue } from "../stores/schedule-index";
@@ -17,10 +19,11 @@ interface TickReport {
   skipped: Array<{ jobId: string; reason: string }>;
   rekicked: string[];
   webhooks: number;
+  emails: number;
 }
 
 export async function runSchedulerTick(env: Env, now: number): Promise<TickReport> {
-  const report: TickReport = { started: [], skipped: [], rekicked: [], webhooks: 0 };
+  const report: TickReport = { started: [], skipped: [], rekicked: [], webhooks: 0, emails: 0 };
   for (const entry of await listDue(env, now)) {
     let decision;
     try {
@@ -44,6 +47,7 @@ export async function runSchedulerTick(env: Env, now: number): Promise<TickRepor
     report.rekicked.push(r.id);
   }
   report.webhooks = await deliverWebhooks(env);
+  report.emails = await deliverEmails(env);
   await sweepIdempotencyKeys(env, now);
   return report;
 }
