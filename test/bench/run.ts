@@ -15,7 +15,7 @@ import { rowGuid } from "../../demo/sandbox/ids";
 import { startStack, type Stack } from "../../demo/stack";
 import { EdgeClient, hostToken, runJob, setUpConnection, type RunView } from "./lib/edge";
 import { runLoad, type LoadResult } from "./lib/load";
-import { cpuSeconds, machine, memOf, sampleMemory, workerdBelow, wranglersBelow } from "./lib/proc";
+import { cpuSeconds, machine, memOf, sampleMemory, workerdBelow, workerLaunchersBelow } from "./lib/proc";
 import { RAW_PIPE_CONFIG, runStage, startRawPipe, type StageResult } from "./lib/rawpipe";
 import { benchPicker, type PickerResult } from "./picker-bench";
 import { measureWidget, type WidgetSize } from "./widget-size";
@@ -104,15 +104,15 @@ function versions() {
   };
 }
 
-/** The edge's wrangler (not the raw-pipe one) and its user-worker workerd (the one with the inspector). */
+/** The edge's Worker launcher (not the raw-pipe one: demo/edge-process.ts) and its user-worker workerd (the one with the inspector). */
 function edgeProcesses(): { wranglerPid: number; workerdPid: number; proxyWorkerdPid: number | null; inspectorPort: number | null } {
-  const w = wranglersBelow(process.pid).filter((p) => !p.cmdline.includes(RAW_PIPE_CONFIG));
-  if (w.length !== 1) throw new Error(`expected one edge wrangler below this process, found ${w.length}`);
+  const w = workerLaunchersBelow(process.pid).filter((p) => !p.cmdline.includes(RAW_PIPE_CONFIG));
+  if (w.length !== 1) throw new Error(`expected one edge Worker launcher below this process, found ${w.length}`);
   const wd = workerdBelow(w[0]!.pid);
   const user = wd.find((p) => p.cmdline.includes("--inspector-addr")) ?? wd[wd.length - 1];
   if (!user) throw new Error("no workerd process under the edge's wrangler");
   const proxy = wd.find((p) => p.pid !== user.pid) ?? null;
-  const ip = /--inspector-port\s+(\d+)/.exec(w[0]!.cmdline)?.[1];
+  const ip = /"inspectorPort":(\d+)/.exec(w[0]!.cmdline)?.[1];
   return { wranglerPid: w[0]!.pid, workerdPid: user.pid, proxyWorkerdPid: proxy?.pid ?? null, inspectorPort: ip ? Number(ip) : null };
 }
 
@@ -225,7 +225,7 @@ async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows
 }
 
 async function newStack(rows: number, dir: string): Promise<{ stack: Stack; api: EdgeClient; conn: Awaited<ReturnType<typeof setUpConnection>> }> {
-  // BENCH_INSPECTOR needs wrangler's inspector proxy, which halves sync throughput (demo/stack.ts wranglerEnv).
+  // BENCH_INSPECTOR needs wrangler's inspector proxy, which halves sync throughput (demo/edge-process.ts).
   const stack = await startStack({ persistTo: join(dir, "state"), rows, build: "never", log: (l) => log(l), devtools: !!process.env.BENCH_INSPECTOR });
   try {
     const api = new EdgeClient(stack.edgeUrl, await hostToken(stack.hostJwtSecret, "bench-tenant"));
@@ -255,10 +255,6 @@ const results: {
 } = { machine: machine(), versions: versions(), startedAt: new Date().toISOString(), rows: ROWS, stages: [], stageCpu: {}, load: {} };
 
 const tmp = mkdtempSync(join(tmpdir(), "dc-bench-"));
-// wrangler dev sessions share a "dev registry" and reload their workerd when another session registers: give the
-// edge (inherited through startStack's environment) and the raw-pipe Worker private registries, so neither the other
-// nor any wrangler dev another engineer runs on this machine restarts the process being measured.
-process.env.WRANGLER_REGISTRY_PATH = join(tmp, "registry-edge");
 try {
   // 4. widget first paint
   if (!SKIP_WIDGET) {
@@ -267,7 +263,7 @@ try {
       cwd: REPO_ROOT,
       encoding: "utf8",
     });
-    results.widget = b.status === 0 ? measureWidget(join(REPO_ROOT, "dist")) : { error: `vite build failed:\n${(b.stdout + b.stderr).slice(-2000)}` };
+    results.widget = b.status === 0 ? measureWidget(join(REPO_ROOT, "dist", "widget")) : { error: `vite build failed:\n${(b.stdout + b.stderr).slice(-2000)}` };
   }
   // 5. entity picker
   if (!SKIP_PICKER) {
@@ -516,7 +512,7 @@ limit applies to.
 ${
   w
     ? `
-The host's one script tag loads \`dist/${w.entry}\`; the browser fetches its static imports before running it:
+The host's one script tag loads \`dist/widget/${w.entry}\`; the browser fetches its static imports before running it:
 
 | file | raw | gzip | brotli |
 |---|---|---|---|

@@ -1,5 +1,5 @@
 /**
- * Reliability against real processes: the sandbox (seeded with 50,000 accounts) and the edge under `wrangler dev`
+ * Reliability against real processes: the sandbox (seeded with 50,000 accounts) and the edge (wrangler's `unstable_startWorker`)
  * with its local KV/D1/Durable Object state persisted in a throwaway folder. One stack for the whole file
  * (starting wrangler costs seconds); the tests run in order:
  *
@@ -7,10 +7,10 @@
  *    (sha256 over every row ordered by DynamicsId) is the reference.
  * 2. chaos — the same sync for another tenant while the org injects 20% 429 (Retry-After 1 s), 5% 503, dropped
  *    connections, slow pages and one 401 mid-run: same digest, same counts, nothing duplicated or lost.
- * 3. restart — the same sync for a third tenant; wrangler dev is SIGKILLed twice in the middle of the run and
+ * 3. restart — the same sync for a third tenant; the edge's process group is SIGKILLed twice in the middle of the run and
  *    started again on the same persisted state: the run resumes by itself and ends with the same digest.
  * 4. load — 50 concurrent clients on the edge API for a bounded time: no errors; p50/p99/rps reported.
- * 5. SSRF over real HTTP — raw (unnormalised) attack paths through wrangler dev to a connection whose org is a canary
+ * 5. SSRF over real HTTP — raw (unnormalised) attack paths through the edge to a connection whose org is a canary
  *    server that counts every request; an org that answers 302/307 (never followed) and oversized bodies.
  * 6. secrets — after that journey: no secret, client secret, host JWT or Dynamics token in the persisted state files
  *    (KV, D1, Durable Objects) nor in the edge's console output.
@@ -107,7 +107,7 @@ describe.sequential("sync through a real edge process", () => {
       expect(digest.rows).toBe(ROWS);
       expect(digest.distinctIds).toBe(ROWS);
       // The edge's workerd processes hold a few dozen sockets during a sync. wrangler's devtools inspector proxy made it
-      // hundreds to thousands (up to the fd limit: the edge stopped answering), see wranglerEnv in demo/stack.ts.
+      // hundreds to thousands (up to the fd limit: the edge stopped answering), see demo/edge-process.ts.
       if (maxSockets !== null) expect(maxSockets).toBeLessThan(200);
     },
     RUN_TIMEOUT + 60_000,
@@ -178,7 +178,7 @@ describe.sequential("sync through a real edge process", () => {
   );
 
   it(
-    "restart: wrangler dev killed twice mid-run resumes on the same persisted state and ends identical",
+    "restart: the edge killed twice mid-run resumes on the same persisted state and ends identical",
     async () => {
       expect(baseline, "baseline must have run").not.toBeNull();
       const t = await setUpTenant(stack, "restart");
@@ -198,6 +198,8 @@ describe.sequential("sync through a real edge process", () => {
           const at = Date.now();
           await stack.killEdge();
           const restartMs = await stack.startEdge();
+          // A workerd of the killed group that survived would hold the local SQLite files and the new edge would wait on them.
+          expect(stack.strayStateHolders(), "processes of the killed edge still hold the persisted state").toEqual([]);
           kills.push({ atPage: pages, restartMs });
           pending = { atPage: pages, at };
         }
@@ -251,8 +253,10 @@ describe.sequential("sync through a real edge process", () => {
         ]),
       ),
     );
+    const failed = Object.values(results).some((r) => r.errors > 0);
+    const diagnosis = failed ? `\n${stack.diagnose()}` : "";
     for (const [name, r] of Object.entries(results)) {
-      expect(r.errors, `${name}: ${r.firstError ?? ""}`).toBe(0);
+      expect(r.errors, `${name}: ${r.firstError ?? ""}${diagnosis}`).toBe(0);
       expect(r.requests).toBeGreaterThan(50);
       expect(Object.keys(r.statuses)).toEqual(["200"]);
     }

@@ -1,22 +1,19 @@
 /**
- * A minimal stack for the reliability suite: the offline sandbox (in this process) + the edge under `wrangler dev`
- * (child process) on a throwaway persisted state folder. Unlike demo/stack.ts it can stop and start ONLY the edge
- * on the same persisted KV/D1/Durable Object state (the restart test), and it passes `SYNC_PAGE_SIZE` so a 50,000-row
- * run has enough pages for injected faults to matter. Same pieces as demo/stack.ts: startSandbox, `wrangler d1
- * migrations apply --local`, `wrangler dev --persist-to … --env-file …`.
+ * A minimal stack for the reliability suite: the offline sandbox (in this process) + the edge in a child process
+ * (demo/edge-process.ts: wrangler's `unstable_startWorker`) on a throwaway persisted state folder. Unlike demo/stack.ts
+ * it can kill and start ONLY the edge on the same persisted KV/D1/Durable Object state (the restart test), and it passes
+ * `SYNC_PAGE_SIZE` so a 50,000-row run has enough pages for injected faults to matter. Same pieces as demo/stack.ts:
+ * startSandbox, `wrangler d1 migrations apply --local`, startEdgeProcess.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { freePort, wranglerEnv, writeEdgeEnvFile } from "../../demo/stack";
-import { REPO_ROOT } from "../../demo/host/server";
+import { applyLocalMigrations, startEdgeProcess, type EdgeProcess } from "../../demo/edge-process";
+import { freePort, writeEdgeEnvFile } from "../../demo/stack";
 import { startSandbox, type SandboxInfo } from "../../demo/sandbox/index";
-import { socketsOf, workerdBelow } from "../bench/lib/proc";
-
-const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+import { descendants, holdersOf, socketsOf, workerdBelow } from "../bench/lib/proc";
 
 export interface ReliabilityStackOptions {
   rows: number;
@@ -32,7 +29,7 @@ export interface ReliabilityStack {
   edgeUrl: string;
   persistTo: string;
   secrets: { HOST_JWT_SECRET: string; ENCRYPTION_KEY: string };
-  /** Everything wrangler dev printed so far (the edge's logs). */
+  /** Everything the edge printed so far (its logs), across restarts. */
   output(): string;
   /** SIGKILL the edge's whole process group (a crash, not a graceful stop). */
   killEdge(): Promise<void>;
@@ -41,10 +38,12 @@ export interface ReliabilityStack {
   edgeRunning(): boolean;
   /** Sockets held by the edge's workerd processes right now (Linux /proc), or null when unknown. */
   edgeSockets(): number | null;
+  /** Processes outside the running edge's group that hold a file of the persisted state open (a killed edge's survivor). */
+  strayStateHolders(): string[];
+  /** What the edge's processes are doing right now (for a failure message): state, wait channel, fds, sockets, state files. */
+  diagnose(): string;
   stop(): Promise<void>;
 }
-
-const edgeEnv = (): NodeJS.ProcessEnv => ({ ...wranglerEnv(), CI: "true" });
 
 export async function startReliabilityStack(opts: ReliabilityStackOptions): Promise<ReliabilityStack> {
   const persistTo = mkdtempSync(join(tmpdir(), "dc-reliability-"));
@@ -55,98 +54,40 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
   const envFile = join(persistTo, "edge.env");
   writeEdgeEnvFile(envFile, { ...secrets, DYNAMICS_CLIENT_ID: app.clientId, DYNAMICS_CLIENT_SECRET: app.clientSecret });
   const state = join(persistTo, "state");
-  const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", state], {
-    cwd: REPO_ROOT,
-    env: edgeEnv(),
-    encoding: "utf8",
-  });
-  if (mig.status !== 0) {
+  try {
+    applyLocalMigrations(state);
+  } catch (e) {
     await sandbox.stop();
-    throw new Error(`D1 migrations failed:\n${mig.stdout}\n${mig.stderr}`);
+    throw e;
   }
   const edgePort = await freePort();
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
-  let child: ChildProcess | null = null;
-  let output = "";
+  let edge: EdgeProcess | null = null;
+  let earlierOutput = "";
 
   const startEdge = async (): Promise<number> => {
-    const t0 = Date.now();
-    const inspectorPort = await freePort();
-    const args = [
-      WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(edgePort),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      state,
-      "--env-file",
+    if (edge) earlierOutput = (earlierOutput + edge.output()).slice(-2_000_000);
+    edge = await startEdgeProcess({
+      port: edgePort,
+      persistTo: state,
       envFile,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "log",
-      "--var",
-      `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
-      "--var",
-      `DEV_INSECURE_ORG_HOSTS:${orgHosts}`,
-      "--var",
-      "ALLOWED_ORIGINS:http://127.0.0.1:9",
-      "--var",
-      "HOST_JWKS_URL:",
-      "--var",
-      `HOST_JWT_AUDIENCE:${HOST_JWT_AUDIENCE}`,
-      "--var",
-      `HOST_JWT_ISSUER:${HOST_JWT_ISSUER}`,
-      ...(opts.pageSize ? ["--var", `SYNC_PAGE_SIZE:${opts.pageSize}`] : []),
-    ];
-    const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env: edgeEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
-    child = c;
-    let exited = false;
-    c.once("exit", () => (exited = true));
-    const onData = (d: Buffer) => {
-      const s = d.toString();
-      output = (output + s).slice(-2_000_000);
-      if (opts.verbose) process.stdout.write(s.replace(/^/gm, "[edge] "));
-    };
-    c.stdout?.on("data", onData);
-    c.stderr?.on("data", onData);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (exited) throw new Error(`wrangler dev exited early:\n${output.slice(-4000)}`);
-      try {
-        const r = await fetch(`${edgeUrl}/api/v1/health`);
-        if (r.ok) return Date.now() - t0;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new Error(`edge not up within 90 s:\n${output.slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      logLevel: "log",
+      echo: opts.verbose ? "[edge] " : undefined,
+      vars: {
+        AUTHORITY_HOST: sandbox.identity.httpUrl,
+        DEV_INSECURE_ORG_HOSTS: orgHosts,
+        ALLOWED_ORIGINS: "http://127.0.0.1:9",
+        HOST_JWKS_URL: "",
+        HOST_JWT_AUDIENCE,
+        HOST_JWT_ISSUER,
+        ...(opts.pageSize ? { SYNC_PAGE_SIZE: String(opts.pageSize) } : {}),
+      },
+    });
+    return edge.startMs;
   };
 
   const killEdge = async (): Promise<void> => {
-    const c = child;
-    child = null;
-    if (!c || c.exitCode !== null || c.pid === undefined) return;
-    const done = new Promise<void>((ok) => c.once("exit", () => ok()));
-    try {
-      process.kill(-c.pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-    await Promise.race([done, new Promise((ok) => setTimeout(ok, 5000))]);
-    // workerd may linger for a moment after wrangler: wait until the port no longer answers.
-    for (let i = 0; i < 50; i++) {
-      try {
-        await fetch(`${edgeUrl}/api/v1/health`, { signal: AbortSignal.timeout(300) });
-      } catch {
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await edge?.kill();
   };
 
   try {
@@ -157,20 +98,40 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
     throw e;
   }
 
-  return {
+  const self: ReliabilityStack = {
     sandbox,
     edgeUrl,
     persistTo,
     secrets,
-    output: () => output,
+    output: () => earlierOutput + (edge?.output() ?? ""),
     killEdge,
     startEdge,
-    edgeRunning: () => child !== null && child.exitCode === null,
+    edgeRunning: () => edge?.running() ?? false,
     edgeSockets() {
-      const pid = child?.pid;
+      const pid = edge?.running() ? edge.pid : undefined;
       if (pid === undefined || process.platform !== "linux") return null;
       const counts = workerdBelow(pid).map((p) => socketsOf(p.pid) ?? 0);
       return counts.length ? counts.reduce((a, b) => a + b, 0) : null;
+    },
+    strayStateHolders() {
+      if (process.platform !== "linux") return [];
+      const ours = new Set(edge?.running() ? [edge.pid, ...descendants(edge.pid).map((p) => p.pid)] : []);
+      return holdersOf(state)
+        .filter((p) => !ours.has(p.pid))
+        .map((p) => `pid ${p.pid} (${p.comm}): ${p.files.join(", ")}`);
+    },
+    diagnose() {
+      if (process.platform !== "linux" || !edge) return "(no diagnosis off Linux)";
+      const lines = [`edge launcher pid ${edge.pid}, running: ${edge.running()}`];
+      for (const p of [{ pid: edge.pid, comm: "launcher" }, ...descendants(edge.pid)]) {
+        const status = procStatus(p.pid);
+        const files = holdersOf(state).find((h) => h.pid === p.pid)?.files ?? [];
+        lines.push(`  pid ${p.pid} ${p.comm}: ${status}, sockets ${socketsOf(p.pid) ?? "?"}, state files open: ${files.join(", ") || "none"}`);
+      }
+      const stray = self.strayStateHolders();
+      lines.push(`state held by other processes: ${stray.join("; ") || "none"}`);
+      lines.push(`last output:\n${self.output().slice(-3000)}`);
+      return lines.join("\n");
     },
     async stop() {
       await killEdge();
@@ -178,6 +139,18 @@ export async function startReliabilityStack(opts: ReliabilityStackOptions): Prom
       rmSync(persistTo, { recursive: true, force: true });
     },
   };
+  return self;
+}
+
+/** `state S (sleeping), wchan ep_poll, 43 fds` of a process, or "gone". */
+function procStatus(pid: number): string {
+  try {
+    const st = /^State:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "?";
+    const wchan = readFileSync(`/proc/${pid}/wchan`, "utf8").trim() || "-";
+    return `state ${st}, wchan ${wchan}, ${readdirSync(`/proc/${pid}/fd`).length} fds`;
+  } catch {
+    return "gone";
+  }
 }
 
 /** The audience and issuer the reliability edge requires of host tokens (HOST_JWT_AUDIENCE / HOST_JWT_ISSUER). */

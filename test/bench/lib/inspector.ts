@@ -17,8 +17,8 @@ async function socketFor(port: number): Promise<WsLike> {
     p = (async () => {
       if (wsCtor === undefined) {
         try {
-          // @ts-expect-error -- ws has no bundled types (transitive dependency); typed locally below
-          wsCtor = ((await import("ws")) as unknown as { default: new (url: string) => WsLike }).default;
+          const wsModule = "ws"; // a name in a variable: typed locally, whether or not @types/ws happens to be installed
+          wsCtor = ((await import(wsModule)) as { default: new (url: string) => WsLike }).default;
         } catch {
           wsCtor = null;
         }

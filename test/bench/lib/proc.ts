@@ -1,4 +1,4 @@
-/** Linux /proc helpers: the workerd process under a wrangler, its memory (VmHWM / VmRSS), CPU time and sockets. */
+/** Linux /proc helpers: the workerd process under a Worker launcher, its memory (VmHWM / VmRSS), CPU time, sockets and open files. */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 export interface ProcInfo {
@@ -45,6 +45,28 @@ export function workerdBelow(root: number): ProcInfo[] {
   return descendants(root).filter((p) => p.comm === "workerd" || /\/workerd\b/.test(p.cmdline.split(" ")[0] ?? ""));
 }
 
+/** Every process (this machine, any parent) with a file under `dir` open: e.g. a workerd that outlived its killed group. */
+export function holdersOf(dir: string): Array<ProcInfo & { files: string[] }> {
+  const out: Array<ProcInfo & { files: string[] }> = [];
+  for (const p of listProcs()) {
+    const files: string[] = [];
+    try {
+      for (const fd of readdirSync(`/proc/${p.pid}/fd`)) {
+        try {
+          const target = readlinkSync(`/proc/${p.pid}/fd/${fd}`);
+          if (target.startsWith(dir + "/")) files.push(target.slice(dir.length + 1));
+        } catch {
+          /* closed meanwhile */
+        }
+      }
+    } catch {
+      /* gone, or not ours to read */
+    }
+    if (files.length) out.push({ ...p, files });
+  }
+  return out;
+}
+
 /** Open sockets of a process (its fds that are sockets), or null when it is gone. */
 export function socketsOf(pid: number): number | null {
   try {
@@ -62,9 +84,9 @@ export function socketsOf(pid: number): number | null {
   }
 }
 
-/** The wrangler dev processes below `root` whose command line contains `needle` (e.g. a config path). */
-export function wranglersBelow(root: number, needle?: string): ProcInfo[] {
-  return descendants(root).filter((p) => /wrangler(\.js)?\s+dev\b/.test(p.cmdline) && (!needle || p.cmdline.includes(needle)));
+/** The Worker launchers (demo/edge-worker.ts, one per local Worker) below `root`; their cmdline carries their options. */
+export function workerLaunchersBelow(root: number, needle?: string): ProcInfo[] {
+  return descendants(root).filter((p) => p.cmdline.includes("edge-worker.ts") && (!needle || p.cmdline.includes(needle)));
 }
 
 export interface Mem {

@@ -1,10 +1,10 @@
-/** Starts the benchmark-only Worker (test/bench/raw-pipe) under its own `wrangler dev` and drives its stages. */
-import { spawn, type ChildProcess } from "node:child_process";
+/** Starts the benchmark-only Worker (test/bench/raw-pipe) in its own process (demo/edge-process.ts) and drives its stages. */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { startEdgeProcess } from "../../../demo/edge-process";
 import { REPO_ROOT } from "../../../demo/host/server";
-import { freePort, wranglerEnv, type Stack } from "../../../demo/stack";
+import { freePort, writeEdgeEnvFile, type Stack } from "../../../demo/stack";
 
-const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 export const RAW_PIPE_CONFIG = join(REPO_ROOT, "test", "bench", "raw-pipe", "wrangler.toml");
 
 export interface RawPipe {
@@ -15,75 +15,20 @@ export interface RawPipe {
 
 export async function startRawPipe(stack: Stack, persistTo: string): Promise<RawPipe> {
   const app = stack.sandbox.apps[0]!;
-  const port = await freePort();
-  const inspector = await freePort();
-  const args = [
-    WRANGLER,
-    "dev",
-    "-c",
-    RAW_PIPE_CONFIG,
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspector),
-    "--persist-to",
+  const envFile = join(persistTo, "raw-pipe.env");
+  mkdirSync(persistTo, { recursive: true });
+  writeEdgeEnvFile(envFile, { DYNAMICS_CLIENT_ID: app.clientId, DYNAMICS_CLIENT_SECRET: app.clientSecret });
+  const worker = await startEdgeProcess({
+    config: RAW_PIPE_CONFIG,
+    port: await freePort(),
     persistTo,
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-    "--var",
-    `AUTHORITY_HOST:${stack.sandbox.identity.httpUrl}`,
-    "--var",
-    `DYNAMICS_CLIENT_ID:${app.clientId}`,
-    "--var",
-    `DYNAMICS_CLIENT_SECRET:${app.clientSecret}`,
-  ];
-  const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    // The edge's environment (no inspector proxy: the reference must not pay a cost the edge does not), plus its own
-    // dev registry: registering in the edge's would make the edge's wrangler reload its workerd.
-    env: { ...wranglerEnv(), WRANGLER_REGISTRY_PATH: join(persistTo, "registry") },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+    envFile,
+    logLevel: "warn",
+    healthPath: "/health",
+    keepOutput: 8000,
+    vars: { AUTHORITY_HOST: stack.sandbox.identity.httpUrl },
   });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
-  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-8000)));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const gone = new Promise<void>((ok) => child.once("exit", () => ok()));
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {
-      /* gone */
-    }
-    const t = await Promise.race([gone.then(() => "ok"), new Promise((ok) => setTimeout(() => ok("timeout"), 5000))]);
-    if (t === "timeout") {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`raw-pipe wrangler dev exited:\n${out}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`raw-pipe worker did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 400));
-  }
-  return { url, pid: child.pid!, stop };
+  return { url: worker.url, pid: worker.pid, stop: () => worker.stop() };
 }
 
 export interface StageResult {
