@@ -29,7 +29,7 @@ export interface StackOptions {
   persistTo?: string;
   /** Where generated secrets are kept (stable across demo restarts so stored ciphertexts stay readable). */
   secretsFile?: string;
-  /** Build dist/ when it is missing (or always with "always"). */
+  /** Build the widget (dist/widget/, which the edge serves) when it is missing (or always with "always"). */
   build?: "if-missing" | "always" | "never";
   log?: (line: string) => void;
   /** Tests: each test may pick its own host tenant through the page URL. */
@@ -130,7 +130,7 @@ export function wranglerEnv(opts: { devtools?: boolean } = {}): NodeJS.ProcessEn
 }
 
 export function buildWidget(log: (l: string) => void): void {
-  log("building the widget (dist/)…");
+  log("building the widget (dist/widget/)…");
   const r = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], {
     cwd: REPO_ROOT,
     stdio: "inherit",
@@ -161,7 +161,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       for (let i = 0; i < 4 + (opts.orgCopies?.length ?? 0); i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
     }
 
-    const distEntry = join(REPO_ROOT, "dist", "dynamics-connector.js");
+    const distEntry = join(REPO_ROOT, "dist", "widget", "dynamics-connector.js");
     if (opts.build === "always" || (opts.build !== "never" && !existsSync(distEntry))) buildWidget(log);
 
     // 1. Sandbox (Dataverse + identity), in this process.

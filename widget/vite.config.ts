@@ -4,9 +4,11 @@ import { defineConfig } from "vite";
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 /**
- * The widget as a host ships it: `dist/dynamics-connector.js` (ES module, one script tag) plus lazy chunks —
- * msal-browser, the job editor and cronstrue are fetched only when needed — and `dist/redirect.html` for the
- * sign-in popup. All files are flat in dist/ so relative URLs (chunks, redirect page) resolve from the entry.
+ * The widget as a host ships it: `dist/widget/dynamics-connector.js` (ES module, one script tag) plus lazy chunks in
+ * `dist/widget/chunks/` — msal-browser, the job editor, cronstrue and the locale modules are fetched only when needed —
+ * and `dist/widget/redirect.html` (+ `redirect.js`) for the sign-in popup. dist/ is the edge's static assets folder
+ * (wrangler.toml [assets]; its committed dist/_headers and dist/.assetsignore are left alone), so this is served at
+ * /widget/. Entries keep their names (short-cached); chunk names carry a content hash (cached for good).
  */
 export default defineConfig({
   root: here("."),
@@ -14,13 +16,13 @@ export default defineConfig({
   publicDir: false,
   logLevel: "warn",
   build: {
-    outDir: here("../dist"),
+    outDir: here("../dist/widget"),
     emptyOutDir: true,
     target: "es2022",
     sourcemap: true,
     modulePreload: { polyfill: false },
     reportCompressedSize: true,
-    // The browser tests read it to tell which chunk is msal-browser and which is the editor.
+    // The browser tests and the bench read it to tell which chunk is msal-browser and which is the editor.
     manifest: true,
     rollupOptions: {
       input: {
@@ -30,8 +32,8 @@ export default defineConfig({
       preserveEntrySignatures: "exports-only",
       output: {
         entryFileNames: "[name].js",
-        chunkFileNames: "[name]-[hash].js",
-        assetFileNames: "[name]-[hash][extname]",
+        chunkFileNames: "chunks/[name]-[hash].js",
+        assetFileNames: "chunks/[name]-[hash][extname]",
       },
     },
   },

@@ -1,7 +1,9 @@
 /**
  * The demo host: a pretend product's admin page ("Acme Success — Settings › Integrations") that embeds
- * <dynamics-connector> from dist/ with one script tag, plus the tiny backend a real host has — it mints the
- * short-lived host JWT (HS256, the edge's HOST_JWT_SECRET) for the signed-in tenant admin.
+ * <dynamics-connector> with one script tag from the edge (`<edge>/widget/dynamics-connector.js`, as a real host does),
+ * plus the tiny backend a real host has — it mints the short-lived host JWT (HS256, the edge's HOST_JWT_SECRET) for the
+ * signed-in tenant admin — and the sign-in popup's return page on the host's own origin (/signin-redirect.html: msal
+ * hands the result to the opener over a BroadcastChannel, which only reaches pages of the same origin).
  */
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -28,7 +30,6 @@ export interface HostServerOptions {
   /** The demo host tenant and its admin. */
   tenant?: string;
   user?: { id: string; email: string; name: string };
-  distDir?: string;
   /**
    * Tests only: let `/api/session?tenant=…` pick the host tenant, so each test gets an empty world, and
    * `&role=viewer` make its user a viewer (the widget's read-only UI).
@@ -55,16 +56,20 @@ const TYPES: Record<string, string> = {
 const attr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
 export async function startHostServer(opts: HostServerOptions): Promise<HostServer> {
-  const distDir = opts.distDir ?? join(REPO_ROOT, "dist");
   const publicDir = join(HERE, "public");
   const tenant = opts.tenant ?? "acme-demo";
   const user = opts.user ?? { id: "u-1001", email: "olivia.ops@acme.example", name: "Olivia Ops" };
   const secret = new TextEncoder().encode(opts.hostJwtSecret);
-  const template = readFileSync(join(publicDir, "index.html"), "utf8");
+  const pages: Record<string, string> = {
+    "/": readFileSync(join(publicDir, "index.html"), "utf8"),
+    "/settings/integrations": readFileSync(join(publicDir, "index.html"), "utf8"),
+    "/signin-redirect.html": readFileSync(join(publicDir, "signin-redirect.html"), "utf8"),
+  };
 
   const csp = [
     "default-src 'self'",
-    "script-src 'self'",
+    // The widget and its lazy chunks come from the edge (CORS: its dist/_headers allow any origin).
+    `script-src 'self' ${opts.edgeUrl}`,
     "style-src 'self'",
     "img-src 'self' data: blob:",
     `connect-src 'self' ${opts.edgeUrl} ${opts.identityOrigins.join(" ")}`,
@@ -93,9 +98,11 @@ export async function startHostServer(opts: HostServerOptions): Promise<HostServ
         res.end(JSON.stringify({ token, expiresIn: 600 }));
         return;
       }
-      if (path === "/" || path === "/settings/integrations") {
+      const template = pages[path];
+      if (template !== undefined) {
         const html = template
           .replaceAll("%API_BASE%", attr(opts.edgeUrl))
+          .replaceAll("%WIDGET_BASE%", attr(`${opts.edgeUrl}/widget/`))
           .replaceAll("%CLIENT_ID%", attr(opts.clientId))
           .replaceAll("%AUTHORITY%", attr(opts.authority))
           .replaceAll("%USER_NAME%", attr(user.name))
@@ -109,8 +116,7 @@ export async function startHostServer(opts: HostServerOptions): Promise<HostServ
         return;
       }
       let file: string | null = null;
-      if (path.startsWith("/dist/")) file = safeJoin(distDir, path.slice("/dist/".length));
-      else if (path.startsWith("/host/")) file = safeJoin(publicDir, path.slice("/host/".length));
+      if (path.startsWith("/host/")) file = safeJoin(publicDir, path.slice("/host/".length));
       if (file && existsSync(file) && statSync(file).isFile()) {
         const headers: Record<string, string> = { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" };
         if (file.endsWith(".html")) headers["content-security-policy"] = csp;

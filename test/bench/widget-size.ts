@@ -1,12 +1,12 @@
 /**
- * First-paint weight of the widget: the host's one script tag loads dist/dynamics-connector.js; the browser then
+ * First-paint weight of the widget: the host's one script tag loads dist/widget/dynamics-connector.js; the browser then
  * fetches its STATIC imports (transitively) before the module runs. Dynamic `import()` chunks (msal-browser, the job
  * editor, cronstrue …) load later, on demand. Sizes are gzip (zlib level 6, what typical servers/CDNs use) and brotli.
  * The graph comes from vite's manifest and is cross-checked by parsing the built files' import statements; what each
  * chunk contains comes from its source map.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 interface ManifestChunk {
@@ -46,11 +46,14 @@ function sourcesOf(dist: string, file: string): string[] {
   return ((JSON.parse(readFileSync(map, "utf8")) as { sources?: string[] }).sources ?? []).map((s) => s.replace(/^(\.\.\/)+/, ""));
 }
 
-/** Static relative imports of a built ES module (import … from "./x", import "./x", export … from "./x"). */
-export function staticImportsOf(code: string): string[] {
+/**
+ * Static relative imports of a built ES module (import … from "./x", import "../x", export … from "./x"), as paths
+ * relative to the build folder (`file` is the module's own path there: chunks sit in chunks/, entries beside it).
+ */
+export function staticImportsOf(code: string, file = "entry.js"): string[] {
   const out = new Set<string>();
-  const re = /(?:^|[;\n}\s])(?:import|export)\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\/[^"']+)["']/g;
-  for (let m; (m = re.exec(code));) out.add(m[1]!.replace(/^\.\//, ""));
+  const re = /(?:^|[;\n}\s])(?:import|export)\s*(?:[\w$*{}\s,]+?\s*from\s*)?["'](\.\.?\/[^"']+)["']/g;
+  for (let m; (m = re.exec(code));) out.add(posix.join(posix.dirname(file), m[1]!));
   return [...out];
 }
 
@@ -61,7 +64,7 @@ export function measureWidget(dist: string, entryName = "dynamics-connector"): W
   const manifest = JSON.parse(readFileSync(join(dist, ".vite", "manifest.json"), "utf8")) as Record<string, ManifestChunk>;
   const byFile = new Map(Object.entries(manifest).map(([k, v]) => [v.file, { key: k, ...v }]));
   const entryKey = Object.keys(manifest).find((k) => manifest[k]!.isEntry && manifest[k]!.file === `${entryName}.js`);
-  if (!entryKey) throw new Error(`no entry ${entryName}.js in dist/.vite/manifest.json`);
+  if (!entryKey) throw new Error(`no entry ${entryName}.js in ${join(dist, ".vite", "manifest.json")}`);
   const notes: string[] = [];
 
   // Static closure by manifest keys.
@@ -84,7 +87,7 @@ export function measureWidget(dist: string, entryName = "dynamics-connector"): W
     const f = pstack.pop()!;
     if (parsed.has(f)) continue;
     parsed.add(f);
-    for (const i of staticImportsOf(readFileSync(join(dist, f), "utf8"))) pstack.push(i);
+    for (const i of staticImportsOf(readFileSync(join(dist, f), "utf8"), f)) pstack.push(i);
   }
   const a = [...new Set([...staticFileList, ...cssFiles])].sort();
   const b = [...parsed].sort();
@@ -121,4 +124,4 @@ export function measureWidget(dist: string, entryName = "dynamics-connector"): W
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(measureWidget(join(process.cwd(), "dist")), null, 2));
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(measureWidget(join(process.cwd(), "dist", "widget")), null, 2));

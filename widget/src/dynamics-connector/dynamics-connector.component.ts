@@ -30,8 +30,8 @@ type Route =
  */
 const EDITOR_ROUTE_KEY = (apiBase: string) => `dynamics-connector:editor-route:${apiBase}`;
 
-// A variable, not a literal: Vite would otherwise try to bundle it as an asset. dist/redirect.html sits beside the
-// bundle (all chunks are emitted flat into dist/, so import.meta.url is always a file in that folder).
+// A variable, not a literal: Vite would otherwise try to bundle it as an asset. redirect.html sits beside the entry
+// (dist/widget/); this module is in the entry, so import.meta.url is the entry's URL.
 const REDIRECT_PAGE = "redirect.html";
 
 /**
@@ -69,7 +69,11 @@ export class DynamicsConnector extends LitElement {
   @property({ attribute: "client-id" }) clientId = "";
   /** Microsoft sign-in authority. */
   @property() authority = "https://login.microsoftonline.com/organizations";
-  /** Page the sign-in popup returns to; defaults to `redirect.html` next to the widget's bundle. */
+  /**
+   * Page the sign-in popup returns to (absolute, or relative to the host page); defaults to `redirect.html` next to the
+   * widget's bundle. It must be on the host page's origin (msal answers the opener over a BroadcastChannel): a host that
+   * loads the widget from the edge serves its own page running `<edge>/widget/redirect.js` (docs/widget.md, "Serving").
+   */
   @property({ attribute: "redirect-uri" }) redirectUri = "";
   /** `light`, `dark` or `auto` (follow the operating system). */
   @property({ reflect: true }) theme: "light" | "dark" | "auto" = "auto";
@@ -97,7 +101,7 @@ export class DynamicsConnector extends LitElement {
     () => ({
       clientId: this.clientId,
       authority: this.authority,
-      redirectUri: this.redirectUri || new URL(REDIRECT_PAGE, import.meta.url).href,
+      redirectUri: new URL(this.redirectUri || REDIRECT_PAGE, this.redirectUri ? location.href : import.meta.url).href,
     }),
     this,
   );
