@@ -8,7 +8,7 @@
  * inspector message (one per ~4 KB chunk of every subrequest's response body) to wrangler's Node process over a new
  * loopback connection. A 50,000-row sync is ~14,000 such requests; whenever Node falls behind, workerd opens ever more
  * sockets (up to the fd limit, then the edge stops answering) and syncs run at about half speed.
- * docs/decisions/0007-edge-through-unstable-start-worker.md.
+ * docs/decisions/0008-local-workers-through-start-worker.md.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";

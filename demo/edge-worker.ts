@@ -3,7 +3,7 @@
  * documented way to turn wrangler's devtools inspector proxy off (`dev.inspector: false`). Started by
  * demo/edge-process.ts, never imported: its options are its one argument (JSON, no secret: those come from the env
  * file; visible in `ps`, which the benchmark reads), it prints `ready <url>` once the Worker answers, and disposes the Worker (workerd included) on SIGTERM/SIGINT. Why not `wrangler dev`:
- * docs/decisions/0007-edge-through-unstable-start-worker.md.
+ * docs/decisions/0008-local-workers-through-start-worker.md.
  */
 import { unstable_startWorker } from "wrangler";
 
@@ -43,8 +43,8 @@ const worker = await unstable_startWorker({
     liveReload: false,
     testScheduled: opts.testScheduled ?? false,
     enableContainers: false,
-    // No `registry`: unlike `wrangler dev`, this Worker joins no dev registry, so another local Worker starting or
-    // stopping on this machine never makes wrangler reload this one (a reload holds requests until it is done).
+    // No `registry`: unlike `wrangler dev`, this Worker joins no dev registry (it binds no other local Worker), so
+    // nothing another local session writes there reaches it.
   },
 });
 await worker.ready;
