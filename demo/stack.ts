@@ -1,20 +1,21 @@
 /**
- * The whole demo stack in one process tree: the sandbox (in-process), the edge under `wrangler dev` (child process,
+ * The whole demo stack in one process tree: the sandbox (in-process), the edge (demo/edge-process.ts, child process,
  * local KV/D1/DO persisted under a folder), and the demo host page (in-process). Used by `npm run demo` and by the
  * browser tests' global setup (ephemeral ports, throwaway state).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { applyLocalMigrations, startEdgeProcess, WRANGLER } from "./edge-process";
 import { startHostServer, REPO_ROOT, type HostServer } from "./host/server";
 import { startSandbox, type OrgCopyOptions, type SandboxInfo } from "./sandbox/index";
 
 export interface StackOptions {
   /** Demo host page port (0 = ephemeral). */
   hostPort?: number;
-  /** Edge (wrangler dev) port (0 = ephemeral). */
+  /** Edge port (0 = ephemeral). */
   edgePort?: number;
   /** First sandbox port: identity https, then identity http, then one per org (0 = all ephemeral). */
   sandboxPort?: number;
@@ -36,7 +37,7 @@ export interface StackOptions {
   allowTenantOverride?: boolean;
   /** Show wrangler's output. */
   verbose?: boolean;
-  /** Keep wrangler's devtools inspector proxy on --inspector-port (costs about half the sync throughput: see wranglerEnv). */
+  /** Keep wrangler's devtools inspector on an ephemeral port (costs about half the sync throughput: demo/edge-process.ts). */
   devtools?: boolean;
 }
 
@@ -70,7 +71,7 @@ export async function assertPortFree(port: number, what: string, flag: string): 
   });
 }
 
-/** The edge's secrets and dev variables for `wrangler dev --env-file`: owner-readable only, never on a command line. */
+/** The edge's secrets and dev variables for wrangler's env file: owner-readable only, never on a command line. */
 export function writeEdgeEnvFile(file: string, vars: Record<string, string>): void {
   const lines = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   writeFileSync(file, [...lines, ""].join("\n"), { mode: 0o600 });
@@ -109,26 +110,6 @@ function loadSecrets(file: string | undefined): Secrets {
   return s;
 }
 
-const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-
-/**
- * The environment every `wrangler dev` of ours runs in (edge, reliability starter, raw-pipe bench Worker).
- * - No Request.cf download: offline it costs a DNS failure and a 3 s timeout on every (re)start of the runtime.
- * - No devtools inspector proxy unless `devtools`: wrangler's InspectorProxyWorker (in the workerd that serves the dev
- *   port) turns on the runtime's Network domain and POSTs every inspector message it receives (one per ~4 KB chunk of
- *   every subrequest's response body) to wrangler's Node process as a separate, unawaited request over a new loopback
- *   connection. A 50,000-row sync is ~14,000 such requests; whenever Node falls behind, that workerd opens ever more
- *   sockets (thousands measured; 20,000 = the fd limit, then "Too many open files" and the edge stops answering), and
- *   syncs run at about half speed. `wrangler dev` has no flag to turn it off; it skips it inside a VS Code JS debug
- *   terminal, i.e. when VSCODE_INSPECTOR_OPTIONS is set (wrangler 4.86 `ProxyController.inspectorEnabled`). Worker logs
- *   are unaffected (they come through workerd's structured stdout). docs/decisions/0004-set-based-page-writes.md.
- */
-export function wranglerEnv(opts: { devtools?: boolean } = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
-  if (!opts.devtools) env.VSCODE_INSPECTOR_OPTIONS ||= "{}"; // a real debug terminal's value is kept
-  return env;
-}
-
 export function buildWidget(log: (l: string) => void): void {
   log("building the widget (dist/widget/)…");
   const r = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widget/vite.config.ts"], {
@@ -156,7 +137,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   try {
     if (!existsSync(WRANGLER)) throw new StackError("wrangler is not installed: run `npm ci` first.");
     if (opts.hostPort) await assertPortFree(opts.hostPort, "demo host page", "--host-port / DEMO_HOST_PORT");
-    if (opts.edgePort) await assertPortFree(opts.edgePort, "edge, wrangler dev", "--edge-port / DEMO_EDGE_PORT");
+    if (opts.edgePort) await assertPortFree(opts.edgePort, "edge", "--edge-port / DEMO_EDGE_PORT");
     if (opts.sandboxPort) {
       for (let i = 0; i < 4 + (opts.orgCopies?.length ?? 0); i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
     }
@@ -180,10 +161,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const app = sandbox.apps[0];
     if (!app) throw new StackError("The sandbox registered no confidential app for the edge.");
 
-    // 2. Edge: migrations, then wrangler dev with the sandbox as the world.
+    // 2. Edge: migrations, then the Worker with the sandbox as the world.
     const secrets = loadSecrets(opts.secretsFile);
     const edgePort = opts.edgePort || (await freePort());
-    const inspectorPort = await freePort();
     const hostPort = opts.hostPort || (await freePort());
     const origins = [`http://127.0.0.1:${hostPort}`, `http://localhost:${hostPort}`];
     // Every org the sandbox serves, copies included (host:port; each org has its own port).
@@ -208,70 +188,29 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
 
     log("applying D1 migrations (local)…");
-    const mig = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", persistTo], {
-      cwd: REPO_ROOT,
-      env: { ...wranglerEnv(), CI: "true" },
-      encoding: "utf8",
-    });
-    if (mig.status !== 0) throw new StackError(`D1 migrations failed:\n${mig.stdout}\n${mig.stderr}`);
-
-    log(`starting the edge (wrangler dev on 127.0.0.1:${edgePort})…`);
-    const args = [
-      WRANGLER,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(edgePort),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persistTo,
-      "--env-file",
-      envFile,
-      "--show-interactive-dev-session=false",
-      "--test-scheduled",
-      "--log-level",
-      opts.verbose ? "info" : "warn",
-      // --var wins over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
-      "--var",
-      `AUTHORITY_HOST:${sandbox.identity.httpUrl}`,
-      "--var",
-      `DEV_INSECURE_ORG_HOSTS:${orgHosts.join(",")}`,
-      "--var",
-      `ALLOWED_ORIGINS:${origins.join(",")}`,
-    ];
-    const child: ChildProcess = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
-      env: wranglerEnv({ devtools: opts.devtools }),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: process.platform !== "win32",
-    });
-    let output = "";
-    const onData = (d: Buffer) => {
-      const s = d.toString();
-      output = (output + s).slice(-20_000);
-      if (opts.verbose) process.stdout.write(s.replace(/^/gm, "[edge] "));
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    let exited = false;
-    child.once("exit", () => (exited = true));
-    cleanups.push(() => killTree(child));
-
-    const edgeUrl = `http://127.0.0.1:${edgePort}`;
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (exited) throw new StackError(`wrangler dev exited early:\n${output.slice(-4000)}`);
-      try {
-        const r = await fetch(`${edgeUrl}/api/v1/health`);
-        if (r.ok) break;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new StackError(`The edge did not answer on ${edgeUrl} within 90 s:\n${output.slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 400));
+    try {
+      applyLocalMigrations(persistTo);
+    } catch (e) {
+      throw new StackError((e as Error).message);
     }
+
+    log(`starting the edge (127.0.0.1:${edgePort})…`);
+    const edge = await startEdgeProcess({
+      port: edgePort,
+      persistTo,
+      envFile,
+      logLevel: opts.verbose ? "info" : "warn",
+      echo: opts.verbose ? "[edge] " : undefined,
+      keepOutput: 20_000,
+      testScheduled: true,
+      inspectorPort: opts.devtools ? await freePort() : undefined,
+      // These win over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
+      vars: { AUTHORITY_HOST: sandbox.identity.httpUrl, DEV_INSECURE_ORG_HOSTS: orgHosts.join(","), ALLOWED_ORIGINS: origins.join(",") },
+    }).catch((e: Error) => {
+      throw new StackError(e.message);
+    });
+    cleanups.push(() => edge.stop());
+    const edgeUrl = edge.url;
 
     // 3. The demo host page.
     const authority = `${sandbox.identity.httpsUrl}/organizations/v2.0`;
@@ -290,25 +229,5 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   } catch (e) {
     await stop();
     throw e;
-  }
-}
-
-/** wrangler dev spawns workerd: stop the whole process group, then make sure it is gone. */
-async function killTree(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const done = new Promise<void>((ok) => child.once("exit", () => ok()));
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (process.platform !== "win32") process.kill(-child.pid!, sig);
-      else child.kill(sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  signal("SIGTERM");
-  const timeout = new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), 5000));
-  if ((await Promise.race([done, timeout])) === "timeout") {
-    signal("SIGKILL");
-    await Promise.race([done, new Promise((ok) => setTimeout(ok, 2000))]);
   }
 }
