@@ -201,6 +201,7 @@ async function upsertPage(tenant: string, object: TargetObject, key: string, row
   } as Job;
   const page = await preparePage(env, {
     tenant,
+    org: "org-1",
     job,
     object,
     lookupObjects: new Map([[object.name.toLowerCase(), object]]),
@@ -224,8 +225,8 @@ describe("unique index names", () => {
     expect((await call("POST", "/api/v1/objects", { token: admin, body: { name: "a", label: "A", fields: [field("b_c", true), field("Name")] } })).status).toBe(
       201,
     );
-    expect(Object.values(await uniqueIndexes(tenant, "a_b"))).toEqual([["f_c"]]);
-    expect(Object.values(await uniqueIndexes(tenant, "a"))).toEqual([["f_b_c"]]);
+    expect(Object.values(await uniqueIndexes(tenant, "a_b"))).toEqual([["_org", "f_c"]]);
+    expect(Object.values(await uniqueIndexes(tenant, "a"))).toEqual([["_org", "f_b_c"]]);
     const a = (await getObject(env, tenant, "a"))!;
     await upsertPage(tenant, a, "b_c", [
       { id: "k1", name: "one" },
@@ -261,7 +262,7 @@ describe("unique index names", () => {
       env.DATA.prepare(`INSERT INTO ${table} (_id, _created_at, _updated_at, f_ExternalId, f_Name) VALUES ('r1', 'x', 'x', 'E1', 'kept')`),
     ]);
     await ensureObjectTable(env, tenant, object);
-    const renamed = { [uniqueIndexName(tkey, "Ticket", "ExternalId")]: ["f_ExternalId"] };
+    const renamed = { [uniqueIndexName(tkey, "Ticket", "ExternalId")]: ["_org", "f_ExternalId"] };
     expect(await uniqueIndexes(tenant, "Ticket")).toEqual(renamed);
     await ensureObjectTable(env, tenant, object); // again: nothing changes
     expect(await uniqueIndexes(tenant, "Ticket")).toEqual(renamed);
@@ -286,11 +287,11 @@ describe("unique index names", () => {
       env.DATA.prepare(`CREATE UNIQUE INDEX "ux_${tkey}_a_b_c" ON ${tAb} ("f_c")`),
       env.DATA.prepare(`CREATE TABLE ${tA} (${cols}, "f_b_c" TEXT, "f_Name" TEXT)`),
     ]);
-    await expect(upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }])).rejects.toThrow(/ON CONFLICT clause does not match/);
+    await expect(upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }])).rejects.toThrow(/ON CONFLICT clause does not match|no such column: _org/);
     await ensureObjectTable(env, tenant, a);
     await ensureObjectTable(env, tenant, ab);
-    expect(await uniqueIndexes(tenant, "a")).toEqual({ [uniqueIndexName(tkey, "a", "b_c")]: ["f_b_c"] });
-    expect(await uniqueIndexes(tenant, "a_b")).toEqual({ [uniqueIndexName(tkey, "a_b", "c")]: ["f_c"] });
+    expect(await uniqueIndexes(tenant, "a")).toEqual({ [uniqueIndexName(tkey, "a", "b_c")]: ["_org", "f_b_c"] });
+    expect(await uniqueIndexes(tenant, "a_b")).toEqual({ [uniqueIndexName(tkey, "a_b", "c")]: ["_org", "f_c"] });
     expect(await upsertPage(tenant, a, "b_c", [{ id: "k1", name: "one" }])).toEqual([{ k: "k1", name: "one" }]);
   });
 });

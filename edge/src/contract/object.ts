@@ -32,8 +32,8 @@ export const ObjectField = z.strictObject({
 });
 export type ObjectField = z.infer<typeof ObjectField>;
 
-/** D1 allows 100 columns per table; every object table has 4 system columns. */
-export const MAX_OBJECT_FIELDS = 96;
+/** D1 allows 100 columns per table; every object table has 5 system columns (stores/object-tables.ts). */
+export const MAX_OBJECT_FIELDS = 95;
 
 export const CreateObjectBody = z.strictObject({
   name: identifier,
@@ -59,6 +59,8 @@ export interface TargetRecord {
   id: string;
   fields: Record<string, unknown>;
   deleted: boolean;
+  /** The Dynamics OrganizationId the record was synced from; null for a record synced before records carried it. */
+  organizationId: string | null;
   createdAt: string;
   updatedAt: string;
 }

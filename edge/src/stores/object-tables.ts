@@ -3,14 +3,22 @@
  * Table and column names are derived, never taken raw from input, so DDL and DML can't be injected.
  *
  * Every table has the system columns below; a field `Name` is column `f_Name`.
- * A field marked `unique` (the job identifiers, e.g. DynamicsId) gets a UNIQUE index so upserts can use ON CONFLICT.
+ * A field marked `unique` (the job identifiers, e.g. DynamicsId) gets a UNIQUE index on (`_org`, field) so upserts can
+ * use ON CONFLICT and two organizations' records with the same GUID stay two records.
  */
 export const SYSTEM_COLUMNS = {
   id: "_id", // record id (uuid) — what lookups store
   createdAt: "_created_at", // ISO string
   updatedAt: "_updated_at", // ISO string
   deleted: "_deleted", // 0 | 1 (soft delete)
+  // The Dynamics OrganizationId (lower-case) the record was synced from; '' = written before records were scoped to
+  // their organization. Part of every unique index: a sandbox copied from production keeps the record GUIDs
+  // (docs/decisions/0007-identifiers-per-organization.md).
+  org: "_org",
 } as const;
+
+/** An organization id as the `_org` column holds it. */
+export const orgKey = (organizationId: string): string => organizationId.toLowerCase();
 
 /** Stable, short, identifier-safe key of a host tenant (hex SHA-256 prefix). */
 export async function tenantKey(tenant: string): Promise<string> {

@@ -80,13 +80,17 @@ export async function getObject(env: Env, tenant: string, name: string): Promise
  * ends: object `a_b` field `c` → `ux_…_a_b$c`, object `a` field `b_c` → `ux_…_a$b_c`. The form used before,
  * `ux_<tenantKey>_<object>_<field>`, named both `ux_…_a_b_c`: the second CREATE UNIQUE INDEX IF NOT EXISTS did nothing
  * and every upsert into `a` failed ("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint").
- * Index names are per database, so they carry the tenant key as table names do.
+ * Index names are per database, so they carry the tenant key as table names do. The `$org` suffix names the
+ * (`_org`, field) form: unique within a Dynamics organization (the field-only `…$<field>` indexes before it are renamed).
  */
 export function uniqueIndexName(tkey: string, object: string, field: string): string {
-  return `ux_${tkey}_${object.toLowerCase()}$${field.toLowerCase()}`;
+  return `ux_${tkey}_${object.toLowerCase()}$${field.toLowerCase()}$org`;
 }
 
 const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** Tables made before records were scoped to their organization get the column with '' (legacy rows, see page-plan.ts). */
+const ORG_COLUMN = `${SYSTEM_COLUMNS.org} TEXT NOT NULL DEFAULT ''`;
 
 /** The DDL for an object's table: system columns, one typed column per field; its unique indexes by name. */
 async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<{ create: string; indexes: Map<string, string> }> {
@@ -97,12 +101,13 @@ async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fi
     `${SYSTEM_COLUMNS.createdAt} TEXT NOT NULL`,
     `${SYSTEM_COLUMNS.updatedAt} TEXT NOT NULL`,
     `${SYSTEM_COLUMNS.deleted} INTEGER NOT NULL DEFAULT 0`,
+    ORG_COLUMN,
     ...object.fields.map((f) => `${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`),
   ];
   const indexes = new Map<string, string>();
   for (const f of object.fields.filter((x) => x.unique)) {
     const name = uniqueIndexName(tkey, object.name, f.name);
-    indexes.set(name, `CREATE UNIQUE INDEX IF NOT EXISTS ${quoted(name)} ON ${table} (${fieldColumn(f.name)})`);
+    indexes.set(name, `CREATE UNIQUE INDEX IF NOT EXISTS ${quoted(name)} ON ${table} (${SYSTEM_COLUMNS.org}, ${fieldColumn(f.name)})`);
   }
   return { create: `CREATE TABLE IF NOT EXISTS ${table} (${cols.join(", ")})`, indexes };
 }
@@ -111,8 +116,9 @@ async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fi
  * Creates the object's table if missing and adds columns / unique indexes for fields added since. Idempotent; called
  * on object create / update and at every run's init. Unique indexes of the table named otherwise than
  * `uniqueIndexName` says (`ux_<tenantKey>_…`, the older ambiguous form) are dropped and created under the new name in
- * the same batch (one transaction: a table is never without its unique index) — target tables are per tenant and made
- * at run time, so this is their migration.
+ * the same batch (one transaction: a table is never without its unique index), and a table without the `_org` column
+ * gets it (existing rows: '') in that batch too — target tables are per tenant and made at run time, so this is their
+ * migration.
  */
 export async function ensureObjectTable(env: Env, tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<void> {
   const table = await objectTable(tenant, object.name);
@@ -127,6 +133,7 @@ export async function ensureObjectTable(env: Env, tenant: string, object: Pick<T
     .all<{ name: string }>();
   const stale = existing.results.map((r) => r.name).filter((n) => n.startsWith(`ux_${tkey}_`) && !indexes.has(n));
   const stmts = [
+    ...(have.has(SYSTEM_COLUMNS.org) ? [] : [env.DATA.prepare(`ALTER TABLE ${table} ADD COLUMN ${ORG_COLUMN}`)]),
     ...add.map((f) => env.DATA.prepare(`ALTER TABLE ${table} ADD COLUMN ${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`)),
     ...stale.map((n) => env.DATA.prepare(`DROP INDEX IF EXISTS ${quoted(n)}`)),
     ...[...indexes.values()].map((sql) => env.DATA.prepare(sql)),

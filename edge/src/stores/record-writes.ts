@@ -14,37 +14,39 @@ export interface ConflictRule {
   /** Column of the job's first identifier, or null (no identifier: every record is new). */
   idColumn: string | null;
   mode: Job["mode"];
+  /** The Dynamics organization the records come from (`_org`): written into every record, part of the conflict key. */
+  org: string;
 }
 
 /** D1 allows 100 bound parameters per statement; the per-record form binds at most this many field values at once. */
 const MAX_COLS_PER_STATEMENT = 80;
 
-const { id: ID, createdAt: CREATED, updatedAt: UPDATED, deleted: DELETED } = SYSTEM_COLUMNS;
+const { id: ID, createdAt: CREATED, updatedAt: UPDATED, deleted: DELETED, org: ORG } = SYSTEM_COLUMNS;
 
 /**
- * `ON CONFLICT(identifier) …`: insert mode keeps the existing record; upsert updates `columns` of it and revives it
- * (it keeps its _id and _created_at). Nothing without an identifier.
+ * `ON CONFLICT(_org, identifier) …`: insert mode keeps the existing record; upsert updates `columns` of it and revives
+ * it (it keeps its _id and _created_at). Nothing without an identifier.
  */
 function onConflict(rule: ConflictRule, columns: string[]): string {
   if (!rule.idColumn) return "";
-  if (rule.mode === "insert") return ` ON CONFLICT(${rule.idColumn}) DO NOTHING`;
-  return ` ON CONFLICT(${rule.idColumn}) DO UPDATE SET ${[...columns.map((c) => `${c} = excluded.${c}`), `${UPDATED} = excluded.${UPDATED}`, `${DELETED} = 0`].join(", ")}`;
+  if (rule.mode === "insert") return ` ON CONFLICT(${ORG}, ${rule.idColumn}) DO NOTHING`;
+  return ` ON CONFLICT(${ORG}, ${rule.idColumn}) DO UPDATE SET ${[...columns.map((c) => `${c} = excluded.${c}`), `${UPDATED} = excluded.${UPDATED}`, `${DELETED} = 0`].join(", ")}`;
 }
 
 /** Inserts (or, through the conflict rule, upserts) the records of each chunk: one statement per chunk. */
 export function insertRecordsStatements(env: Env, table: string, fields: string[], rule: ConflictRule, now: string, chunks: string[]): D1PreparedStatement[] {
   const cols = fields.map(fieldColumn);
   const sql =
-    `INSERT INTO ${table} (${[ID, CREATED, UPDATED, DELETED, ...cols].join(", ")}) ` +
-    `SELECT json_extract(value, '$[0]'), ?1, ?1, 0, ${cols.map((_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ")} FROM json_each(?2) WHERE true${onConflict(rule, cols)}`;
-  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c));
+    `INSERT INTO ${table} (${[ID, CREATED, UPDATED, DELETED, ORG, ...cols].join(", ")}) ` +
+    `SELECT json_extract(value, '$[0]'), ?1, ?1, 0, ?3, ${cols.map((_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ")} FROM json_each(?2) WHERE true${onConflict(rule, cols)}`;
+  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c, rule.org));
 }
 
-/** Updates the records of each chunk by `_id` (and revives them): one statement per chunk. */
-export function updateRecordsStatements(env: Env, table: string, fields: string[], now: string, chunks: string[]): D1PreparedStatement[] {
+/** Updates the records of each chunk by `_id` (and revives them; a legacy record takes `org`): one statement per chunk. */
+export function updateRecordsStatements(env: Env, table: string, fields: string[], org: string, now: string, chunks: string[]): D1PreparedStatement[] {
   const sets = fields.map((n, i) => `${fieldColumn(n)} = json_extract(j.value, '$[${i + 1}]')`);
-  const sql = `UPDATE ${table} SET ${[...sets, `${UPDATED} = ?1`, `${DELETED} = 0`].join(", ")} FROM json_each(?2) AS j WHERE ${table}.${ID} = json_extract(j.value, '$[0]')`;
-  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c));
+  const sql = `UPDATE ${table} SET ${[...sets, `${UPDATED} = ?1`, `${DELETED} = 0`, `${ORG} = ?3`].join(", ")} FROM json_each(?2) AS j WHERE ${table}.${ID} = json_extract(j.value, '$[0]')`;
+  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c, org));
 }
 
 /**
@@ -65,19 +67,27 @@ export function recordStatements(
   if (record.exists || rule.mode === "update") {
     for (let i = 0; i < fields.length; i += MAX_COLS_PER_STATEMENT) {
       const part = fields.slice(i, i + MAX_COLS_PER_STATEMENT);
-      out.push(env.DATA.prepare(`UPDATE ${table} SET ${set(part)}, ${UPDATED} = ?, ${DELETED} = 0 WHERE ${ID} = ?`).bind(...part.map(val), now, record.id));
+      out.push(
+        env.DATA.prepare(`UPDATE ${table} SET ${set(part)}, ${UPDATED} = ?, ${DELETED} = 0, ${ORG} = ? WHERE ${ID} = ?`).bind(
+          ...part.map(val),
+          now,
+          rule.org,
+          record.id,
+        ),
+      );
     }
     return out;
   }
   const first = fields.slice(0, MAX_COLS_PER_STATEMENT);
   const rest = fields.slice(MAX_COLS_PER_STATEMENT);
-  const cols = [ID, CREATED, UPDATED, DELETED, ...first.map(fieldColumn)];
+  const cols = [ID, CREATED, UPDATED, DELETED, ORG, ...first.map(fieldColumn)];
   out.push(
     env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${onConflict(rule, first.map(fieldColumn))}`).bind(
       record.id,
       now,
       now,
       0,
+      rule.org,
       ...first.map(val),
     ),
   );

@@ -6,6 +6,7 @@ import type { TargetObject, TargetRecord } from "#contract/object";
 import type { Env } from "../env";
 import { validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS } from "./object-tables";
+import { ensureObjectTable } from "./objects";
 
 interface RecordFilter {
   field: string;
@@ -70,7 +71,7 @@ export async function listRecords(
   object: TargetObject,
   opts: { limit: number; cursor?: string; filters: RecordFilter[]; includeDeleted: boolean },
 ): Promise<{ items: TargetRecord[]; nextCursor: string | null }> {
-  // No ensureObjectTable here: an object row is only ever stored after its table (and every added column) exists.
+  // No ensureObjectTable up front: an object row is only ever stored after its table (and every added column) exists.
   const table = await objectTable(tenant, object.name);
   const where: string[] = [];
   const args: unknown[] = [];
@@ -99,12 +100,24 @@ export async function listRecords(
     SYSTEM_COLUMNS.createdAt,
     SYSTEM_COLUMNS.updatedAt,
     SYSTEM_COLUMNS.deleted,
+    SYSTEM_COLUMNS.org,
     ...object.fields.map((f) => fieldColumn(f.name)),
   ];
   const sql = `SELECT ${cols.join(", ")} FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${SYSTEM_COLUMNS.id} LIMIT ?`;
-  const { results } = await env.DATA.prepare(sql)
-    .bind(...args, opts.limit + 1)
-    .all<Record<string, unknown>>();
+  const read = () =>
+    env.DATA.prepare(sql)
+      .bind(...args, opts.limit + 1)
+      .all<Record<string, unknown>>();
+  let results: Array<Record<string, unknown>>;
+  try {
+    ({ results } = await read());
+  } catch (e) {
+    // A table made before records carried their organization gets `_org` at its next run's init; the first read
+    // before that migrates it (ensureObjectTable is idempotent) and asks again.
+    if (!String(e).includes(`no such column: ${SYSTEM_COLUMNS.org}`)) throw e;
+    await ensureObjectTable(env, tenant, object);
+    ({ results } = await read());
+  }
   const items = results.slice(0, opts.limit).map((r): TargetRecord => {
     const fields: Record<string, unknown> = {};
     for (const f of object.fields) {
@@ -123,6 +136,7 @@ export async function listRecords(
       id: String(r[SYSTEM_COLUMNS.id]),
       fields,
       deleted: r[SYSTEM_COLUMNS.deleted] === 1,
+      organizationId: r[SYSTEM_COLUMNS.org] ? String(r[SYSTEM_COLUMNS.org]) : null,
       createdAt: String(r[SYSTEM_COLUMNS.createdAt]),
       updatedAt: String(r[SYSTEM_COLUMNS.updatedAt]),
     };

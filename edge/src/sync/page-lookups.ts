@@ -39,7 +39,7 @@ export async function resolveLookups(env: Env, input: PageInput, records: PageRe
     const lobj = input.lookupObjects.get(lookup.object.toLowerCase());
     if (!lobj) throw new Error(`invariant: lookup object ${lookup.object} was not loaded`);
     const tuples = records.map((p) => matchTuple(lookup, byAttr, p.row));
-    const found = await findMatches(env, tenant, lobj, lookup, tuples);
+    const found = await findMatches(env, tenant, input.org, lobj, lookup, tuples);
     if (lobj.name.toLowerCase() === object.name.toLowerCase()) {
       for (const p of records) {
         // Only records that exist after this batch (an update-mode record without a target row is not written).
@@ -55,18 +55,29 @@ export async function resolveLookups(env: Env, input: PageInput, records: PageRe
   return dropped;
 }
 
-/** Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. */
-async function findMatches(env: Env, tenant: string, lobj: TargetObject, lookup: Lookup, tuples: Array<unknown[] | null>): Promise<Map<string, string>> {
+/**
+ * Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. Only
+ * records of the same Dynamics organization (or legacy ones) match: a sandbox copy's contact never links to production.
+ */
+async function findMatches(
+  env: Env,
+  tenant: string,
+  org: string,
+  lobj: TargetObject,
+  lookup: Lookup,
+  tuples: Array<unknown[] | null>,
+): Promise<Map<string, string>> {
   const table = await objectTable(tenant, lobj.name);
   const found = new Map<string, string>();
   if (lookup.match.length === 1) {
     const m = await idsByColumn(
       env,
       table,
+      org,
       fieldColumn(lookup.match[0]!.field),
       tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]),
     );
-    for (const [k, v] of m) found.set(JSON.stringify([k]), v);
+    for (const [k, v] of m) found.set(JSON.stringify([k]), v.id);
     return found;
   }
   const distinct = new Map<string, unknown[]>();
@@ -75,6 +86,7 @@ async function findMatches(env: Env, tenant: string, lobj: TargetObject, lookup:
   const m = await idsByTuple(
     env,
     table,
+    org,
     lookup.match.map((x) => fieldColumn(x.field)),
     list,
   );

@@ -10,12 +10,14 @@ import type { RunCounts, RunRecordError } from "#contract/run";
 import type { Env } from "../env";
 import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
-import { idsByColumn } from "../stores/record-ids";
+import { idsByColumn, type FoundRecord } from "../stores/record-ids";
 import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
 import { mapRecord, sourceIdOf } from "./mapper";
 
 export interface PageInput {
   tenant: string;
+  /** The Dynamics organization the rows come from (object-tables.ts `orgKey`): records and lookups are scoped to it. */
+  org: string;
   job: Job;
   object: TargetObject;
   /** Objects referenced by the job's lookups, by lower-case name. */
@@ -41,6 +43,8 @@ export interface PageRecord {
   /** The target record's `_id`: the existing one, or a new one. */
   id: string;
   exists: boolean;
+  /** The existing record is a legacy row (written before records were scoped to their organization): this write adopts it. */
+  legacy: boolean;
 }
 
 /** The job's match key: its first identifier's target field and column, or null (no identifier). */
@@ -60,31 +64,35 @@ export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
       outcome.counts.failed++;
       continue;
     }
-    records.push({ sourceId: sourceIdOf(job.source.entity, row), row, fields: r.fields, id: "", exists: false });
+    records.push({ sourceId: sourceIdOf(job.source.entity, row), row, fields: r.fields, id: "", exists: false, legacy: false });
   }
   return records;
 }
 
 /**
- * 2. Which records exist: one SELECT per page by the identifier. The answer stays true inside this page's batch: a
- * duplicate or concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within
- * the page is, from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
+ * 2. Which records exist: one SELECT per page by the identifier, within the page's organization (a legacy row with the
+ * identifier counts too, and is adopted by the write). The answer stays true inside this page's batch: a duplicate or
+ * concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within the page is,
+ * from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
  */
-export async function identifyExisting(env: Env, table: string, job: Job, records: PageRecord[]): Promise<void> {
+export async function identifyExisting(env: Env, table: string, org: string, job: Job, records: PageRecord[]): Promise<void> {
   const ident = identifier(job);
   const existing = ident
     ? await idsByColumn(
         env,
         table,
+        org,
         ident.column,
         records.map((p) => p.fields[ident.field]),
       )
-    : new Map<string, string>();
+    : new Map<string, FoundRecord>();
   const insertedHere = new Map<string, string>();
   for (const p of records) {
     const key = ident ? String(p.fields[ident.field]) : null;
-    const hit = key === null ? undefined : (existing.get(key) ?? insertedHere.get(key));
+    const found = key === null ? undefined : existing.get(key);
+    const hit = found?.id ?? (key === null ? undefined : insertedHere.get(key));
     p.exists = hit !== undefined;
+    p.legacy = found?.legacy ?? false;
     p.id = hit ?? crypto.randomUUID();
     if (key !== null && !p.exists && job.mode !== "update") insertedHere.set(key, p.id);
   }
@@ -93,12 +101,14 @@ export async function identifyExisting(env: Env, table: string, job: Job, record
 /**
  * 4. Record statements, set-based: records grouped by their field names (in practice one group), each group as
  * `[ _id, field values… ]` arrays in one JSON parameter per chunk. Upsert writes new and existing records through one
- * INSERT … ON CONFLICT(identifier) DO UPDATE (an existing row keeps its _id and _created_at); insert mode skips
- * existing records, update mode skips missing ones and UPDATEs the rows found.
+ * INSERT … ON CONFLICT(_org, identifier) DO UPDATE (an existing row keeps its _id and _created_at); insert mode skips
+ * existing records, update mode skips missing ones and UPDATEs the rows found. A legacy row (no organization) is
+ * UPDATEd by its _id and takes the page's organization: ON CONFLICT can't meet it, its `_org` differs.
  */
 export function planRecordWrites(
   env: Env,
   table: string,
+  org: string,
   job: Job,
   records: PageRecord[],
   dropped: Set<PageRecord>,
@@ -116,9 +126,9 @@ export function planRecordWrites(
     }
     if (p.exists) counts.updated++;
     else counts.inserted++;
-    (job.mode === "update" ? toUpdate : toInsert).push(p);
+    (job.mode === "update" || p.legacy ? toUpdate : toInsert).push(p);
   }
-  const rule: ConflictRule = { idColumn: identifier(job)?.column ?? null, mode: job.mode };
+  const rule: ConflictRule = { idColumn: identifier(job)?.column ?? null, mode: job.mode, org };
   const statements: D1PreparedStatement[] = [];
   for (const [names, group] of groupByNames(toInsert)) {
     const { chunks, oversized } = recordChunks(group, names, true);
@@ -133,7 +143,7 @@ export function planRecordWrites(
   }
   for (const [names, group] of groupByNames([...lastById.values()])) {
     const { chunks, oversized } = recordChunks(group, names, false);
-    statements.push(...updateRecordsStatements(env, table, names, now, chunks));
+    statements.push(...updateRecordsStatements(env, table, names, org, now, chunks));
     for (const p of oversized) statements.push(...recordStatements(env, table, rule, p, names, now));
   }
   return statements;
@@ -141,9 +151,18 @@ export function planRecordWrites(
 
 /**
  * 5. Deletes, only from explicit delete signals (change tracking's $deletedEntity), matched through the identifier
- * whose source is the entity's primary id; without one they are counted as skipped and the run carries a note.
+ * whose source is the entity's primary id, within the page's organization; without such an identifier they are counted
+ * as skipped and the run carries a note.
  */
-export async function planDeletes(env: Env, table: string, job: Job, deletedIds: string[], now: string, outcome: PageOutcome): Promise<D1PreparedStatement[]> {
+export async function planDeletes(
+  env: Env,
+  table: string,
+  org: string,
+  job: Job,
+  deletedIds: string[],
+  now: string,
+  outcome: PageOutcome,
+): Promise<D1PreparedStatement[]> {
   const { counts } = outcome;
   if (!deletedIds.length) return [];
   const primary = `${job.source.entity}id`;
@@ -158,10 +177,10 @@ export async function planDeletes(env: Env, table: string, job: Job, deletedIds:
     return [];
   }
   const ids = deletedIds.map((d) => d.toLowerCase());
-  const present = await idsByColumn(env, table, fieldColumn(ident.target), ids);
+  const present = await idsByColumn(env, table, org, fieldColumn(ident.target), ids);
   const rids = new Set<string>();
   for (const id of ids) {
-    const rid = present.get(id);
+    const rid = present.get(id)?.id;
     if (!rid) {
       counts.skipped++;
       continue;

@@ -4,6 +4,7 @@
  */
 import { isDataverseError, DV_ERRORS, maxPageSize, PAGE_PREFER, type ODataPage } from "../dataverse/client";
 import { fetchAttributes } from "../metadata/fetch";
+import { orgKey } from "../stores/object-tables";
 import { restartAsFullReadStatement, type RunRow } from "../stores/runs";
 import { forgetDeltaLinkStatement, type SyncState } from "../stores/sync-state";
 import { fetchAhead, fetchPage } from "./fetch-ahead";
@@ -50,8 +51,10 @@ export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
   const { rows, deletedIds } = splitDeleted(page.value);
   const next = nextPosition(ctx, run, plan, page, cursor);
   if (!next.done) fetchAhead(ctx, plan.strategy === "delta" ? next.nextLink! : keysetPath(plan, next.keyset), prefer);
+  if (!ctx.conn.organizationId) throw new Error("invariant: a run's connection has an organization (run-gate.ts checks it)");
   const prepared = await preparePage(env, {
     tenant: ref.tenant,
+    org: orgKey(ctx.conn.organizationId),
     job,
     object: ctx.object,
     lookupObjects: ctx.lookupObjects,

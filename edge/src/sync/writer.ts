@@ -30,11 +30,11 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
   const table = await objectTable(tenant, object.name);
   const now = new Date().toISOString();
   const records = mapRows(input, outcome);
-  await identifyExisting(env, table, job, records);
+  await identifyExisting(env, table, input.org, job, records);
   const dropped = await resolveLookups(env, input, records, outcome);
   const statements = [
-    ...planRecordWrites(env, table, job, records, dropped, now, outcome),
-    ...(await planDeletes(env, table, job, input.deletedIds, now, outcome)),
+    ...planRecordWrites(env, table, input.org, job, records, dropped, now, outcome),
+    ...(await planDeletes(env, table, input.org, job, input.deletedIds, now, outcome)),
   ];
   return { statements, ...outcome };
 }

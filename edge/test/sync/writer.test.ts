@@ -14,6 +14,8 @@ import { createRun, getRunRow } from "../../src/stores/runs";
 import { commitPage, preparePage, type PreparedPage } from "../../src/sync/writer";
 
 const ENTITY = "cr_thing";
+/** The Dynamics organization the pages come from (records are scoped to it). */
+const ORG = "00000000-0000-4000-8000-0000000000aa";
 const attr = (logicalName: string, type: AttributeInfo["type"]): AttributeInfo => ({
   logicalName,
   displayName: logicalName,
@@ -96,7 +98,7 @@ async function setup(fields: ObjectField[] = THING_FIELDS) {
     ["region", REGION],
   ]);
   const write = async (job: Job, rows: Array<Record<string, unknown>>, deletedIds: string[] = []): Promise<PreparedPage> => {
-    const p = await preparePage(env, { tenant, job, object, lookupObjects, attributes: ATTRS, rows, deletedIds });
+    const p = await preparePage(env, { tenant, org: ORG, job, object, lookupObjects, attributes: ATTRS, rows, deletedIds });
     if (p.statements.length) await env.DATA.batch(p.statements);
     return p;
   };
@@ -227,7 +229,13 @@ describe("page writer (set-based)", () => {
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-eu', 'x', 'x', 'EU', 'Europe', 'k1')`),
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-us', 'x', 'x', 'US', 'America', 'k2')`),
     ]);
-    const parent: Lookup = { target: "ParentId", object: "Thing", match: [{ source: "_cr_parentid_value", field: "DynamicsId" }], onMissing: "null", onEmpty: "null" };
+    const parent: Lookup = {
+      target: "ParentId",
+      object: "Thing",
+      match: [{ source: "_cr_parentid_value", field: "DynamicsId" }],
+      onMissing: "null",
+      onEmpty: "null",
+    };
     const region = (onMissing: Lookup["onMissing"]): Lookup => ({
       target: "RegionId",
       object: "Region",
@@ -278,6 +286,7 @@ describe("page writer (set-based)", () => {
     });
     const prepared = await preparePage(env, {
       tenant: s.tenant,
+      org: ORG,
       job,
       object: { ...s.object },
       lookupObjects: new Map(),
