@@ -1,8 +1,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
-import type { Job } from "#contract/job";
+import type { Job, JobWithLastRun } from "#contract/job";
 import type { TargetObject } from "#contract/object";
-import type { Run } from "#contract/run";
+import type { RunSummary } from "#contract/run";
 import type { EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
@@ -16,8 +16,32 @@ import { loadCronstrue, scheduleInWords } from "./schedule-words";
 import { adminOnlyNote, errorBanner, runChip, skeletonRows } from "./ui";
 import { isActiveStatus, isCancelledRun } from "#contract/run";
 
+/** Rows per page: a page renders at once whatever the number of jobs (1,000 jobs are 20 pages, not 1,000 rows). */
+export const JOBS_PAGE_SIZE = 50;
+
+/** The last-run filter: what an admin looking for trouble among many jobs asks for. */
+const STATUS_FILTERS = {
+  all: "Any last run",
+  failed: "Failed",
+  partial: "Partial success",
+  succeeded: "Success",
+  active: "Queued or running",
+  never: "Never run",
+} as const;
+type StatusFilter = keyof typeof STATUS_FILTERS;
+
+function matchesStatus(last: RunSummary | null, filter: StatusFilter): boolean {
+  if (filter === "all") return true;
+  if (filter === "never") return !last;
+  if (filter === "active") return isActiveStatus(last?.status);
+  return last?.status === filter;
+}
+
 /**
  * The jobs of one connection: source → target, schedule in words, last run, enabled toggle, Run now, chain order.
+ * Everything comes from two requests whatever the number of jobs: GET /jobs (each job carries its `lastRun`) and
+ * GET /objects (target labels). The rows can be searched (name, source table, target object) and filtered by last run,
+ * and are shown a page of JOBS_PAGE_SIZE at a time, so 1,000 jobs cost the page no more than 50.
  * A viewer (`read-only`) gets the same table without New job, the enabled switch, Run now and Delete; "View" opens the
  * job's configuration read-only.
  * @event dc-job-open - internal: detail { job } (null = new; for a viewer: show the job)
@@ -55,6 +79,33 @@ export class DcJobsTable extends LitElement {
         accent-color: var(--dc-accent);
       }
       td .row {
+        flex-wrap: nowrap;
+      }
+      .filters {
+        align-items: end;
+      }
+      .filters > [role="search"] {
+        flex: 1 1 24rem;
+        align-items: end;
+      }
+      .filters .search {
+        flex: 1 1 12rem;
+        max-width: 24rem;
+      }
+      .filters input[type="search"] {
+        font: inherit;
+        color: var(--dc-text);
+        background: var(--dc-bg);
+        border: 1px solid var(--dc-border);
+        border-radius: var(--dc-radius-small);
+        padding: 0.4em 0.6em;
+        width: 100%;
+        min-height: 2.25em;
+      }
+      .filters .count {
+        margin: 0;
+      }
+      .pager {
         flex-wrap: nowrap;
       }
       dialog {
@@ -113,8 +164,10 @@ export class DcJobsTable extends LitElement {
   /** A viewer's table: no New job, enabled switch, Run now or Delete (the edge would refuse them). */
   @property({ type: Boolean, attribute: "read-only" }) readOnly = false;
 
-  @state() private _jobs: Job[] | null = null;
-  @state() private _lastRuns = new Map<string, Run | null>();
+  @state() private _jobs: JobWithLastRun[] | null = null;
+  @state() private _query = "";
+  @state() private _status: StatusFilter = "all";
+  @state() private _page = 0;
   @state() private _objects = new Map<string, string>();
   @state() private _error: unknown = null;
   @state() private _rowError: { jobId: string; what: string; error: unknown } | null = null;
@@ -140,11 +193,10 @@ export class DcJobsTable extends LitElement {
   async load(): Promise<void> {
     this._error = null;
     try {
-      const all = asList<Job>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(this.connectionId)}`));
+      const all = asList<JobWithLastRun>(await this.client.request("GET", `/jobs?connectionId=${encodeURIComponent(this.connectionId)}`));
       this._jobs = all.filter((j) => j.connectionId === this.connectionId);
       emit(this, "dc-jobs-loaded", { jobs: this._jobs }, { local: true });
       void this._loadObjects();
-      void this._loadLastRuns();
     } catch (e) {
       this._error = e;
       this._jobs ??= [];
@@ -160,57 +212,126 @@ export class DcJobsTable extends LitElement {
     }
   }
 
-  private async _loadLastRuns(): Promise<void> {
-    const jobs = this._jobs ?? [];
-    const results = await Promise.all(
-      jobs.map(async (j) => {
-        try {
-          const runs = asList<Run>(await this.client.request("GET", `/jobs/${encodeURIComponent(j.id)}/runs?limit=1`));
-          runs.sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
-          return [j.id, runs[0] ?? null] as const;
-        } catch {
-          return [j.id, null] as const;
-        }
-      }),
-    );
-    this._lastRuns = new Map(results);
+  private _orderedFor: { jobs: JobWithLastRun[]; rows: ReturnType<typeof chainOrder> } | null = null;
+
+  /** The jobs in chain order, computed again only when the list changed (not on every keystroke of the search). */
+  private _ordered(): ReturnType<typeof chainOrder> | null {
+    if (!this._jobs) return null;
+    if (this._orderedFor?.jobs !== this._jobs) this._orderedFor = { jobs: this._jobs, rows: chainOrder(this._jobs) };
+    return this._orderedFor.rows;
+  }
+
+  /** The rows the filters keep, in chain order (a chained job keeps its step and "runs after" whatever is filtered out). */
+  private _filtered(ordered: ReturnType<typeof chainOrder>) {
+    const q = this._query.trim().toLowerCase();
+    if (!q && this._status === "all") return ordered;
+    return ordered.filter(({ job }) => {
+      const last = (job as JobWithLastRun).lastRun ?? null;
+      if (!matchesStatus(last, this._status)) return false;
+      if (!q) return true;
+      const target = this._objects.get(job.target.object) ?? job.target.object;
+      return [job.name, job.source.entity, entityDisplayName(job.source.entity), job.target.object, target].some((s) => s.toLowerCase().includes(q));
+    });
+  }
+
+  private _setQuery(q: string): void {
+    this._query = q;
+    this._page = 0;
+  }
+
+  private _setStatus(s: StatusFilter): void {
+    this._status = s;
+    this._page = 0;
+  }
+
+  private _renderFilters(shown: number, total: number, from: number, to: number, pages: number, page: number) {
+    const filtered = shown !== total;
+    const range =
+      shown === 0
+        ? "No jobs match"
+        : pages > 1
+          ? `Jobs ${from + 1}–${to} of ${shown.toLocaleString("en-US")}`
+          : `${shown.toLocaleString("en-US")} job${shown === 1 ? "" : "s"}`;
+    return html`<div class="row filters">
+      <div class="row" role="search" aria-label="Jobs">
+        <div class="field search">
+          <label for="dc-jobs-search">Search jobs</label>
+          <input
+            id="dc-jobs-search"
+            type="search"
+            placeholder="Name, Dynamics table or target"
+            autocomplete="off"
+            .value=${this._query}
+            @input=${(e: Event) => this._setQuery((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <div class="field">
+          <label for="dc-jobs-status">Last run</label>
+          <select id="dc-jobs-status" @change=${(e: Event) => this._setStatus((e.target as HTMLSelectElement).value as StatusFilter)}>
+            ${Object.entries(STATUS_FILTERS).map(([v, label]) => html`<option value=${v} ?selected=${v === this._status}>${label}</option>`)}
+          </select>
+        </div>
+      </div>
+      <span class="spacer"></span>
+      <p class="small muted count" role="status">${range}${filtered ? ` (of ${total.toLocaleString("en-US")})` : ""}</p>
+      ${
+        pages > 1
+          ? html`<nav class="row pager" aria-label="Job pages">
+              <button type="button" ?disabled=${page === 0} @click=${() => (this._page = page - 1)}>Previous<span class="visually-hidden"> page</span></button>
+              <span class="small">Page ${page + 1} of ${pages}</span>
+              <button type="button" ?disabled=${page >= pages - 1} @click=${() => (this._page = page + 1)}>
+                Next<span class="visually-hidden"> page</span>
+              </button>
+            </nav>`
+          : nothing
+      }
+    </div>`;
   }
 
   override render() {
-    const rows = this._jobs ? chainOrder(this._jobs) : null;
+    const ordered = this._ordered();
+    const shown = ordered ? this._filtered(ordered) : null;
+    const pages = Math.max(1, Math.ceil((shown?.length ?? 0) / JOBS_PAGE_SIZE));
+    const page = Math.min(this._page, pages - 1);
+    const from = page * JOBS_PAGE_SIZE;
+    const rows = shown ? shown.slice(from, from + JOBS_PAGE_SIZE) : null;
+    const parents = new Set((this._jobs ?? []).map((j) => j.dependsOn).filter((id): id is string => !!id));
     return html`<section class="stack" aria-labelledby="dc-jobs-title" part="jobs">
       <div class="row">
         <h3 id="dc-jobs-title">Jobs</h3>
         <span class="spacer"></span>
         ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => emit(this, "dc-job-open", { job: null }, { local: true })}>New job</button>` : nothing}
       </div>
-      ${this.readOnly && rows?.length ? adminOnlyNote("Only admins can create, change, run or delete jobs.") : nothing}
+      ${this.readOnly && ordered?.length ? adminOnlyNote("Only admins can create, change, run or delete jobs.") : nothing}
       ${this._error ? errorBanner("The jobs could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
       ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>Dismiss</button>`) : nothing}
+      ${ordered?.length ? this._renderFilters(shown!.length, ordered.length, from, Math.min(from + JOBS_PAGE_SIZE, shown!.length), pages, page) : nothing}
       ${
-        rows && rows.length === 0 && !this._error
+        ordered && ordered.length === 0 && !this._error
           ? html`<p class="card muted">
               No jobs
               yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}
             </p>`
-          : html`<div class="table-wrap">
-              <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Source → target</th>
-                    <th scope="col">Schedule</th>
-                    <th scope="col">Last run</th>
-                    <th scope="col">Enabled</th>
-                    <th scope="col"><span class="visually-hidden">Actions</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows ? rows.map((r) => this._renderRow(r.job, r.step, r.after)) : skeletonRows(3, 6)}
-                </tbody>
-              </table>
-            </div>`
+          : shown && shown.length === 0
+            ? html`<p class="card muted">No job matches the search and the last-run filter.</p>`
+            : html`<div class="table-wrap">
+                <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
+                  <thead>
+                    <tr>
+                      <th scope="col">Job</th>
+                      <th scope="col">Source → target</th>
+                      <th scope="col">Schedule</th>
+                      <th scope="col">Last run</th>
+                      <th scope="col">Enabled</th>
+                      <th scope="col"><span class="visually-hidden">Actions</span></th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${rows ? rows.map((r) => this._renderRow(r.job as JobWithLastRun, r.step, r.after, parents)) : skeletonRows(3, 6)}
+                  </tbody>
+                </table>
+              </div>`
       }
       <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this._pendingDelete = null)}>
         <form method="dialog" @submit=${this._confirmDelete}>
@@ -225,10 +346,10 @@ export class DcJobsTable extends LitElement {
     </section>`;
   }
 
-  private _renderRow(job: Job, step: number, after: Job | null) {
-    const last = this._lastRuns.get(job.id);
+  private _renderRow(job: JobWithLastRun, step: number, after: Job | null, parents: Set<string>) {
+    const last = job.lastRun ?? null;
     const active = isActiveStatus(last?.status);
-    const chained = step > 1 || (this._jobs ?? []).some((j) => j.dependsOn === job.id);
+    const chained = step > 1 || parents.has(job.id);
     const target = this._objects.get(job.target.object) ?? job.target.object;
     const nameId = `job-${job.id}-name`;
     const busy = this._busy.has(job.id);
@@ -248,17 +369,15 @@ export class DcJobsTable extends LitElement {
       <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this._cron)}</td>
       <td data-label="Last run">
         ${
-          last === undefined
-            ? html`<span class="skeleton" aria-hidden="true"></span>`
-            : last
-              ? html`${runChip(last.status, isCancelledRun(last))}
-                  <time
-                    class="small muted"
-                    datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt}
-                    title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}
-                    >${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time
-                  >`
-              : html`<span class="muted">Never</span>`
+          last
+            ? html`${runChip(last.status, isCancelledRun(last))}
+                <time
+                  class="small muted"
+                  datetime=${last.finishedAt ?? last.startedAt ?? last.createdAt}
+                  title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}
+                  >${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time
+                >`
+            : html`<span class="muted">Never</span>`
         }
       </td>
       <td data-label="Enabled">
