@@ -132,7 +132,13 @@ export default async function setup(project: TestProject) {
     startSandbox: (opts?: Record<string, unknown>) => Promise<SandboxInfo & { stop(): Promise<void> | void }>;
   };
   // contoso-copy: a sandbox environment copied from contoso (same record GUIDs, another OrganizationId, same tenant).
-  const sb = await mod.startSandbox({ copies: [{ key: "contoso-copy", from: "contoso" }] });
+  // contoso-reconcile: another copy, whose users the reconciliation tests create and delete (no other test reads it).
+  const sb = await mod.startSandbox({
+    copies: [
+      { key: "contoso-copy", from: "contoso" },
+      { key: "contoso-reconcile", from: "contoso" },
+    ],
+  });
   project.provide("sandbox", {
     identity: sb.identity,
     orgs: sb.orgs.map(({ key, url, tenantId, organizationId, name }) => ({ key, url, tenantId, organizationId, name })),

@@ -63,6 +63,11 @@ export const RUN_ERROR_CODES = [
   "invalid_job",
   /** A chained run more than MAX_CHAIN_DEPTH hops below the run that started the chain (sync/engine.ts). */
   "chain_too_deep",
+  /**
+   * A reconciliation found more records gone from Dynamics than its threshold allows (default 50% of the job's known
+   * records) and deleted none (sync/reconcile.ts).
+   */
+  "reconcile_too_many_deletes",
   "schema_drift",
   "internal",
 ] as const;

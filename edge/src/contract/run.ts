@@ -55,6 +55,15 @@ export interface RunHeadroom {
   timeRemainingMs?: number;
 }
 
+/**
+ * The optional body of POST /jobs/:id/runs. `reconcile: true` starts a reconciliation instead of a sync;
+ * `maxDeletePercent` (0–100, with reconcile only) is its delete threshold instead of the deployment's.
+ */
+export interface StartRunBody {
+  reconcile?: boolean;
+  maxDeletePercent?: number;
+}
+
 /** One record that could not be synced; the run goes on and ends Partial Success. */
 export interface RunRecordError {
   sourceId: string;

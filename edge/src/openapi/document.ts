@@ -230,12 +230,12 @@ const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/api/v1/jobs/{id}/runs",
-    summary: "Run now",
+    summary: 'Run now; optional body { "reconcile": true, "maxDeletePercent"?: 0-100 } starts a reconciliation instead',
     tag: "runs",
     admin: true,
     ok: 202,
     response: "{ runId }",
-    errors: ["not_found", "run_in_progress"],
+    errors: ["not_found", "run_in_progress", "validation_failed", "invalid_json"],
   },
   { method: "get", path: "/api/v1/jobs/{id}/runs", summary: "Run history of a job", tag: "runs", response: "Run[]", errors: ["not_found"] },
   {

@@ -3,17 +3,37 @@
  * Tenant-scoped: an id of another tenant is 404 like an unknown one. Writes need admin (global middleware).
  */
 import { Hono, type Context } from "hono";
+import { z } from "zod";
+import type { StartRunBody } from "#contract/run";
 import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
+import { readJson } from "../http/validate";
 import { audit } from "../stores/audit";
-import { getJob } from "../stores/jobs";
+import { getJob, listJobs } from "../stores/jobs";
 import { listRunErrors } from "../stores/run-errors";
 import { cancelRun, getRunRow, listRuns, RunInProgressError, toRun } from "../stores/runs";
 import { toCsv } from "../sync/csv";
 import { onRunFinished } from "../sync/finish";
 import { webhookSecret } from "../sync/notify";
+import { reconcileProblem } from "../sync/reconcile";
 import { startRun } from "../sync/start";
+
+/** POST /jobs/:id/runs: no body (or `{}`) runs the job; `{ "reconcile": true }` starts a reconciliation (docs/sync.md). */
+const StartRunSchema = z.strictObject({
+  reconcile: z.boolean().optional(),
+  maxDeletePercent: z.number().int().min(0).max(100).optional(),
+}) satisfies z.ZodType<StartRunBody>;
+
+/** The optional body of POST /jobs/:id/runs (an empty body is `{}`). */
+async function startRunBody(c: Context<AppEnv>): Promise<StartRunBody> {
+  const len = c.req.header("content-length");
+  if (len === "0" || (!c.req.header("content-type") && len === undefined)) return {};
+  const body = await readJson(c, StartRunSchema);
+  if (body.maxDeletePercent !== undefined && !body.reconcile)
+    throw validationFailed([{ path: "maxDeletePercent", message: "only with reconcile: true (the delete threshold of a reconciliation)" }]);
+  return body;
+}
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -30,8 +50,20 @@ export const runRoutes = new Hono<AppEnv>()
     const { tenant } = c.get("caller");
     const job = await getJob(c.env, tenant, c.req.param("id"));
     if (!job) throw notFound("No such job");
+    const body = await startRunBody(c);
+    if (body.reconcile) {
+      const problem = reconcileProblem(job, await listJobs(c.env, tenant));
+      if (problem) throw validationFailed([{ path: "reconcile", message: problem }]);
+    }
     try {
-      const run = await startRun(c.env, tenant, job.id, "manual");
+      const run = await startRun(
+        c.env,
+        tenant,
+        job.id,
+        "manual",
+        null,
+        body.reconcile ? { kind: "reconcile", maxDeletePercent: body.maxDeletePercent ?? null } : {},
+      );
       return c.json({ runId: run.id }, 202);
     } catch (e) {
       if (e instanceof RunInProgressError) {

@@ -15,6 +15,10 @@ export interface RunRow {
   trigger: RunTrigger;
   status: RunStatus;
   strategy: "full" | "delta" | "keyset" | null;
+  /** 'reconcile': reads primary ids only and sweeps at the end (migration 0008, sync/reconcile.ts); 'sync' otherwise. */
+  kind: RunKind;
+  /** A reconciliation's own delete threshold (% of the known records) when its request set one; else the deployment's. */
+  max_delete_percent: number | null;
   parent_run_id: string | null;
   created_at: string;
   started_at: string | null;
@@ -43,6 +47,8 @@ export interface RunRow {
   headroom_requests: number | null;
   headroom_time_ms: number | null;
 }
+
+export type RunKind = "sync" | "reconcile";
 
 /** A keyset read's position: the (modifiedon, versionnumber) of the last row written. */
 interface KeysetPosition {
@@ -79,7 +85,7 @@ export function toRun(r: RunRow): Run {
     jobId: r.job_id,
     trigger: r.trigger,
     status: r.status,
-    ...(r.strategy ? { strategy: r.strategy } : {}),
+    ...(r.kind === "reconcile" ? { strategy: "reconcile" as const } : r.strategy ? { strategy: r.strategy } : {}),
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -113,15 +119,28 @@ function safeJson<T>(s: string | null, fallback: T): T {
 
 const isUniqueViolation = (e: unknown) => e instanceof Error && /UNIQUE constraint failed/i.test(e.message);
 
+/** What kind of run to create: a sync (default) or a reconciliation, with its own delete threshold if asked for. */
+export interface RunKindOptions {
+  kind?: RunKind;
+  maxDeletePercent?: number | null;
+}
+
 /** Inserts a queued run; the partial unique index makes a second active run of the same job fail → RunInProgressError. */
-export async function createRun(env: Env, tenant: string, jobId: string, trigger: RunTrigger, parentRunId: string | null = null): Promise<RunRow> {
+export async function createRun(
+  env: Env,
+  tenant: string,
+  jobId: string,
+  trigger: RunTrigger,
+  parentRunId: string | null = null,
+  opts: RunKindOptions = {},
+): Promise<RunRow> {
   const id = crypto.randomUUID();
   const now = new Date().toISOString();
   try {
     await env.DATA.prepare(
-      "INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+      "INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until, kind, max_delete_percent) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
     )
-      .bind(id, tenant, jobId, trigger, parentRunId, now, Date.now() + 120_000)
+      .bind(id, tenant, jobId, trigger, parentRunId, now, Date.now() + 120_000, opts.kind ?? "sync", opts.maxDeletePercent ?? null)
       .run();
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
@@ -262,7 +281,8 @@ export async function latestRuns(env: Env, tenant: string, jobIds: string[]): Pr
 
 /** Where init fixed the read: the run reads pages from here on. */
 interface ReadStart {
-  strategy: "full" | "delta" | "keyset";
+  /** null for a reconciliation (its kind says how it reads). */
+  strategy: "full" | "delta" | "keyset" | null;
   /** The read plan as JSON (runs.plan), so a resumed run reads exactly the same way. */
   plan: string;
   nextLink: string | null;
@@ -363,6 +383,17 @@ export function checkpointStatement(env: Env, runId: string, cp: RunCheckpoint):
     runId,
     cp.page - 1,
   );
+}
+
+/**
+ * A reconciliation's sweep ends its read: what the sweep deleted (or skipped, policy `ignore`) is counted and the run
+ * moves to `done`, in the sweep's own batch. Only once every page was read (`next_link` NULL) and while active.
+ */
+export function sweepDoneStatement(env: Env, runId: string, counts: { deleted: number; skipped: number }, leaseUntil: number): D1PreparedStatement {
+  return env.DATA.prepare(
+    `UPDATE runs SET deleted_count = deleted_count + ?, skipped_count = skipped_count + ?, phase = 'done', lease_until = ?, attempts = 0
+       WHERE id = ? AND phase = 'pages' AND next_link IS NULL AND ${ACTIVE}`,
+  ).bind(counts.deleted, counts.skipped, leaseUntil, runId);
 }
 
 /**

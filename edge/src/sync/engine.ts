@@ -13,6 +13,7 @@ import { chainDepth, countFailedAttempt, finishRun, getRunRow, touchLease, type 
 import { onRunFinished } from "./finish";
 import { initRun, pageSizeFor } from "./init";
 import { pageStep } from "./page-step";
+import { initReconcile, reconcileStep } from "./reconcile";
 import { flushHeadroom, LEASE_MS, loadRunContext, RunFailure, type RunContext } from "./run-context";
 import type { RunRef } from "./runner-api";
 
@@ -44,7 +45,7 @@ export interface SliceOptions {
   budgetMs?: number;
   /** Stop after this many page steps (tests simulate an interruption with it). */
   maxPages?: number;
-  /** Page size fixed into the run's plan at init (default SYNC_PAGE_SIZE or 5000). */
+  /** Page size fixed into the run's plan at init (default SYNC_PAGE_SIZE or 5000; a reconciliation's 5000). */
   pageSize?: number;
 }
 
@@ -82,10 +83,12 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
       if (run.phase === "init") await checkChainDepth(env, ref, run);
       ctx ??= await loadRunContext(env, ref);
       if (run.phase === "init") {
-        await initRun(ctx, run, opts.pageSize ?? pageSizeFor(env));
+        if (run.kind === "reconcile") await initReconcile(ctx, run, opts.pageSize);
+        else await initRun(ctx, run, opts.pageSize ?? pageSizeFor(env));
         await flushHeadroom(ctx);
       } else {
-        await pageStep(ctx, run);
+        if (run.kind === "reconcile") await reconcileStep(ctx, run);
+        else await pageStep(ctx, run);
         steps++;
       }
     } catch (e) {

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { deliverEmails } from "../mail/sender";
 import { getJob } from "../stores/jobs";
 import { deliverWebhooks, enqueueNotifications } from "./notify";
+import { forgetMarksStatement } from "../stores/reconcile";
 import { getRunRow, RunInProgressError, toRun } from "../stores/runs";
 import { listChildren } from "../stores/schedule-index";
 import { startRun } from "./start";
@@ -11,6 +12,8 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
   const row = await getRunRow(env, tenant, runId);
   if (!row) return;
   const run = toRun(row);
+  // A reconciliation that ended before its sweep (failed, cancelled, over the threshold) leaves marks: they go now.
+  if (row.kind === "reconcile") await forgetMarksStatement(env, runId).run();
   const job = await getJob(env, tenant, row.job_id);
   if (job) {
     try {
@@ -21,8 +24,9 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
       console.error(JSON.stringify({ level: "error", msg: "run notifications failed", runId, error: e instanceof Error ? e.message : String(e) }));
     }
   }
-  // Chains: children run after the parent ends with data (succeeded or partial); a failed parent does not cascade.
-  if (run.status === "succeeded" || run.status === "partial") {
+  // Chains: children run after the parent ends with data (succeeded or partial); a failed parent does not cascade, nor
+  // does a reconciliation (it brings no new data).
+  if (row.kind === "sync" && (run.status === "succeeded" || run.status === "partial")) {
     for (const child of await listChildren(env, tenant, row.job_id)) {
       try {
         await startRun(env, tenant, child, "chain", runId);

@@ -1,6 +1,6 @@
 /**
- * The cron trigger (every minute): start due scheduled jobs, re-kick runs whose runner went quiet, retry webhooks and
- * e-mails.
+ * The cron trigger (every minute): start due scheduled jobs and the daily reconciliations (sync/reconcile.ts), re-kick
+ * runs whose runner went quiet, retry webhooks and e-mails.
  * Due-ness is a D1 query on the schedule index; each tick is claimed with a compare-and-set so overlapping
  * invocations never double-run a job, and missed ticks (the Worker was down for an hour) coalesce into one run.
  */
@@ -11,6 +11,7 @@ import { RunInProgressError, staleRuns } from "../stores/runs";
 import { claimTick, listDue } from "../stores/schedule-index";
 import { decideDue } from "./cron";
 import { deliverWebhooks } from "./notify";
+import { startDueReconciliations } from "./reconcile";
 import { kickRunner } from "./runner-api";
 import { startRun } from "./start";
 
@@ -18,12 +19,14 @@ interface TickReport {
   started: string[];
   skipped: Array<{ jobId: string; reason: string }>;
   rekicked: string[];
+  /** Jobs whose automatic reconciliation this tick started. */
+  reconciling: string[];
   webhooks: number;
   emails: number;
 }
 
 export async function runSchedulerTick(env: Env, now: number): Promise<TickReport> {
-  const report: TickReport = { started: [], skipped: [], rekicked: [], webhooks: 0, emails: 0 };
+  const report: TickReport = { started: [], skipped: [], rekicked: [], reconciling: [], webhooks: 0, emails: 0 };
   for (const entry of await listDue(env, now)) {
     let decision;
     try {
@@ -42,6 +45,7 @@ export async function runSchedulerTick(env: Env, now: number): Promise<TickRepor
       report.skipped.push({ jobId: entry.jobId, reason: e instanceof RunInProgressError ? "run in progress" : e instanceof Error ? e.message : String(e) });
     }
   }
+  report.reconciling = await startDueReconciliations(env, now);
   for (const r of await staleRuns(env, now)) {
     await kickRunner(env, { tenant: r.tenant, jobId: r.job_id, runId: r.id });
     report.rekicked.push(r.id);
@@ -57,7 +61,8 @@ export async function scheduled(controller: ScheduledController, env: Env, ctx: 
   ctx.waitUntil(
     runSchedulerTick(env, controller.scheduledTime).then(
       (r) => {
-        if (r.started.length || r.rekicked.length || r.skipped.length) console.log(JSON.stringify({ level: "info", msg: "scheduler tick", ...r }));
+        if (r.started.length || r.rekicked.length || r.skipped.length || r.reconciling.length)
+          console.log(JSON.stringify({ level: "info", msg: "scheduler tick", ...r }));
       },
       (e) => console.error(JSON.stringify({ level: "error", msg: "scheduler tick failed", error: e instanceof Error ? e.message : String(e) })),
     ),

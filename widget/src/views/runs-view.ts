@@ -291,7 +291,7 @@ export class DcRunsView extends LitElement {
       <div class="row">
         <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
         ${runChip(r.status, isCancelledRun(r))}
-        ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : "Changes since last run"}</span>` : nothing}
+        ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : r.strategy === "reconcile" ? "Reconciliation" : "Changes since last run"}</span>` : nothing}
         ${
           active && this.readOnly
             ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`

@@ -1,0 +1,67 @@
+/**
+ * Reconciliation in D1 (docs/sync.md "Reconciliation"): the marks a reconciliation's pages commit (table
+ * `reconcile_marks`, migration 0008), the sweep's candidates, and which jobs are due for their automatic one.
+ * `table` and `idColumn` are the quoted names from object-tables.ts.
+ */
+import type { Env } from "../env";
+import { jsonChunks } from "./json-chunks";
+import { SYSTEM_COLUMNS } from "./object-tables";
+
+const { id: ID, org: ORG, deleted: DELETED, updatedAt: UPDATED } = SYSTEM_COLUMNS;
+
+/** Marks the primary ids one page read (lower-case): one INSERT per JSON chunk, for the page's batch. */
+export function markIdsStatements(env: Env, runId: string, sourceIds: string[]): D1PreparedStatement[] {
+  return jsonChunks(sourceIds.map((s) => JSON.stringify(s))).map((c) =>
+    env.DATA.prepare("INSERT OR IGNORE INTO reconcile_marks (run_id, source_id) SELECT ?, value FROM json_each(?)").bind(runId, c.json),
+  );
+}
+
+export function forgetMarksStatement(env: Env, runId: string): D1PreparedStatement {
+  return env.DATA.prepare("DELETE FROM reconcile_marks WHERE run_id = ?").bind(runId);
+}
+
+/** What the sweep would do: the job's known records, and the `_id`s of those whose source id was not marked. */
+export interface SweepCandidates {
+  known: number;
+  gone: string[];
+}
+
+/**
+ * The records a reconciliation answers for — this organization's (`_org`), with a value in the job's primary-id
+ * identifier column, not deleted, and last written before the reconciliation started (a record written since, by
+ * another job, is never swept on the strength of an older read) — and which of them no page marked.
+ */
+export async function sweepCandidates(
+  env: Env,
+  q: { table: string; idColumn: string; org: string; runId: string; startedAt: string },
+): Promise<SweepCandidates> {
+  const scope = `${ORG} = ?1 AND ${q.idColumn} IS NOT NULL AND ${DELETED} = 0 AND ${UPDATED} < ?2`;
+  const known = await env.DATA.prepare(`SELECT COUNT(*) AS n FROM ${q.table} WHERE ${scope}`).bind(q.org, q.startedAt).first<{ n: number }>();
+  const { results } = await env.DATA.prepare(
+    `SELECT ${ID} AS id FROM ${q.table} WHERE ${scope}
+       AND NOT EXISTS (SELECT 1 FROM reconcile_marks m WHERE m.run_id = ?3 AND m.source_id = lower(${q.table}.${q.idColumn}))`,
+  )
+    .bind(q.org, q.startedAt, q.runId)
+    .all<{ id: string }>();
+  return { known: known?.n ?? 0, gone: results.map((r) => r.id) };
+}
+
+/**
+ * Jobs due for their automatic reconciliation: enabled, read with the keyset strategy (no change tracking, so no
+ * delete signals), and with no reconciliation created since `since` (ISO) — whatever its outcome, so a failing one is
+ * tried again a day later, not every tick. Longest-waiting first.
+ */
+export async function dueReconciliations(env: Env, since: string, limit = 20): Promise<Array<{ tenant: string; jobId: string }>> {
+  const { results } = await env.DATA.prepare(
+    `SELECT s.tenant AS tenant, s.job_id AS jobId,
+            (SELECT MAX(r.created_at) FROM runs r WHERE r.tenant = s.tenant AND r.job_id = s.job_id AND r.kind = 'reconcile') AS last
+       FROM schedule_index s JOIN sync_state st ON st.tenant = s.tenant AND st.job_id = s.job_id
+      WHERE s.enabled = 1 AND st.strategy = 'keyset'
+        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.tenant = s.tenant AND r.job_id = s.job_id AND r.kind = 'reconcile' AND r.created_at >= ?1)
+      ORDER BY last IS NOT NULL, last
+      LIMIT ?2`,
+  )
+    .bind(since, limit)
+    .all<{ tenant: string; jobId: string }>();
+  return results.map((r) => ({ tenant: r.tenant, jobId: r.jobId }));
+}
