@@ -98,7 +98,9 @@ export async function startHostServer(opts: HostServerOptions): Promise<HostServ
         res.end(JSON.stringify({ token, expiresIn: 600 }));
         return;
       }
-      const template = pages[path];
+      // The React host page (demo/react-host/, built by `npm run build` into dist/demo-react/) takes the same values.
+      const reactPage = join(REPO_ROOT, "dist", "demo-react", "index.html");
+      const template = path === "/react/" && existsSync(reactPage) ? readFileSync(reactPage, "utf8") : pages[path];
       if (template !== undefined) {
         const html = template
           .replaceAll("%API_BASE%", attr(opts.edgeUrl))
@@ -117,6 +119,7 @@ export async function startHostServer(opts: HostServerOptions): Promise<HostServ
       }
       let file: string | null = null;
       if (path.startsWith("/host/")) file = safeJoin(publicDir, path.slice("/host/".length));
+      else if (path.startsWith("/react/assets/")) file = safeJoin(join(REPO_ROOT, "dist", "demo-react", "assets"), path.slice("/react/assets/".length));
       if (file && existsSync(file) && statSync(file).isFile()) {
         const headers: Record<string, string> = { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" };
         if (file.endsWith(".html")) headers["content-security-policy"] = csp;

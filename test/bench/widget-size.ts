@@ -124,4 +124,14 @@ export function measureWidget(dist: string, entryName = "dynamics-connector"): W
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(measureWidget(join(process.cwd(), "dist", "widget")), null, 2));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const w = measureWidget(join(process.cwd(), "dist", "widget"));
+  // `npm run build` ends with the one-line summary; without --summary, everything as JSON.
+  if (process.argv.includes("--summary")) {
+    const kb = (n: number) => (n / 1024).toFixed(1);
+    console.log(
+      `first paint: ${w.staticFiles.length} files, ${kb(w.totalGzip)} KB gzip (${kb(w.totalBrotli)} KB brotli); lazy: ${w.lazyFiles.length} chunks` +
+        (w.msalInStatic || w.editorInStatic ? " — WARNING: msal-browser or the job editor is in the first paint" : ""),
+    );
+  } else console.log(JSON.stringify(w, null, 2));
+}

@@ -61,6 +61,8 @@ export type DcEventName = keyof DcEventDetails;
 export type DcInternalEventName = keyof DcInternalEventDetails;
 /** The event object of any widget event, public or internal: `DcEvent<"dc-job-saved">`. */
 export type DcEvent<K extends keyof AllEventDetails> = CustomEvent<AllEventDetails[K]>;
+/** The element's public events, name → event object (exported by the package for typed listeners and wrappers). */
+export type DynamicsConnectorEventMap = { [K in DcEventName]: DcEvent<K> };
 /** Name → event object, for `GlobalEventHandlersEventMap` (so `addEventListener("dc-…", e => e.detail)` is typed). */
 export type DcEventMap = { [K in keyof AllEventDetails]: DcEvent<K> };
 

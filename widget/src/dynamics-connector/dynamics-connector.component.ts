@@ -36,29 +36,60 @@ const REDIRECT_PAGE = "redirect.html";
 
 /**
  * `<dynamics-connector>`: connect a Microsoft Dynamics 365 environment and sync its tables into this product.
+ * Every public event bubbles and is composed; its `detail` is typed in `DynamicsConnectorEventMap`.
  *
- * @event dc-connection-created - detail `{ connection }`
- * @event dc-connection-authorized - detail `{ connection, readiness }` after a successful Microsoft sign-in
- * @event dc-job-saved - detail `{ job }`
- * @event dc-run-started - detail `{ jobId, runId }`
- * @event dc-run-finished - detail `{ run }`
- * @event dc-error - detail `{ action, error, code?, requestId? }` for every failed action
- * @event dc-request-delete - cancelable, detail `{ kind, id, name }`; `preventDefault()` vetoes the deletion
+ * @summary Microsoft Dynamics 365 connections, sync jobs and runs, for a host product's admin page.
+ * @tagname dynamics-connector
+ *
+ * @fires {CustomEvent<{ connection: Connection }>} dc-connection-created - a connection was created
+ * @fires {CustomEvent<{ connection: Connection; readiness: Readiness | undefined }>} dc-connection-authorized - the admin signed in to Microsoft and the edge verified access
+ * @fires {CustomEvent<{ job: Job }>} dc-job-saved - a job was created or changed
+ * @fires {CustomEvent<{ jobId: string; runId: string }>} dc-run-started - "Run now" started a run
+ * @fires {CustomEvent<{ run: Run }>} dc-run-finished - a run the admin is watching ended
+ * @fires {CustomEvent<{ action: string; error: Error; code?: string; requestId?: string }>} dc-error - an action failed (also shown inline)
+ * @fires {CustomEvent<RequestDeleteDetail>} dc-request-delete - cancelable, right before a deletion: `preventDefault()` vetoes it
  *
  * @csspart shell - the outer frame
- * @csspart header - title, connection switcher and breadcrumbs
- * @csspart connections - the connections list (also: connection-card, connection-form, status-chip, card-actions)
+ * @csspart header - title and connection switcher
+ * @csspart connections - the connections list
+ * @csspart empty-state - the connections list when there is none
+ * @csspart connection-card - one connection
+ * @csspart card-actions - a connection card's buttons
+ * @csspart connection-form - the new-connection form
+ * @csspart auth-waiting - the banner while the Microsoft sign-in popup is open
+ * @csspart popup-blocked - the banner when the browser blocked the sign-in popup
+ * @csspart status-chip - every status chip (connection status, last run, run status)
  * @csspart readiness - the readiness report
  * @csspart jobs - the jobs table
- * @csspart runs - the runs view (also: runs-chart, run-detail, run-progress)
+ * @csspart runs - the runs view
+ * @csspart runs-chart - the runs chart
+ * @csspart run-detail - one run's details
+ * @csspart run-progress - a running run's progress
+ * @csspart records - the synced records view
  * @csspart job-summary - a job's configuration, read-only (what a viewer sees instead of the editor)
  * @csspart error-banner - every inline error banner
  *
- * @cssproperty --dc-font-family - defaults to the host's (inherit)
- * @cssproperty --dc-accent - primary colour (buttons, links, progress)
- * @cssproperty --dc-bg, --dc-surface, --dc-text, --dc-text-muted, --dc-border - surfaces and text
- * @cssproperty --dc-success, --dc-warning, --dc-danger (+ `-bg`) - status colours
- * @cssproperty --dc-radius, --dc-radius-small, --dc-space, --dc-font-size - shape and rhythm
+ * @cssprop [--dc-font-family=inherit] - font of every text (the page's by default)
+ * @cssprop [--dc-font-size=0.9375rem] - base font size; everything scales with it
+ * @cssprop [--dc-accent=#0f6cbd] - primary colour: buttons, links, progress (dark: #5caaf5)
+ * @cssprop [--dc-accent-text=#ffffff] - text on the accent colour (dark: #0b1a2a)
+ * @cssprop [--dc-bg=#ffffff] - background (dark: #1d1f23)
+ * @cssprop [--dc-surface=#f7f8fa] - cards and table headers (dark: #25282d)
+ * @cssprop [--dc-text=#1b1d21] - text (dark: #eceef1)
+ * @cssprop [--dc-text-muted=#5b6070] - secondary text, ≥ 4.5:1 on the background (dark: #a9aebb)
+ * @cssprop [--dc-border=#d5d8de] - borders (dark: #40444c)
+ * @cssprop [--dc-focus=#0f6cbd] - focus ring (dark: #8cc3ff)
+ * @cssprop [--dc-success=#0e700e] - success text (dark: #7ad17a)
+ * @cssprop [--dc-success-bg=#e5f3e5] - success chips (dark: #1d3a1d)
+ * @cssprop [--dc-warning=#8a5300] - warning text (dark: #f2c661)
+ * @cssprop [--dc-warning-bg=#fff4ce] - warning chips and banners (dark: #3d3216)
+ * @cssprop [--dc-danger=#b10e1c] - error text and destructive buttons (dark: #ff9a9f)
+ * @cssprop [--dc-danger-bg=#fde7e9] - error chips and banners (dark: #46191c)
+ * @cssprop [--dc-neutral-bg=#eceef1] - neutral chips (dark: #33363c)
+ * @cssprop [--dc-skeleton=#e6e8ec] - loading placeholders (dark: #33363c)
+ * @cssprop [--dc-radius=8px] - corner radius of cards and the frame
+ * @cssprop [--dc-radius-small=4px] - corner radius of fields, buttons and chips
+ * @cssprop [--dc-space=0.5rem] - the spacing unit
  */
 export class DynamicsConnector extends LitElement {
   static override styles = styles;
