@@ -454,6 +454,37 @@ function serviceDocument(org: Org): ApiResponse {
   });
 }
 
+/**
+ * How a $filter reads a property of a row: a column (`name`, `_x_value`), or a column of the record a single-valued
+ * navigation property points at (`parentcustomerid_account/modifiedon`, "filter using lookup column property values";
+ * null when the lookup is empty, points at another table, or at a row the caller can't read).
+ */
+function filterValue(
+  base: { org: Org; principal: Principal },
+  model: EntityModel,
+  navs: ReturnType<typeof navigationProperties>,
+  name: string,
+): (row: Row) => Scalar {
+  const slash = name.indexOf("/");
+  if (slash < 0) {
+    const attr = resolveAttr(model, name);
+    return (row) => scalarOf(attr, row[attr.logicalName]);
+  }
+  const navName = name.slice(0, slash);
+  const nav = navs.get(navName);
+  if (!nav) throw new ODataError(`Could not find a property named '${navName}' on type 'Microsoft.Dynamics.CRM.${model.logicalName}'.`);
+  const target = base.org.entity(nav.target);
+  if (!target) throw new ODataError(`Navigation property '${navName}' targets '${nav.target}', which the sandbox doesn't model.`);
+  if (!base.org.canRead(base.principal, target.logicalName)) throw privilegeError(base.principal, target);
+  const attr = resolveAttr(target, name.slice(slash + 1));
+  const visible = base.org.rowFilter(base.principal, target);
+  return (row) => {
+    const ref = row[nav.attr.logicalName];
+    const r = isRef(ref) && ref.type === target.logicalName ? base.org.getRow(ref.type, ref.id) : null;
+    return r && (!visible || visible(r)) ? scalarOf(attr, r[attr.logicalName]) : null;
+  };
+}
+
 async function entityRequest(base: { org: Org; principal: Principal }, path: string, req: ApiRequest): Promise<ApiResponse> {
   const { org } = base;
   const m = /^([A-Za-z0-9_]+)(?:\(([^)]*)\))?(\/\$count)?$/.exec(path);
@@ -499,12 +530,12 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
 
   const filterSrc = q.params.get("$filter");
   const filter = filterSrc !== undefined ? parseFilter(filterSrc) : undefined;
-  const filterAttrs = new Map<string, RawAttr>();
-  if (filter) for (const n of filterProps(filter)) filterAttrs.set(n, attrOf(n));
+  const filterValues = new Map<string, (row: Row) => Scalar>();
+  if (filter) for (const n of filterProps(filter)) filterValues.set(n, filterValue(base, model, navs, n));
   const getter =
     (row: Row) =>
     (n: string): Scalar =>
-      scalarOf(filterAttrs.get(n)!, row[filterAttrs.get(n)!.logicalName]);
+      filterValues.get(n)!(row);
   const matches = (row: Row): boolean => (!visible || visible(row)) && (!filter || evalFilter(filter, getter(row)));
 
   if (m[3]) {

@@ -17,10 +17,11 @@ export type Expr =
   | { t: "not"; e: Expr }
   | { t: "cmp"; op: "eq" | "ne" | "gt" | "ge" | "lt" | "le"; l: Operand; r: Operand }
   | { t: "fn"; name: "contains" | "startswith" | "endswith"; args: [Operand, Operand] }
+  | { t: "in"; prop: string; values: Array<{ v: string; lt: LitType }> }
   | { t: "bool"; o: Operand };
 
 type Tok =
-  | { k: "(" | ")" | "," }
+  | { k: "(" | ")" | "," | "[" | "]" | "=" }
   | { k: "str"; v: string }
   | { k: "num"; v: number }
   | { k: "guid"; v: string }
@@ -50,7 +51,7 @@ function tokenize(src: string): PTok[] {
       continue;
     }
     const rest = src.slice(i);
-    if (c === "(" || c === ")" || c === ",") {
+    if (c === "(" || c === ")" || c === "," || c === "[" || c === "]" || c === "=") {
       out.push({ tok: { k: c }, pos: i });
       i++;
       continue;
@@ -105,6 +106,7 @@ function tokenize(src: string): PTok[] {
 }
 
 const CMP = new Set(["eq", "ne", "gt", "ge", "lt", "le"]);
+const IN_FN = "Microsoft.Dynamics.CRM.In";
 const FNS = new Set(["contains", "startswith", "endswith"]);
 
 export function parseFilter(src: string): Expr {
@@ -116,7 +118,7 @@ export function parseFilter(src: string): Expr {
     return t?.k === "id" && t.v === v;
   };
   const posOf = (): number => peek()?.pos ?? src.length;
-  const expect = (k: "(" | ")" | ","): void => {
+  const expect = (k: "(" | ")" | "," | "[" | "]" | "="): void => {
     if (peek()?.tok.k !== k) throw syntax(posOf(), src);
     p++;
   };
@@ -161,6 +163,10 @@ export function parseFilter(src: string): Expr {
     }
     if (t.tok.k === "id" && toks[p + 1]?.tok.k === "(") {
       const name = t.tok.v;
+      if (name === IN_FN) {
+        p += 2;
+        return inFunction();
+      }
       if (!FNS.has(name)) {
         if (name.startsWith("Microsoft.Dynamics.CRM.")) throw new ODataError(`The query function '${name}' is not supported by the sandbox.`);
         throw new ODataError(
@@ -183,6 +189,33 @@ export function parseFilter(src: string): Expr {
     }
     if (opTok && !(opTok.tok.k === "id" && (opTok.tok.v === "and" || opTok.tok.v === "or")) && opTok.tok.k !== ")") throw syntax(opTok.pos, src);
     return { t: "bool", o: l };
+  };
+  // Microsoft.Dynamics.CRM.In(PropertyName='x',PropertyValues=['a','b',…]) — Dataverse's query function for "x is one
+  // of"; the values are string literals whatever the column's type.
+  const inFunction = (): Expr => {
+    const param = (name: string): void => {
+      if (!isId(name)) throw new ODataError(`The query function '${IN_FN}' needs the parameter '${name}' (position ${posOf()} in '${src}').`);
+      p++;
+      expect("=");
+    };
+    param("PropertyName");
+    const prop = peek()?.tok;
+    if (prop?.k !== "str") throw syntax(posOf(), src);
+    p++;
+    expect(",");
+    param("PropertyValues");
+    expect("[");
+    const values: Array<{ v: string; lt: LitType }> = [];
+    while (peek()?.tok.k !== "]") {
+      if (values.length) expect(",");
+      const v = peek()?.tok;
+      if (v?.k !== "str") throw syntax(posOf(), src);
+      values.push({ v: v.v, lt: "string" });
+      p++;
+    }
+    expect("]");
+    expect(")");
+    return { t: "in", prop: prop.v, values };
   };
   const unary = (): Expr => {
     if (isId("not")) {
@@ -233,6 +266,9 @@ export function filterProps(e: Expr, out: string[] = []): string[] {
     case "fn":
       e.args.forEach(op);
       break;
+    case "in":
+      out.push(e.prop);
+      break;
     case "bool":
       op(e.o);
   }
@@ -276,6 +312,10 @@ export function evalFilter(e: Expr, get: (name: string) => Scalar): boolean {
       return !evalFilter(e.e, get);
     case "bool":
       return val(e.o) === true;
+    case "in": {
+      const a = get(e.prop);
+      return a !== null && e.values.some((x) => compareScalar(a, x.v, x.lt) === 0);
+    }
     case "fn": {
       const a = val(e.args[0]);
       const b = val(e.args[1]);

@@ -6,6 +6,7 @@ let sb: SandboxInfo;
 let token: string;
 let api: string;
 const ROWS = 3000;
+const LLN = "@Microsoft.Dynamics.CRM.lookuplogicalname";
 
 const get = (path: string, prefer?: string) => odataGet(path.startsWith("http") ? path : api + path, token, prefer);
 
@@ -222,6 +223,64 @@ describe("$filter", () => {
     const r = await get(`accounts?$select=nope`);
     expect(r.status).toBe(400);
     expect(r.body.error.message).toBe("Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.account'.");
+  });
+});
+
+// Microsoft.Dynamics.CRM.In (Web API query function reference) and "Filter using lookup column property values"
+// (`<single-valued navigation property>/<property name>`, Query data: filter rows) — what a through-lookup read uses.
+describe("$filter: the In query function and lookup column property values", () => {
+  let contacts: any[];
+  let accounts: any[];
+  beforeAll(async () => {
+    // With the lookuplogicalname annotation: which table each Customer lookup points at.
+    contacts = [];
+    let next: string | undefined = "contacts?$select=fullname,_parentcustomerid_value";
+    while (next) {
+      const r = await get(next, 'odata.include-annotations="*",odata.maxpagesize=5000');
+      contacts.push(...r.body.value);
+      next = r.body["@odata.nextLink"];
+    }
+    accounts = await all("accounts?$select=name,modifiedon");
+  });
+  const inFilter = (prop: string, values: string[]) =>
+    `Microsoft.Dynamics.CRM.In(PropertyName='${prop}',PropertyValues=[${values.map((v) => `'${v}'`).join(",")}])`;
+
+  it("In returns the rows whose property is one of the values (GUIDs given as strings, any case), nothing else", async () => {
+    const want = accounts.slice(0, 7).map((a) => a.accountid);
+    const r = await get(
+      `accounts?$select=name&$filter=${encodeURIComponent(inFilter("accountid", [...want.slice(0, 6), want[6].toUpperCase(), "00000000-0000-4000-8000-000000000000"]))}`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.value.map((x: any) => x.accountid).sort()).toEqual([...want].sort());
+  });
+
+  it("In on a lookup's _x_value finds the rows that point at the given records", async () => {
+    const parents = [...new Set(contacts.map((c) => c._parentcustomerid_value).filter(Boolean))].slice(0, 5) as string[];
+    const got = await all(`contacts?$select=fullname,_parentcustomerid_value&$filter=${encodeURIComponent(inFilter("_parentcustomerid_value", parents))}`);
+    const want = contacts.filter((c) => parents.includes(c._parentcustomerid_value));
+    expect(want.length).toBeGreaterThan(0);
+    expect(got.map((x) => x.contactid).sort()).toEqual(want.map((x) => x.contactid).sort());
+  });
+
+  it("In needs its two named parameters", async () => {
+    const r = await get(`accounts?$filter=${encodeURIComponent("Microsoft.Dynamics.CRM.In(PropertyValues=['x'])")}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("0x80060888");
+  });
+
+  it("filters on a property of the record a Customer lookup points at (nav/property), null when it points at another table", async () => {
+    const since = [...accounts.map((a) => a.modifiedon)].sort()[Math.floor(accounts.length / 2)];
+    const recent = new Set(accounts.filter((a) => a.modifiedon >= since).map((a) => a.accountid));
+    const got = await all(`contacts?$select=fullname&$filter=${encodeURIComponent(`parentcustomerid_account/modifiedon ge ${since}`)}`);
+    const want = contacts.filter((c) => c[`_parentcustomerid_value${LLN}`] === "account" && recent.has(c._parentcustomerid_value));
+    expect(want.length).toBeGreaterThan(0);
+    expect(got.map((x) => x.contactid).sort()).toEqual(want.map((x) => x.contactid).sort());
+  });
+
+  it("names an unknown navigation property in a filter", async () => {
+    const r = await get(`contacts?$filter=${encodeURIComponent("nope_account/name eq 'x'")}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toBe("Could not find a property named 'nope_account' on type 'Microsoft.Dynamics.CRM.contact'.");
   });
 });
 

@@ -39,3 +39,30 @@ export function saveSyncStateStatement(env: Env, tenant: string, jobId: string, 
 export function forgetDeltaLinkStatement(env: Env, tenant: string, jobId: string): D1PreparedStatement {
   return env.DATA.prepare("UPDATE sync_state SET delta_link = NULL WHERE tenant = ? AND job_id = ?").bind(tenant, jobId);
 }
+
+/**
+ * Lookup watermarks (table `lookup_watermarks`): per job and looked-up table of its through-lookup mappings, that
+ * table's highest versionnumber when the job's last run started. The next run re-reads the rows whose looked-up record
+ * changed since (sync/query.ts refreshFilter). Written with the run's last page, like the sync state.
+ */
+export async function getLookupWatermarks(env: Env, tenant: string, jobId: string): Promise<Record<string, number>> {
+  const { results } = await env.DATA.prepare("SELECT entity, version FROM lookup_watermarks WHERE tenant = ? AND job_id = ?")
+    .bind(tenant, jobId)
+    .all<{ entity: string; version: number }>();
+  return Object.fromEntries(results.map((r) => [r.entity, r.version]));
+}
+
+export function saveLookupWatermarksStatements(
+  env: Env,
+  tenant: string,
+  jobId: string,
+  watermarks: Record<string, number>,
+  now: string,
+): D1PreparedStatement[] {
+  return Object.entries(watermarks).map(([entity, version]) =>
+    env.DATA.prepare(
+      `INSERT INTO lookup_watermarks (tenant, job_id, entity, version, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, job_id, entity) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+    ).bind(tenant, jobId, entity, version, now),
+  );
+}

@@ -12,6 +12,7 @@ import { ensureObjectTable } from "../stores/objects";
 import { appendNoteStatement, startReading, type RunRow } from "../stores/runs";
 import { getSyncState, type SyncState } from "../stores/sync-state";
 import { checkDrift } from "./drift";
+import { planFreshness } from "./freshness";
 import { passRunGate } from "./run-gate";
 import { deltaInitialPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
 import { LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
@@ -37,10 +38,11 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): P
   await ensureObjectTable(env, ref.tenant, ctx.object);
   for (const o of ctx.lookupObjects.values()) await ensureObjectTable(env, ref.tenant, o);
 
-  const plan = planRead(job, entity, ctx.attributes, pageSize);
+  const plan = planRead(job, entity, ctx.attributes, pageSize, entities);
   const state = await getSyncState(env, ref.tenant, ref.jobId);
   const usable = state && state.configHash === plan.configHash && state.strategy === plan.strategy ? state : null;
   const start = startingPoint(plan, usable);
+  if (plan.via.length) Object.assign(plan, await planFreshness(ctx, plan, start.strategy === "full"));
   if (state && !usable) await appendNoteStatement(env, run.id, "the job's source changed since the last run: full resync").run();
   const totalEstimate = start.strategy === "full" && !job.source.filter ? await estimateTotal(ctx) : null;
   await startReading(env, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });

@@ -1,15 +1,38 @@
 /**
- * How a job reads its source (pure): the $select / $expand, the strategy (change tracking vs keyset) and the URLs.
+ * How a job reads its source (pure): the $select, the strategy (change tracking vs keyset), the looked-up fields and
+ * the URLs.
  *
  * Change tracking (`Prefer: odata.track-changes`) forbids $filter / $orderby / $expand / $top, so a job with a
- * source filter, a through-lookup mapping, or an entity without change tracking reads with a keyset instead:
- * `$orderby=modifiedon asc,versionnumber asc` and `$filter=(job filter) and (modifiedon gt T or (modifiedon eq T and
- * versionnumber gt V))` with `$top`. versionnumber is a row version unique per table, so rows sharing a modifiedon
- * second are never skipped or repeated at a page boundary (tie-proof).
+ * source filter or an entity without change tracking reads with a keyset instead: `$orderby=modifiedon
+ * asc,versionnumber asc` and `$filter=(job filter) and (modifiedon gt T or (modifiedon eq T and versionnumber gt V))`
+ * with `$top`. versionnumber is a row version unique per table, so rows sharing a modifiedon second are never skipped
+ * or repeated at a page boundary (tie-proof). Through-lookup mappings (`via`) don't change the strategy: the read
+ * selects the lookup's `_x_value` and the looked-up fields are fetched per page from their own table (via-fields.ts),
+ * so such a job keeps change tracking — and sees deletes.
  */
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import type { JobDraft } from "#contract/job";
 import { navigationProperty, rowKey } from "./mapper";
+
+/** The looked-up fields of one navigation property, read from their own table (via-fields.ts). */
+export interface ViaRead {
+  /** Single-valued navigation property (`parentcustomerid_account`): where the mapper finds the fields in a row. */
+  nav: string;
+  /** The row key holding the looked-up record's id (`_parentcustomerid_value`). */
+  lookupKey: string;
+  entity: string;
+  entitySet: string;
+  primaryId: string;
+  select: string[];
+}
+
+/** Re-read rows whose looked-up records changed since the job's last run (see sync-state.ts lookup watermarks). */
+export interface RefreshPlan {
+  /** `nav/versionnumber gt V` per looked-up table that changed, or-ed. */
+  filter: string;
+  /** Looked-up tables that changed → the watermark (versionnumber) the refresh reads after. */
+  since: Record<string, number>;
+}
 
 export interface ReadPlan {
   entity: string;
@@ -17,18 +40,28 @@ export interface ReadPlan {
   primaryId: string;
   strategy: "delta" | "keyset";
   select: string[];
-  /** nav → selected attributes */
+  /** nav → selected attributes of through-lookup mappings (the preview $expands them; a run reads them as `via`). */
   expand: Record<string, string[]>;
+  via: ViaRead[];
+  /** Set at init when looked-up tables changed since the last run: the rows to re-read after the main read. */
+  refresh?: RefreshPlan | null;
+  /** Each looked-up table's highest versionnumber at init: stored when the run ends, the next run's `since`. */
+  watermarks?: Record<string, number>;
   filter: string | null;
   pageSize: number;
   /** Identity of the read: a changed job (entity, filter, columns) invalidates stored delta links / cursors. */
   configHash: string;
 }
 
-export function planRead(job: JobDraft, entity: EntityInfo, attributes: AttributeInfo[], pageSize: number): ReadPlan {
+/**
+ * `entities` (the org's tables) name the looked-up tables of through-lookup mappings; without them (the preview) the
+ * plan has no `via` reads.
+ */
+export function planRead(job: JobDraft, entity: EntityInfo, attributes: AttributeInfo[], pageSize: number, entities: EntityInfo[] = []): ReadPlan {
   const byName = new Map(attributes.map((a) => [a.logicalName, a]));
   const select = new Set<string>([entity.primaryIdAttribute]);
   const expand: Record<string, Set<string>> = {};
+  const via = new Map<string, ViaRead>();
   const addSource = (logical: string) => {
     if (logical.startsWith("_") && logical.endsWith("_value")) select.add(logical);
     else select.add(rowKey(byName.get(logical), logical));
@@ -38,11 +71,24 @@ export function planRead(job: JobDraft, entity: EntityInfo, attributes: Attribut
     if (m.via) {
       const nav = navigationProperty(byName.get(m.source), m);
       (expand[nav] ??= new Set()).add(m.via.attribute);
+      const target = entities.find((e) => e.logicalName === m.via!.entity);
+      if (!target) continue;
+      const lookupKey = `_${m.source}_value`;
+      select.add(lookupKey);
+      const v = via.get(nav) ?? {
+        nav,
+        lookupKey,
+        entity: target.logicalName,
+        entitySet: target.entitySetName,
+        primaryId: target.primaryIdAttribute,
+        select: [],
+      };
+      if (!v.select.includes(m.via.attribute)) v.select.push(m.via.attribute);
+      via.set(nav, v);
     } else addSource(m.source);
   }
   for (const l of job.lookups) for (const mm of l.match) addSource(mm.source);
-  const hasExpand = Object.keys(expand).length > 0;
-  const strategy: ReadPlan["strategy"] = entity.changeTracking && !job.source.filter && !hasExpand ? "delta" : "keyset";
+  const strategy: ReadPlan["strategy"] = entity.changeTracking && !job.source.filter ? "delta" : "keyset";
   if (strategy === "keyset") {
     select.add("modifiedon");
     select.add("versionnumber");
@@ -54,6 +100,7 @@ export function planRead(job: JobDraft, entity: EntityInfo, attributes: Attribut
     strategy,
     select: [...select].sort(),
     expand: Object.fromEntries(Object.entries(expand).map(([k, v]) => [k, [...v].sort()])),
+    via: [...via.values()].map((v) => ({ ...v, select: [...v.select].sort() })),
     filter: job.source.filter ?? null,
     pageSize: Math.max(1, Math.min(5000, pageSize)),
   };
@@ -70,16 +117,35 @@ function hashString(s: string): string {
   return h.toString(16).padStart(8, "0");
 }
 
-function selectExpand(plan: ReadPlan): string[] {
-  const parts = [`$select=${plan.select.join(",")}`];
-  const exp = Object.entries(plan.expand).map(([nav, attrs]) => `${nav}($select=${attrs.join(",")})`);
-  if (exp.length) parts.push(`$expand=${exp.join(",")}`);
-  return parts;
-}
-
 /** First request of a change-tracking read (full sync with track-changes; its last page carries the deltaLink). */
 export function deltaInitialPath(plan: ReadPlan): string {
-  return `${plan.entitySet}?${selectExpand(plan).map(encodeQueryPart).join("&")}`;
+  return `${plan.entitySet}?${encodeQueryPart(`$select=${plan.select.join(",")}`)}`;
+}
+
+/**
+ * Rows whose looked-up record changed after `since` (per looked-up table), filtered on the single-valued navigation
+ * property (`parentcustomerid_account/versionnumber gt V`, Dataverse's "filter using lookup column property values");
+ * paged with nextLinks. versionnumber, not modifiedon: a row version grows with every change, so a change in the same
+ * second as the watermark is neither missed nor re-read forever.
+ */
+export function refreshFilter(via: ViaRead[], since: Record<string, number>): string | null {
+  const parts = via.filter((v) => since[v.entity] !== undefined).map((v) => `${v.nav}/versionnumber gt ${safeInteger(since[v.entity]!)}`);
+  return parts.length ? parts.join(" or ") : null;
+}
+
+export function refreshPath(plan: ReadPlan, refresh: RefreshPlan): string {
+  const f = plan.filter ? `(${plan.filter}) and (${refresh.filter})` : refresh.filter;
+  return `${plan.entitySet}?${[`$select=${plan.select.join(",")}`, `$filter=${f}`].map(encodeQueryPart).join("&")}`;
+}
+
+/** A refresh read's position is stored in runs.next_link with this prefix (no Dataverse link starts so). */
+const REFRESH = "refresh:";
+export const asRefreshLink = (path: string): string => REFRESH + path;
+export const refreshLinkPath = (link: string | null): string | null => (link?.startsWith(REFRESH) ? link.slice(REFRESH.length) : null);
+
+function safeInteger(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`invariant: a lookup watermark is not an integer: ${n}`);
+  return n;
 }
 
 export interface KeysetCursor {
@@ -108,7 +174,7 @@ export function keysetFilter(jobFilter: string | null, cursor: KeysetCursor | nu
 }
 
 export function keysetPath(plan: ReadPlan, cursor: KeysetCursor | null): string {
-  const q = [...selectExpand(plan)];
+  const q = [`$select=${plan.select.join(",")}`];
   const f = keysetFilter(plan.filter, cursor);
   if (f) q.push(`$filter=${f}`);
   q.push("$orderby=modifiedon asc,versionnumber asc", `$top=${plan.pageSize}`);

@@ -1,7 +1,7 @@
 /**
  * Turns one fetched page into ONE D1 batch (= one transaction): `preparePage` plans it (page-plan.ts, page-lookups.ts),
  * `commitPage` commits the page guard, the record writes, the run's per-record errors, the run checkpoint (cursor +
- * counts), notes, headroom and the job's sync state together. The guard goes first (stores/run-pages.ts): a page
+ * counts), notes, headroom, the job's sync state and (last page) lookup watermarks together. The guard goes first (stores/run-pages.ts): a page
  * committed already rolls the whole batch back (`duplicate`), as does a page of a run that ended meanwhile
  * (`stopped`), so a cancel takes effect atomically and nothing is written twice.
  */
@@ -11,7 +11,7 @@ import { objectTable } from "../stores/object-tables";
 import { errorsWithinCap, insertRunErrorsStatements } from "../stores/run-errors";
 import { guardRefusal, pageGuardStatement } from "../stores/run-pages";
 import { appendNoteStatement, checkpointStatement, lowerHeadroomStatement, type RunCheckpoint } from "../stores/runs";
-import { saveSyncStateStatement, type SyncState } from "../stores/sync-state";
+import { saveLookupWatermarksStatements, saveSyncStateStatement, type SyncState } from "../stores/sync-state";
 import { resolveLookups } from "./page-lookups";
 import { identifyExisting, mapRows, planDeletes, planRecordWrites, type PageInput, type PageOutcome } from "./page-plan";
 
@@ -48,6 +48,8 @@ interface Checkpoint extends Omit<RunCheckpoint, "counts" | "errorRows"> {
   syncState?: SyncState & { jobId: string };
   /** Service-protection headroom seen since the last write; lowers the run's figures in the same batch. */
   headroom?: RunHeadroom | null;
+  /** The run's last page: the looked-up tables' watermarks for the next run's refresh (sync-state.ts). */
+  watermarks?: { jobId: string; values: Record<string, number> };
 }
 
 /** `duplicate`: this page was committed already; `stopped`: the run ended (cancelled) — nothing was written. */
@@ -65,6 +67,7 @@ export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoin
   ];
   if (cp.headroom) stmts.push(lowerHeadroomStatement(env, cp.runId, cp.headroom));
   if (cp.syncState) stmts.push(saveSyncStateStatement(env, cp.tenant, cp.syncState.jobId, cp.syncState, now));
+  if (cp.watermarks) stmts.push(...saveLookupWatermarksStatements(env, cp.tenant, cp.watermarks.jobId, cp.watermarks.values, now));
   try {
     await env.DATA.batch(stmts);
     return "committed";

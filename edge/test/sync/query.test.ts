@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job } from "#contract/job";
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
-import { cursorOf, deltaInitialPath, keysetFilter, keysetPath, planRead, splitDeleted } from "../../src/sync/query";
+import { cursorOf, deltaInitialPath, keysetFilter, planRead, refreshFilter, refreshPath, splitDeleted } from "../../src/sync/query";
 
 const contact: EntityInfo = {
   logicalName: "contact",
@@ -52,17 +52,29 @@ describe("read planning", () => {
     expect(planRead(job({ source: { entity: "contact", filter: "statecode eq 0" } }), contact, attrs, 5000).strategy).toBe("keyset");
   });
 
-  it("switches to the keyset and expands the Customer navigation property for a through-lookup field", () => {
+  it("keeps change tracking for a through-lookup field: selects the lookup and reads the looked-up fields from their own table", () => {
+    const account: EntityInfo = { ...contact, logicalName: "account", entitySetName: "accounts", primaryIdAttribute: "accountid" };
     const p = planRead(
       job({ mappings: [{ source: "parentcustomerid", target: "CompanyName", use: "value", via: { entity: "account", attribute: "name" } }] }),
       contact,
       attrs,
       100,
+      [contact, account],
     );
-    expect(p.strategy).toBe("keyset");
-    expect(p.expand).toEqual({ parentcustomerid_account: ["name"] });
-    expect(decodeURIComponent(keysetPath(p, null))).toBe(
-      "contacts?$select=contactid,modifiedon,versionnumber&$expand=parentcustomerid_account($select=name)&$orderby=modifiedon asc,versionnumber asc&$top=100",
+    expect(p.strategy).toBe("delta");
+    expect(p.via).toEqual([
+      {
+        nav: "parentcustomerid_account",
+        lookupKey: "_parentcustomerid_value",
+        entity: "account",
+        entitySet: "accounts",
+        primaryId: "accountid",
+        select: ["name"],
+      },
+    ]);
+    expect(decodeURIComponent(deltaInitialPath(p))).toBe("contacts?$select=_parentcustomerid_value,contactid");
+    expect(decodeURIComponent(refreshPath(p, { filter: refreshFilter(p.via, { account: 41 })!, since: { account: 41 } }))).toBe(
+      "contacts?$select=_parentcustomerid_value,contactid&$filter=parentcustomerid_account/versionnumber gt 41",
     );
   });
 

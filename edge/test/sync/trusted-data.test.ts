@@ -1,10 +1,13 @@
 /**
- * Records per Dynamics organization and the out-of-the-box jobs, against the sandbox (issue 13, items 1 and 2):
+ * Data you can trust, against the sandbox (issue 13, items 1–3). One file on purpose: the tests change contoso-copy's
+ * rows and must not interleave.
  * - CompanyPerson holds exactly the contacts whose Customer lookup points at a synced account (not at a contact, not
  *   empty);
  * - a sandbox copied from production (contoso-copy: same GUIDs, another OrganizationId) synced into the same host
  *   tenant leaves production's records as they were, keeps both, and links each org's records within that org;
- * - tables and rows from before records carried their organization are migrated and adopted row by row.
+ * - tables and rows from before records carried their organization are migrated and adopted row by row;
+ * - fields through lookups stay fresh when only the looked-up records change, and a job with such fields keeps change
+ *   tracking (and so sees deletes).
  */
 import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
@@ -249,5 +252,94 @@ describe("target tables from before records carried their organization", () => {
       { _id: expect.any(String), _org: B, k: id1, name: "one (B)" },
       { _id: "r2", _org: B, k: id2, name: "two (B)" },
     ]);
+  });
+});
+
+describe.skipIf(!sandbox)("fields through lookups (contact → parentcustomerid → account.name)", () => {
+  const CONTACT_FIELDS: TargetObject["fields"] = [
+    { name: "DynamicsId", label: "Id", type: "id", required: true, unique: true },
+    { name: "FullName", label: "Name", type: "string", required: false },
+    { name: "CompanyName", label: "Company", type: "string", required: false },
+  ];
+  /** A job into a custom object reading contoso-copy's contacts, the company name through the Customer lookup. */
+  async function companyNameJob() {
+    const copy = orgOf("contoso-copy");
+    await control(copy, "POST", "reset");
+    const tenant = `t-${crypto.randomUUID()}`;
+    const jobs = await connectWithBuiltIns(tenant, copy);
+    const { getObject, createObject } = await import("../../src/stores/objects");
+    if (!(await getObject(env, tenant, "Contact"))) await createObject(env, tenant, { name: "Contact", label: "Contact", fields: CONTACT_FIELDS });
+    const job: Job = {
+      ...jobs.person,
+      id: `job_${crypto.randomUUID().slice(0, 8)}`,
+      name: "contacts with their company name",
+      builtIn: undefined,
+      target: { object: "Contact" },
+      mappings: [
+        { source: "fullname", target: "FullName", use: "value" },
+        { source: "parentcustomerid", target: "CompanyName", use: "value", via: { entity: "account", attribute: "name" } },
+      ],
+      lookups: [],
+      schedule: null,
+    };
+    await putJob(env, tenant, job);
+    return { tenant, job, orgInfo: copy };
+  }
+  /** Contact id → the name of the account its Customer lookup points at (null: no account), as the source has it now. */
+  async function expectedCompanyNames(o: SandboxOrg): Promise<Map<string, string | null>> {
+    const accounts = new Map((await sourceRows(o, "accounts", "accountid,name")).map((a) => [String(a.accountid), String(a.name)]));
+    return new Map(
+      (await sourceRows(o, "contacts", "contactid,_parentcustomerid_value")).map((c) => [
+        String(c.contactid),
+        c[`_parentcustomerid_value${LLN}`] === "account" ? (accounts.get(String(c._parentcustomerid_value)) ?? null) : null,
+      ]),
+    );
+  }
+  async function companyNames(tenant: string): Promise<Map<string, string | null>> {
+    return new Map((await rows(tenant, "Contact", ["DynamicsId", "CompanyName"])).map((r) => [String(r.DynamicsId), (r.CompanyName as string | null) ?? null]));
+  }
+
+  it("keeps change tracking, and after only accounts are renamed the next run re-reads and re-maps exactly their contacts", async () => {
+    const fx = await companyNameJob();
+    const first = await runToEnd(fx, { pageSize: 1000 });
+    expect(first.error_message).toBeNull();
+    expect(first).toMatchObject({ status: "succeeded", strategy: "full" });
+    expect(await companyNames(fx.tenant)).toEqual(await expectedCompanyNames(fx.orgInfo));
+    const state = await env.DATA.prepare("SELECT strategy FROM sync_state WHERE tenant = ? AND job_id = ?")
+      .bind(fx.tenant, fx.job.id)
+      .first<{ strategy: string }>();
+    expect(state?.strategy).toBe("delta");
+
+    // Only accounts change: 12 accounts that contacts point at are renamed.
+    const contacts = await sourceRows(fx.orgInfo, "contacts", "contactid,_parentcustomerid_value");
+    const referenced = [...new Set(contacts.filter((c) => c[`_parentcustomerid_value${LLN}`] === "account").map((c) => String(c._parentcustomerid_value)))];
+    const renamed = new Set(referenced.slice(0, 12));
+    for (const id of renamed) await control(fx.orgInfo, "PATCH", `rows/account/${id}`, { name: `Renamed ${id.slice(0, 8)}` });
+    const affected = contacts.filter((c) => c[`_parentcustomerid_value${LLN}`] === "account" && renamed.has(String(c._parentcustomerid_value)));
+    expect(affected.length).toBeGreaterThan(12);
+
+    const second = await runToEnd(fx, { pageSize: 1000 });
+    expect(second.error_message).toBeNull();
+    expect(second).toMatchObject({ status: "succeeded", strategy: "delta", read_count: affected.length, updated_count: affected.length, inserted_count: 0 });
+    expect(JSON.parse(second.notes)).toContainEqual(`freshness: re-read ${affected.length} contact rows whose account changed since the last run`);
+    expect(await companyNames(fx.tenant)).toEqual(await expectedCompanyNames(fx.orgInfo));
+
+    // Nothing changed since: no re-read at all.
+    const third = await runToEnd(fx, { pageSize: 1000 });
+    expect(third).toMatchObject({ status: "succeeded", strategy: "delta", read_count: 0 });
+  });
+
+  it("sees a deleted contact through change tracking (the job reads its looked-up fields separately)", async () => {
+    const fx = await companyNameJob();
+    const first = await runToEnd(fx, { pageSize: 1000 });
+    expect(first.status).toBe("succeeded");
+    const [gone] = await sourceRows(fx.orgInfo, "contacts", "contactid");
+    await control(fx.orgInfo, "DELETE", `rows/contact/${gone!.contactid}`);
+    const second = await runToEnd(fx, { pageSize: 1000 });
+    expect(second).toMatchObject({ status: "succeeded", strategy: "delta", deleted_count: 1 });
+    const row = await env.DATA.prepare(`SELECT _deleted FROM ${await objectTable(fx.tenant, "Contact")} WHERE f_DynamicsId = ?`)
+      .bind(String(gone!.contactid))
+      .first<{ _deleted: number }>();
+    expect(row?._deleted).toBe(1);
   });
 });
