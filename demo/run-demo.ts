@@ -1,7 +1,8 @@
 /**
- * `npm run demo [-- --host-port 5173 --edge-port 8787 --sandbox-port 7000 --rows 1000 --rebuild --verbose]`
- * Starts the sandbox, the edge (wrangler dev, local KV/D1 under .wrangler/) and the demo host page; prints the URL
- * and the demo users; Ctrl-C stops everything. Ports also from DEMO_HOST_PORT / DEMO_EDGE_PORT / DEMO_SANDBOX_PORT.
+ * `npm run demo [-- --host-port 5173 --edge-port 8787 --sandbox-port 7000 --mail-port 1025 --mail-web-port 1080 --rows 1000 --rebuild --verbose]`
+ * Starts the sandbox, a local SMTP catcher with a web inbox (maildev), the edge (local KV/D1 under .wrangler/) and the
+ * demo host page; prints the URLs and the demo users; Ctrl-C stops everything. Ports also from DEMO_HOST_PORT /
+ * DEMO_EDGE_PORT / DEMO_SANDBOX_PORT / DEMO_MAIL_PORT / DEMO_MAIL_WEB_PORT.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     "host-port": { type: "string", default: process.env.DEMO_HOST_PORT ?? "5173" },
     "edge-port": { type: "string", default: process.env.DEMO_EDGE_PORT ?? "8787" },
     "sandbox-port": { type: "string", default: process.env.DEMO_SANDBOX_PORT ?? "7000" },
+    "mail-port": { type: "string", default: process.env.DEMO_MAIL_PORT ?? "1025" },
+    "mail-web-port": { type: "string", default: process.env.DEMO_MAIL_WEB_PORT ?? "1080" },
     rows: { type: "string", default: process.env.DEMO_ROWS ?? "1000" },
     rebuild: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
@@ -24,7 +27,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: npm run demo -- [--host-port 5173] [--edge-port 8787] [--sandbox-port 7000] [--rows 1000] [--rebuild] [--verbose]");
+  console.log(
+    "usage: npm run demo -- [--host-port 5173] [--edge-port 8787] [--sandbox-port 7000] [--mail-port 1025] [--mail-web-port 1080] [--rows 1000] [--rebuild] [--verbose]",
+  );
   process.exit(0);
 }
 
@@ -69,6 +74,8 @@ try {
     hostPort: port("host-port", values["host-port"]),
     edgePort: port("edge-port", values["edge-port"]),
     sandboxPort: port("sandbox-port", values["sandbox-port"]),
+    mailPort: port("mail-port", values["mail-port"]),
+    mailWebPort: port("mail-web-port", values["mail-web-port"]),
     rows: Number(values.rows) || 1000,
     persistTo: join(REPO_ROOT, ".wrangler", "state"),
     secretsFile: join(REPO_ROOT, ".wrangler", "demo-secrets.json"),
@@ -97,5 +104,6 @@ ${s.sandbox.users.map((u) => `         ${u.upn.padEnd(26)} ${u.description}`).jo
 
   Other orgs: ${s.sandbox.orgs.map((o) => `${o.key} ${o.url}`).join(", ")}
   Edge API   ${s.edgeUrl}/api/v1/health   (state in .wrangler/state)
+  E-mail     ${s.mail.webUrl}   (local inbox: every run e-mail the jobs send arrives here; SMTP on 127.0.0.1:${s.mail.smtpPort})
   Ctrl-C stops everything.
 `);

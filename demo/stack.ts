@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { applyLocalMigrations, startEdgeProcess, WRANGLER } from "./edge-process";
 import { startHostServer, REPO_ROOT, type HostServer } from "./host/server";
+import { startMailCatcher } from "./mail-catcher";
 import { startSandbox, type OrgCopyOptions, type SandboxInfo } from "./sandbox/index";
 
 export interface StackOptions {
@@ -39,6 +40,9 @@ export interface StackOptions {
   verbose?: boolean;
   /** Keep wrangler's devtools inspector on an ephemeral port (costs about half the sync throughput: demo/edge-process.ts). */
   devtools?: boolean;
+  /** The SMTP catcher's SMTP and web inbox ports (0 = ephemeral); the edge sends run e-mails to it. */
+  mailPort?: number;
+  mailWebPort?: number;
 }
 
 export interface Stack {
@@ -48,6 +52,8 @@ export interface Stack {
   /** The authority the widget signs in against. */
   authority: string;
   hostJwtSecret: string;
+  /** The local SMTP catcher (maildev) every run e-mail goes to: its web inbox, and its SMTP port. */
+  mail: { webUrl: string; smtpPort: number };
   stop(): Promise<void>;
 }
 
@@ -138,6 +144,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (!existsSync(WRANGLER)) throw new StackError("wrangler is not installed: run `npm ci` first.");
     if (opts.hostPort) await assertPortFree(opts.hostPort, "demo host page", "--host-port / DEMO_HOST_PORT");
     if (opts.edgePort) await assertPortFree(opts.edgePort, "edge", "--edge-port / DEMO_EDGE_PORT");
+    if (opts.mailPort) await assertPortFree(opts.mailPort, "SMTP catcher", "--mail-port / DEMO_MAIL_PORT");
+    if (opts.mailWebPort) await assertPortFree(opts.mailWebPort, "mail inbox", "--mail-web-port / DEMO_MAIL_WEB_PORT");
     if (opts.sandboxPort) {
       for (let i = 0; i < 4 + (opts.orgCopies?.length ?? 0); i++) await assertPortFree(opts.sandboxPort + i, "sandbox", "--sandbox-port / DEMO_SANDBOX_PORT");
     }
@@ -161,7 +169,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const app = sandbox.apps[0];
     if (!app) throw new StackError("The sandbox registered no confidential app for the edge.");
 
-    // 2. Edge: migrations, then the Worker with the sandbox as the world.
+    // 2. A local SMTP catcher with a web inbox: the edge's SMTP_URL, so run e-mails arrive somewhere one can look.
+    const mail = await startMailCatcher({
+      smtpPort: opts.mailPort ?? 0,
+      webPort: opts.mailWebPort ?? 0,
+      user: "demo",
+      pass: randomBytes(12).toString("base64url"),
+    });
+    cleanups.push(() => mail.stop());
+
+    // 3. Edge: migrations, then the Worker with the sandbox as the world.
     const secrets = loadSecrets(opts.secretsFile);
     const edgePort = opts.edgePort || (await freePort());
     const hostPort = opts.hostPort || (await freePort());
@@ -178,6 +195,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       AUTHORITY_HOST: sandbox.identity.httpUrl,
       DEV_INSECURE_ORG_HOSTS: orgHosts.join(","),
       ALLOWED_ORIGINS: origins.join(","),
+      SMTP_URL: mail.smtpUrl,
     });
     cleanups.push(() => {
       try {
@@ -205,14 +223,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       testScheduled: true,
       inspectorPort: opts.devtools ? await freePort() : undefined,
       // These win over wrangler.toml [vars]; the env file carries the same values for the secrets' sake.
-      vars: { AUTHORITY_HOST: sandbox.identity.httpUrl, DEV_INSECURE_ORG_HOSTS: orgHosts.join(","), ALLOWED_ORIGINS: origins.join(",") },
+      vars: {
+        AUTHORITY_HOST: sandbox.identity.httpUrl,
+        DEV_INSECURE_ORG_HOSTS: orgHosts.join(","),
+        ALLOWED_ORIGINS: origins.join(","),
+        SMTP_URL: mail.smtpUrl, // the local catcher's throwaway password: not a deployment secret
+        MAIL_FROM: "connector@acme-success.example",
+        APP_URL: `http://127.0.0.1:${hostPort}/settings/integrations`,
+      },
     }).catch((e: Error) => {
       throw new StackError(e.message);
     });
     cleanups.push(() => edge.stop());
     const edgeUrl = edge.url;
 
-    // 3. The demo host page.
+    // 4. The demo host page.
     const authority = `${sandbox.identity.httpsUrl}/organizations/v2.0`;
     const host: HostServer = await startHostServer({
       port: hostPort,
@@ -225,7 +250,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     cleanups.push(() => host.close());
 
-    return { hostUrl: host.url, edgeUrl, sandbox, authority, hostJwtSecret: secrets.HOST_JWT_SECRET, stop };
+    return {
+      hostUrl: host.url,
+      edgeUrl,
+      sandbox,
+      authority,
+      hostJwtSecret: secrets.HOST_JWT_SECRET,
+      mail: { webUrl: mail.webUrl, smtpPort: mail.smtpPort },
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

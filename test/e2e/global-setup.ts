@@ -34,6 +34,7 @@ export default async function globalSetup(config: FullConfig): Promise<() => Pro
   process.env.E2E_EDGE_URL = stack.edgeUrl;
   process.env.E2E_SANDBOX = JSON.stringify({ identity: stack.sandbox.identity, orgs: stack.sandbox.orgs, users: stack.sandbox.users, slots });
   process.env.E2E_HOST_JWT_SECRET = stack.hostJwtSecret;
+  process.env.E2E_MAIL_URL = stack.mail.webUrl; // the SMTP catcher's web inbox (run e-mails)
   return async () => {
     await stack.stop();
     rmSync(state, { recursive: true, force: true });
