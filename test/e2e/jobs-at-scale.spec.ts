@@ -50,7 +50,7 @@ function recordApiRequests(page: Page): string[] {
 }
 
 test("the jobs view of 200 jobs sends a handful of API requests, not one per job, and shows each job's last run", async ({ page, tenant }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   const { jobIds } = await connectionWithJobs(tenant);
   // Three jobs have run (and failed: the connection is not authorized): the table shows that without asking for runs.
   const ran = [jobIds[0]!, jobIds[1]!, jobIds[2]!];
@@ -86,7 +86,7 @@ test("the jobs view of 200 jobs sends a handful of API requests, not one per job
 });
 
 test("the jobs table searches by name, Dynamics table or target, filters by last run, and pages by keyboard", async ({ page, tenant }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   const { jobIds } = await connectionWithJobs(tenant);
   await edgeApi(tenant, "POST", `/jobs/${jobIds[7]}/runs`);
   await expect

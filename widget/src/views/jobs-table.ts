@@ -19,6 +19,9 @@ import { isActiveStatus, isCancelledRun } from "#contract/run";
 /** Rows per page: a page renders at once whatever the number of jobs (1,000 jobs are 20 pages, not 1,000 rows). */
 export const JOBS_PAGE_SIZE = 50;
 
+/** A connection with more jobs than this gets the search, the last-run filter and the count (a few jobs need none). */
+export const JOBS_FILTERS_FROM = 10;
+
 /** The last-run filter: what an admin looking for trouble among many jobs asks for. */
 const STATUS_FILTERS = {
   all: "Any last run",
@@ -224,7 +227,7 @@ export class DcJobsTable extends LitElement {
   /** The rows the filters keep, in chain order (a chained job keeps its step and "runs after" whatever is filtered out). */
   private _filtered(ordered: ReturnType<typeof chainOrder>) {
     const q = this._query.trim().toLowerCase();
-    if (!q && this._status === "all") return ordered;
+    if ((!q && this._status === "all") || ordered.length <= JOBS_FILTERS_FROM) return ordered; // no filters shown, none applied
     return ordered.filter(({ job }) => {
       const last = (job as JobWithLastRun).lastRun ?? null;
       if (!matchesStatus(last, this._status)) return false;
@@ -306,7 +309,7 @@ export class DcJobsTable extends LitElement {
       ${this._error ? errorBanner("The jobs could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
       ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
       ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>Dismiss</button>`) : nothing}
-      ${ordered?.length ? this._renderFilters(shown!.length, ordered.length, from, Math.min(from + JOBS_PAGE_SIZE, shown!.length), pages, page) : nothing}
+      ${ordered && ordered.length > JOBS_FILTERS_FROM ? this._renderFilters(shown!.length, ordered.length, from, Math.min(from + JOBS_PAGE_SIZE, shown!.length), pages, page) : nothing}
       ${
         ordered && ordered.length === 0 && !this._error
           ? html`<p class="card muted">
