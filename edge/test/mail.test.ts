@@ -10,6 +10,7 @@ import type { Run } from "#contract/run";
 import type { CaughtMail } from "../../demo/mail-catcher";
 import { emailReadinessCheck, deliverEmails } from "../src/mail/sender";
 import { renderRunEmail, runLink } from "../src/mail/run-email";
+import { smtpConfig } from "../src/mail/smtp-config";
 import { enqueueNotifications } from "../src/sync/notify";
 import type { Env } from "../src/env";
 
@@ -124,6 +125,29 @@ describe("run e-mails over SMTP", () => {
     expect(await deliverEmails(smtpEnv(), { runId: r.id })).toBe(1);
     expect(await mailsTo(to)).toHaveLength(1);
     expect(await rowsOf(r.id)).toMatchObject([{ status: "sent", attempts: 2 }]);
+  });
+});
+
+describe("SMTP_URL", () => {
+  const cfg = (url: string, from = "sync@x.example") => smtpConfig({ ...env, SMTP_URL: url, MAIL_FROM: from } as Env);
+  it("reads smtp:// (STARTTLS when offered, default port 587) and smtps:// (TLS from the start, 465) with encoded credentials", () => {
+    expect(cfg("smtp://user%40corp:p%3Ass%20w@mail.example.com")).toEqual({
+      config: { host: "mail.example.com", port: 587, secure: false, credentials: { username: "user@corp", password: "p:ss w" }, from: "sync@x.example" },
+    });
+    expect(cfg("smtps://mail.example.com")).toEqual({ config: { host: "mail.example.com", port: 465, secure: true, from: "sync@x.example" } });
+    expect(cfg("smtp://u:p@[::1]:2525")).toMatchObject({ config: { host: "::1", port: 2525 } });
+    expect(smtpConfig({ ...env, MAIL_FROM: "a@b.example" } as Env)).toBeNull();
+  });
+  it("names what is wrong without repeating the URL or its password", () => {
+    for (const [url, from, problem] of [
+      ["http://u:Secret123@mail.example.com", "a@b.example", "must start with smtp:// or smtps://"],
+      ["not a url Secret123", "a@b.example", "is not a URL"],
+      ["smtp://u:Secret123@mail.example.com", "", "MAIL_FROM"],
+    ] as const) {
+      const r = cfg(url, from);
+      expect(r && "problem" in r ? r.problem : "").toContain(problem);
+      expect(JSON.stringify(r)).not.toContain("Secret123");
+    }
   });
 });
 
