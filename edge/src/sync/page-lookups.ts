@@ -5,7 +5,7 @@
  * (`onMissing`) each leave the field null, skip the record, or are its error.
  */
 import type { AttributeInfo } from "#contract/metadata";
-import type { Lookup } from "#contract/job";
+import type { Job, Lookup } from "#contract/job";
 import type { TargetObject } from "#contract/object";
 import type { Env } from "../env";
 import { fieldColumn, objectTable } from "../stores/object-tables";
@@ -49,7 +49,7 @@ export async function resolveLookups(env: Env, input: PageInput, records: PageRe
       }
     }
     records.forEach((p, i) => {
-      if (!dropped.has(p)) applyMatch(p, lookup, lobj, tuples[i] ?? null, found, dropped, outcome);
+      if (!dropped.has(p)) applyMatch(p, job, lookup, lobj, tuples[i] ?? null, found, dropped, outcome);
     });
   }
   return dropped;
@@ -94,9 +94,19 @@ async function findMatches(
   return found;
 }
 
-/** Sets the lookup's field of one record, or drops the record as its `onMissing` says. */
+/**
+ * A lookup stored before `onEmpty` existed has none: an empty source meant "null" then — except in the out-of-the-box
+ * CompanyPerson job, whose definition always meant to skip contacts without a company (and which an admin who edits
+ * it saves with an explicit `onEmpty`).
+ */
+function onEmptyOf(job: Pick<Job, "builtIn">, lookup: Lookup): Lookup["onEmpty"] {
+  return lookup.onEmpty ?? (job.builtIn === "company_person" ? "skip" : "null");
+}
+
+/** Sets the lookup's field of one record, or drops the record as its `onEmpty` / `onMissing` says. */
 function applyMatch(
   p: PageRecord,
+  job: Pick<Job, "builtIn">,
   lookup: Lookup,
   lobj: TargetObject,
   t: unknown[] | null,
@@ -109,9 +119,8 @@ function applyMatch(
     p.fields[lookup.target] = id;
     return;
   }
-  // An empty source has nothing to match (`onEmpty`); a value that matches no record is `onMissing`. Stored jobs from
-  // before `onEmpty` read it as "null", which is what an empty source always meant then.
-  const rule = t ? lookup.onMissing : (lookup.onEmpty ?? "null");
+  // An empty source has nothing to match (`onEmpty`); a value that matches no record is `onMissing`.
+  const rule = t ? lookup.onMissing : onEmptyOf(job, lookup);
   if (rule === "null") {
     p.fields[lookup.target] = null;
     return;

@@ -81,33 +81,43 @@ afterAll(async () => {
 });
 
 describe.skipIf(!sandbox)("out-of-the-box CompanyPerson", () => {
-  it("holds exactly the contacts whose company is an account: none with an empty Customer lookup or one pointing at a contact", async () => {
-    const o = orgOf("contoso");
-    const tenant = `t-${crypto.randomUUID()}`;
-    const jobs = await connectWithBuiltIns(tenant, o);
-    await run(tenant, o, jobs.company);
-    await run(tenant, o, jobs.person);
-    const cp = await run(tenant, o, jobs.company_person);
+  it.each([
+    ["as created now", false],
+    ["as stored before lookups had onEmpty", true],
+  ])(
+    "holds exactly the contacts whose company is an account: none with an empty Customer lookup or one pointing at a contact (%s)",
+    async (_, storedBefore) => {
+      const o = orgOf("contoso");
+      const tenant = `t-${crypto.randomUUID()}`;
+      const jobs = await connectWithBuiltIns(tenant, o);
+      if (storedBefore) {
+        jobs.company_person = { ...jobs.company_person, lookups: jobs.company_person.lookups.map(({ onEmpty: _e, ...l }) => l as Job["lookups"][number]) };
+        await putJob(env, tenant, jobs.company_person);
+      }
+      await run(tenant, o, jobs.company);
+      await run(tenant, o, jobs.person);
+      const cp = await run(tenant, o, jobs.company_person);
 
-    const contacts = await sourceRows(o, "contacts", "contactid,_parentcustomerid_value");
-    const byKind = { account: 0, contact: 0, none: 0 };
-    for (const c of contacts) byKind[c._parentcustomerid_value ? (c[`_parentcustomerid_value${LLN}`] as "account" | "contact") : "none"]++;
-    // The sandbox has all three kinds, as a real org does.
-    expect(byKind.account).toBeGreaterThan(0);
-    expect(byKind.contact).toBeGreaterThan(0);
-    expect(byKind.none).toBeGreaterThan(0);
+      const contacts = await sourceRows(o, "contacts", "contactid,_parentcustomerid_value");
+      const byKind = { account: 0, contact: 0, none: 0 };
+      for (const c of contacts) byKind[c._parentcustomerid_value ? (c[`_parentcustomerid_value${LLN}`] as "account" | "contact") : "none"]++;
+      // The sandbox has all three kinds, as a real org does.
+      expect(byKind.account).toBeGreaterThan(0);
+      expect(byKind.contact).toBeGreaterThan(0);
+      expect(byKind.none).toBeGreaterThan(0);
 
-    const expected = contacts
-      .filter((c) => c[`_parentcustomerid_value${LLN}`] === "account")
-      .map((c) => String(c.contactid).toLowerCase())
-      .sort();
-    const got = await rows(tenant, "CompanyPerson", ["DynamicsId", "CompanyId", "PersonId"]);
-    expect(got.map((r) => r.DynamicsId)).toEqual(expected);
-    expect(got.every((r) => r.CompanyId !== null && r.PersonId !== null)).toBe(true);
-    // Skipped: the contacts without a company, whichever way.
-    expect(cp.skipped_count).toBe(byKind.contact + byKind.none);
-    expect(cp.inserted_count).toBe(expected.length);
-  });
+      const expected = contacts
+        .filter((c) => c[`_parentcustomerid_value${LLN}`] === "account")
+        .map((c) => String(c.contactid).toLowerCase())
+        .sort();
+      const got = await rows(tenant, "CompanyPerson", ["DynamicsId", "CompanyId", "PersonId"]);
+      expect(got.map((r) => r.DynamicsId)).toEqual(expected);
+      expect(got.every((r) => r.CompanyId !== null && r.PersonId !== null)).toBe(true);
+      // Skipped: the contacts without a company, whichever way.
+      expect(cp.skipped_count).toBe(byKind.contact + byKind.none);
+      expect(cp.inserted_count).toBe(expected.length);
+    },
+  );
 });
 
 describe.skipIf(!sandbox)("a sandbox copy of production in the same host tenant", () => {
