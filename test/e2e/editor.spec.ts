@@ -332,6 +332,33 @@ test.describe("harness", () => {
     expect(state.requests.some((r) => r.path === "/jobs/preview")).toBe(false);
   });
 
+  test("a lookup says apart what happens when no record matches and when the column is empty, and saves both", async ({ page }) => {
+    const editor = await open(page);
+    await chooseSourceAndTarget(editor);
+    await editor.getByRole("button", { name: "Auto-map" }).click();
+    await editor.getByRole("button", { name: "Add lookup" }).click();
+    const lookup = editor.getByRole("group", { name: "Lookup 1" });
+    await lookup.getByLabel("Field to fill").selectOption({ label: "Company (→ Company)" });
+    await pick(lookup.getByRole("combobox", { name: "Column 1" }), "parentcustomerid", /parentcustomerid/);
+    await lookup.getByLabel("equals field 1 of Company").selectOption({ label: "Dynamics ID" });
+    await expect(lookup.getByLabel("When no record matches")).toHaveValue("null");
+    await expect(lookup.getByLabel("When the column is empty")).toHaveValue("null");
+    await lookup.getByLabel("When no record matches").selectOption({ label: "Report an error" });
+    await lookup.getByLabel("When the column is empty").selectOption({ label: "Skip the record" });
+    await editor.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(editor.getByText("No unsaved changes")).toBeVisible();
+    const post = (await fake(page)).requests.find((r) => r.method === "POST" && r.path === "/jobs")!;
+    expect((post.body as { lookups: unknown[] }).lookups).toEqual([
+      {
+        target: "CompanyId",
+        object: "Company",
+        match: [{ source: expect.stringMatching(/parentcustomerid/), field: "DynamicsId" }],
+        onMissing: "error",
+        onEmpty: "skip",
+      },
+    ]);
+  });
+
   test("a draft autosaves to IndexedDB, survives a reload and never holds the Dynamics token", async ({ page }) => {
     const editor = await open(page, "?job=existing");
     await expect(editor.getByLabel("Job name")).toHaveValue("Accounts → Companies");
