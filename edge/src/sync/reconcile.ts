@@ -108,7 +108,7 @@ export async function initReconcile(ctx: RunContext, run: RunRow, pageSize = REC
     plan: JSON.stringify(plan),
     nextLink: `${entity.entitySetName}?$select=${entity.primaryIdAttribute}`,
     keyset: null,
-    totalEstimate: job.source.filter ? null : await estimateTotal(ctx),
+    totalEstimate: await estimateTotal(ctx), // the whole table: ids are read without the job's filter
     leaseUntil: Date.now() + LEASE_MS,
   });
 }
@@ -204,7 +204,9 @@ export async function startDueReconciliations(env: Env, now: number): Promise<st
       await startRun(env, due.tenant, job.id, "schedule", null, { kind: "reconcile" });
       started.push(job.id);
     } catch (e) {
-      if (!(e instanceof RunInProgressError)) throw e;
+      // A job with a run in progress waits for the next hour; any other failure is this job's alone.
+      if (!(e instanceof RunInProgressError))
+        console.error(JSON.stringify({ level: "error", msg: "reconciliation not started", jobId: job.id, error: e instanceof Error ? e.message : String(e) }));
     }
   }
   return started;
