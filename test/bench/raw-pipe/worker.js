@@ -72,7 +72,9 @@ async function page(env, mode, b) {
   if (mode === "map") {
     for (const row of rows) if (mapRecord(b.job, attributes, row, b.object).errors.length === 0) mappedOk++;
   } else if (mode === "write") {
-    const prepared = await preparePage(edgeEnv, { tenant: hostTenant, job: b.job, object: b.object, lookupObjects, attributes, rows, deletedIds });
+    // Records are scoped to a Dynamics organization (docs/decisions/0007); the bench's one org is named by its URL.
+    const org = b.orgUrl.toLowerCase();
+    const prepared = await preparePage(edgeEnv, { tenant: hostTenant, org, job: b.job, object: b.object, lookupObjects, attributes, rows, deletedIds });
     statements = prepared.statements.length;
     if (prepared.statements.length) await env.DATA.batch(prepared.statements);
     mappedOk = prepared.counts.inserted + prepared.counts.updated;
