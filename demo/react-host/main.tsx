@@ -19,16 +19,27 @@ async function getHostToken(): Promise<string> {
 
 function App() {
   const [events, setEvents] = useState<string[]>([]);
+  const [locale, setLocale] = useState("");
   const note = useCallback((text: string) => setEvents((list) => [text, ...list].slice(0, 20)), []);
   return (
     <main>
       <h1>Integrations</h1>
+      <label>
+        Widget language{" "}
+        <select value={locale} onChange={(e) => setLocale(e.target.value)}>
+          <option value="">Page language</option>
+          <option value="en">English</option>
+          <option value="de">Deutsch</option>
+          <option value="fr">Français</option>
+        </select>
+      </label>
       <section className="integration" aria-label="Microsoft Dynamics 365 integration">
         <DynamicsConnector
           apiBase={config.apiBase}
           clientId={config.clientId}
           authority={config.authority}
           redirectUri="/signin-redirect.html"
+          locale={locale}
           getHostToken={getHostToken}
           onConnectionCreated={(e) => note(`connection created: ${e.detail.connection.name}`)}
           onConnectionAuthorized={(e) => note(`connection authorized: ${e.detail.connection.name}`)}

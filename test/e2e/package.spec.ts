@@ -38,9 +38,9 @@ test("custom-elements.json describes <dynamics-connector>: attributes, propertie
   const decl = cem.modules.flatMap((m) => m.declarations).find((d) => d.tagName === "dynamics-connector");
   expect(decl).toBeTruthy();
   expect(existsSync(join(ROOT, cem.modules[0]!.path))).toBe(true);
-  expect(decl!.attributes!.map((a) => a.name)).toEqual(expect.arrayContaining(["api-base", "client-id", "authority", "redirect-uri", "theme"]));
+  expect(decl!.attributes!.map((a) => a.name)).toEqual(expect.arrayContaining(["api-base", "client-id", "authority", "redirect-uri", "theme", "locale"]));
   const publicMembers = decl!.members!.filter((m) => m.kind === "field" && !m.privacy).map((m) => m.name);
-  expect(publicMembers).toEqual(expect.arrayContaining(["apiBase", "clientId", "getHostToken"]));
+  expect(publicMembers).toEqual(expect.arrayContaining(["apiBase", "clientId", "getHostToken", "locale"]));
   expect(publicMembers.filter((n) => n.startsWith("_"))).toEqual([]);
   expect(decl!.events!.map((e) => e.name).sort()).toEqual(
     ["dc-connection-authorized", "dc-connection-created", "dc-error", "dc-job-saved", "dc-request-delete", "dc-run-finished", "dc-run-started"].sort(),
@@ -69,4 +69,7 @@ test("React host page: the wrapper renders the widget, passes properties and del
   await expect(w.getByRole("button", { name: "Create connection" }).first()).toBeVisible();
   await createConnection(page, "From React", env().org("contoso").url);
   await expect(page.locator("#event-log")).toContainText("connection created: From React");
+  // A prop change reaches the element: the React page's language picker sets `locale`.
+  await page.getByLabel("Widget language").selectOption("fr");
+  await expect(w.getByRole("heading", { name: "Connexions" })).toBeVisible();
 });

@@ -1,3 +1,4 @@
+import { localized, msg } from "@lit/localize";
 import { LitElement, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { Connection } from "#contract/connection";
@@ -6,6 +7,7 @@ import { EdgeClient } from "../api/edge-client";
 import { DynamicsAuth } from "../auth/dynamics-auth";
 import { hostRoleOf, type HostRole } from "../auth/host-role";
 import { emit, type DcEvent } from "../events";
+import { applyLocale, getLocale } from "../l10n/localization";
 import { asList } from "../util/format";
 import "../views/connections-view";
 import "../views/connection-card";
@@ -91,6 +93,7 @@ const REDIRECT_PAGE = "redirect.html";
  * @cssprop [--dc-radius-small=4px] - corner radius of fields, buttons and chips
  * @cssprop [--dc-space=0.5rem] - the spacing unit
  */
+@localized()
 export class DynamicsConnector extends LitElement {
   static override styles = styles;
 
@@ -108,6 +111,12 @@ export class DynamicsConnector extends LitElement {
   @property({ attribute: "redirect-uri" }) redirectUri = "";
   /** `light`, `dark` or `auto` (follow the operating system). */
   @property({ reflect: true }) theme: "light" | "dark" | "auto" = "auto";
+  /**
+   * The widget's language, a BCP 47 tag (`de`, `fr-CA`, `en-GB`); empty: the nearest `lang` attribute around the
+   * element (usually `<html lang>`), followed when it changes. Texts are English, German or French (nearest match,
+   * else English); dates, numbers and relative times are formatted in the exact tag.
+   */
+  @property({ reflect: true }) locale = "";
   /**
    * The host's session token provider; called again once after a 401. Its `role` claim (`viewer`) hides the write
    * actions — a UI hint: the edge enforces the role.
@@ -137,7 +146,30 @@ export class DynamicsConnector extends LitElement {
     this,
   );
 
+  private _langObserver: MutationObserver | null = null;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // Without a locale attribute the page's language decides, also when the page changes it later.
+    this._langObserver = new MutationObserver(() => !this.locale && void this._applyLocale());
+    this._langObserver.observe(document.documentElement, { attributes: true, attributeFilter: ["lang"], subtree: true });
+    void this._applyLocale();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this._langObserver?.disconnect();
+    this._langObserver = null;
+  }
+
+  private async _applyLocale(): Promise<void> {
+    await applyLocale(this.locale || this.parentElement?.closest("[lang]")?.getAttribute("lang") || document.documentElement.lang);
+    // Texts re-render through @localized(); dates and numbers may follow a new regional tag of the same language.
+    this.requestUpdate();
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("locale") && changed.get("locale") !== undefined) void this._applyLocale();
     if ((changed.has("apiBase") || changed.has("getHostToken")) && this.apiBase && this.getHostToken) {
       const getHostToken = this.getHostToken;
       this._client = new EdgeClient({
@@ -259,15 +291,15 @@ export class DynamicsConnector extends LitElement {
 
   override render() {
     if (!this.apiBase || !this.getHostToken) {
-      return html`<div class="shell" part="shell">
+      return html`<div class="shell" part="shell" lang=${getLocale()}>
         <div class="banner info" role="status">
-          ${!this.apiBase ? "Set the api-base attribute to the connector service's address." : "Waiting for the page to provide a session…"}
+          ${!this.apiBase ? msg("Set the api-base attribute to the connector service's address.") : msg("Waiting for the page to provide a session…")}
         </div>
       </div>`;
     }
-    return html`<div class="shell" part="shell">
+    return html`<div class="shell" part="shell" lang=${getLocale()}>
       <header part="header">
-        <p class="brand">${logo()}<span>Microsoft Dynamics 365</span></p>
+        <p class="brand">${logo()}<span>${msg("Microsoft Dynamics 365")}</span></p>
         <span class="spacer"></span>
         ${this._renderSwitcher()}
       </header>
@@ -281,7 +313,7 @@ export class DynamicsConnector extends LitElement {
     const current = this._currentConnection();
     if (list.length < 2 || !current) return nothing;
     return html`<div class="switcher">
-      <label for="dc-switch">Connection</label>
+      <label for="dc-switch">${msg("Connection")}</label>
       <select id="dc-switch" @change=${(e: Event) => this._navigate({ view: "connection", id: (e.target as HTMLSelectElement).value })}>
         ${list.map((c) => html`<option value=${c.id} ?selected=${c.id === current.id}>${c.name}</option>`)}
       </select>
@@ -291,19 +323,19 @@ export class DynamicsConnector extends LitElement {
   private _renderBreadcrumbs() {
     const r = this._route;
     const conn = this._currentConnection();
-    const crumbs: Array<{ label: string; go?: Route }> = [{ label: "Connections", go: { view: "connections" } }];
+    const crumbs: Array<{ label: string; go?: Route }> = [{ label: msg("Connections"), go: { view: "connections" } }];
     if (conn) crumbs.push({ label: conn.name, go: { view: "connection", id: conn.id } });
     if (conn && (r.view === "job" || r.view === "runs" || r.view === "records")) {
-      crumbs.push({ label: "Jobs", go: { view: "connection", id: conn.id } });
+      crumbs.push({ label: msg("Jobs"), go: { view: "connection", id: conn.id } });
       const job = r.jobId ? this._jobs.get(conn.id)?.find((j) => j.id === r.jobId) : null;
-      crumbs.push({ label: job ? job.name : r.view === "job" ? "New job" : "Job", go: { view: "job", connectionId: conn.id, jobId: r.jobId } });
-      if (r.view === "runs") crumbs.push({ label: "Runs" });
+      crumbs.push({ label: job ? job.name : r.view === "job" ? msg("New job") : msg("Job"), go: { view: "job", connectionId: conn.id, jobId: r.jobId } });
+      if (r.view === "runs") crumbs.push({ label: msg("Runs") });
       if (r.view === "records" && r.jobId) {
-        crumbs.push({ label: "Runs", go: { view: "runs", connectionId: conn.id, jobId: r.jobId } });
-        crumbs.push({ label: "Records" });
+        crumbs.push({ label: msg("Runs"), go: { view: "runs", connectionId: conn.id, jobId: r.jobId } });
+        crumbs.push({ label: msg("Records") });
       }
     }
-    return html`<nav aria-label="Breadcrumb">
+    return html`<nav aria-label=${msg("Breadcrumb")}>
       <ol>
         ${crumbs.map((c, i) =>
           i === crumbs.length - 1
@@ -321,6 +353,7 @@ export class DynamicsConnector extends LitElement {
     switch (r.view) {
       case "connections":
         return html`<dc-connections-view
+          exportparts="connections, empty-state, connection-card, card-actions, status-chip, connection-form, auth-waiting, popup-blocked, error-banner"
           .connections=${this._connections}
           .loadError=${this._loadError}
           .client=${client}
@@ -338,6 +371,7 @@ export class DynamicsConnector extends LitElement {
         const authorized = conn.status !== "not_authorized";
         return html`<div class="page-intro">
           <dc-connection-card
+            exportparts="connection-card, card-actions, status-chip, auth-waiting, popup-blocked, error-banner"
             .connection=${conn}
             .client=${client}
             .auth=${this._auth}
@@ -345,11 +379,12 @@ export class DynamicsConnector extends LitElement {
             @dc-connection-changed=${this._onChanged}
             @dc-connection-deleted=${this._onDeleted}
           ></dc-connection-card>
-          ${this._justAuthorized === conn.id ? html`<div class="banner info" role="status">Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.</div>` : nothing}
-          <dc-readiness-report .readiness=${conn.readiness}></dc-readiness-report>
+          ${this._justAuthorized === conn.id ? html`<div class="banner info" role="status">${msg("Authorized. The standard jobs are ready below; they run on their schedule once enabled, or now with “Run now”.")}</div>` : nothing}
+          <dc-readiness-report exportparts="readiness" .readiness=${conn.readiness}></dc-readiness-report>
           ${
             authorized || (conn.jobCount ?? 0) > 0
               ? html`<dc-jobs-table
+                  exportparts="jobs, status-chip, error-banner"
                   .client=${client}
                   .connectionId=${conn.id}
                   ?canCreate=${authorized}
@@ -361,8 +396,12 @@ export class DynamicsConnector extends LitElement {
               : html`<p class="card muted">
                   ${
                     readOnly
-                      ? "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here."
-                      : "Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you."
+                      ? msg(
+                          "This connection is not authorized yet. An admin of this product authorizes it with a Dynamics 365 administrator account; its standard jobs then appear here.",
+                        )
+                      : msg(
+                          "Authorize this connection with a Dynamics 365 administrator account. The standard jobs (Accounts, Contacts, Users) are created for you.",
+                        )
                   }
                 </p>`
           }
@@ -375,6 +414,7 @@ export class DynamicsConnector extends LitElement {
         const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
         if (!conn || !job) return this._loadingOrMissing();
         return html`<dc-runs-view
+          exportparts="runs, runs-chart, run-detail, run-progress, status-chip, error-banner"
           .client=${client}
           .job=${job}
           .focusRunId=${r.runId ?? null}
@@ -385,7 +425,7 @@ export class DynamicsConnector extends LitElement {
       case "records": {
         const job = this._jobs.get(r.connectionId)?.find((j) => j.id === r.jobId);
         if (!this._currentConnection() || !job) return this._loadingOrMissing();
-        return html`<dc-records-view .client=${client} .job=${job}></dc-records-view>`;
+        return html`<dc-records-view exportparts="records, error-banner" .client=${client} .job=${job}></dc-records-view>`;
       }
     }
   }
@@ -400,10 +440,11 @@ export class DynamicsConnector extends LitElement {
       // needs a Microsoft sign-in a viewer has no reason to do).
       if (!job)
         return html`<div class="card stack">
-          ${adminOnlyNote("Only admins can create jobs.")}
-          <div><button type="button" @click=${() => this._navigate({ view: "connection", id: conn.id })}>Back to jobs</button></div>
+          ${adminOnlyNote(msg("Only admins can create jobs."))}
+          <div><button type="button" @click=${() => this._navigate({ view: "connection", id: conn.id })}>${msg("Back to jobs")}</button></div>
         </div>`;
       return html`<dc-job-summary
+        exportparts="job-summary, status-chip, error-banner"
         .job=${job}
         .jobs=${jobs}
         .client=${this._client}
@@ -414,7 +455,7 @@ export class DynamicsConnector extends LitElement {
     const st = this._editorState;
     if (typeof st === "object") {
       return errorBanner(
-        "The job editor could not be loaded.",
+        msg("The job editor could not be loaded."),
         st.error,
         html`<button
           type="button"
@@ -423,13 +464,13 @@ export class DynamicsConnector extends LitElement {
             void this._loadEditor();
           }}
         >
-          Retry
+          ${msg("Retry")}
         </button>`,
       );
     }
     if (st !== "ready")
       return html`<div class="card stack" aria-busy="true">
-        <span class="visually-hidden" role="status">Loading the job editor…</span> <span class="skeleton"></span><span class="skeleton"></span
+        <span class="visually-hidden" role="status">${msg("Loading the job editor…")}</span> <span class="skeleton"></span><span class="skeleton"></span
         ><span class="skeleton"></span>
       </div>`;
     return html`<dc-job-editor
@@ -450,15 +491,16 @@ export class DynamicsConnector extends LitElement {
     if (jobsPending && this._jobsError) {
       const id = r.connectionId;
       return errorBanner(
-        "The jobs could not be loaded.",
+        msg("The jobs could not be loaded."),
         this._jobsError,
-        html`<button type="button" @click=${() => void this._ensureJobs(id)}>Retry</button>`,
+        html`<button type="button" @click=${() => void this._ensureJobs(id)}>${msg("Retry")}</button>`,
       );
     }
     if (this._connections === null || jobsPending)
       return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
     return html`<div class="banner warning" role="alert">
-      This item no longer exists. <button type="button" class="link" @click=${() => this._navigate({ view: "connections" })}>Back to connections</button>
+      ${msg("This item no longer exists.")}
+      <button type="button" class="link" @click=${() => this._navigate({ view: "connections" })}>${msg("Back to connections")}</button>
     </div>`;
   }
 

@@ -1,16 +1,27 @@
-/** Formatting in the admin's locale; every function is safe with missing values. */
-const nf = new Intl.NumberFormat();
+import { msg } from "@lit/localize";
+import { formatLocale } from "../l10n/localization";
 
-export const formatNumber = (n: number | null | undefined): string => (n == null ? "—" : nf.format(n));
+/**
+ * Formatting in the widget's language (its `locale` attribute, else the host page's `lang`: l10n/localization.ts),
+ * through Intl; every function is safe with missing values.
+ */
+const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>();
+function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>(kind: string, make: (locale: string) => T): T {
+  const key = `${kind}|${formatLocale()}`;
+  let f = cache.get(key) as T | undefined;
+  if (!f) cache.set(key, (f = make(formatLocale())));
+  return f;
+}
+
+export const formatNumber = (n: number | null | undefined): string => (n == null ? "—" : formatter("number", (l) => new Intl.NumberFormat(l)).format(n));
 
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "—";
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return formatter("datetime", (l) => new Intl.DateTimeFormat(l, { dateStyle: "medium", timeStyle: "short" })).format(d);
 }
 
-const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ["year", 365 * 86400],
   ["month", 30 * 86400],
@@ -26,7 +37,8 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return "—";
   const diff = (t - now) / 1000;
-  if (Math.abs(diff) < 10) return "just now";
+  if (Math.abs(diff) < 10) return msg("just now");
+  const rtf = formatter("relative", (l) => new Intl.RelativeTimeFormat(l, { numeric: "auto" }));
   for (const [unit, secs] of UNITS) {
     if (Math.abs(diff) >= secs || unit === "second") return rtf.format(Math.round(diff / secs), unit);
   }
@@ -39,11 +51,14 @@ export function formatDuration(startIso: string | null | undefined, endIso: stri
   const end = endIso ? new Date(endIso).getTime() : now;
   if (Number.isNaN(start) || Number.isNaN(end)) return "—";
   let s = Math.max(0, Math.round((end - start) / 1000));
-  if (s < 60) return `${s} s`;
+  // Intl.DurationFormat is not in every browser the widget supports yet: each unit through Intl's unit format.
+  const unit = (n: number, u: "second" | "minute" | "hour") =>
+    formatter(`unit-${u}`, (l) => new Intl.NumberFormat(l, { style: "unit", unit: u, unitDisplay: "short" })).format(n);
+  if (s < 60) return unit(s, "second");
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   s %= 60;
-  return h ? `${h} h ${m} min` : `${m} min ${s} s`;
+  return h ? `${unit(h, "hour")} ${unit(m, "minute")}` : `${unit(m, "minute")} ${unit(s, "second")}`;
 }
 
 /** The edge may answer a list as an array or wrapped (`{ items }`, `{ connections }`…): accept both. */

@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, query, state } from "lit/decorators.js";
 import type { Connection, Readiness } from "#contract/connection";
@@ -20,6 +21,7 @@ type AuthState = "idle" | "waiting" | "blocked" | "verifying" | "cancelled";
  * @event dc-connection-deleted - internal: detail { id }
  * @csspart connection-card
  */
+@localized()
 export class DcConnectionCard extends LitElement {
   static override styles = [
     shared,
@@ -129,32 +131,32 @@ export class DcConnectionCard extends LitElement {
         ${connectionChip(c.status)}
       </div>
       <dl>
-        <dt>Environment</dt>
+        <dt>${msg("Environment")}</dt>
         <dd class="mono">${c.orgUrl}</dd>
-        <dt>Authorized by</dt>
+        <dt>${msg("Authorized by")}</dt>
         <dd>
-          ${c.authorizedBy ? html`${c.authorizedBy.name ?? c.authorizedBy.upn ?? c.authorizedBy.userId}${c.authorizedBy.upn && c.authorizedBy.name ? html` <span class="muted">(${c.authorizedBy.upn})</span>` : nothing}${c.authorizedAt ? html`, <time datetime=${c.authorizedAt} title=${formatDateTime(c.authorizedAt)}>${formatRelative(c.authorizedAt)}</time>` : nothing}` : html`<span class="muted">Not yet</span>`}
+          ${c.authorizedBy ? html`${c.authorizedBy.name ?? c.authorizedBy.upn ?? c.authorizedBy.userId}${c.authorizedBy.upn && c.authorizedBy.name ? html` <span class="muted">(${c.authorizedBy.upn})</span>` : nothing}${c.authorizedAt ? html`, <time datetime=${c.authorizedAt} title=${formatDateTime(c.authorizedAt)}>${formatRelative(c.authorizedAt)}</time>` : nothing}` : html`<span class="muted">${msg("Not yet")}</span>`}
         </dd>
-        <dt>Jobs</dt>
+        <dt>${msg("Jobs")}</dt>
         <dd>${c.jobCount ?? (authorized ? "—" : 0)}</dd>
-        <dt>Last sync</dt>
+        <dt>${msg("Last sync")}</dt>
         <dd>
-          ${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">Never</span>`}
+          ${c.lastSync ? html`${runChip(c.lastSync.status)} ${c.lastSync.finishedAt ? html`<time datetime=${c.lastSync.finishedAt} title=${formatDateTime(c.lastSync.finishedAt)}>${formatRelative(c.lastSync.finishedAt)}</time>` : nothing}` : html`<span class="muted">${msg("Never")}</span>`}
         </dd>
       </dl>
       ${this._renderAuthState()} ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
-      ${this._error ? errorBanner(this._error.what, this._error.error, html`<button type="button" @click=${() => (this._error = null)}>Dismiss</button>`) : nothing}
+      ${this._error ? errorBanner(this._error.what, this._error.error, html`<button type="button" @click=${() => (this._error = null)}>${msg("Dismiss")}</button>`) : nothing}
       <div class="row" part="card-actions">
         ${
           this.openable
-            ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>Open</button>`
+            ? html`<button class=${authorized ? "primary" : ""} type="button" @click=${this._open} aria-describedby=${titleId}>${msg("Open")}</button>`
             : nothing
         }
         ${
           this.readOnly
             ? this.openable
               ? nothing
-              : adminOnlyNote("Only admins can authorize, rename or delete connections.")
+              : adminOnlyNote(msg("Only admins can authorize, rename or delete connections."))
             : this._authState === "idle" || this._authState === "cancelled"
               ? html`<button
                   class=${authorized ? "" : "primary"}
@@ -164,15 +166,15 @@ export class DcConnectionCard extends LitElement {
                   @pointerenter=${() => this.auth?.warmUp()}
                   @focus=${() => this.auth?.warmUp()}
                 >
-                  ${authorized ? "Re-authorize" : "Authorize"}
+                  ${authorized ? msg("Re-authorize") : msg("Authorize")}
                 </button>`
               : nothing
         }
         ${
           this.readOnly
             ? nothing
-            : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>Rename</button>
-                <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>Delete</button>`
+            : html`<button type="button" @click=${this._openRename} aria-describedby=${titleId}>${msg("Rename")}</button>
+                <button type="button" class="danger" @click=${this._openDelete} aria-describedby=${titleId}>${msg("Delete")}</button>`
         }
       </div>
       ${this._renderDialogs()}
@@ -189,8 +191,8 @@ export class DcConnectionCard extends LitElement {
       case "waiting":
         return html`<div class="banner info waiting" role="status" part="auth-waiting">
           <span class="spinner" aria-hidden="true"></span>
-          <span>Waiting for Microsoft sign-in… Finish signing in in the window that opened.</span>
-          <button type="button" @click=${this._cancelAuth}>Cancel</button>
+          <span>${msg("Waiting for Microsoft sign-in… Finish signing in in the window that opened.")}</span>
+          <button type="button" @click=${this._cancelAuth}>${msg("Cancel")}</button>
         </div>`;
       case "verifying":
         return html`<div class="banner info waiting" role="status">
@@ -198,15 +200,15 @@ export class DcConnectionCard extends LitElement {
         </div>`;
       case "blocked":
         return html`<div class="banner warning" role="alert" part="popup-blocked">
-          <strong>The sign-in window was blocked.</strong>
-          <span>Your browser stopped the Microsoft sign-in window from opening. Allow pop-ups for this page, then try again.</span>
+          <strong>${msg("The sign-in window was blocked.")}</strong>
+          <span>${msg("Your browser stopped the Microsoft sign-in window from opening. Allow pop-ups for this page, then try again.")}</span>
           <div class="row">
-            <button type="button" class="primary" @click=${this._authorize}>Try again</button>
-            <button type="button" @click=${() => (this._authState = "idle")}>Cancel</button>
+            <button type="button" class="primary" @click=${this._authorize}>${msg("Try again")}</button>
+            <button type="button" @click=${() => (this._authState = "idle")}>${msg("Cancel")}</button>
           </div>
         </div>`;
       case "cancelled":
-        return html`<p class="small muted" role="status">Sign-in was cancelled. Nothing changed.</p>`;
+        return html`<p class="small muted" role="status">${msg("Sign-in was cancelled. Nothing changed.")}</p>`;
       default:
         return nothing;
     }
@@ -216,9 +218,9 @@ export class DcConnectionCard extends LitElement {
     const c = this.connection;
     return html` <dialog id="rename" aria-labelledby="rename-title" @close=${() => (this._renameError = "")}>
         <form method="dialog" @submit=${this._rename} novalidate>
-          <h3 id="rename-title">Rename connection</h3>
+          <h3 id="rename-title">${msg("Rename connection")}</h3>
           <div class="field">
-            <label for="rename-input">Name</label>
+            <label for="rename-input">${msg("Name")}</label>
             <input
               id="rename-input"
               type="text"
@@ -231,18 +233,18 @@ export class DcConnectionCard extends LitElement {
             <span id="rename-err" class="field-error">${this._renameError}</span>
           </div>
           <div class="row">
-            <button class="primary" type="submit" ?disabled=${this._busy}>Save</button>
-            <button type="button" @click=${() => this._renameDialog.close()}>Cancel</button>
+            <button class="primary" type="submit" ?disabled=${this._busy}>${msg("Save")}</button>
+            <button type="button" @click=${() => this._renameDialog.close()}>${msg("Cancel")}</button>
           </div>
         </form>
       </dialog>
       <dialog id="confirm-delete" aria-labelledby="delete-title" aria-describedby="delete-desc">
         <form method="dialog" @submit=${this._delete}>
-          <h3 id="delete-title">Delete “${c.name}”?</h3>
-          <p id="delete-desc">Its jobs stop and are disabled. Records already synced stay in place. This cannot be undone.</p>
+          <h3 id="delete-title">${msg(str`Delete “${c.name}”?`)}</h3>
+          <p id="delete-desc">${msg("Its jobs stop and are disabled. Records already synced stay in place. This cannot be undone.")}</p>
           <div class="row">
-            <button class="danger" type="submit" ?disabled=${this._busy}>Delete connection</button>
-            <button type="button" id="delete-cancel" @click=${() => this._deleteDialog.close()}>Keep it</button>
+            <button class="danger" type="submit" ?disabled=${this._busy}>${msg("Delete connection")}</button>
+            <button type="button" id="delete-cancel" @click=${() => this._deleteDialog.close()}>${msg("Keep it")}</button>
           </div>
         </form>
       </dialog>`;
@@ -265,7 +267,7 @@ export class DcConnectionCard extends LitElement {
       else if (e instanceof DynamicsAuthError && e.reason === "cancelled") this._authState = "cancelled";
       else {
         this._authState = "idle";
-        this._error = { what: "Microsoft sign-in did not finish.", error: e };
+        this._error = { what: msg("Microsoft sign-in did not finish."), error: e };
         emit(this, "dc-error", { action: "sign-in", error: e as Error });
       }
       return;
@@ -284,7 +286,7 @@ export class DcConnectionCard extends LitElement {
       emit(this, "dc-connection-changed", { connection: { ...connection, readiness }, authorized: true }, { local: true });
     } catch (e) {
       this._authState = "idle";
-      this._error = { what: "The connection was not authorized.", error: e };
+      this._error = { what: msg("The connection was not authorized."), error: e };
       emit(this, "dc-error", { action: "authorize-connection", error: e as Error, ...codeOf(e) });
     }
   }
@@ -304,7 +306,7 @@ export class DcConnectionCard extends LitElement {
     e.preventDefault();
     const name = this._renameValue.trim();
     if (!name) {
-      this._renameError = "Enter a name.";
+      this._renameError = msg("Enter a name.");
       return;
     }
     this._busy = true;
@@ -330,7 +332,7 @@ export class DcConnectionCard extends LitElement {
     const c = this.connection;
     const allowed = emit(this, "dc-request-delete", { kind: "connection", id: c.id, name: c.name }, { cancelable: true });
     if (!allowed) {
-      this._notice = `This page did not allow deleting “${c.name}”. Nothing was deleted.`;
+      this._notice = msg(str`This page did not allow deleting “${c.name}”. Nothing was deleted.`);
       return;
     }
     this._busy = true;
@@ -338,7 +340,7 @@ export class DcConnectionCard extends LitElement {
       await this.client.request<void>("DELETE", `/connections/${encodeURIComponent(c.id)}`);
       emit(this, "dc-connection-deleted", { id: c.id }, { local: true });
     } catch (err) {
-      this._error = { what: "The connection was not deleted.", error: err };
+      this._error = { what: msg("The connection was not deleted."), error: err };
       emit(this, "dc-error", { action: "delete-connection", error: err as Error, ...codeOf(err) });
     } finally {
       this._busy = false;

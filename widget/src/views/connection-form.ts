@@ -1,3 +1,4 @@
+import { localized, msg } from "@lit/localize";
 import { LitElement, css, html, nothing } from "lit";
 import { property, query, state } from "lit/decorators.js";
 import type { Connection } from "#contract/connection";
@@ -14,6 +15,7 @@ import { errorBanner } from "./ui";
  * @event dc-connection-form-created - internal: detail { connection }, after `dc-connection-created`
  * @event dc-connection-form-cancel - internal: the admin dismissed the form
  */
+@localized()
 export class DcConnectionForm extends LitElement {
   static override styles = [
     shared,
@@ -52,12 +54,12 @@ export class DcConnectionForm extends LitElement {
   override render() {
     const check = this._check;
     const nameError =
-      this._serverFieldErrors.name ?? (this._touched.name && !this._name.trim() ? "Give the connection a name, for example “Contoso Production”." : "");
+      this._serverFieldErrors.name ?? (this._touched.name && !this._name.trim() ? msg("Give the connection a name, for example “Contoso Production”.") : "");
     const urlError = this._serverFieldErrors.orgUrl ?? (this._touched.url && !check.ok ? check.error : "");
     return html`<form class="card" part="connection-form" novalidate @submit=${this._submit} aria-labelledby="dc-form-title">
-      <h3 id="dc-form-title">New connection</h3>
+      <h3 id="dc-form-title">${msg("New connection")}</h3>
       <div class="field">
-        <label for="dc-name">Name</label>
+        <label for="dc-name">${msg("Name")}</label>
         <input
           id="dc-name"
           type="text"
@@ -75,7 +77,7 @@ export class DcConnectionForm extends LitElement {
         <span id="dc-name-err" class="field-error">${nameError}</span>
       </div>
       <div class="field">
-        <label for="dc-url">Environment URL</label>
+        <label for="dc-url">${msg("Environment URL")}</label>
         <input
           id="dc-url"
           type="url"
@@ -93,12 +95,14 @@ export class DcConnectionForm extends LitElement {
           }}
           @blur=${() => (this._touched = { ...this._touched, url: true })}
         />
-        <span id="dc-url-help" class="field-note">The address you open Dynamics 365 at. The Web API form (contoso.api.crm.dynamics.com) works too.</span>
+        <span id="dc-url-help" class="field-note"
+          >${msg("The address you open Dynamics 365 at. The Web API form (contoso.api.crm.dynamics.com) works too.")}</span
+        >
         <span id="dc-url-err" class="field-error" aria-live="polite">${urlError}</span>
         <div id="dc-url-notes" aria-live="polite">
           ${
             check.ok && this._url.trim()
-              ? html`<span class="field-note">Will connect to <strong class="mono">${check.url}</strong></span> ${
+              ? html`<span class="field-note">${msg("Will connect to")} <strong class="mono">${check.url}</strong></span> ${
                     check.notes.length
                       ? html`<ul class="notes field-note">
                           ${check.notes.map((n) => html`<li>${n}</li>`)}
@@ -109,10 +113,10 @@ export class DcConnectionForm extends LitElement {
           }
         </div>
       </div>
-      ${this._error ? errorBanner("The connection was not created.", this._error) : nothing}
+      ${this._error ? errorBanner(msg("The connection was not created."), this._error) : nothing}
       <div class="row">
-        <button class="primary" type="submit" ?disabled=${this._busy}>${this._busy ? "Creating…" : "Create connection"}</button>
-        <button type="button" @click=${() => emit(this, "dc-connection-form-cancel", {}, { local: true })}>Cancel</button>
+        <button class="primary" type="submit" ?disabled=${this._busy}>${this._busy ? msg("Creating…") : msg("Create connection")}</button>
+        <button type="button" @click=${() => emit(this, "dc-connection-form-cancel", {}, { local: true })}>${msg("Cancel")}</button>
       </div>
     </form>`;
   }

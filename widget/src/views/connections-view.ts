@@ -1,3 +1,4 @@
+import { localized, msg } from "@lit/localize";
 import { LitElement, css, html, nothing } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { Connection } from "#contract/connection";
@@ -15,6 +16,7 @@ import { adminOnlyNote, errorBanner, skeletonCards } from "./ui";
  * relays the cards' internal events (dc-connection-open, -changed, -deleted) and the form's dc-connection-form-created,
  * and asks for dc-connections-reload.
  */
+@localized()
 export class DcConnectionsView extends LitElement {
   static override styles = [
     shared,
@@ -51,14 +53,15 @@ export class DcConnectionsView extends LitElement {
     const list = this.connections;
     return html`<section class="stack" aria-labelledby="dc-conn-title" part="connections">
       <div class="row">
-        <h2 id="dc-conn-title">Connections</h2>
+        <h2 id="dc-conn-title">${msg("Connections")}</h2>
         <span class="spacer"></span>
-        ${list?.length && !this._creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>` : nothing}
+        ${list?.length && !this._creating && !this.readOnly ? html`<button type="button" class="primary" @click=${() => (this._creating = true)}>${msg("Create connection")}</button>` : nothing}
       </div>
-      ${this.readOnly && list?.length ? adminOnlyNote("Only admins can create or change connections.") : nothing}
+      ${this.readOnly && list?.length ? adminOnlyNote(msg("Only admins can create or change connections.")) : nothing}
       ${
         this._creating && !this.readOnly
           ? html`<dc-connection-form
+              exportparts="connection-form, error-banner"
               .client=${this.client}
               @dc-connection-form-created=${this._created}
               @dc-connection-form-cancel=${this._cancelCreate}
@@ -68,25 +71,26 @@ export class DcConnectionsView extends LitElement {
       ${
         this.loadError
           ? errorBanner(
-              "The connections could not be loaded.",
+              msg("The connections could not be loaded."),
               this.loadError,
-              html`<button type="button" @click=${() => emit(this, "dc-connections-reload", {}, { local: true })}>Retry</button>`,
+              html`<button type="button" @click=${() => emit(this, "dc-connections-reload", {}, { local: true })}>${msg("Retry")}</button>`,
             )
           : list === null
             ? skeletonCards(2)
             : list.length === 0 && (!this._creating || this.readOnly)
               ? html`<div class="card empty" part="empty-state">
-                  <p>A connection links this product to one Dynamics 365 environment, so its records can be synced here.</p>
+                  <p>${msg("A connection links this product to one Dynamics 365 environment, so its records can be synced here.")}</p>
                   ${
                     this.readOnly
-                      ? adminOnlyNote("There is no connection yet. Only admins can create connections.")
-                      : html`<button type="button" class="primary" @click=${() => (this._creating = true)}>Create connection</button>`
+                      ? adminOnlyNote(msg("There is no connection yet. Only admins can create connections."))
+                      : html`<button type="button" class="primary" @click=${() => (this._creating = true)}>${msg("Create connection")}</button>`
                   }
                 </div>`
               : html`<div class="grid">
                   ${list.map(
                     (c) =>
                       html`<dc-connection-card
+                        exportparts="connection-card, card-actions, status-chip, auth-waiting, popup-blocked, error-banner"
                         openable
                         .connection=${c}
                         .client=${this.client}

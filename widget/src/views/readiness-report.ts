@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing } from "lit";
 import { property } from "lit/decorators.js";
 import type { Readiness } from "#contract/connection";
@@ -6,6 +7,7 @@ import { define } from "../util/define";
 import { formatDateTime } from "../util/format";
 
 /** The readiness report after authorization: each check with ✓ / ⚠ / ✗ and, when it failed, the exact fix. */
+@localized()
 export class DcReadinessReport extends LitElement {
   static override styles = [
     shared,
@@ -54,18 +56,18 @@ export class DcReadinessReport extends LitElement {
     if (!r) return nothing;
     return html`<section class="card stack" part="readiness" aria-labelledby="dc-ready-title">
       <div class="row">
-        <h3 id="dc-ready-title">Readiness</h3>
-        ${r.ready ? html`<span class="chip success">Ready for scheduled sync</span>` : html`<span class="chip warning">Action needed</span>`}
+        <h3 id="dc-ready-title">${msg("Readiness")}</h3>
+        ${r.ready ? html`<span class="chip success">${msg("Ready for scheduled sync")}</span>` : html`<span class="chip warning">${msg("Action needed")}</span>`}
         <span class="spacer"></span>
-        <span class="small muted">Checked ${formatDateTime(r.checkedAt)}</span>
+        <span class="small muted">${msg(str`Checked ${formatDateTime(r.checkedAt)}`)}</span>
       </div>
       <ul>
         ${r.checks.map((c) => {
-          const [icon, cls, word] = c.ok ? ["✓", "ok", "Passed"] : c.severity === "error" ? ["✗", "bad", "Failed"] : ["⚠", "warn", "Warning"];
+          const [icon, cls, word] = c.ok ? ["✓", "ok", msg("Passed")] : c.severity === "error" ? ["✗", "bad", msg("Failed")] : ["⚠", "warn", msg("Warning")];
           return html`<li data-check=${c.id}>
             <span class="icon ${cls}" aria-hidden="true">${icon}</span>
             <span><span class="visually-hidden">${word}: </span>${c.label}</span>
-            ${!c.ok && c.fix ? html`<span class="fix"><strong>How to fix:</strong> ${c.fix}</span>` : nothing}
+            ${!c.ok && c.fix ? html`<span class="fix"><strong>${msg("How to fix:")}</strong> ${c.fix}</span>` : nothing}
           </li>`;
         })}
       </ul>

@@ -1,3 +1,4 @@
+import { msg } from "@lit/localize";
 import { html, nothing, type TemplateResult } from "lit";
 import type { ConnectionStatus } from "#contract/connection";
 import type { RunStatus } from "#contract/run";
@@ -14,10 +15,10 @@ export function errorBanner(what: string, error: unknown, actions?: TemplateResu
     ${
       e?.code || e?.requestId
         ? html`<details>
-            <summary>Details</summary>
+            <summary>${msg("Details")}</summary>
             <div class="small mono">
-              ${e.code ? html`<div>Code: ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
-              ${e.requestId ? html`<div>Request id: ${e.requestId}</div>` : nothing}
+              ${e.code ? html`<div>${msg("Code:")} ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
+              ${e.requestId ? html`<div>${msg("Request id:")} ${e.requestId}</div>` : nothing}
             </div>
           </details>`
         : nothing
@@ -28,16 +29,16 @@ export function errorBanner(what: string, error: unknown, actions?: TemplateResu
 function hintFor(e: Partial<EdgeError> | undefined): string | null {
   switch (e?.code) {
     case "unauthorized":
-      return "Your session with this page may have ended. Reload the page and try again.";
+      return msg("Your session with this page may have ended. Reload the page and try again.");
     case "forbidden":
-      return "Ask an administrator of this product to make the change.";
+      return msg("Ask an administrator of this product to make the change.");
     case "not_authorized":
     case "dynamics_token_missing":
-      return "Authorize the connection again, then retry.";
+      return msg("Authorize the connection again, then retry.");
     case "dynamics_unreachable":
-      return "Dynamics 365 did not answer in time. Check the environment address and retry.";
+      return msg("Dynamics 365 did not answer in time. Check the environment address and retry.");
     case "rate_limited":
-      return "Dynamics 365 asked us to slow down. Wait a minute and retry.";
+      return msg("Dynamics 365 asked us to slow down. Wait a minute and retry.");
     default:
       return null;
   }
@@ -64,7 +65,7 @@ export function skeletonRows(rows: number, cols: number): TemplateResult {
 
 export function skeletonCards(n: number): TemplateResult {
   return html`<div class="stack" aria-busy="true">
-    <span class="visually-hidden" role="status">Loading…</span>
+    <span class="visually-hidden" role="status">${msg("Loading…")}</span>
     ${Array.from(
       { length: n },
       () => html`<div class="card stack" aria-hidden="true"><span class="skeleton"></span><span class="skeleton"></span><span class="skeleton"></span></div>`,
@@ -72,32 +73,33 @@ export function skeletonCards(n: number): TemplateResult {
   </div>`;
 }
 
-const CONNECTION_CHIPS: Record<ConnectionStatus, [string, string]> = {
-  not_authorized: ["Not authorized", ""],
-  authorized: ["Authorized", "success"],
-  needs_attention: ["Needs attention", "warning"],
-};
+// Functions, not constants: the labels are read in the current language at render time.
+const CONNECTION_CHIPS = (): Record<ConnectionStatus, [string, string]> => ({
+  not_authorized: [msg("Not authorized"), ""],
+  authorized: [msg("Authorized"), "success"],
+  needs_attention: [msg("Needs attention"), "warning"],
+});
 
 export function connectionChip(status: ConnectionStatus): TemplateResult {
-  const [label, kind] = CONNECTION_CHIPS[status] ?? [status, ""];
+  const [label, kind] = CONNECTION_CHIPS()[status] ?? [status, ""];
   return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
 }
 
-const RUN_CHIPS: Record<RunStatus, [string, string]> = {
-  queued: ["Queued", "info"],
-  running: ["Running", "info"],
-  succeeded: ["Success", "success"],
-  partial: ["Partial success", "warning"],
-  failed: ["Failed", "danger"],
-};
+const RUN_CHIPS = (): Record<RunStatus, [string, string]> => ({
+  queued: [msg("Queued"), "info"],
+  running: [msg("Running"), "info"],
+  succeeded: [msg("Success"), "success"],
+  partial: [msg("Partial success"), "warning"],
+  failed: [msg("Failed"), "danger"],
+});
 
 export function runLabel(status: string): string {
-  return RUN_CHIPS[status as RunStatus]?.[0] ?? status;
+  return RUN_CHIPS()[status as RunStatus]?.[0] ?? status;
 }
 
 /** `cancelled`: a run an admin cancelled (status failed, error code "cancelled") reads "Cancelled", not "Failed". */
 export function runChip(status: string, cancelled = false): TemplateResult {
-  const [label, kind] = cancelled ? ["Cancelled", ""] : (RUN_CHIPS[status as RunStatus] ?? [status, ""]);
+  const [label, kind] = cancelled ? [msg("Cancelled"), ""] : (RUN_CHIPS()[status as RunStatus] ?? [status, ""]);
   return html`<span class="chip ${kind}" part="status-chip">${label}</span>`;
 }
 
