@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --rows 100000|1000000] [--small 10000] [--load-seconds 15] [--skip-widget] [--skip-picker]`
+ * `npm run bench [-- --rows 100000|1000000] [--small 10000] [--load-seconds 15] [--skip-widget] [--skip-picker] [--skip-jobs-view]`
+ * `npm run bench -- --only jobs-view`: only the jobs view stage; its section and rows replace theirs in docs/benchmarks.md.
  *
  * One run measures, side by side: full sync vs the raw pipe (same worker code, same pages, nothing mapped or written),
  * incremental sync, workerd memory at a small vs the large row count, the widget's first-paint weight, the entity
- * picker in Chromium and the edge API under 50 concurrent clients. Prints a table and writes docs/benchmarks.md.
+ * picker in Chromium, the jobs view with 200 and 1,000 jobs and the edge API under 50 concurrent clients. Prints a table and writes docs/benchmarks.md.
  * Not part of `npm test`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -20,6 +21,7 @@ import { RAW_PIPE_CONFIG, runStage, startRawPipe, type StageResult } from "./lib
 import { benchPicker, type PickerResult } from "./picker-bench";
 import { measureWidget, type WidgetSize } from "./widget-size";
 import { closeInspectors, isolateHeap, type HeapUsage } from "./lib/inspector";
+import { benchJobsView, jobsViewRows, jobsViewSection, spliceJobsView, type JobsViewResult } from "./jobs-view-bench";
 
 const ANALYSIS_MARKER = "<!-- analysis: hand-written below this line, kept by npm run bench -->";
 
@@ -65,6 +67,10 @@ const SMALL = flag("small", 10_000);
 const LOAD_SECONDS = flag("load-seconds", 15);
 const SKIP_WIDGET = argv.includes("--skip-widget");
 const SKIP_PICKER = argv.includes("--skip-picker");
+const SKIP_JOBS_VIEW = argv.includes("--skip-jobs-view");
+const ONLY = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "jobs-view") throw new Error("--only takes one stage: jobs-view");
+const JOBS_VIEW_SIZES = [200, 1000];
 if (ROWS !== 100_000 && ROWS !== 1_000_000 && !argv.includes("--any-rows")) {
   console.warn(`note: --rows ${ROWS} (the documented figures use 100000 or 1000000)`);
 }
@@ -245,6 +251,7 @@ const results: {
   rows: number;
   widget?: WidgetSize | { error: string };
   picker?: PickerResult | { error: string };
+  jobsView?: JobsViewResult | { error: string };
   memSmall?: MemPhase;
   memLarge?: MemPhase;
   stages: StageResult[];
@@ -255,6 +262,28 @@ const results: {
 } = { machine: machine(), versions: versions(), startedAt: new Date().toISOString(), rows: ROWS, stages: [], stageCpu: {}, load: {} };
 
 const tmp = mkdtempSync(join(tmpdir(), "dc-bench-"));
+const errorOf = (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) });
+if (ONLY === "jobs-view") {
+  let jobsView: JobsViewResult | { error: string };
+  try {
+    jobsView = await benchJobsView(JOBS_VIEW_SIZES, log).catch(errorOf);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const file = join(REPORT_ROOT, "docs", "benchmarks.md");
+  writeFileSync(file, spliceJobsView(readFileSync(file, "utf8"), jobsView, results.startedAt, ANALYSIS_MARKER));
+  const json = join(REPORT_ROOT, "test", "bench", "last-run.json");
+  let last: Record<string, unknown> = {};
+  try {
+    last = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown>;
+  } catch {
+    /* no full run yet */
+  }
+  writeFileSync(json, JSON.stringify({ ...last, jobsView }, null, 2));
+  console.log(`\n${jobsViewRows(jobsView).join("\n")}\n`);
+  log("wrote the jobs view section of docs/benchmarks.md and test/bench/last-run.json");
+  process.exit("error" in jobsView ? 1 : 0);
+}
 try {
   // 4. widget first paint
   if (!SKIP_WIDGET) {
@@ -269,6 +298,11 @@ try {
   if (!SKIP_PICKER) {
     log("entity picker in Chromium…");
     results.picker = await benchPicker().catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+  }
+  // 5b. the jobs view at 200 and 1,000 jobs (its own stack)
+  if (!SKIP_JOBS_VIEW) {
+    log("jobs view in Chromium…");
+    results.jobsView = await benchJobsView(JOBS_VIEW_SIZES, log).catch(errorOf);
   }
 
   // 3a. memory at the small row count: its own fresh stack, same sequence as the large one.
@@ -428,7 +462,9 @@ function writeReport(): void {
     ]);
   }
 
-  const table = ["| figure | measured | ratio | goal |", "|---|---|---|---|", ...rows.map((x) => `| ${x.join(" | ")} |`)].join("\n");
+  const table = ["| figure | measured | ratio | goal |", "|---|---|---|---|", ...rows.map((x) => `| ${x.join(" | ")} |`), ...jobsViewRows(r.jobsView)].join(
+    "\n",
+  );
   console.log("\n" + table + "\n");
 
   const m = r.machine;
@@ -539,6 +575,8 @@ headless. Queries typed one key at a time: ${p.pure.queries.map((q) => `"${q}"`)
 `
     : `\n${r.picker && "error" in r.picker ? "Not measured: " + r.picker.error : "Skipped."}\n`
 }
+${jobsViewSection(r.jobsView, r.startedAt)}
+
 ## Edge API under load
 
 ${Object.entries(r.load)
