@@ -321,8 +321,8 @@ ${r.sizes
   elements for 200 rows).
 - **Search**: queries ${QUERIES.map((q) => `"${q}"`).join(", ")} set into "Search jobs" one at a time; from the input event to the frame
   after Lit's update (style and layout forced).
-- **GET /jobs alone**: loopback fetch from Node, median of 10 after one warm-up. Most of it is reading the jobs from
-  KV (one KV read per job, \`edge/src/stores/kv.ts\` \`listValues\`), not the one D1 query for the last runs.
+- **GET /jobs alone**: loopback fetch from Node, median of 10 after one warm-up: the KV list and bulk reads of the jobs
+  (100 a read, \`listValues\` in \`edge/src/stores/kv.ts\`), the one D1 query for the last runs, and the JSON.
 - Creating the jobs (not part of the view) took ${r.sizes.map((f) => `${n0(f.setupS, 1)} s for ${n0(f.jobs)}`).join(", ")} (8 POSTs at a time).
 `;
   return `${JOBS_VIEW_START}\n## Jobs view\n${body}${JOBS_VIEW_END}`;
