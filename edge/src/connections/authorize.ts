@@ -18,7 +18,7 @@ import { buildBuiltInJobs, BUILT_IN_ENTITIES } from "../stores/builtin-jobs";
 import { connectionForAudit, putConnection, type StoredConnection } from "../stores/connections";
 import { getJob, listJobs, putJob } from "../stores/jobs";
 import { claimForAuthorize, withClaim } from "./ownership";
-import { provenReadChecks } from "./read-scope";
+import { provenReadChecks, tablesReadBy } from "./read-scope";
 
 interface DelegatedClaims {
   tid?: string;
@@ -158,6 +158,8 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
     // Entities the enabled jobs of this connection read.
     const jobs = (await listJobs(env, conn.tenant)).filter((j) => j.connectionId === conn.id && j.enabled);
     const used = [...new Set(jobs.map((j) => j.source.entity))].sort();
+    // …and every table those jobs read, tables of fields through lookups included: the user's read is proven on each.
+    const read = [...new Set(jobs.flatMap((j) => tablesReadBy(j).map((t) => t.entity)))].sort();
     const byName = new Map((entities ?? []).map((e) => [e.logicalName, e]));
 
     // Background credential: client credentials for this org, then WhoAmI as the application user.
@@ -291,7 +293,7 @@ export async function authorizeConnection(env: Env, caller: Caller, conn: Stored
       );
     }
 
-    const proven = await provenReadChecks(conn, accessToken, me.UserId, upn ?? me.UserId, used, byName, now);
+    const proven = await provenReadChecks(conn, accessToken, me.UserId, upn ?? me.UserId, read, byName, now);
     checks.push(...proven.checks);
     next.readScope = proven.scope;
 

@@ -5,6 +5,7 @@
  * the connection (`readScope`), and re-checked with the app token at every run start.
  */
 import type { ReadGrant, ReadinessCheck, ReadScope } from "#contract/connection";
+import type { JobDraft } from "#contract/job";
 import type { EntityInfo } from "#contract/metadata";
 import { isDataverseError } from "../dataverse/client";
 import { coversWholeTable, depthLabel, readGrants, readPrivilegeName } from "../dataverse/privileges";
@@ -75,12 +76,30 @@ export async function provenReadChecks(
 }
 
 /**
+ * Every Dynamics table a job's runs read, each with the request path that names it: its own table, and the table of
+ * each field read through a lookup (`via`). The authorizing user must read all of them Organization-wide.
+ */
+export function tablesReadBy(job: Pick<JobDraft, "source" | "mappings">): Array<{ entity: string; path: string }> {
+  const out = [{ entity: job.source.entity, path: "source.entity" }];
+  job.mappings.forEach((m, i) => {
+    if (m.via && !out.some((t) => t.entity === m.via!.entity)) out.push({ entity: m.via.entity, path: `mappings.${i}.via.entity` });
+  });
+  return out;
+}
+
+/**
  * Job save or enable: the job's table must be proven Global for the connection's authorizing user. A table not proven
  * yet is checked now with the admin's token (sent as X-Dynamics-Token) on the authorizing user's privileges, and the
  * answer recorded; without a token or an authorization the save goes through and the run-start check decides.
  * Refused (400, path `source.entity`) when the depth is known and narrower than Global.
  */
-export async function requireWholeTableRead(env: Env, conn: StoredConnection, entity: string, token: string | undefined): Promise<void> {
+export async function requireWholeTableRead(
+  env: Env,
+  conn: StoredConnection,
+  entity: string,
+  token: string | undefined,
+  path = "source.entity",
+): Promise<void> {
   const userId = conn.readScope?.userId ?? conn.authorizedBy?.userId;
   if (!userId) return;
   let grant: ReadGrant | undefined = provenFor(conn, userId)[entity];
@@ -100,7 +119,7 @@ export async function requireWholeTableRead(env: Env, conn: StoredConnection, en
     throw validationFailed(
       [
         {
-          path: "source.entity",
+          path,
           message: `${notWholeTable(entity, grant, who(conn, userId))}. Choose another table or authorize the connection as a user with Organization-level read.`,
         },
       ],

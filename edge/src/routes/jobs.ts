@@ -8,7 +8,7 @@ import { deleteJob, getJob, listJobs, putJob } from "../stores/jobs";
 import { newId } from "../stores/kv";
 import { validateJob } from "../jobs/validation";
 import { webhookOrigin } from "../security/webhook-url";
-import { requireWholeTableRead } from "../connections/read-scope";
+import { requireWholeTableRead, tablesReadBy } from "../connections/read-scope";
 import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection } from "../stores/connections";
 import { previewJob } from "../jobs/preview";
@@ -26,15 +26,16 @@ async function readValidJob(c: Context<AppEnv>, selfId: string | null): Promise<
 }
 
 /**
- * An enabled job syncs only a table its connection's authorizing user reads Organization-wide (connections/read-scope):
- * an unproven table is checked now when the admin sent their Dynamics token, and a narrower read refuses the save.
+ * An enabled job reads only tables its connection's authorizing user reads Organization-wide (connections/read-scope):
+ * its own and those of fields through lookups; an unproven table is checked now when the admin sent their Dynamics
+ * token, and a narrower read refuses the save.
  */
 async function requireReadableSource(c: Context<AppEnv>, draft: JobDraft): Promise<void> {
   if (!draft.enabled) return;
   const conn = await getConnection(c.env, c.get("caller").tenant, draft.connectionId);
   if (!conn) return; // validateJob already refused it
   const token = isAllowedOrgUrl(conn.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS) ? c.req.header("x-dynamics-token") : undefined;
-  await requireWholeTableRead(c.env, conn, draft.source.entity, token);
+  for (const t of tablesReadBy(draft)) await requireWholeTableRead(c.env, conn, t.entity, token, t.path);
 }
 
 /** Viewers see a webhook as its origin only: the path and query are often the receiver's own secret (Slack, Teams). */

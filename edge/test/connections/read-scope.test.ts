@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { getConnection } from "../../src/stores/connections";
-import { getJob } from "../../src/stores/jobs";
+import { getJob, putJob } from "../../src/stores/jobs";
 import { actors, call, createConnection, expectError, json, sandbox } from "../helpers";
 import { org, userToken } from "../dynamics.helpers";
 import { runToEnd } from "../sync/helpers";
@@ -85,6 +85,37 @@ describe.skipIf(!sb)("least privilege", () => {
     expect(err.details![0]!.message).toContain("prvReadContact");
     // Disabled, it may be kept.
     expect((await call("PUT", `/api/v1/jobs/${id}`, { token: admin, body: { ...person, enabled: false } })).status).toBe(200);
+  });
+
+  it("a field read through a lookup counts as a read of its table: save refused on the mapping, run refused before a record", async () => {
+    // basic@ reads account Organization-wide but contact only at Basic depth: a Company field through primarycontactid
+    // would copy every account's primary contact name, contacts this user may not read.
+    const { tenant, admin, conn, token } = await authorizedAs(BASIC);
+    const jobs = await json<Array<Record<string, unknown> & { id: string; builtIn?: string; mappings: Array<Record<string, unknown>> }>>(
+      await call("GET", `/api/v1/jobs?connectionId=${conn.id}`, { token: admin }),
+    );
+    const { id, createdAt: _c, updatedAt: _u, builtIn: _b, lastRun: _l, ...company } = jobs.find((j) => j.builtIn === "company")!;
+    const viaContact = { source: "primarycontactid", target: "Description", use: "value", via: { entity: "contact", attribute: "fullname" } };
+    const mappings = [...company.mappings.filter((m) => m.target !== "Description"), viaContact];
+    const err = await expectError(
+      await call("PUT", `/api/v1/jobs/${id}`, { token: admin, body: { ...company, mappings }, headers: { "X-Dynamics-Token": token } }),
+      400,
+      "validation_failed",
+    );
+    expect(err.details).toEqual([expect.objectContaining({ path: `mappings.${mappings.length - 1}.via.entity` })]);
+    expect(err.details![0]!.message).toContain("prvReadContact");
+
+    // Stored past the API (as a job saved before this check existed): its run reads nothing.
+    const stored = (await getJob(env, tenant, id))!;
+    await putJob(env, tenant, {
+      ...stored,
+      mappings: [...stored.mappings.filter((m) => m.target !== "Description"), viaContact as (typeof stored.mappings)[number]],
+    });
+    const run = await runToEnd({ tenant, job: (await getJob(env, tenant, id))!, orgInfo: org("contoso") });
+    expect(run.status).toBe("failed");
+    expect(run.error_code).toBe("insufficient_privilege");
+    expect(run.error_message).toContain("contact");
+    expect(run.read_count).toBe(0);
   });
 
   it("a table added later is checked at save with the admin's token and the proven scope is recorded", async () => {
