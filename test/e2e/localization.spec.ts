@@ -40,7 +40,7 @@ async function setLocale(page: Page, locale: string): Promise<void> {
   await page.locator("dynamics-connector").evaluate((el, l) => el.setAttribute("locale", l), locale);
 }
 
-test("in German: the connections list, the new-connection form, the connection card and readiness have no English left; dates are German", async ({
+test("in German: the connections list, the new-connection form, the connection card, readiness and runs have no English left; dates are German", async ({
   page,
   tenant,
 }) => {
@@ -76,6 +76,17 @@ test("in German: the connections list, the new-connection form, the connection c
   await expect(report.getByText(/^Geprüft \d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$/)).toBeVisible();
   expect(englishIn(await widgetText(w.locator("dc-connection-card").first()))).toEqual([]);
   expect(englishIn(await widgetText(report))).toEqual([]);
+
+  // A job's runs: the view and its empty state in German.
+  await w
+    .locator("dc-jobs-table tr", { hasText: "Accounts → Companies" })
+    .first()
+    .getByRole("button", { name: /^(Runs|Läufe)$/ })
+    .click();
+  const runs = w.locator("dc-runs-view");
+  await expect(runs.getByRole("heading", { name: /^Läufe von „/ })).toBeVisible();
+  await expect(runs.getByText("Dieser Job ist noch nicht gelaufen.")).toBeVisible();
+  expect(englishIn(await widgetText(runs))).toEqual([]);
 });
 
 test("without a locale attribute the page's lang decides, also when it changes; the element's locale wins over it", async ({ page, tenant }) => {

@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
 import { ref } from "lit/directives/ref.js";
@@ -15,7 +16,7 @@ import { openModal } from "./dialog";
 import { adminOnlyNote, errorBanner, runChip, saveBlob, skeletonRows } from "./ui";
 import { isActiveStatus, isCancelledRun } from "#contract/run";
 
-const TRIGGERS: Record<string, string> = { manual: "Manual", schedule: "Schedule", chain: "Chain" };
+const TRIGGERS = (): Record<string, string> => ({ manual: msg("Manual"), schedule: msg("Schedule"), chain: msg("Chain") });
 /** Sets the bar's width through the CSSOM: a `style` attribute would be blocked by a strict host CSP (style-src). */
 const barWidth = (pct: number | null) => (el?: Element) => {
   if (el instanceof HTMLElement) el.style.width = pct === null ? "" : `${pct}%`;
@@ -25,12 +26,13 @@ const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed
 
 /**
  * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
- * and the selected run's detail with its per-record errors and "Download CSV". An active run can be cancelled
+ * and the selected run's detail with its per-record errors and msg("Download CSV"). An active run can be cancelled
  * (after a confirm step) by an admin: a viewer (`read-only`) sees why there is no Cancel run; the edge enforces it.
  * @event dc-run-finished - when a run watched here finishes (a cancelled one too)
  * @event dc-error - when cancelling a run or downloading the errors failed
  * @event dc-records-open - internal: the admin wants the synced records of this job (detail { job })
  */
+@localized()
 export class DcRunsView extends LitElement {
   static override styles = [
     shared,
@@ -235,26 +237,26 @@ export class DcRunsView extends LitElement {
     const runs = this._runs;
     return html`<section class="stack" aria-labelledby="dc-runs-title" part="runs">
       <div class="row">
-        <h2 id="dc-runs-title">Runs of “${this.job.name}”</h2>
+        <h2 id="dc-runs-title">${msg(str`Runs of “${this.job.name}”`)}</h2>
         <span class="spacer"></span>
-        <button type="button" @click=${() => emit(this, "dc-records-open", { job: this.job }, { local: true })}>View records</button>
-        <button type="button" @click=${() => this.load()}>Refresh</button>
+        <button type="button" @click=${() => emit(this, "dc-records-open", { job: this.job }, { local: true })}>${msg("View records")}</button>
+        <button type="button" @click=${() => this.load()}>${msg("Refresh")}</button>
       </div>
-      ${this._loadError ? errorBanner("The run history could not be loaded.", this._loadError, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this._loadError ? errorBanner(msg("The run history could not be loaded."), this._loadError, html`<button type="button" @click=${() => this.load()}>${msg("Retry")}</button>`) : nothing}
       ${runs && runs.length ? runsChart(runs) : nothing} ${this._selected ? this._renderDetail(this._selected) : nothing}
       ${
         runs && runs.length === 0 && !this._loadError
-          ? html`<p class="card muted">This job has not run yet.</p>`
+          ? html`<p class="card muted">${msg("This job has not run yet.")}</p>`
           : html`<div class="table-wrap">
               <table aria-labelledby="dc-runs-title" aria-busy=${runs ? "false" : "true"}>
                 <thead>
                   <tr>
-                    <th scope="col">Status</th>
-                    <th scope="col" class="hide-narrow">Trigger</th>
-                    <th scope="col">Started</th>
-                    <th scope="col" class="hide-narrow">Duration</th>
-                    ${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${cap(k)}</th>`)}
-                    <th scope="col"><span class="visually-hidden">Details</span></th>
+                    <th scope="col">${msg("Status")}</th>
+                    <th scope="col" class="hide-narrow">${msg("Trigger")}</th>
+                    <th scope="col">${msg("Started")}</th>
+                    <th scope="col" class="hide-narrow">${msg("Duration")}</th>
+                    ${COUNT_KEYS.map((k) => html`<th scope="col" class="num hide-narrow">${countLabel(k)}</th>`)}
+                    <th scope="col"><span class="visually-hidden">${msg("Details")}</span></th>
                   </tr>
                 </thead>
                 <tbody>
@@ -270,8 +272,8 @@ export class DcRunsView extends LitElement {
     const sel = r.id === this._selectedId;
     return html`<tr class=${sel ? "selected" : ""} data-run-id=${r.id}>
       <td>${runChip(r.status, isCancelledRun(r))}</td>
-      <td class="hide-narrow">${TRIGGERS[r.trigger] ?? r.trigger}</td>
-      <td>${r.startedAt ? html`<time datetime=${r.startedAt}>${formatDateTime(r.startedAt)}</time>` : html`<span class="muted">Waiting</span>`}</td>
+      <td class="hide-narrow">${TRIGGERS()[r.trigger] ?? r.trigger}</td>
+      <td>${r.startedAt ? html`<time datetime=${r.startedAt}>${formatDateTime(r.startedAt)}</time>` : html`<span class="muted">${msg("Waiting")}</span>`}</td>
       <td class="hide-narrow">${formatDuration(r.startedAt, r.finishedAt)}</td>
       ${COUNT_KEYS.map((k) => html`<td class="num hide-narrow">${formatNumber(r.counts?.[k] ?? 0)}</td>`)}
       <td>
@@ -289,28 +291,28 @@ export class DcRunsView extends LitElement {
     const pct = total ? Math.min(100, Math.round(((p?.rowsSeen ?? 0) / total) * 100)) : null;
     return html`<section class="card stack" aria-labelledby="dc-run-detail-title" part="run-detail">
       <div class="row">
-        <h3 id="dc-run-detail-title">Run of ${formatDateTime(r.startedAt ?? r.createdAt)}</h3>
+        <h3 id="dc-run-detail-title">${msg(str`Run of ${formatDateTime(r.startedAt ?? r.createdAt)}`)}</h3>
         ${runChip(r.status, isCancelledRun(r))}
-        ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? "Full sync" : r.strategy === "delta" ? "Changes only" : r.strategy === "reconcile" ? "Reconciliation" : "Changes since last run"}</span>` : nothing}
+        ${r.strategy ? html`<span class="chip">${r.strategy === "full" ? msg("Full sync") : r.strategy === "delta" ? msg("Changes only") : r.strategy === "reconcile" ? msg("Reconciliation") : msg("Changes since last run")}</span>` : nothing}
         ${
           active && this.readOnly
-            ? html`<span class="spacer"></span>${adminOnlyNote("Only admins can cancel a run.")}`
+            ? html`<span class="spacer"></span>${adminOnlyNote(msg("Only admins can cancel a run."))}`
             : active
               ? html`<span class="spacer"></span
                   ><button type="button" class="danger" id="run-cancel" ?disabled=${this._cancelling} @click=${this._askCancel}>
-                    ${this._cancelling ? "Cancelling…" : "Cancel run"}
+                    ${this._cancelling ? msg("Cancelling…") : "Cancel run"}
                   </button>`
               : nothing
         }
       </div>
-      ${active && this._cancelError ? errorBanner("The run was not cancelled.", this._cancelError, html`<button type="button" @click=${() => (this._cancelError = null)}>Dismiss</button>`) : nothing}
+      ${active && this._cancelError ? errorBanner(msg("The run was not cancelled."), this._cancelError, html`<button type="button" @click=${() => (this._cancelError = null)}>${msg("Dismiss")}</button>`) : nothing}
       ${
         active
           ? html`<div class="stack" role="status" aria-live="polite" part="run-progress">
               <div
                 class="bar ${pct === null ? "indeterminate" : ""}"
                 role="progressbar"
-                aria-label="Run progress"
+                aria-label=${msg("Run progress")}
                 aria-valuemin="0"
                 aria-valuemax=${total ?? nothing}
                 aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}
@@ -320,11 +322,11 @@ export class DcRunsView extends LitElement {
               <span
                 >${
                   r.status === "queued"
-                    ? "Waiting to start…"
+                    ? msg("Waiting to start…")
                     : total
-                      ? `${formatNumber(p?.rowsSeen ?? 0)} of ${formatNumber(total)} rows`
-                      : `${formatNumber(p?.rowsSeen ?? 0)} rows so far`
-                }${p?.pages ? html` · page ${formatNumber(p.pages)}` : nothing}</span
+                      ? msg(str`${formatNumber(p?.rowsSeen ?? 0)} of ${formatNumber(total)} rows`)
+                      : msg(str`${formatNumber(p?.rowsSeen ?? 0)} rows so far`)
+                }${p?.pages ? html` · ${msg(str`page ${formatNumber(p.pages)}`)}` : nothing}</span
               >
             </div>`
           : nothing
@@ -333,7 +335,7 @@ export class DcRunsView extends LitElement {
         ${COUNT_KEYS.map(
           (k) =>
             html`<div>
-              <dt>${cap(k)}</dt>
+              <dt>${countLabel(k)}</dt>
               <dd>${formatNumber(r.counts?.[k] ?? 0)}</dd>
             </div>`,
         )}
@@ -341,15 +343,15 @@ export class DcRunsView extends LitElement {
       ${
         isCancelledRun(r)
           ? html`<div class="banner info" role="status">
-              <strong>The run was cancelled.</strong><span>${r.error!.message}.</span>
-              <span class="small">Records synced before it stopped stay. The next run continues from there.</span>
+              <strong>${msg("The run was cancelled.")}</strong><span>${r.error!.message}.</span>
+              <span class="small">${msg("Records synced before it stopped stay. The next run continues from there.")}</span>
             </div>`
           : r.error
             ? html`<div class="banner error" role="alert">
-                <strong>The run failed.</strong><span>${r.error.message}</span>
+                <strong>${msg("The run failed.")}</strong><span>${r.error.message}</span>
                 <details>
-                  <summary>Details</summary>
-                  <span class="small mono">Code: ${r.error.code}</span>
+                  <summary>${msg("Details")}</summary>
+                  <span class="small mono">${msg("Code:")} ${r.error.code}</span>
                 </details>
               </div>`
             : nothing
@@ -364,12 +366,12 @@ export class DcRunsView extends LitElement {
       ${!active ? this._renderErrors(r) : nothing}
       <dialog id="confirm-run-cancel" aria-labelledby="rc-title" aria-describedby="rc-text">
         <form method="dialog" @submit=${(e: Event) => this._confirmCancel(e, r)}>
-          <h3 id="rc-title">Cancel this run?</h3>
-          <p id="rc-text">It stops after the page it is reading. Records synced so far stay, and the next run continues from there.</p>
+          <h3 id="rc-title">${msg("Cancel this run?")}</h3>
+          <p id="rc-text">${msg("It stops after the page it is reading. Records synced so far stay, and the next run continues from there.")}</p>
           <div class="row">
-            <button class="danger" type="submit">Cancel run</button>
+            <button class="danger" type="submit">${msg("Cancel run")}</button>
             <button type="button" id="rc-keep" @click=${() => this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel")?.close()}>
-              Keep running
+              ${msg("Keep running")}
             </button>
           </div>
         </form>
@@ -405,34 +407,36 @@ export class DcRunsView extends LitElement {
   private _renderErrors(r: Run) {
     if (this._errorsError)
       return errorBanner(
-        "The record errors could not be loaded.",
+        msg("The record errors could not be loaded."),
         this._errorsError,
-        html`<button type="button" @click=${() => this._loadErrors()}>Retry</button>`,
+        html`<button type="button" @click=${() => this._loadErrors()}>${msg("Retry")}</button>`,
       );
     if (this._errors === null)
       return html`<div class="table-wrap">
-        <table aria-label="Record errors (loading)">
+        <table aria-label=${msg("Record errors (loading)")}>
           <tbody>
             ${skeletonRows(2, 4)}
           </tbody>
         </table>
       </div>`;
-    if (!this._errors.length) return html`<p class="small muted">No record errors.</p>`;
+    if (!this._errors.length) return html`<p class="small muted">${msg("No record errors.")}</p>`;
     return html`<div class="stack">
       <div class="row">
         <h4 id="dc-rec-errors">Record errors (${formatNumber(r.counts?.failed ?? this._errors.length)})</h4>
         <span class="spacer"></span>
-        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this._downloading}>${this._downloading ? "Preparing…" : "Download CSV"}</button>
+        <button type="button" @click=${() => this._downloadCsv(r)} ?disabled=${this._downloading}>
+          ${this._downloading ? msg("Preparing…") : msg("Download CSV")}
+        </button>
       </div>
-      ${this._downloadError ? errorBanner("The CSV could not be downloaded.", this._downloadError) : nothing}
+      ${this._downloadError ? errorBanner(msg("The CSV could not be downloaded."), this._downloadError) : nothing}
       <div class="table-wrap">
         <table aria-labelledby="dc-rec-errors">
           <thead>
             <tr>
-              <th scope="col">Source id</th>
-              <th scope="col">Field</th>
-              <th scope="col">Value</th>
-              <th scope="col">Reason</th>
+              <th scope="col">${msg("Source id")}</th>
+              <th scope="col">${msg("Field")}</th>
+              <th scope="col">${msg("Value")}</th>
+              <th scope="col">${msg("Reason")}</th>
             </tr>
           </thead>
           <tbody>
@@ -448,7 +452,7 @@ export class DcRunsView extends LitElement {
           </tbody>
         </table>
       </div>
-      ${this._errors.length > 200 ? html`<p class="small muted">The first 200 are shown; the CSV has all of them.</p>` : nothing}
+      ${this._errors.length > 200 ? html`<p class="small muted">${msg("The first 200 are shown; the CSV has all of them.")}</p>` : nothing}
     </div>`;
   }
 
@@ -473,7 +477,8 @@ export class DcRunsView extends LitElement {
   }
 }
 
-const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+const countLabel = (k: (typeof COUNT_KEYS)[number]): string =>
+  ({ read: msg("Read"), inserted: msg("Inserted"), updated: msg("Updated"), deleted: msg("Deleted"), skipped: msg("Skipped"), failed: msg("Failed") })[k];
 
 define("dc-runs-view", DcRunsView);
 
