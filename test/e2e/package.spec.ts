@@ -71,5 +71,5 @@ test("React host page: the wrapper renders the widget, passes properties and del
   await expect(page.locator("#event-log")).toContainText("connection created: From React");
   // A prop change reaches the element: the React page's language picker sets `locale`.
   await page.getByLabel("Widget language").selectOption("fr");
-  await expect(w.getByRole("heading", { name: "Connexions" })).toBeVisible();
+  await expect(w.locator("dc-connection-card").getByRole("button", { name: "Autoriser" })).toBeVisible();
 });
