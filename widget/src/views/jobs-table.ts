@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { Job, JobWithLastRun } from "#contract/job";
@@ -7,7 +8,7 @@ import type { EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
 import { define } from "../util/define";
-import { asList, formatDateTime, formatRelative } from "../util/format";
+import { asList, formatDateTime, formatNumber, formatRelative } from "../util/format";
 import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
 import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
@@ -23,15 +24,15 @@ export const JOBS_PAGE_SIZE = 50;
 export const JOBS_FILTERS_FROM = 10;
 
 /** The last-run filter: what an admin looking for trouble among many jobs asks for. */
-const STATUS_FILTERS = {
-  all: "Any last run",
-  failed: "Failed",
-  partial: "Partial success",
-  succeeded: "Success",
-  active: "Queued or running",
-  never: "Never run",
-} as const;
-type StatusFilter = keyof typeof STATUS_FILTERS;
+const STATUS_FILTERS = () => ({
+  all: msg("Any last run"),
+  failed: msg("Failed"),
+  partial: msg("Partial success"),
+  succeeded: msg("Success"),
+  active: msg("Queued or running"),
+  never: msg("Never run"),
+});
+type StatusFilter = keyof ReturnType<typeof STATUS_FILTERS>;
 
 function matchesStatus(last: RunSummary | null, filter: StatusFilter): boolean {
   if (filter === "all") return true;
@@ -51,6 +52,7 @@ function matchesStatus(last: RunSummary | null, filter: StatusFilter): boolean {
  * @event dc-runs-open - internal: detail { job, runId? }
  * @event dc-jobs-loaded - internal: detail { jobs }
  */
+@localized()
 export class DcJobsTable extends LitElement {
   static override styles = [
     shared,
@@ -251,39 +253,43 @@ export class DcJobsTable extends LitElement {
     const filtered = shown !== total;
     const range =
       shown === 0
-        ? "No jobs match"
+        ? msg("No jobs match")
         : pages > 1
-          ? `Jobs ${from + 1}–${to} of ${shown.toLocaleString("en-US")}`
-          : `${shown.toLocaleString("en-US")} job${shown === 1 ? "" : "s"}`;
+          ? msg(str`Jobs ${from + 1}–${to} of ${formatNumber(shown)}`)
+          : shown === 1
+            ? msg("1 job")
+            : msg(str`${formatNumber(shown)} jobs`);
     return html`<div class="row filters">
-      <div class="row" role="search" aria-label="Jobs">
+      <div class="row" role="search" aria-label=${msg("Jobs")}>
         <div class="field search">
-          <label for="dc-jobs-search">Search jobs</label>
+          <label for="dc-jobs-search">${msg("Search jobs")}</label>
           <input
             id="dc-jobs-search"
             type="search"
-            placeholder="Name, Dynamics table or target"
+            placeholder=${msg("Name, Dynamics table or target")}
             autocomplete="off"
             .value=${this._query}
             @input=${(e: Event) => this._setQuery((e.target as HTMLInputElement).value)}
           />
         </div>
         <div class="field">
-          <label for="dc-jobs-status">Last run</label>
+          <label for="dc-jobs-status">${msg("Last run")}</label>
           <select id="dc-jobs-status" @change=${(e: Event) => this._setStatus((e.target as HTMLSelectElement).value as StatusFilter)}>
-            ${Object.entries(STATUS_FILTERS).map(([v, label]) => html`<option value=${v} ?selected=${v === this._status}>${label}</option>`)}
+            ${Object.entries(STATUS_FILTERS()).map(([v, label]) => html`<option value=${v} ?selected=${v === this._status}>${label}</option>`)}
           </select>
         </div>
       </div>
       <span class="spacer"></span>
-      <p class="small muted count" role="status">${range}${filtered ? ` (of ${total.toLocaleString("en-US")})` : ""}</p>
+      <p class="small muted count" role="status">${range}${filtered ? ` ${msg(str`(of ${formatNumber(total)})`)}` : ""}</p>
       ${
         pages > 1
-          ? html`<nav class="row pager" aria-label="Job pages">
-              <button type="button" ?disabled=${page === 0} @click=${() => (this._page = page - 1)}>Previous<span class="visually-hidden"> page</span></button>
-              <span class="small">Page ${page + 1} of ${pages}</span>
+          ? html`<nav class="row pager" aria-label=${msg("Job pages")}>
+              <button type="button" ?disabled=${page === 0} @click=${() => (this._page = page - 1)}>
+                ${msg("Previous")}<span class="visually-hidden"> ${msg("page")}</span>
+              </button>
+              <span class="small">${msg(str`Page ${page + 1} of ${pages}`)}</span>
               <button type="button" ?disabled=${page >= pages - 1} @click=${() => (this._page = page + 1)}>
-                Next<span class="visually-hidden"> page</span>
+                ${msg("Next")}<span class="visually-hidden"> ${msg("page")}</span>
               </button>
             </nav>`
           : nothing
@@ -301,33 +307,33 @@ export class DcJobsTable extends LitElement {
     const parents = new Set((this._jobs ?? []).map((j) => j.dependsOn).filter((id): id is string => !!id));
     return html`<section class="stack" aria-labelledby="dc-jobs-title" part="jobs">
       <div class="row">
-        <h3 id="dc-jobs-title">Jobs</h3>
+        <h3 id="dc-jobs-title">${msg("Jobs")}</h3>
         <span class="spacer"></span>
-        ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => emit(this, "dc-job-open", { job: null }, { local: true })}>New job</button>` : nothing}
+        ${this.canCreate && !this.readOnly ? html`<button type="button" class="primary" @click=${() => emit(this, "dc-job-open", { job: null }, { local: true })}>${msg("New job")}</button>` : nothing}
       </div>
-      ${this.readOnly && ordered?.length ? adminOnlyNote("Only admins can create, change, run or delete jobs.") : nothing}
-      ${this._error ? errorBanner("The jobs could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this.readOnly && ordered?.length ? adminOnlyNote(msg("Only admins can create, change, run or delete jobs.")) : nothing}
+      ${this._error ? errorBanner(msg("The jobs could not be loaded."), this._error, html`<button type="button" @click=${() => this.load()}>${msg("Retry")}</button>`) : nothing}
       ${this._notice ? html`<div class="banner info" role="status">${this._notice}</div>` : nothing}
-      ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>Dismiss</button>`) : nothing}
+      ${this._rowError ? errorBanner(this._rowError.what, this._rowError.error, html`<button type="button" @click=${() => (this._rowError = null)}>${msg("Dismiss")}</button>`) : nothing}
       ${ordered && ordered.length > JOBS_FILTERS_FROM ? this._renderFilters(shown!.length, ordered.length, from, Math.min(from + JOBS_PAGE_SIZE, shown!.length), pages, page) : nothing}
       ${
         ordered && ordered.length === 0 && !this._error
           ? html`<p class="card muted">
-              No jobs
-              yet.${this.readOnly ? " Only admins can create jobs." : this.canCreate ? " Create one to copy a Dynamics table into this product." : " Authorize the connection: the standard jobs are created for you."}
+              ${msg("No jobs yet.")}
+              ${this.readOnly ? msg("Only admins can create jobs.") : this.canCreate ? msg("Create one to copy a Dynamics table into this product.") : msg("Authorize the connection: the standard jobs are created for you.")}
             </p>`
           : shown && shown.length === 0
-            ? html`<p class="card muted">No job matches the search and the last-run filter.</p>`
+            ? html`<p class="card muted">${msg("No job matches the search and the last-run filter.")}</p>`
             : html`<div class="table-wrap">
                 <table aria-labelledby="dc-jobs-title" aria-busy=${rows ? "false" : "true"}>
                   <thead>
                     <tr>
-                      <th scope="col">Job</th>
-                      <th scope="col">Source → target</th>
-                      <th scope="col">Schedule</th>
-                      <th scope="col">Last run</th>
-                      <th scope="col">Enabled</th>
-                      <th scope="col"><span class="visually-hidden">Actions</span></th>
+                      <th scope="col">${msg("Job")}</th>
+                      <th scope="col">${msg("Source → target")}</th>
+                      <th scope="col">${msg("Schedule")}</th>
+                      <th scope="col">${msg("Last run")}</th>
+                      <th scope="col">${msg("Enabled")}</th>
+                      <th scope="col"><span class="visually-hidden">${msg("Actions")}</span></th>
                     </tr>
                   </thead>
                   <tbody>
@@ -338,11 +344,13 @@ export class DcJobsTable extends LitElement {
       }
       <dialog id="confirm-job-delete" aria-labelledby="jd-title" @close=${() => (this._pendingDelete = null)}>
         <form method="dialog" @submit=${this._confirmDelete}>
-          <h3 id="jd-title">Delete job “${this._pendingDelete?.name ?? ""}”?</h3>
-          <p>It stops syncing. Records already synced stay in place.</p>
+          <h3 id="jd-title">${msg(str`Delete job “${this._pendingDelete?.name ?? ""}”?`)}</h3>
+          <p>${msg("It stops syncing. Records already synced stay in place.")}</p>
           <div class="row">
-            <button class="danger" type="submit">Delete job</button>
-            <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>Keep it</button>
+            <button class="danger" type="submit">${msg("Delete job")}</button>
+            <button type="button" id="jd-cancel" @click=${() => (this.renderRoot.querySelector("dialog") as HTMLDialogElement).close()}>
+              ${msg("Keep it")}
+            </button>
           </div>
         </form>
       </dialog>
@@ -357,20 +365,20 @@ export class DcJobsTable extends LitElement {
     const nameId = `job-${job.id}-name`;
     const busy = this._busy.has(job.id);
     return html`<tr data-job-id=${job.id}>
-      <td data-label="Job">
+      <td data-label=${msg("Job")}>
         <div>
-          ${chained ? html`<span class="step" title="Step ${step} of its chain"><span class="visually-hidden">Step </span>${step}</span>` : nothing}<span
+          ${chained ? html`<span class="step" title=${msg(str`Step ${step} of its chain`)}><span class="visually-hidden">${msg("Step")} </span>${step}</span>` : nothing}<span
             class="name"
             id=${nameId}
             >${job.name}</span
           >
         </div>
-        ${after ? html`<div class="small muted">Runs after “${after.name}”</div>` : nothing}
+        ${after ? html`<div class="small muted">${msg(str`Runs after “${after.name}”`)}</div>` : nothing}
         ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
       </td>
-      <td data-label="Source → target">${entityDisplayName(job.source.entity)} → ${target}</td>
-      <td data-label="Schedule">${!job.schedule && after ? `After “${after.name}”` : scheduleInWords(job.schedule, this._cron)}</td>
-      <td data-label="Last run">
+      <td data-label=${msg("Source → target")}>${entityDisplayName(job.source.entity)} → ${target}</td>
+      <td data-label=${msg("Schedule")}>${!job.schedule && after ? msg(str`After “${after.name}”`) : scheduleInWords(job.schedule, this._cron)}</td>
+      <td data-label=${msg("Last run")}>
         ${
           last
             ? html`${runChip(last.status, isCancelledRun(last))}
@@ -380,13 +388,13 @@ export class DcJobsTable extends LitElement {
                   title=${formatDateTime(last.finishedAt ?? last.startedAt ?? last.createdAt)}
                   >${formatRelative(last.finishedAt ?? last.startedAt ?? last.createdAt)}</time
                 >`
-            : html`<span class="muted">Never</span>`
+            : html`<span class="muted">${msg("Never")}</span>`
         }
       </td>
-      <td data-label="Enabled">
+      <td data-label=${msg("Enabled")}>
         ${
           this.readOnly
-            ? html`<span>${job.enabled ? "On" : "Off"}</span>`
+            ? html`<span>${job.enabled ? msg("On") : msg("Off")}</span>`
             : html`<label class="switch"
                 ><input
                   type="checkbox"
@@ -395,18 +403,18 @@ export class DcJobsTable extends LitElement {
                   ?disabled=${busy}
                   aria-describedby=${nameId}
                   @change=${(e: Event) => this._toggle(job, (e.target as HTMLInputElement).checked)}
-                /><span>${job.enabled ? "On" : "Off"}</span><span class="visually-hidden"> — ${job.name}</span></label
+                /><span>${job.enabled ? msg("On") : msg("Off")}</span><span class="visually-hidden"> — ${job.name}</span></label
               >`
         }
       </td>
       <td>
         <div class="row">
-          ${this.readOnly ? nothing : html`<button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? "Running…" : "Run now"}</button>`}
-          <button type="button" @click=${() => emit(this, "dc-runs-open", { job }, { local: true })} aria-describedby=${nameId}>Runs</button>
+          ${this.readOnly ? nothing : html`<button type="button" class="primary" ?disabled=${busy || active} @click=${() => this._runNow(job)} aria-describedby=${nameId}>${active ? msg("Running…") : msg("Run now")}</button>`}
+          <button type="button" @click=${() => emit(this, "dc-runs-open", { job }, { local: true })} aria-describedby=${nameId}>${msg("Runs")}</button>
           <button type="button" @click=${() => emit(this, "dc-job-open", { job }, { local: true })} aria-describedby=${nameId}>
-            ${this.readOnly ? "View" : "Edit"}
+            ${this.readOnly ? msg("View") : msg("Edit")}
           </button>
-          ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>Delete</button>`}
+          ${this.readOnly ? nothing : html`<button type="button" class="danger" @click=${() => this._askDelete(job)} aria-describedby=${nameId}>${msg("Delete")}</button>`}
         </div>
       </td>
     </tr>`;
@@ -427,7 +435,7 @@ export class DcJobsTable extends LitElement {
       this._jobs = (this._jobs ?? []).map((j) => (j.id === job.id ? { ...j, ...(saved ?? {}), enabled } : j));
       emit(this, "dc-job-saved", { job: { ...job, ...(saved ?? {}), enabled } });
     } catch (e) {
-      this._rowError = { jobId: job.id, what: `“${job.name}” was not ${enabled ? "enabled" : "disabled"}.`, error: e };
+      this._rowError = { jobId: job.id, what: enabled ? msg(str`“${job.name}” was not enabled.`) : msg(str`“${job.name}” was not disabled.`), error: e };
       this._jobs = [...(this._jobs ?? [])]; // re-render resets the switch to the stored state
       emit(this, "dc-error", { action: "toggle-job", error: e as Error, ...codeOf(e) });
     } finally {
@@ -443,7 +451,7 @@ export class DcJobsTable extends LitElement {
       emit(this, "dc-run-started", { jobId: job.id, runId });
       emit(this, "dc-runs-open", { job, runId }, { local: true });
     } catch (e) {
-      this._rowError = { jobId: job.id, what: `“${job.name}” did not start.`, error: e };
+      this._rowError = { jobId: job.id, what: msg(str`“${job.name}” did not start.`), error: e };
       emit(this, "dc-error", { action: "run-job", error: e as Error, ...codeOf(e) });
     } finally {
       this._setBusy(job.id, false);
@@ -462,7 +470,7 @@ export class DcJobsTable extends LitElement {
     this.renderRoot.querySelector<HTMLDialogElement>("#confirm-job-delete")?.close();
     if (!job) return;
     if (!emit(this, "dc-request-delete", { kind: "job", id: job.id, name: job.name }, { cancelable: true })) {
-      this._notice = `This page did not allow deleting “${job.name}”. Nothing was deleted.`;
+      this._notice = msg(str`This page did not allow deleting “${job.name}”. Nothing was deleted.`);
       return;
     }
     try {

@@ -26,7 +26,7 @@ const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed
 
 /**
  * Run history of one job: chart of the last 30, a table with counts, live progress of an active run (polling),
- * and the selected run's detail with its per-record errors and msg("Download CSV"). An active run can be cancelled
+ * and the selected run's detail with its per-record errors and "Download CSV". An active run can be cancelled
  * (after a confirm step) by an admin: a viewer (`read-only`) sees why there is no Cancel run; the edge enforces it.
  * @event dc-run-finished - when a run watched here finishes (a cancelled one too)
  * @event dc-error - when cancelling a run or downloading the errors failed
