@@ -3,6 +3,7 @@ import { env } from "cloudflare:test";
 import type { Job } from "#contract/job";
 import type { ObjectField } from "#contract/object";
 import { dataverseJson, getAppToken, ODataPage } from "../../src/dataverse/client";
+import { tablesReadBy } from "../../src/connections/read-scope";
 import { putConnection } from "../../src/stores/connections";
 import { userToken } from "../dynamics.helpers";
 import { putJob } from "../../src/stores/jobs";
@@ -77,8 +78,9 @@ export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<J
   const now = new Date().toISOString();
   const connId = `conn_${crypto.randomUUID().slice(0, 8)}`;
   const { object, ...over } = jobOver;
-  // As an authorize by the org's admin leaves it: the admin's Organization-wide read of the job's table proven.
+  // As an authorize by the org's admin leaves it: the admin's Organization-wide read of every table the job reads proven.
   const entity = over.source?.entity ?? "cr123_project";
+  const readTables = tablesReadBy({ source: { entity, filter: null }, mappings: over.mappings ?? PROJECT_MAPPINGS }).map((t) => t.entity);
   const adminId = await adminUserId(o);
   await putConnection(env, {
     id: connId,
@@ -91,7 +93,7 @@ export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<J
     createdAt: now,
     updatedAt: now,
     authorizedBy: { userId: adminId, upn: `admin@${orgKey}.example` },
-    readScope: { userId: adminId, checkedAt: now, tables: { [entity]: { privilege: `prvRead${entity}`, depth: "Global" } } },
+    readScope: { userId: adminId, checkedAt: now, tables: Object.fromEntries(readTables.map((t) => [t, { privilege: `prvRead${t}`, depth: "Global" }])) },
   });
   // …and the organization claimed for this tenant, as that authorize would have claimed it. Taken over from an earlier
   // test's tenant: runs that test left in a Durable Object then stop at their next gate instead of racing this test.
