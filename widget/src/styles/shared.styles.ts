@@ -183,6 +183,7 @@ export const shared = css`
   }
   input[type="text"],
   input[type="url"],
+  input[type="search"],
   input:not([type]),
   select {
     font: inherit;

@@ -97,16 +97,6 @@ export class DcJobsTable extends LitElement {
         flex: 1 1 12rem;
         max-width: 24rem;
       }
-      .filters input[type="search"] {
-        font: inherit;
-        color: var(--dc-text);
-        background: var(--dc-bg);
-        border: 1px solid var(--dc-border);
-        border-radius: var(--dc-radius-small);
-        padding: 0.4em 0.6em;
-        width: 100%;
-        min-height: 2.25em;
-      }
       .filters .count {
         margin: 0;
       }
