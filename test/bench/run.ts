@@ -536,10 +536,10 @@ ${fmt(r.incremental.edgeMs)} ms startedAt→finishedAt (${fmt(r.incremental.wall
 
 ${memTable}
 
-Each row count runs on a fresh stack (new \`wrangler dev\`, new workerd, empty D1) with the same sequence (start,
+Each row count runs on a fresh stack (new edge process, new workerd, empty D1) with the same sequence (start,
 authorize, one full sync), so VmHWM — the kernel's peak resident set of the process since it started — compares like
-with like. The process is workerd's user-worker process (the \`workerd serve\` child of the edge's wrangler that carries
-the inspector); it holds the edge isolate, the JobRunner Durable Object, and miniflare's local D1/KV/DO simulators
+with like. The process is workerd's user-worker process (the second \`workerd serve\` child of the edge's launcher,
+demo/edge-process.ts); it holds the edge isolate, the JobRunner Durable Object, and miniflare's local D1/KV/DO simulators
 (SQLite), so its RSS is an upper bound on the isolate's memory, not the isolate's memory. The JS heap column is the
 isolate's own \`Runtime.getHeapUsage\` through wrangler's inspector (sampled every 0.5 s), which is what the 128 MB
 limit applies to.
