@@ -20,7 +20,18 @@ const CONTRACT_VALUES_FOR_WIDGET = ["compatibility", "errors", "org-url", "run",
 const CONTRACT_WITH_ZOD = ["connection", "job", "object", "metadata"];
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "dist/**", ".wrangler/**", "test-results/**", "playwright-report/**", "**/*.d.ts", "test/bench/raw-pipe/worker.js"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "dist/**",
+      ".wrangler/**",
+      "test-results/**",
+      "playwright-report/**",
+      "**/*.d.ts",
+      "test/bench/raw-pipe/worker.js",
+      "widget/src/l10n/generated/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   importX.flatConfigs.typescript,
