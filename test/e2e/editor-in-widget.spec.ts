@@ -65,6 +65,7 @@ test("the job editor runs under the host page's strict style-src without CSP vio
 });
 
 test("axe finds no violations in the job editor inside the widget in dark mode", async ({ page, tenant }) => {
+  test.setTimeout(180_000); // three axe passes over the whole editor: ~60 s on a quiet 2-core machine, twice that when busy
   const w = await connectedContoso(page, tenant);
   await page.getByLabel("Dark mode").check();
   const editor = await openEditor(w, "Contacts → People");

@@ -80,6 +80,7 @@ test("first paint loads neither msal-browser nor the job editor; both arrive whe
 });
 
 test("axe finds no violations in the empty state, the form, a connection with jobs and the runs view", async ({ page, tenant }) => {
+  test.setTimeout(180_000); // four axe passes: ~50 s on a quiet 2-core machine, twice that when busy
   await openHost(page, tenant);
   const w = page.locator("dynamics-connector");
   await expect(w.getByText("A connection links this product")).toBeVisible();
