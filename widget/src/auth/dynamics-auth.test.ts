@@ -23,7 +23,11 @@ vi.mock("@azure/msal-browser", () => ({
       return id;
     },
     removeEventCallback: (id: string) => fake.callbacks.delete(id),
-    acquireTokenPopup: () => new Promise((resolve, reject) => (fake.settle = { resolve, reject })),
+    // As msal does: the window is opened synchronously (user gesture), the request is built after.
+    acquireTokenPopup: () => {
+      (globalThis as { window?: { open(): unknown } }).window?.open();
+      return new Promise((resolve, reject) => (fake.settle = { resolve, reject }));
+    },
     setActiveAccount: () => {},
     getAccount: () => null,
     getActiveAccount: () => null,
@@ -62,5 +66,25 @@ describe("DynamicsAuth cancel", () => {
     // msal ends its own attempt once the window is gone; then the callback is removed.
     fake.settle!.reject(Object.assign(new Error("closed"), { errorCode: "user_cancelled" }));
     await vi.waitFor(() => expect(fake.callbacks.size).toBe(0));
+  });
+
+  it("closes the window msal opened when the admin cancels before msal reports it (POPUP_OPENED comes after round trips)", async () => {
+    fake.callbacks.clear();
+    fake.settle = null;
+    const opened = popupWindow();
+    const page = { open: vi.fn(() => opened) };
+    (globalThis as { window?: unknown }).window = page;
+    try {
+      const auth = new DynamicsAuth(opts);
+      const signIn = auth.signIn("https://contoso.crm.dynamics.com");
+      await vi.waitFor(() => expect(fake.settle).not.toBeNull());
+      expect(page.open).toHaveBeenCalledTimes(1);
+      auth.cancel();
+      await expect(signIn).rejects.toMatchObject({ reason: "cancelled" });
+      expect(opened.close).toHaveBeenCalled();
+      fake.settle!.reject(Object.assign(new Error("closed"), { errorCode: "user_cancelled" }));
+    } finally {
+      delete (globalThis as { window?: unknown }).window;
+    }
   });
 });

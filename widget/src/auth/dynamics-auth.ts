@@ -137,7 +137,13 @@ export class DynamicsAuth implements ReactiveController {
         }, 400);
       }
     });
-    const acquire = pca.acquireTokenPopup(request);
+    // msal opens its window synchronously inside acquireTokenPopup (popup blockers allow only that), but reports it
+    // (POPUP_OPENED) only after building the request, which takes network round trips; a Cancel in between must still
+    // close it, so keep the handle of the window msal opens right now.
+    const acquire = withOpenedWindow(
+      () => pca.acquireTokenPopup(request),
+      (w) => (this._popup ??= w),
+    );
     // The callback outlives a cancelled attempt until msal settles it, so a late popup still gets closed.
     void acquire.catch(() => {}).finally(() => callbackId && pca.removeEventCallback(callbackId));
     try {
@@ -218,4 +224,21 @@ function toAuthError(e: unknown): DynamicsAuthError {
     return new DynamicsAuthError("failed", "Microsoft sign-in was declined (consent not given)", code);
   }
   return new DynamicsAuthError("failed", `Microsoft sign-in failed: ${message}`, code || undefined);
+}
+
+/** Runs `call`, handing `opened` every window it opens synchronously through window.open (none where there is no window). */
+function withOpenedWindow<T>(call: () => T, opened: (w: Window) => void): T {
+  const page = globalThis.window;
+  if (!page) return call();
+  const open = page.open;
+  page.open = (...args: Parameters<typeof window.open>) => {
+    const w = open.apply(page, args);
+    if (w) opened(w);
+    return w;
+  };
+  try {
+    return call();
+  } finally {
+    page.open = open;
+  }
 }
