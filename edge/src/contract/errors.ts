@@ -20,6 +20,11 @@ export const ERROR_CODES = {
   idempotency_in_progress: 409,
   /** The Idempotency-Key was already used for a different request (method, path or body). */
   idempotency_key_reused: 422,
+  /**
+   * Over a limit of the deployment for this tenant (connections, jobs, objects, fields per object, schedule interval,
+   * runs started by hand per hour); the detail's message names the limit, its value and its variable.
+   */
+  quota_exceeded: 422,
   dynamics_token_missing: 401,
   /** Dataverse (or the identity platform) rejected the delegated token the widget sent. */
   dynamics_token_invalid: 401,
@@ -69,6 +74,8 @@ export const RUN_ERROR_CODES = [
    */
   "reconcile_too_many_deletes",
   "schema_drift",
+  /** A scheduled run whose start kept failing until the run queue dead-lettered it (queues/run-starts.ts). */
+  "start_failed",
   "internal",
 ] as const;
 

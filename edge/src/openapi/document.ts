@@ -50,7 +50,7 @@ const ROUTES: RouteDoc[] = [
     body: CreateConnectionBody,
     ok: 201,
     response: "Connection (+ notes when the orgUrl was changed)",
-    errors: ["validation_failed"],
+    errors: ["validation_failed", "quota_exceeded"],
   },
   {
     method: "get",
@@ -138,7 +138,7 @@ const ROUTES: RouteDoc[] = [
     body: CreateObjectBody,
     ok: 201,
     response: "TargetObject",
-    errors: ["validation_failed", "conflict"],
+    errors: ["validation_failed", "conflict", "quota_exceeded"],
   },
   { method: "get", path: "/api/v1/objects/{name}", summary: "Read a target object", tag: "objects", response: "TargetObject", errors: ["not_found"] },
   {
@@ -149,7 +149,7 @@ const ROUTES: RouteDoc[] = [
     admin: true,
     body: UpdateObjectBody,
     response: "TargetObject",
-    errors: ["not_found", "validation_failed"],
+    errors: ["not_found", "validation_failed", "quota_exceeded"],
   },
   {
     method: "get",
@@ -177,7 +177,7 @@ const ROUTES: RouteDoc[] = [
     body: JobInput,
     ok: 201,
     response: "Job (+ warnings about what could not be checked)",
-    errors: ["validation_failed"],
+    errors: ["validation_failed", "quota_exceeded"],
   },
   {
     method: "post",
@@ -188,7 +188,7 @@ const ROUTES: RouteDoc[] = [
     dynamicsToken: "required",
     body: JobInput,
     response: "{ jobId: null, entity, object, rows: [{ sourceId, fields, lookups, errors }], errorCount }",
-    errors: ["validation_failed", "dynamics_token_missing", "dynamics_token_invalid", "dynamics_error", "dynamics_unreachable"],
+    errors: ["validation_failed", "quota_exceeded", "dynamics_token_missing", "dynamics_token_invalid", "dynamics_error", "dynamics_unreachable"],
   },
   {
     method: "get",
@@ -206,7 +206,7 @@ const ROUTES: RouteDoc[] = [
     admin: true,
     body: JobInput,
     response: "Job",
-    errors: ["not_found", "validation_failed"],
+    errors: ["not_found", "validation_failed", "quota_exceeded"],
   },
   {
     method: "delete",
@@ -235,7 +235,7 @@ const ROUTES: RouteDoc[] = [
     admin: true,
     ok: 202,
     response: "{ runId }",
-    errors: ["not_found", "run_in_progress", "validation_failed", "invalid_json"],
+    errors: ["not_found", "run_in_progress", "validation_failed", "invalid_json", "quota_exceeded"],
   },
   { method: "get", path: "/api/v1/jobs/{id}/runs", summary: "Run history of a job", tag: "runs", response: "Run[]", errors: ["not_found"] },
   {

@@ -3,6 +3,7 @@ import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } f
 import type { AppEnv } from "../http/app-env";
 import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";
+import { requireConnectionRoom } from "../http/quotas";
 import { normalizeOrgUrl } from "../security/org-url";
 import { audit } from "../stores/audit";
 import { connectionForAudit, deleteConnection, getConnection, listConnections, putConnection, toWire, type StoredConnection } from "../stores/connections";
@@ -22,6 +23,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     const body = await readJson(c, CreateConnectionBody);
     const org = normalizeOrgUrl(body.orgUrl, c.env.DEV_INSECURE_ORG_HOSTS);
     if (!org.ok) throw validationFailed([{ path: "orgUrl", message: org.reason }]);
+    await requireConnectionRoom(c.env, caller.tenant);
     const now = new Date().toISOString();
     const conn: StoredConnection = {
       id: newId("conn"),

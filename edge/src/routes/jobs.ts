@@ -13,15 +13,18 @@ import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection } from "../stores/connections";
 import { previewJob } from "../jobs/preview";
 import { latestRuns } from "../stores/runs";
+import { createJobWithinQuota, requireScheduleInterval } from "../http/quotas";
 
 /**
  * The request body as a job: zod shape, then cross-validation (`selfId`: the job being replaced, null for a new one).
- * Create, replace and the draft preview all accept exactly what this accepts.
+ * Create, replace and the draft preview all accept exactly what this accepts (the schedule within the deployment's
+ * shortest interval, http/quotas.ts, included).
  */
 async function readValidJob(c: Context<AppEnv>, selfId: string | null): Promise<{ draft: JobDraft; warnings: string[] }> {
   const draft = await readJson(c, JobInput);
   const { details, warnings } = await validateJob(c.env, c.get("caller").tenant, draft, selfId);
   if (details.length) throw validationFailed(details, "The job is not valid");
+  requireScheduleInterval(c.env, draft);
   return { draft, warnings };
 }
 
@@ -71,7 +74,7 @@ export const jobRoutes = new Hono<AppEnv>()
     await requireReadableSource(c, draft);
     const now = new Date().toISOString();
     const job: Job = { ...draft, id: newId("job"), createdAt: now, updatedAt: now };
-    await putJob(c.env, caller.tenant, job);
+    await createJobWithinQuota(c.env, caller.tenant, job);
     await audit(c.env, caller, "job.create", { type: "job", id: job.id }, null, job);
     return c.json({ ...job, ...(warnings.length ? { warnings } : {}) }, 201);
   })

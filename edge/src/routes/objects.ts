@@ -5,7 +5,8 @@ import type { AppEnv } from "../http/app-env";
 import { notFound } from "../http/errors";
 import { parseWith, readJson } from "../http/validate";
 import { audit } from "../stores/audit";
-import { createObject, getObject, listObjects, updateObject } from "../stores/objects";
+import { createObjectWithinQuota, requireFieldRoom } from "../http/quotas";
+import { getObject, listObjects, updateObject } from "../stores/objects";
 import { listRecords, parseRecordFilter } from "../stores/records";
 
 export const RecordsQuery = z.strictObject({
@@ -20,7 +21,7 @@ export const objectRoutes = new Hono<AppEnv>()
   .post("/objects", async (c) => {
     const caller = c.get("caller");
     const body = await readJson(c, CreateObjectBody);
-    const obj = await createObject(c.env, caller.tenant, body);
+    const obj = await createObjectWithinQuota(c.env, caller.tenant, body);
     await audit(c.env, caller, "object.create", { type: "object", id: obj.name }, null, obj);
     return c.json(obj, 201);
   })
@@ -34,6 +35,7 @@ export const objectRoutes = new Hono<AppEnv>()
     const obj = await getObject(c.env, caller.tenant, c.req.param("name"));
     if (!obj) throw notFound("No such object");
     const body = await readJson(c, UpdateObjectBody);
+    requireFieldRoom("addFields", obj.fields, body.addFields ?? []);
     const next = await updateObject(c.env, caller.tenant, obj, body);
     await audit(c.env, caller, "object.update", { type: "object", id: obj.name }, obj, next);
     return c.json(next);

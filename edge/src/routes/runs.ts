@@ -8,6 +8,7 @@ import type { StartRunBody } from "#contract/run";
 import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
+import { startManualRun } from "../http/quotas";
 import { readJson } from "../http/validate";
 import { audit } from "../stores/audit";
 import { getJob, listJobs } from "../stores/jobs";
@@ -17,7 +18,6 @@ import { toCsv } from "../sync/csv";
 import { onRunFinished } from "../sync/finish";
 import { webhookSecret } from "../sync/notify";
 import { reconcileProblem } from "../sync/reconcile";
-import { startRun } from "../sync/start";
 
 /** POST /jobs/:id/runs: no body (or `{}`) runs the job; `{ "reconcile": true }` starts a reconciliation (docs/sync.md). */
 const StartRunSchema = z.strictObject({
@@ -56,14 +56,7 @@ export const runRoutes = new Hono<AppEnv>()
       if (problem) throw validationFailed([{ path: "reconcile", message: problem }]);
     }
     try {
-      const run = await startRun(
-        c.env,
-        tenant,
-        job.id,
-        "manual",
-        null,
-        body.reconcile ? { kind: "reconcile", maxDeletePercent: body.maxDeletePercent ?? null } : {},
-      );
+      const run = await startManualRun(c.env, tenant, job.id, body);
       return c.json({ runId: run.id }, 202);
     } catch (e) {
       if (e instanceof RunInProgressError) {

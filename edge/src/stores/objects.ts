@@ -2,7 +2,7 @@
  * Target objects (table `objects`: the tenant's standard and custom objects with their fields) and the DDL of their
  * per-tenant tables (docs/decisions/0002). Records in those tables: records.ts (API reads), record-writes.ts (sync).
  */
-import { MAX_OBJECT_FIELDS, type FieldType, type ObjectField, type TargetObject } from "#contract/object";
+import { type FieldType, type ObjectField, type TargetObject } from "#contract/object";
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, objectTableName, SYSTEM_COLUMNS, tenantKey } from "./object-tables";
@@ -167,16 +167,36 @@ async function checkFields(
   if (details.length) throw validationFailed(details);
 }
 
-export async function createObject(env: Env, tenant: string, input: { name: string; label: string; fields: ObjectField[] }): Promise<TargetObject> {
+/** The tenant already has `limit` objects: the definition was not stored (its empty table may stay, harmless). */
+export class ObjectLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`At most ${limit} objects per tenant`);
+  }
+}
+
+/**
+ * Creates a custom object, unless the tenant already has `maxObjects` objects (ObjectLimitError): the count is part of
+ * the INSERT, so concurrent creates can't overshoot (D1 runs statements one at a time).
+ */
+export async function createObject(
+  env: Env,
+  tenant: string,
+  input: { name: string; label: string; fields: ObjectField[] },
+  maxObjects: number,
+): Promise<TargetObject> {
   if (await getObject(env, tenant, input.name))
     throw new ApiError("conflict", `An object named ${input.name} already exists`, [{ path: "name", message: "already exists" }]);
   await checkFields(env, tenant, input.name, input.fields);
   const now = new Date().toISOString();
   const obj: TargetObject = { name: input.name, label: input.label, standard: false, fields: input.fields, createdAt: now };
   await ensureObjectTable(env, tenant, obj);
-  await env.DATA.prepare("INSERT INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)")
-    .bind(tenant, input.name.toLowerCase(), input.name, input.label, JSON.stringify(input.fields), now, now)
+  const r = await env.DATA.prepare(
+    `INSERT INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at)
+     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?6 WHERE (SELECT COUNT(*) FROM objects WHERE tenant = ?1) < ?7`,
+  )
+    .bind(tenant, input.name.toLowerCase(), input.name, input.label, JSON.stringify(input.fields), now, maxObjects)
     .run();
+  if (!r.meta.changes) throw new ObjectLimitError(maxObjects);
   return obj;
 }
 
@@ -187,11 +207,6 @@ export async function updateObject(
   patch: { label?: string; addFields?: ObjectField[] },
 ): Promise<TargetObject> {
   const added = patch.addFields ?? [];
-  if (current.fields.length + added.length > MAX_OBJECT_FIELDS) {
-    throw validationFailed([
-      { path: "addFields", message: `${current.name} has ${current.fields.length} fields; at most ${MAX_OBJECT_FIELDS} fit (adding ${added.length})` },
-    ]);
-  }
   await checkFields(env, tenant, current.name, added, current.fields, "addFields");
   const next: TargetObject = { ...current, label: patch.label ?? current.label, fields: [...current.fields, ...added] };
   if (added.length) await ensureObjectTable(env, tenant, next);

@@ -123,6 +123,20 @@ const isUniqueViolation = (e: unknown) => e instanceof Error && /UNIQUE constrai
 export interface RunKindOptions {
   kind?: RunKind;
   maxDeletePercent?: number | null;
+  /** The run's id when the caller derives it (a scheduled tick's: a repeated queue message hits the primary key). */
+  id?: string;
+  /**
+   * A manual run is not created (ManualRunLimitError) when the tenant already started this many runs by hand in the
+   * last hour. Counted inside the INSERT: concurrent starts can't overshoot (D1 runs statements one at a time).
+   */
+  manualRunsPerHour?: number;
+}
+
+/** The tenant started its quota of runs by hand in the last hour (RunKindOptions.manualRunsPerHour). */
+export class ManualRunLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`At most ${limit} runs started by hand per hour`);
+  }
 }
 
 /** Inserts a queued run; the partial unique index makes a second active run of the same job fail → RunInProgressError. */
@@ -134,19 +148,38 @@ export async function createRun(
   parentRunId: string | null = null,
   opts: RunKindOptions = {},
 ): Promise<RunRow> {
-  const id = crypto.randomUUID();
-  const now = new Date().toISOString();
+  const id = opts.id ?? crypto.randomUUID();
+  const at = Date.now();
+  const now = new Date(at).toISOString();
+  const limit = trigger === "manual" ? (opts.manualRunsPerHour ?? null) : null;
+  let inserted: number;
   try {
-    await env.DATA.prepare(
-      "INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until, kind, max_delete_percent) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+    const r = await env.DATA.prepare(
+      `INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until, kind, max_delete_percent)
+       SELECT ?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9
+       WHERE ?10 IS NULL OR (SELECT COUNT(*) FROM runs WHERE tenant = ?2 AND trigger = 'manual' AND created_at > ?11) < ?10`,
     )
-      .bind(id, tenant, jobId, trigger, parentRunId, now, Date.now() + 120_000, opts.kind ?? "sync", opts.maxDeletePercent ?? null)
+      .bind(
+        id,
+        tenant,
+        jobId,
+        trigger,
+        parentRunId,
+        now,
+        at + 120_000,
+        opts.kind ?? "sync",
+        opts.maxDeletePercent ?? null,
+        limit,
+        new Date(at - 3_600_000).toISOString(),
+      )
       .run();
+    inserted = r.meta.changes ?? 0;
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
     const active = await activeRun(env, tenant, jobId);
     throw new RunInProgressError(active?.id ?? null);
   }
+  if (inserted === 0 && limit !== null) throw new ManualRunLimitError(limit);
   const row = await getRunRow(env, tenant, id);
   if (!row) throw new Error("invariant: the run just inserted is not readable");
   return row;

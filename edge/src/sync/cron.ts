@@ -23,6 +23,26 @@ export function nextTick(spec: CronSpec, after: number): number | null {
   return next ? next.getTime() : null;
 }
 
+/**
+ * The shortest time (ms) between two consecutive ticks among the next `samples` ticks after `after`, or null when the
+ * expression fires at most once. Stops at the first gap shorter than `stopBelow` (the caller only needs to know that
+ * one exists). Throws on a bad spec.
+ */
+export function shortestInterval(spec: CronSpec, after: number, stopBelow = 0, samples = 1000): number | null {
+  const cron = parse(spec);
+  let prev = cron.nextRun(new Date(after));
+  let shortest: number | null = null;
+  for (let i = 0; prev && i < samples; i++) {
+    const next = cron.nextRun(prev);
+    if (!next) break;
+    const gap = next.getTime() - prev.getTime();
+    if (shortest === null || gap < shortest) shortest = gap;
+    if (shortest < stopBelow) break;
+    prev = next;
+  }
+  return shortest;
+}
+
 /** Whether `tz` is an IANA time zone name the runtime knows. */
 export function validTimezone(tz: string): boolean {
   try {

@@ -1,0 +1,38 @@
+/**
+ * How much a tenant uses of what the quotas limit (http/quotas.ts): connections (KV), jobs (their schedule-index rows in
+ * D1: every job has one, written before its KV value), objects and runs started by hand (D1).
+ */
+import type { Env } from "../env";
+import { kvKeys } from "./kv";
+
+/** The tenant's connections, counted from the KV listing (keys only; KV lists are eventually consistent). */
+export async function countConnections(env: Env, tenant: string): Promise<number> {
+  let n = 0;
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown, string> = await env.CONFIG.list({ prefix: kvKeys.connectionPrefix(tenant), ...(cursor ? { cursor } : {}) });
+    n += page.keys.length;
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return n;
+}
+
+/** The tenant's jobs: rows of the schedule index (D1, strongly consistent, so a job just created is counted). */
+export async function countJobs(env: Env, tenant: string): Promise<number> {
+  const r = await env.DATA.prepare("SELECT COUNT(*) AS n FROM schedule_index WHERE tenant = ?").bind(tenant).first<{ n: number }>();
+  return r?.n ?? 0;
+}
+
+/** The tenant's objects, the standard ones included (each has its own table). */
+export async function countObjects(env: Env, tenant: string): Promise<number> {
+  const r = await env.DATA.prepare("SELECT COUNT(*) AS n FROM objects WHERE tenant = ?").bind(tenant).first<{ n: number }>();
+  return r?.n ?? 0;
+}
+
+/** Runs the tenant started by hand since `since` (ISO), and when the oldest of them was created. */
+export async function manualRunsSince(env: Env, tenant: string, since: string): Promise<{ count: number; oldest: string | null }> {
+  const r = await env.DATA.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM runs WHERE tenant = ? AND trigger = 'manual' AND created_at > ?")
+    .bind(tenant, since)
+    .first<{ n: number; oldest: string | null }>();
+  return { count: r?.n ?? 0, oldest: r?.oldest ?? null };
+}
