@@ -13,6 +13,7 @@ import { decideDue } from "./cron";
 import { deliverWebhooks } from "./notify";
 import { startDueReconciliations } from "./reconcile";
 import { kickRunner } from "./runner-api";
+import { sweepRetention } from "./retention";
 import { startRun } from "./start";
 
 interface TickReport {
@@ -53,6 +54,7 @@ export async function runSchedulerTick(env: Env, now: number): Promise<TickRepor
   report.webhooks = await deliverWebhooks(env);
   report.emails = await deliverEmails(env);
   await sweepIdempotencyKeys(env, now);
+  await sweepRetention(env, now);
   return report;
 }
 
