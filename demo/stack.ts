@@ -230,6 +230,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         SMTP_URL: mail.smtpUrl, // the local catcher's throwaway password: not a deployment secret
         MAIL_FROM: "connector@acme-success.example",
         APP_URL: `http://127.0.0.1:${hostPort}/settings/integrations`,
+        // Every-minute schedules, so the demo (and the browser journey) sees a scheduled run within a minute; a
+        // deployment keeps the default shortest interval (5 minutes, docs/api.md "Quotas").
+        QUOTA_MIN_SCHEDULE_MINUTES: "1",
       },
     }).catch((e: Error) => {
       throw new StackError(e.message);
