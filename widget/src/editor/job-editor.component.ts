@@ -270,7 +270,7 @@ export class DcJobEditor extends LitElement {
       emit(this, "dc-job-saved", { job });
       return job;
     } catch (e) {
-      if (isEdgeError(e) && e.code === "validation_failed" && e.details?.length) {
+      if (isEdgeError(e) && (e.code === "validation_failed" || e.code === "quota_exceeded") && e.details?.length) {
         this._applyErrors(e.details, input, e.message || "The job is not valid");
       } else {
         this._banner = errorBanner("The job was not saved", e, { label: "Try again", run: () => void this._save() });
@@ -345,7 +345,7 @@ export class DcJobEditor extends LitElement {
         this._banner = null;
       }
     } catch (e) {
-      if (draft && isEdgeError(e) && e.code === "validation_failed" && e.details?.length) {
+      if (draft && isEdgeError(e) && (e.code === "validation_failed" || e.code === "quota_exceeded") && e.details?.length) {
         this._applyErrors(e.details, draft, e.message || "The job is not valid");
         return;
       }
