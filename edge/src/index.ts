@@ -1,7 +1,9 @@
 import { app } from "./app";
 import type { Env } from "./env";
+import { queue } from "./queues/consumer";
+import type { WorkMessage } from "./queues/messages";
 import { scheduled } from "./sync/scheduler";
 
 export { JobRunner } from "./sync/job-runner";
 
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+export default { fetch: app.fetch, scheduled, queue } satisfies ExportedHandler<Env, WorkMessage>;

@@ -1,24 +1,20 @@
 /**
  * Sends queued e-mails (outbox rows, channel `email`) over SMTP from the Worker: a TCP socket (`cloudflare:sockets`)
- * driven by worker-mailer, one SMTP session per delivery pass. Each row is claimed first (stores/outbox.ts), renewed
- * right before it is sent, and ends sent, retried later with backoff, or failed for good — so overlapping passes (the
- * run's own at its end, cron ticks) never send one twice. Without SMTP_URL the rows wait (readiness says so); a broken
+ * driven by worker-mailer, one SMTP session per delivery pass (a batch of the notification queue's consumer). Each row is
+ * claimed first (stores/outbox.ts), renewed right before it is sent, and ends sent, retried later with backoff, or failed
+ * for good — so overlapping passes (two deliveries of one message) never send one twice. Without SMTP_URL the rows wait (readiness says so); a broken
  * SMTP_URL / MAIL_FROM fails nothing either: every row waits until the configuration is fixed.
  */
 import type { ReadinessCheck } from "#contract/connection";
 import { LogLevel, WorkerMailer } from "worker-mailer";
 import type { Env } from "../env";
-import { claimMessages, holdClaim, markAttemptFailed, markSent, type PendingMessage } from "../stores/outbox";
+import { claimMessages, holdClaim, markSent, type PendingMessage } from "../stores/outbox";
+import { failedAttempt, type DeliveryOutcome } from "../sync/notify";
 import { redactSecret, smtpConfig, type SmtpConfig } from "./smtp-config";
 
 const MAX_ATTEMPTS = 8;
 /** Per SMTP reply and for the TCP connect; a claim (2 min) outlives several. */
 const TIMEOUT_MS = 20_000;
-
-/** 30 s, 1 min, 2 min … capped at 1 h, with jitter (as webhooks). */
-export function nextAttemptAt(attempts: number, now = Date.now()): number {
-  return Math.floor(now + Math.min(3_600_000, 30_000 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2));
-}
 
 function connect(config: SmtpConfig): Promise<WorkerMailer> {
   return WorkerMailer.connect({
@@ -44,21 +40,21 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 const errorText = (e: unknown, config: SmtpConfig | null) => redactSecret(e instanceof Error ? e.message : String(e), config).slice(0, 300);
 
-async function failAttempt(env: Env, row: PendingMessage, error: string): Promise<void> {
-  const attempts = row.attempts + 1;
-  await markAttemptFailed(env, row.id, attempts, error, attempts >= MAX_ATTEMPTS, nextAttemptAt(attempts));
+function failAttempt(env: Env, row: PendingMessage, error: string): Promise<DeliveryOutcome> {
+  return failedAttempt(env, row, error, row.attempts + 1 >= MAX_ATTEMPTS);
 }
 
 /**
- * Delivers due e-mails (all, or one run's) and returns how many were attempted. Nothing happens without a valid SMTP
- * configuration: the rows stay pending and unclaimed.
+ * Delivers e-mails — one run's, the given rows (the queue consumer's), or all due ones — in one SMTP session, and returns
+ * the outcome of every row attempted. Nothing happens without a valid SMTP configuration: the rows stay pending and
+ * unclaimed.
  */
-export async function deliverEmails(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<number> {
+export async function deliverEmails(env: Env, opts: { runId?: string; ids?: string[]; limit?: number } = {}): Promise<DeliveryOutcome[]> {
   const parsed = smtpConfig(env);
-  if (!parsed || "problem" in parsed) return 0;
+  if (!parsed || "problem" in parsed) return [];
   const config = parsed.config;
   const rows = await claimMessages(env, "email", opts);
-  if (!rows.length) return 0;
+  if (!rows.length) return [];
   let mailer: WorkerMailer;
   try {
     mailer = await connect(config);
@@ -66,14 +62,14 @@ export async function deliverEmails(env: Env, opts: { runId?: string; limit?: nu
     // The server is unreachable or refused us (e.g. authentication): every claimed row is retried later.
     const error = `SMTP connection failed: ${errorText(e, config)}`;
     console.warn(JSON.stringify({ level: "warn", msg: "smtp connection failed", host: config.host, port: config.port, error }));
-    for (const r of rows) await failAttempt(env, r, error);
-    return rows.length;
+    const outcomes: DeliveryOutcome[] = [];
+    for (const r of rows) outcomes.push(await failAttempt(env, r, error));
+    return outcomes;
   }
-  let attempted = 0;
+  const outcomes: DeliveryOutcome[] = [];
   try {
     for (const row of rows) {
       if (!(await holdClaim(env, row))) continue; // another pass took the row over: it is theirs to send
-      attempted++;
       try {
         await withTimeout(
           mailer.send({
@@ -88,14 +84,15 @@ export async function deliverEmails(env: Env, opts: { runId?: string; limit?: nu
           "sending",
         );
         await markSent(env, row.id, row.attempts + 1);
+        outcomes.push({ id: row.id, result: "sent" });
       } catch (e) {
-        await failAttempt(env, row, `SMTP refused the message: ${errorText(e, config)}`);
+        outcomes.push(await failAttempt(env, row, `SMTP refused the message: ${errorText(e, config)}`));
       }
     }
   } finally {
     await mailer.close().catch(() => {});
   }
-  return attempted;
+  return outcomes;
 }
 
 /**

@@ -65,7 +65,7 @@ export async function syncScheduleIndex(env: Env, tenant: string, job: Job | { i
 /** How far the loop check walks up a chain (far beyond any real chain; runs stop at a much smaller depth). */
 const MAX_CHAIN_WALK = 1000;
 
-interface DueEntry {
+export interface DueEntry {
   tenant: string;
   jobId: string;
   cron: string;
@@ -73,21 +73,83 @@ interface DueEntry {
   nextDueAt: number;
 }
 
-export async function listDue(env: Env, now: number, limit = 200): Promise<DueEntry[]> {
+/** How much due work one cron tick takes: at most `limit` entries, at most `perTenant` of them from any one tenant. */
+export interface DueSelection {
+  limit: number;
+  perTenant: number;
+}
+
+/**
+ * The due entries one tick takes, in fair order: every tenant with due work gets its oldest entry before any tenant gets
+ * its second (ROW_NUMBER per tenant = the entry's turn; turns are taken round by round, the oldest first within a
+ * round), so one tenant with thousands of due jobs can't push another tenant's job out of the tick. The window runs over
+ * the due rows only (index schedule_due).
+ */
+export async function listDue(env: Env, now: number, sel: DueSelection): Promise<DueEntry[]> {
   const { results } = await env.DATA.prepare(
-    "SELECT tenant, job_id, cron, timezone, next_due_at FROM schedule_index WHERE enabled = 1 AND next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+    `SELECT tenant, job_id, cron, timezone, next_due_at FROM (
+       SELECT tenant, job_id, cron, timezone, next_due_at, ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY next_due_at, job_id) AS turn
+         FROM schedule_index WHERE enabled = 1 AND next_due_at IS NOT NULL AND next_due_at <= ?1
+     ) WHERE turn <= ?2 ORDER BY turn, next_due_at, tenant, job_id LIMIT ?3`,
   )
-    .bind(now, limit)
+    .bind(now, sel.perTenant, sel.limit)
     .all<{ tenant: string; job_id: string; cron: string; timezone: string; next_due_at: number }>();
   return results.map((r) => ({ tenant: r.tenant, jobId: r.job_id, cron: r.cron, timezone: r.timezone, nextDueAt: r.next_due_at }));
 }
 
-/** Compare-and-set: only one cron invocation can claim a tick (two overlapping invocations never both run the job). */
-export async function claimTick(env: Env, e: DueEntry, nextDueAt: number | null): Promise<boolean> {
-  const r = await env.DATA.prepare("UPDATE schedule_index SET next_due_at = ?, last_tick_at = ? WHERE tenant = ? AND job_id = ? AND next_due_at = ?")
-    .bind(nextDueAt, e.nextDueAt, e.tenant, e.jobId, e.nextDueAt)
-    .run();
-  return (r.meta.changes ?? 0) === 1;
+/** A tick to claim: the entry as listed, and where its next_due_at goes (null: never again, e.g. an unreadable schedule). */
+export interface TickClaim {
+  entry: DueEntry;
+  nextDueAt: number | null;
+}
+
+/** Entries per claim statement: the JSON parameter stays far below D1's 2 MB per value. */
+const CLAIM_CHUNK = 500;
+
+/**
+ * Compare-and-set, set-based: each entry's tick is claimed only if next_due_at still is the one listed, so of two
+ * overlapping cron invocations exactly one wins each tick. One statement per 500 entries (the claims travel as one
+ * JSON parameter), all in one batch. Returns the claims this call won.
+ */
+export async function claimTicks(env: Env, claims: TickClaim[]): Promise<TickClaim[]> {
+  if (!claims.length) return [];
+  const stmts: D1PreparedStatement[] = [];
+  for (let i = 0; i < claims.length; i += CLAIM_CHUNK) {
+    const chunk = claims.slice(i, i + CLAIM_CHUNK).map((c) => [c.entry.tenant, c.entry.jobId, c.entry.nextDueAt, c.nextDueAt]);
+    stmts.push(
+      env.DATA.prepare(
+        `UPDATE schedule_index SET next_due_at = json_extract(c.value, '$[3]'), last_tick_at = schedule_index.next_due_at
+           FROM json_each(?1) AS c
+          WHERE schedule_index.tenant = json_extract(c.value, '$[0]') AND schedule_index.job_id = json_extract(c.value, '$[1]')
+            AND schedule_index.next_due_at = json_extract(c.value, '$[2]')
+          RETURNING tenant, job_id`,
+      ).bind(JSON.stringify(chunk)),
+    );
+  }
+  const won = new Set<string>();
+  for (const r of await env.DATA.batch<{ tenant: string; job_id: string }>(stmts)) for (const row of r.results) won.add(`${row.tenant}\u0000${row.job_id}`);
+  return claims.filter((c) => won.has(`${c.entry.tenant}\u0000${c.entry.jobId}`));
+}
+
+/**
+ * Gives claimed ticks back (their messages could not be enqueued): next_due_at returns to the tick, so the next cron
+ * tick takes them again — only where nothing moved the entry since (a re-saved schedule keeps its own).
+ */
+export async function releaseTicks(env: Env, claims: TickClaim[]): Promise<void> {
+  if (!claims.length) return;
+  const stmts: D1PreparedStatement[] = [];
+  for (let i = 0; i < claims.length; i += CLAIM_CHUNK) {
+    const chunk = claims.slice(i, i + CLAIM_CHUNK).map((c) => [c.entry.tenant, c.entry.jobId, c.entry.nextDueAt, c.nextDueAt]);
+    stmts.push(
+      env.DATA.prepare(
+        `UPDATE schedule_index SET next_due_at = json_extract(c.value, '$[2]')
+           FROM json_each(?1) AS c
+          WHERE schedule_index.tenant = json_extract(c.value, '$[0]') AND schedule_index.job_id = json_extract(c.value, '$[1]')
+            AND schedule_index.last_tick_at = json_extract(c.value, '$[2]') AND schedule_index.next_due_at IS json_extract(c.value, '$[3]')`,
+      ).bind(JSON.stringify(chunk)),
+    );
+  }
+  await env.DATA.batch(stmts);
 }
 
 export async function listChildren(env: Env, tenant: string, parentJobId: string): Promise<string[]> {

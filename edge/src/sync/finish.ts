@@ -1,8 +1,8 @@
-/** What happens once when a run ends: notifications (outbox: e-mails and webhook, sent right away) and chained jobs. */
+/** What happens once when a run ends: notifications (outbox rows, handed to the notification queue) and chained jobs. */
 import type { Env } from "../env";
-import { deliverEmails } from "../mail/sender";
+import { handOffNotifications } from "../queues/notifications";
 import { getJob } from "../stores/jobs";
-import { deliverWebhooks, enqueueNotifications } from "./notify";
+import { enqueueNotifications } from "./notify";
 import { forgetMarksStatement } from "../stores/reconcile";
 import { getRunRow, RunInProgressError, toRun } from "../stores/runs";
 import { listChildren } from "../stores/schedule-index";
@@ -18,8 +18,7 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
   if (job) {
     try {
       await enqueueNotifications(env, tenant, job, run);
-      await deliverWebhooks(env, { runId });
-      await deliverEmails(env, { runId });
+      await handOffNotifications(env, { runId }); // the notification queue delivers them (queues/notifications.ts)
     } catch (e) {
       console.error(JSON.stringify({ level: "error", msg: "run notifications failed", runId, error: e instanceof Error ? e.message : String(e) }));
     }

@@ -2,9 +2,9 @@
  * Run-end notifications. Webhook: POST of the run as JSON, signed HMAC-SHA256 over `${timestamp}.${body}` with the
  * job's secret (derived from the webhook-signing key, itself derived from ENCRYPTION_KEY, so nothing secret is stored);
  * headers `X-DC-Timestamp` (unix seconds) and `X-DC-Signature: v1=<hex>`; receivers reject timestamps older than 5
- * minutes. Delivered right away at run end, then retried by the cron handler with backoff (outbox); every delivery
- * pass claims its rows first, so overlapping passes never send one twice, and re-checks the URL against the webhook
- * rules (security/webhook-url.ts) before it is POSTed. E-mails: one outbox row per recipient with the message rendered
+ * minutes. Handed to the notification queue at run end; its consumer (queues/notifications.ts) delivers and retries with
+ * backoff (outbox). Every delivery pass claims its rows first, so overlapping passes never send one twice, and re-checks
+ * the URL against the webhook rules (security/webhook-url.ts) before it is POSTed. E-mails: one outbox row per recipient with the message rendered
  * at run end (mail/run-email.ts), sent over SMTP by mail/sender.ts (docs/sync.md "Notifications").
  */
 import type { Job } from "#contract/job";
@@ -13,7 +13,16 @@ import type { Env } from "../env";
 import { EMAIL_ERRORS, renderRunEmail } from "../mail/run-email";
 import { webhookUrlProblem } from "../security/webhook-url";
 import { derivedHmacKey } from "../stores/crypto";
-import { claimWebhooks, enqueueMessages, holdClaim, markAttemptFailed, markSent, type OutboxMessage, type PendingMessage } from "../stores/outbox";
+import {
+  claimWebhooks,
+  enqueueMessages,
+  holdClaim,
+  markAttemptFailed,
+  markSent,
+  QUEUE_HANDOFF_MS,
+  type OutboxMessage,
+  type PendingMessage,
+} from "../stores/outbox";
 import { listRunErrors } from "../stores/run-errors";
 
 const enc = new TextEncoder();
@@ -64,9 +73,32 @@ export async function enqueueNotifications(env: Env, tenant: string, job: Job, r
 /** Why a delivery is given up at once instead of retried (the URL will not become acceptable by waiting). */
 const REFUSED = "webhook URL refused";
 
-/** Delivers one claimed row (false: not attempted); the outcome (sent, retry later, or failed for good) ends the claim. */
-async function deliverOne(env: Env, row: PendingMessage): Promise<boolean> {
-  if (!(await holdClaim(env, row))) return false; // another pass took the row over: it is theirs to send
+/** What became of one delivery attempt: sent, failed for good, or to be retried after `retryInMs` (the outbox's backoff). */
+export interface DeliveryOutcome {
+  id: string;
+  result: "sent" | "failed" | "retry";
+  retryInMs?: number;
+}
+
+/** 30 s, 1 min, 2 min … capped at 1 h, with jitter: the wait before attempt `attempts + 1` (webhooks and e-mails). */
+export function retryDelayMs(attempts: number): number {
+  return Math.floor(Math.min(3_600_000, 30_000 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2));
+}
+
+/**
+ * Records a failed attempt: failed for good when `final`, else pending again. Its next_attempt_at lies past the retry the
+ * queue makes (QUEUE_HANDOFF_MS), so the cron sweep only picks the row up if that retry is lost.
+ */
+export async function failedAttempt(env: Env, row: PendingMessage, error: string, final: boolean): Promise<DeliveryOutcome> {
+  const attempts = row.attempts + 1;
+  const retryInMs = retryDelayMs(attempts);
+  await markAttemptFailed(env, row.id, attempts, error, final, Date.now() + retryInMs + QUEUE_HANDOFF_MS);
+  return final ? { id: row.id, result: "failed" } : { id: row.id, result: "retry", retryInMs };
+}
+
+/** Delivers one claimed row (null: not attempted); the outcome (sent, retry later, or failed for good) ends the claim. */
+async function deliverOne(env: Env, row: PendingMessage): Promise<DeliveryOutcome | null> {
+  if (!(await holdClaim(env, row))) return null; // another pass took the row over: it is theirs to send
   let error: string | null = null;
   // The save-time rule again, at delivery: rows queued before it existed, or a DEV_INSECURE_ORG_HOSTS entry since removed.
   // The reason names the rule, never the URL (its path may hold the receiver's own secret).
@@ -94,31 +126,37 @@ async function deliverOne(env: Env, row: PendingMessage): Promise<boolean> {
       error = `delivery failed: ${e instanceof Error ? e.message.slice(0, 200) : "error"}`;
     }
   }
-  const attempts = row.attempts + 1;
   if (error === null) {
-    await markSent(env, row.id, attempts);
-  } else {
-    const final = attempts >= WEBHOOK_MAX_ATTEMPTS || error.startsWith(REFUSED);
-    const next = Date.now() + Math.min(3_600_000, 30_000 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-    await markAttemptFailed(env, row.id, attempts, error, final, Math.floor(next));
+    await markSent(env, row.id, row.attempts + 1);
+    return { id: row.id, result: "sent" };
   }
-  return true;
+  return failedAttempt(env, row, error, row.attempts + 1 >= WEBHOOK_MAX_ATTEMPTS || error.startsWith(REFUSED));
 }
 
 /**
- * Delivers due webhooks (all, or one run's). Called at run end and by the cron handler; passes may overlap — each row is
- * claimed by exactly one of them (stores/outbox.ts claimWebhooks).
+ * Delivers webhooks: one run's, the given rows (the queue consumer's), or all due ones. Passes may overlap — each row is
+ * claimed by exactly one of them (stores/outbox.ts claimWebhooks). Returns the outcome of every row attempted.
  */
-export async function deliverWebhooks(env: Env, opts: { runId?: string; limit?: number } = {}): Promise<number> {
+export async function deliverWebhooks(env: Env, opts: { runId?: string; ids?: string[]; limit?: number } = {}): Promise<DeliveryOutcome[]> {
   return deliverClaimed(env, await claimWebhooks(env, opts));
 }
 
+/** Receivers POSTed to at once by one pass (each has its own 10 s timeout). */
+const PARALLEL_POSTS = 5;
+
 /**
- * Sends rows this pass claimed, one after another; a row whose claim another pass took over meanwhile is skipped.
- * Returns how many were attempted.
+ * Sends rows this pass claimed, a few at a time; a row whose claim another pass took over meanwhile is skipped. Returns
+ * the outcomes of the rows attempted.
  */
-export async function deliverClaimed(env: Env, rows: PendingMessage[]): Promise<number> {
-  let attempted = 0;
-  for (const r of rows) if (await deliverOne(env, r)) attempted++;
-  return attempted;
+export async function deliverClaimed(env: Env, rows: PendingMessage[]): Promise<DeliveryOutcome[]> {
+  const outcomes: DeliveryOutcome[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < rows.length) {
+      const o = await deliverOne(env, rows[next++]!);
+      if (o) outcomes.push(o);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_POSTS, rows.length) }, lane));
+  return outcomes;
 }

@@ -1,58 +1,72 @@
 /**
- * The cron trigger (every minute): start due scheduled jobs and the daily reconciliations (sync/reconcile.ts), re-kick
- * runs whose runner went quiet, retry webhooks and e-mails.
- * Due-ness is a D1 query on the schedule index; each tick is claimed with a compare-and-set so overlapping
- * invocations never double-run a job, and missed ticks (the Worker was down for an hour) coalesce into one run.
+ * The cron trigger (every minute). It only decides and claims, then enqueues: due scheduled jobs go to the run queue
+ * (queues/run-starts.ts starts them), due notifications to the notification queue (queues/notifications.ts delivers
+ * them). It also starts the daily reconciliations (sync/reconcile.ts), re-kicks runs whose runner went quiet, and sweeps.
+ * Due-ness is a D1 query on the schedule index that takes every tenant's due work round by round (stores/schedule-index.ts
+ * listDue), so a tenant with thousands of due jobs can't delay another's; each tick is claimed with a compare-and-set
+ * before it is enqueued, so overlapping invocations never double-run a job, and missed ticks (the Worker was down for an
+ * hour) coalesce into one run. docs/decisions/0010-scheduling-on-queues.md.
  */
 import type { Env } from "../env";
-import { deliverEmails } from "../mail/sender";
+import { enqueueRunStarts } from "../queues/run-starts";
+import { handOffNotifications } from "../queues/notifications";
 import { sweepIdempotencyKeys } from "../stores/idempotency-keys";
-import { RunInProgressError, staleRuns } from "../stores/runs";
-import { claimTick, listDue } from "../stores/schedule-index";
+import { staleRuns } from "../stores/runs";
+import { claimTicks, listDue, releaseTicks, type DueSelection, type TickClaim } from "../stores/schedule-index";
 import { decideDue } from "./cron";
-import { deliverWebhooks } from "./notify";
 import { startDueReconciliations } from "./reconcile";
 import { kickRunner } from "./runner-api";
 import { sweepRetention } from "./retention";
-import { startRun } from "./start";
+
+/**
+ * What one tick takes (docs/scaling.md "Scheduling at scale"): up to 20,000 due jobs — a top-of-the-hour burst of
+ * 10,000 tenants' hourly jobs fits in one tick — and at most 1,000 of them from one tenant, so a flooding tenant gets
+ * its share without starving anyone. The claim is 40 D1 statements in one batch and the sends 200 sendBatch calls, far
+ * inside a cron invocation's 10,000 subrequests; the run queue takes 5,000 messages a second.
+ */
+export const TICK_SELECTION: DueSelection = { limit: 20_000, perTenant: 1_000 };
 
 interface TickReport {
-  started: string[];
+  /** Jobs whose run start this tick enqueued. */
+  enqueued: string[];
   skipped: Array<{ jobId: string; reason: string }>;
   rekicked: string[];
   /** Jobs whose automatic reconciliation this tick started. */
   reconciling: string[];
-  webhooks: number;
-  emails: number;
+  /** Notifications handed to the notification queue. */
+  notifications: number;
 }
 
-export async function runSchedulerTick(env: Env, now: number): Promise<TickReport> {
-  const report: TickReport = { started: [], skipped: [], rekicked: [], reconciling: [], webhooks: 0, emails: 0 };
-  for (const entry of await listDue(env, now)) {
-    let decision;
+export async function runSchedulerTick(env: Env, now: number, selection: DueSelection = TICK_SELECTION): Promise<TickReport> {
+  const report: TickReport = { enqueued: [], skipped: [], rekicked: [], reconciling: [], notifications: 0 };
+  const claims: TickClaim[] = [];
+  const unreadable = new Set<TickClaim>();
+  for (const entry of await listDue(env, now, selection)) {
     try {
-      decision = decideDue(entry, entry.nextDueAt, now);
+      const decision = decideDue(entry, entry.nextDueAt, now);
+      if (decision.due) claims.push({ entry, nextDueAt: decision.nextDueAt });
     } catch (e) {
-      await claimTick(env, entry, null); // unreadable schedule: stop firing (the jobs API validates on save)
+      const stop = { entry, nextDueAt: null }; // unreadable schedule: stop firing (the jobs API validates on save)
+      claims.push(stop);
+      unreadable.add(stop);
       report.skipped.push({ jobId: entry.jobId, reason: e instanceof Error ? e.message : "invalid schedule" });
-      continue;
-    }
-    if (!decision.due) continue;
-    if (!(await claimTick(env, entry, decision.nextDueAt))) continue; // another invocation claimed it
-    try {
-      await startRun(env, entry.tenant, entry.jobId, "schedule");
-      report.started.push(entry.jobId);
-    } catch (e) {
-      report.skipped.push({ jobId: entry.jobId, reason: e instanceof RunInProgressError ? "run in progress" : e instanceof Error ? e.message : String(e) });
     }
   }
+  const won = await claimTicks(env, claims); // another invocation may have claimed some: theirs to enqueue
+  const starts = won.filter((c) => !unreadable.has(c));
+  try {
+    await enqueueRunStarts(env, starts);
+  } catch (e) {
+    await releaseTicks(env, starts); // not enqueued: the next tick takes them again
+    throw e;
+  }
+  report.enqueued = starts.map((c) => c.entry.jobId);
   report.reconciling = await startDueReconciliations(env, now);
   for (const r of await staleRuns(env, now)) {
     await kickRunner(env, { tenant: r.tenant, jobId: r.job_id, runId: r.id });
     report.rekicked.push(r.id);
   }
-  report.webhooks = await deliverWebhooks(env);
-  report.emails = await deliverEmails(env);
+  report.notifications = await handOffNotifications(env, {}, now);
   await sweepIdempotencyKeys(env, now);
   await sweepRetention(env, now);
   return report;
@@ -63,8 +77,8 @@ export async function scheduled(controller: ScheduledController, env: Env, ctx: 
   ctx.waitUntil(
     runSchedulerTick(env, controller.scheduledTime).then(
       (r) => {
-        if (r.started.length || r.rekicked.length || r.skipped.length || r.reconciling.length)
-          console.log(JSON.stringify({ level: "info", msg: "scheduler tick", ...r }));
+        if (r.enqueued.length || r.rekicked.length || r.skipped.length || r.reconciling.length)
+          console.log(JSON.stringify({ level: "info", msg: "scheduler tick", ...r, enqueued: r.enqueued.length }));
       },
       (e) => console.error(JSON.stringify({ level: "error", msg: "scheduler tick failed", error: e instanceof Error ? e.message : String(e) })),
     ),

@@ -94,7 +94,7 @@ describe("webhook delivery", () => {
   it("POSTs the run event signed with the job's secret", async () => {
     const path = `/hook-${crypto.randomUUID()}`;
     const { tenant, runId, jobId } = await queueWebhooks([`${env.WEBHOOK_RECEIVER}${path}`]);
-    expect(await deliverWebhooks(env, { runId })).toBe(1);
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(1);
     const [got] = await received(path);
     expect(got).toMatchObject({ method: "POST", body: JSON.stringify({ type: "run.finished", runId }) });
     const ts = Number(got!.headers["x-dc-timestamp"]);
@@ -108,7 +108,7 @@ describe("webhook delivery", () => {
     const { runId } = await queueWebhooks(urls);
     // Three passes at once (the run's own delivery and cron ticks that overlap): each row goes to one of them.
     const handled = await Promise.all([deliverWebhooks(env, { runId }), deliverWebhooks(env, { runId }), deliverWebhooks(env, { runId })]);
-    expect(handled.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(handled.reduce((a, b) => a + b.length, 0)).toBe(3);
     const got = await received(path);
     expect(got.map((r) => r.path).sort()).toEqual([`${path}/1`, `${path}/2`, `${path}/3`]);
     expect((await outboxRows(runId)).map((r) => [r.status, r.attempts])).toEqual([
@@ -117,7 +117,7 @@ describe("webhook delivery", () => {
       ["sent", 1],
     ]);
     // Nothing left to send: a later pass sends nothing again.
-    expect(await deliverWebhooks(env, { runId })).toBe(0);
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(0);
     expect(await received(path)).toHaveLength(3);
   });
 
@@ -131,7 +131,7 @@ describe("webhook delivery", () => {
     await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ? AND recipient LIKE '%/crashed'")
       .bind(now - 1, runId)
       .run();
-    expect(await deliverWebhooks(env, { runId })).toBe(1);
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(1);
     expect((await received(path)).map((r) => r.path)).toEqual([`${path}/crashed`]);
     const rows = await outboxRows(runId);
     expect(rows.find((r) => r.recipient.endsWith("/held"))).toMatchObject({ status: "pending", attempts: 0 });
@@ -146,8 +146,8 @@ describe("webhook delivery", () => {
     await env.DATA.prepare("UPDATE notifications_outbox SET claimed_until = ? WHERE run_id = ?")
       .bind(Date.now() - 1, runId)
       .run(); // … past its lease
-    expect(await deliverWebhooks(env, { runId })).toBe(1); // pass B takes the row over and sends it
-    expect(await deliverClaimed(env, slow)).toBe(0); // pass A reaches the row: no longer its own, not sent
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(1); // pass B takes the row over and sends it
+    expect(await deliverClaimed(env, slow)).toHaveLength(0); // pass A reaches the row: no longer its own, not sent
     expect(await received(path)).toHaveLength(1);
     expect((await outboxRows(runId))[0]).toMatchObject({ status: "sent", attempts: 1, claimed_until: null, claim_id: null });
   });
@@ -160,7 +160,7 @@ describe("webhook delivery", () => {
       "https://127.0.0.1/hook", // loopback over https
     ];
     const { runId } = await queueWebhooks(urls);
-    expect(await deliverWebhooks(env, { runId })).toBe(3);
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(3);
     expect(await received(path)).toEqual([]);
     const rows = await outboxRows(runId);
     for (const r of rows) {
@@ -175,7 +175,7 @@ describe("webhook delivery", () => {
   it("keeps a receiver's failure for a retry (pending, claim released)", async () => {
     const path = `/fail-${crypto.randomUUID()}`;
     const { runId } = await queueWebhooks([`${env.WEBHOOK_RECEIVER}${path}?status=503`]);
-    expect(await deliverWebhooks(env, { runId })).toBe(1);
+    expect(await deliverWebhooks(env, { runId })).toHaveLength(1);
     expect((await outboxRows(runId))[0]).toMatchObject({ status: "pending", attempts: 1, last_error: "receiver answered 503", claimed_until: null });
   });
 });
