@@ -175,14 +175,14 @@ export class ObjectLimitError extends Error {
 }
 
 /**
- * Creates a custom object, unless the tenant already has `maxObjects` objects (ObjectLimitError): the count is part of
- * the INSERT, so concurrent creates can't overshoot (D1 runs statements one at a time).
+ * Creates a custom object, unless the tenant already has `maxObjects` objects (ObjectLimitError; null = no limit): the
+ * count is part of the INSERT, so concurrent creates can't overshoot (D1 runs statements one at a time).
  */
 export async function createObject(
   env: Env,
   tenant: string,
   input: { name: string; label: string; fields: ObjectField[] },
-  maxObjects: number,
+  maxObjects: number | null = null,
 ): Promise<TargetObject> {
   if (await getObject(env, tenant, input.name))
     throw new ApiError("conflict", `An object named ${input.name} already exists`, [{ path: "name", message: "already exists" }]);
@@ -192,11 +192,11 @@ export async function createObject(
   await ensureObjectTable(env, tenant, obj);
   const r = await env.DATA.prepare(
     `INSERT INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at)
-     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?6 WHERE (SELECT COUNT(*) FROM objects WHERE tenant = ?1) < ?7`,
+     SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?6 WHERE ?7 IS NULL OR (SELECT COUNT(*) FROM objects WHERE tenant = ?1) < ?7`,
   )
     .bind(tenant, input.name.toLowerCase(), input.name, input.label, JSON.stringify(input.fields), now, maxObjects)
     .run();
-  if (!r.meta.changes) throw new ObjectLimitError(maxObjects);
+  if (!r.meta.changes && maxObjects !== null) throw new ObjectLimitError(maxObjects);
   return obj;
 }
 

@@ -15,7 +15,7 @@ import { runSlice } from "../../src/sync/engine";
 import { createRun, getRunRow } from "../../src/stores/runs";
 
 const RUNS = 60;
-const ERROR_CODES = new Set(["validation_failed", "invalid_json", "payload_too_large", "not_found", "conflict"]);
+const ERROR_CODES = new Set(["validation_failed", "invalid_json", "payload_too_large", "not_found", "conflict", "quota_exceeded"]);
 
 /** The response is a 4xx error envelope (never 2xx, never 5xx). */
 async function expectRefused(res: Response, ctx: unknown): Promise<{ code: string; details?: Array<{ path: string; message: string }> }> {
@@ -491,8 +491,9 @@ describe("object definitions", () => {
     expect(await json(await call("GET", "/api/v1/objects/Target", { token: a.admin }))).toEqual(before);
   });
 
-  // BUG (contract/object.ts + stores/objects.ts): fields are allowed up to 200 per create and without any total on
-  // PATCH, but D1 allows 100 columns per table and every object table has 5 system columns: 96+ fields is a 500.
+  // BUG (contract/object.ts + stores/objects.ts): fields were allowed up to 200 per create and without any total on
+  // PATCH, but D1 allows 100 columns per table and every object table has 5 system columns: 96+ fields was a 500.
+  // Now the fields-per-object quota (422 quota_exceeded, edge/test/quotas.test.ts).
   it("refuses (4xx, not 500) an object with more fields than a D1 table can hold", async () => {
     const a = await actors();
     const fields = (n: number, p = "f") => Array.from({ length: n }, (_, i) => ({ name: `${p}${i}`, label: "f", type: "string" }));
