@@ -11,13 +11,10 @@ import { applyLocale, getLocale } from "../l10n/localization";
 import { asList } from "../util/format";
 import "../views/connections-view";
 import "../views/connection-card";
-import "../views/readiness-report";
-import "../views/jobs-table";
-import "../views/runs-view";
-import "../views/records-view";
-import "../views/job-summary";
 import { adminOnlyNote, errorBanner } from "../views/ui";
 import { styles } from "./dynamics-connector.styles";
+
+type LoadState = "idle" | "loading" | "ready" | { error: unknown };
 
 type Route =
   | { view: "connections" }
@@ -127,7 +124,9 @@ export class DynamicsConnector extends LitElement {
   @state() private _connections: Connection[] | null = null;
   @state() private _loadError: unknown = null;
   @state() private _jobs = new Map<string, Job[]>();
-  @state() private _editorState: "idle" | "loading" | "ready" | { error: unknown } = "idle";
+  @state() private _editorState: LoadState = "idle";
+  /** The views behind a connection (views/connection-pages.ts), a lazy chunk fetched when first needed. */
+  @state() private _pagesState: LoadState = "idle";
   @state() private _justAuthorized: string | null = null;
   @state() private _jobsError: unknown = null;
   /**
@@ -221,6 +220,7 @@ export class DynamicsConnector extends LitElement {
   /** Changes the route without moving focus (e.g. a new job that was just saved keeps the admin where they are). */
   private _setRoute(route: Route): void {
     this._route = route;
+    if (route.view !== "connections") void this._loadPages();
     if (route.view === "job" && this._hostRole !== "viewer") void this._loadEditor();
     if (route.view !== "connections" && route.view !== "connection" && this._connections) void this._ensureJobs(route.connectionId);
     this._saveEditorRoute();
@@ -274,6 +274,17 @@ export class DynamicsConnector extends LitElement {
     } catch (e) {
       this._jobsError = e;
       emit(this, "dc-error", { action: "load-jobs", error: e as Error });
+    }
+  }
+
+  private async _loadPages(): Promise<void> {
+    if (this._pagesState === "ready" || this._pagesState === "loading") return;
+    this._pagesState = "loading";
+    try {
+      await import("../views/connection-pages");
+      this._pagesState = "ready";
+    } catch (e) {
+      this._pagesState = { error: e };
     }
   }
 
@@ -350,6 +361,7 @@ export class DynamicsConnector extends LitElement {
     const r = this._route;
     const client = this._client!;
     const readOnly = this._hostRole === "viewer";
+    if (r.view !== "connections" && this._pagesState !== "ready") return this._renderPagesLoading();
     switch (r.view) {
       case "connections":
         return html`<dc-connections-view
@@ -482,6 +494,25 @@ export class DynamicsConnector extends LitElement {
       @dc-job-saved=${(e: DcEvent<"dc-job-saved">) => this._onJobSaved(conn, e.detail.job)}
       @dc-editor-close=${() => this._navigate({ view: "connection", id: conn.id })}
     ></dc-job-editor>`;
+  }
+
+  private _renderPagesLoading() {
+    const st = this._pagesState;
+    if (typeof st === "object")
+      return errorBanner(
+        msg("This page could not be loaded."),
+        st.error,
+        html`<button
+          type="button"
+          @click=${() => {
+            this._pagesState = "idle";
+            void this._loadPages();
+          }}
+        >
+          ${msg("Retry")}
+        </button>`,
+      );
+    return html`<div class="card stack" aria-busy="true"><span class="skeleton"></span><span class="skeleton"></span></div>`;
   }
 
   private _loadingOrMissing() {
