@@ -1,4 +1,6 @@
+import { msg } from "@lit/localize";
 import { html, nothing } from "lit";
+import { edgeErrorText } from "../l10n/localization";
 import { isEdgeError } from "./types";
 
 /** A notice or an error at the top of the editor (or of the preview). */
@@ -35,12 +37,12 @@ export function renderBanner(b: Banner | null, id: string, onDismiss: () => void
           : nothing
       }
       ${b.action ? html`<button @click=${b.action.run}>${b.action.label}</button>` : nothing}
-      ${b.kind === "info" || !b.action ? html`<button class="link" @click=${onDismiss}>Dismiss</button>` : nothing}
+      ${b.kind === "info" || !b.action ? html`<button class="link" @click=${onDismiss}>${msg("Dismiss")}</button>` : nothing}
       ${
         b.requestId
           ? html`<details>
-              <summary>Details</summary>
-              Request id: <code>${b.requestId}</code>
+              <summary>${msg("Details")}</summary>
+              ${msg("Request id:")} <code>${b.requestId}</code>
             </details>`
           : nothing
       }
@@ -50,7 +52,7 @@ export function renderBanner(b: Banner | null, id: string, onDismiss: () => void
 
 /** A banner for a failed request: the error's message and, from the edge, its request id. */
 export function errorBanner(title: string, e: unknown, action?: Banner["action"]): Banner {
-  const message = e instanceof Error || isEdgeError(e) ? (e as { message: string }).message : String(e);
+  const message = e instanceof Error || isEdgeError(e) ? edgeErrorText(e) : String(e);
   const requestId = isEdgeError(e) ? e.requestId : undefined;
   return { kind: "error", title, message, ...(requestId ? { requestId } : {}), ...(action ? { action } : {}) };
 }

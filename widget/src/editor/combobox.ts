@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, query, state } from "lit/decorators.js";
 import { virtualize, virtualizerRef, type VirtualizerHostElement } from "@lit-labs/virtualizer/virtualize.js";
@@ -38,6 +39,7 @@ const ROW_REM = 2.5;
  * @csspart option - each option.
  * @cssproperty --dc-accent, --dc-focus, --dc-input-border, --dc-input-bg, --dc-bg, --dc-text, --dc-text-muted, --dc-radius, --dc-danger
  */
+@localized()
 export class DcCombobox extends LitElement {
   static override styles = css`
     :host {
@@ -478,10 +480,10 @@ export class DcCombobox extends LitElement {
         <div id="listbox" role="listbox" part="listbox" aria-label=${this.label}>
           ${this._open && count ? virtualize({ items: this._filtered, renderItem: this._renderOption, scroller: true, keyFunction: (it: ComboItem) => `${it.action ? "!" : ""}${it.value}` }) : nothing}
         </div>
-        ${this._open && !count ? html`<div class="empty">No matches</div>` : nothing}
+        ${this._open && !count ? html`<div class="empty">${msg("No matches")}</div>` : nothing}
       </div>
       <div class="visually-hidden" role="status" aria-live="polite">
-        ${this._open && this._query !== null ? (count ? `${count} result${count === 1 ? "" : "s"}` : "No matches") : ""}
+        ${this._open && this._query !== null ? (count === 1 ? msg("1 result") : count ? msg(str`${count} results`) : msg("No matches")) : ""}
       </div>
       ${this.description ? html`<div id="desc" class="description">${this.description}</div>` : nothing}
       ${this.error ? html`<div id="err" class="error">${this.error}</div>` : nothing}

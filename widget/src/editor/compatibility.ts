@@ -3,6 +3,7 @@
  * edge's job validation): which reading a mapping starts with, the field type "Create a custom object from this
  * entity" gives a column, and how types are named and drawn.
  */
+import { msg } from "@lit/localize";
 import { hasLabel, isCompatible, type Use } from "#contract/compatibility";
 import type { AttributeInfo, AttributeType } from "#contract/metadata";
 import type { FieldType } from "#contract/object";
@@ -67,34 +68,34 @@ export function fieldTypeForAttribute(attr: Pick<AttributeInfo, "type" | "format
 export function typeIcon(type: AttributeType): { glyph: string; name: string } {
   switch (type) {
     case "String":
-      return { glyph: "Aa", name: "Text" };
+      return { glyph: "Aa", name: msg("Text") };
     case "Memo":
-      return { glyph: "¶", name: "Multiline text" };
+      return { glyph: "¶", name: msg("Multiline text") };
     case "Integer":
     case "BigInt":
-      return { glyph: "#", name: "Whole number" };
+      return { glyph: "#", name: msg("Whole number") };
     case "Decimal":
     case "Double":
-      return { glyph: "1.5", name: "Decimal number" };
+      return { glyph: "1.5", name: msg("Decimal number") };
     case "Money":
-      return { glyph: "$", name: "Currency" };
+      return { glyph: "$", name: msg("Currency") };
     case "Boolean":
-      return { glyph: "✓✗", name: "Yes/No" };
+      return { glyph: "✓✗", name: msg("Yes/No") };
     case "DateTime":
-      return { glyph: "📅", name: "Date and time" };
+      return { glyph: "📅", name: msg("Date and time") };
     case "Picklist":
     case "State":
     case "Status":
-      return { glyph: "☰", name: "Choice" };
+      return { glyph: "☰", name: msg("Choice") };
     case "MultiSelectPicklist":
-      return { glyph: "☷", name: "Choices" };
+      return { glyph: "☷", name: msg("Choices") };
     case "Uniqueidentifier":
-      return { glyph: "ID", name: "Unique identifier" };
+      return { glyph: "ID", name: msg("Unique identifier") };
     case "Lookup":
     case "Owner":
-      return { glyph: "↗", name: "Lookup" };
+      return { glyph: "↗", name: msg("Lookup") };
     case "Customer":
-      return { glyph: "👤", name: "Customer" };
+      return { glyph: "👤", name: msg("Customer") };
     default:
       return { glyph: "?", name: type };
   }
@@ -103,20 +104,20 @@ export function typeIcon(type: AttributeType): { glyph: string; name: string } {
 /** Human name of a target field type. */
 export function fieldTypeLabel(t: FieldType): string {
   const names: Record<FieldType, string> = {
-    string: "Text",
-    text: "Long text",
-    integer: "Whole number",
-    number: "Number",
-    currency: "Currency",
-    boolean: "Yes/No",
-    date: "Date",
-    datetime: "Date and time",
-    email: "Email",
+    string: msg("Text"),
+    text: msg("Long text"),
+    integer: msg("Whole number"),
+    number: msg("Number"),
+    currency: msg("Currency"),
+    boolean: msg("Yes/No"),
+    date: msg("Date"),
+    datetime: msg("Date and time"),
+    email: msg("Email"),
     url: "URL",
-    phone: "Phone",
+    phone: msg("Phone"),
     id: "ID",
-    reference: "Reference",
-    string_list: "List of text",
+    reference: msg("Reference"),
+    string_list: msg("List of text"),
   };
   return names[t] ?? t;
 }

@@ -1,3 +1,4 @@
+import { formatRelative } from "../util/format";
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 
 /** Re-renders the host every `ms` while connected (relative times such as "saved 10 s ago"). */
@@ -63,14 +64,7 @@ export class AutosaveController implements ReactiveController {
   }
 }
 
-/** "just now", "10 s ago", "3 min ago", "2 h ago", or a date. */
+/** "just now", "10 seconds ago", "3 minutes ago"… in the widget's language (Intl, util/format.ts). */
 export function relativeTime(then: number, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - then) / 1000));
-  if (s < 5) return "just now";
-  if (s < 60) return `${s} s ago`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return new Date(then).toLocaleDateString();
+  return formatRelative(new Date(Math.min(then, now)).toISOString(), now);
 }

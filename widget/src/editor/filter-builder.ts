@@ -3,6 +3,7 @@
  * `$filter` text the job stores. The text stays editable; `parseFilter` reads it back when it is still in the
  * builder's shape, otherwise the builder steps aside and the text rules.
  */
+import { msg } from "@lit/localize";
 import type { AttributeInfo, AttributeType } from "#contract/metadata";
 
 export type FilterOperator = "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "contains" | "startswith" | "endswith" | "null" | "notnull";
@@ -13,19 +14,37 @@ export interface FilterCondition {
   value: string;
 }
 
-export const OPERATORS: ReadonlyArray<{ op: FilterOperator; label: string; needsValue: boolean }> = [
-  { op: "eq", label: "equals", needsValue: true },
-  { op: "ne", label: "does not equal", needsValue: true },
-  { op: "gt", label: "greater than", needsValue: true },
-  { op: "ge", label: "greater than or equal to", needsValue: true },
-  { op: "lt", label: "less than", needsValue: true },
-  { op: "le", label: "less than or equal to", needsValue: true },
-  { op: "contains", label: "contains", needsValue: true },
-  { op: "startswith", label: "begins with", needsValue: true },
-  { op: "endswith", label: "ends with", needsValue: true },
-  { op: "null", label: "is empty", needsValue: false },
-  { op: "notnull", label: "is not empty", needsValue: false },
+export const OPERATORS: ReadonlyArray<{ op: FilterOperator; needsValue: boolean }> = [
+  { op: "eq", needsValue: true },
+  { op: "ne", needsValue: true },
+  { op: "gt", needsValue: true },
+  { op: "ge", needsValue: true },
+  { op: "lt", needsValue: true },
+  { op: "le", needsValue: true },
+  { op: "contains", needsValue: true },
+  { op: "startswith", needsValue: true },
+  { op: "endswith", needsValue: true },
+  { op: "null", needsValue: false },
+  { op: "notnull", needsValue: false },
 ];
+
+/** An operator as the builder's select names it, in the widget's language. */
+export function operatorLabel(op: FilterOperator): string {
+  const labels: Record<FilterOperator, string> = {
+    eq: msg("equals"),
+    ne: msg("does not equal"),
+    gt: msg("greater than"),
+    ge: msg("greater than or equal to"),
+    lt: msg("less than"),
+    le: msg("less than or equal to"),
+    contains: msg("contains"),
+    startswith: msg("begins with"),
+    endswith: msg("ends with"),
+    null: msg("is empty"),
+    notnull: msg("is not empty"),
+  };
+  return labels[op];
+}
 
 const TEXT_FUNCS = new Set<FilterOperator>(["contains", "startswith", "endswith"]);
 const LOOKUPS = new Set<AttributeType>(["Lookup", "Customer", "Owner"]);
@@ -90,27 +109,27 @@ export function literal(type: AttributeType | undefined, raw: string): string {
 /** Is this a value the attribute's type accepts? Returns a message for the admin, or null. */
 export function valueError(type: AttributeType | undefined, raw: string): string | null {
   const v = raw.trim();
-  if (!v) return "Enter a value.";
+  if (!v) return msg("Enter a value.");
   switch (type) {
     case "Integer":
     case "BigInt":
     case "Picklist":
     case "State":
     case "Status":
-      return /^-?\d+$/.test(v) ? null : "Enter a whole number.";
+      return /^-?\d+$/.test(v) ? null : msg("Enter a whole number.");
     case "Decimal":
     case "Double":
     case "Money":
-      return /^-?\d+(\.\d+)?$/.test(v) ? null : "Enter a number (use . for decimals).";
+      return /^-?\d+(\.\d+)?$/.test(v) ? null : msg("Enter a number (use . for decimals).");
     case "DateTime":
       return /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v)
         ? null
-        : "Enter a date as YYYY-MM-DD (or an ISO date-time with a zone).";
+        : msg("Enter a date as YYYY-MM-DD (or an ISO date-time with a zone).");
     case "Uniqueidentifier":
     case "Lookup":
     case "Customer":
     case "Owner":
-      return /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(v) ? null : "Enter a record id (a GUID).";
+      return /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(v) ? null : msg("Enter a record id (a GUID).");
     default:
       return null;
   }

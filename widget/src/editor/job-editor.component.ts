@@ -1,7 +1,9 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { EdgeClient } from "../api/edge-client";
 import { emit } from "../events";
+import { edgeErrorText } from "../l10n/localization";
 import { errorBanner, renderBanner, type Banner } from "./banner";
 import { relativeTime, TickController } from "./controllers";
 import { DraftController } from "./draft-controller";
@@ -43,6 +45,7 @@ type Client = Pick<EdgeClient, "request">;
  * @cssproperty --dc-accent --dc-accent-text --dc-focus --dc-text --dc-text-muted --dc-bg --dc-border --dc-input-border
  *   --dc-input-bg --dc-danger --dc-danger-bg --dc-warning --dc-success --dc-skeleton --dc-radius --dc-space --dc-mono
  */
+@localized()
 export class DcJobEditor extends LitElement {
   static override styles = editorStyles;
 
@@ -77,7 +80,7 @@ export class DcJobEditor extends LitElement {
     client: () => this.client,
     connectionId: () => this.connection.id,
     token: () => this._token(),
-    onError: (title, e, retry) => (this._banner = errorBanner(title, e, { label: "Retry", run: retry })),
+    onError: (title, e, retry) => (this._banner = errorBanner(title, e, { label: msg("Retry"), run: retry })),
     onAttributes: (logicalName) => this._attributesArrived(logicalName),
   });
 
@@ -185,8 +188,8 @@ export class DcJobEditor extends LitElement {
     if (hadMappings)
       this._banner = {
         kind: "info",
-        title: "Source table changed",
-        message: "Field mappings, identifiers' sources and the filter were cleared because they named columns of the previous table.",
+        title: msg("Source table changed"),
+        message: msg("Field mappings, identifiers' sources and the filter were cleared because they named columns of the previous table."),
       };
     void this._meta.loadAttributes(logicalName);
   }
@@ -203,7 +206,11 @@ export class DcJobEditor extends LitElement {
     this._meta.addObject(object);
     this._update((d) => withCreatedObject(d, object, derived, this._ctx));
     this._clearError("target.object");
-    this._banner = { kind: "info", title: `Created ${object.label}`, message: `${derived.body.fields.length} fields, each mapped from its column.` };
+    this._banner = {
+      kind: "info",
+      title: msg(str`Created ${object.label}`),
+      message: msg(str`${derived.body.fields.length} fields, each mapped from its column.`),
+    };
   }
 
   private _onFieldAdded(e: EditorEvent<"dc-editor-field-added">) {
@@ -237,7 +244,7 @@ export class DcJobEditor extends LitElement {
     const sent = { ...input, mappings: this._draft.mappings.filter((m) => m.source && m.target) as Mapping[] };
     const local = localErrors(sent, this._draft, this._meta.entities);
     if (local.length) {
-      this._applyErrors(local, sent, "Some fields need your attention");
+      this._applyErrors(local, sent, msg("Some fields need your attention"));
       return null;
     }
     return input;
@@ -266,14 +273,14 @@ export class DcJobEditor extends LitElement {
       this._draft = { ...next, review: this._draft.review };
       this._initedFor = `${this.connection.id}/${job.id}`;
       this.job = job;
-      this._banner = { kind: "info", title: "Job saved", ...(warnings?.length ? { message: warnings.join(" ") } : {}) };
+      this._banner = { kind: "info", title: msg("Job saved"), ...(warnings?.length ? { message: warnings.join(" ") } : {}) };
       emit(this, "dc-job-saved", { job });
       return job;
     } catch (e) {
       if (isEdgeError(e) && (e.code === "validation_failed" || e.code === "quota_exceeded") && e.details?.length) {
-        this._applyErrors(e.details, input, e.message || "The job is not valid");
+        this._applyErrors(e.details, input, edgeErrorText(e, msg("The job is not valid")));
       } else {
-        this._banner = errorBanner("The job was not saved", e, { label: "Try again", run: () => void this._save() });
+        this._banner = errorBanner(msg("The job was not saved"), e, { label: msg("Try again"), run: () => void this._save() });
         void this.updateComplete.then(() => this.renderRoot.querySelector(".banner")?.scrollIntoView({ block: "nearest" }));
       }
       return null;
@@ -284,7 +291,7 @@ export class DcJobEditor extends LitElement {
 
   private _applyErrors(details: ReadonlyArray<{ path: string; message: string }>, sent: Pick<JobInput, "mappings">, title: string) {
     this._errors = errorsByKey(details, sent);
-    this._banner = { kind: "error", title, message: `${details.length} problem${details.length === 1 ? "" : "s"} to fix.` };
+    this._banner = { kind: "error", title, message: details.length === 1 ? msg("1 problem to fix.") : msg(str`${details.length} problems to fix.`) };
     void this.updateComplete.then(() => this._focusFirstError());
   }
 
@@ -346,14 +353,14 @@ export class DcJobEditor extends LitElement {
       }
     } catch (e) {
       if (draft && isEdgeError(e) && (e.code === "validation_failed" || e.code === "quota_exceeded") && e.details?.length) {
-        this._applyErrors(e.details, draft, e.message || "The job is not valid");
+        this._applyErrors(e.details, draft, edgeErrorText(e, msg("The job is not valid")));
         return;
       }
       const needsSignIn = isEdgeError(e) && (e.code === "dynamics_token_missing" || e.status === 401);
       this._previewError = {
         kind: "error",
-        title: "Could not fetch sample records",
-        message: needsSignIn ? "Sign in to Microsoft again (Re-authorize the connection), then retry." : (e as Error).message,
+        title: msg("Could not fetch sample records"),
+        message: needsSignIn ? msg("Sign in to Microsoft again (Re-authorize the connection), then retry.") : edgeErrorText(e),
         ...(isEdgeError(e) && e.requestId ? { requestId: e.requestId } : {}),
       };
     } finally {
@@ -365,7 +372,7 @@ export class DcJobEditor extends LitElement {
 
   override render() {
     if (!this.connection) return nothing;
-    const title = this.job ? `Edit job: ${this.job.name}` : "New job";
+    const title = this.job ? msg(str`Edit job: ${this.job.name}`) : msg("New job");
     return html`
       <div
         class="editor"
@@ -384,7 +391,7 @@ export class DcJobEditor extends LitElement {
       >
         <header part="header">
           <h2 id="editor-title">${title}</h2>
-          <button class="link" @click=${() => void this._back()}>Back to jobs</button>
+          <button class="link" @click=${() => void this._back()}>${msg("Back to jobs")}</button>
         </header>
         ${this._renderRestored()}
         ${renderBanner(this._banner, "banner", () => (this._banner = null), {
@@ -397,7 +404,7 @@ export class DcJobEditor extends LitElement {
             ? this._renderSections()
             : html`<div class="skeleton" aria-hidden="true"></div>
                 <div class="skeleton" aria-hidden="true"></div>
-                <p role="status">Loading the editor…</p>`
+                <p role="status">${msg("Loading the editor…")}</p>`
         }
         ${this._renderFooter()}
       </div>
@@ -461,11 +468,11 @@ export class DcJobEditor extends LitElement {
     return html`
       <div class="banner info" part="banner" role="status">
         <p>
-          <strong>Restored your unsaved changes</strong> from ${relativeTime(r.savedAt)}.
-          ${r.stale ? html`<span class="warning">The job was changed since; saving replaces those changes.</span>` : nothing}
+          ${msg(html`<strong>Restored your unsaved changes</strong> from ${relativeTime(r.savedAt)}.`)}
+          ${r.stale ? html`<span class="warning">${msg("The job was changed since; saving replaces those changes.")}</span>` : nothing}
         </p>
-        <button @click=${() => void this._discardRestored()}>Discard my changes</button>
-        <button class="link" @click=${() => this._drafts.dismissRestored()}>Keep them</button>
+        <button @click=${() => void this._discardRestored()}>${msg("Discard my changes")}</button>
+        <button class="link" @click=${() => this._drafts.dismissRestored()}>${msg("Keep them")}</button>
       </div>
     `;
   }
@@ -473,11 +480,14 @@ export class DcJobEditor extends LitElement {
   private _renderFooter() {
     const dirty = this._ready && this._dirty;
     const savedAt = this._drafts.savedAt;
-    const marker = savedAt && dirty ? `Draft saved locally ${relativeTime(savedAt)}` : dirty ? "Unsaved changes" : this.job ? "No unsaved changes" : "";
-    return html`<div class="footer" part="footer" role="group" aria-label="Save or discard">
+    const marker =
+      savedAt && dirty ? msg(str`Draft saved locally ${relativeTime(savedAt)}`) : dirty ? msg("Unsaved changes") : this.job ? msg("No unsaved changes") : "";
+    return html`<div class="footer" part="footer" role="group" aria-label=${msg("Save or discard")}>
       <span class="marker">${marker}</span>
-      <button @click=${() => void this._discard()} ?disabled=${this._saving}>Discard</button>
-      <button class="primary" @click=${() => void this._save()} ?disabled=${this._saving || !this._ready}>${this._saving ? "Saving…" : "Save"}</button>
+      <button @click=${() => void this._discard()} ?disabled=${this._saving}>${msg("Discard")}</button>
+      <button class="primary" @click=${() => void this._save()} ?disabled=${this._saving || !this._ready}>
+        ${this._saving ? msg("Saving…") : msg("Save")}
+      </button>
     </div>`;
   }
 }

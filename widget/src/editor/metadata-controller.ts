@@ -1,3 +1,4 @@
+import { msg, str } from "@lit/localize";
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { MetadataCache } from "../cache/metadata-cache";
 import { entityLabel } from "./metadata-views";
@@ -100,7 +101,7 @@ export class MetadataController implements ReactiveController {
         () => undefined,
       );
     } catch (e) {
-      this._failed(signal, "Could not load the Dynamics tables", e, () => void this.loadEntities(refresh));
+      this._failed(signal, msg("Could not load the Dynamics tables"), e, () => void this.loadEntities(refresh));
     }
   }
 
@@ -118,7 +119,7 @@ export class MetadataController implements ReactiveController {
         () => undefined,
       );
     } catch (e) {
-      this._failed(signal, `Could not load the columns of ${this.entityLabel(logicalName)}`, e, () => void this.loadAttributes(logicalName, refresh));
+      this._failed(signal, msg(str`Could not load the columns of ${this.entityLabel(logicalName)}`), e, () => void this.loadAttributes(logicalName, refresh));
     } finally {
       this._setLoading(logicalName, false);
     }
@@ -130,7 +131,7 @@ export class MetadataController implements ReactiveController {
       this.objects = await this._opts.client().request<TargetObject[]>("GET", "/objects", { signal });
       this._host.requestUpdate();
     } catch (e) {
-      this._failed(signal, "Could not load the target objects", e, () => void this.loadObjects());
+      this._failed(signal, msg("Could not load the target objects"), e, () => void this.loadObjects());
     }
   }
 

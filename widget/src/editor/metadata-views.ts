@@ -1,9 +1,12 @@
 /**
  * What the editor's sections derive from the loaded metadata: labels, attribute maps and the pickers' items.
- * Memoised on the arrays they read, so a picker's items keep their identity until its metadata changes (the combobox
- * rebuilds its search index whenever `items` is a new array — 800+ tables).
+ * Memoised on the arrays they read (and the language their badges are in), so a picker's items keep their identity
+ * until its metadata or the language changes (the combobox rebuilds its search index whenever `items` is a new array —
+ * 800+ tables).
  */
+import { msg, str } from "@lit/localize";
 import { isCompatibleAnyUse, isMappable } from "#contract/compatibility";
+import { getLocale } from "../l10n/localization";
 import type { ComboItem } from "./combobox";
 import { fieldTypeLabel, typeIcon } from "./compatibility";
 import { timeZones } from "./schedule";
@@ -31,11 +34,12 @@ export function attrLabel(attrs: readonly AttributeInfo[] | undefined, logicalNa
   return attrMap(attrs).get(logicalName)?.displayName || logicalName;
 }
 
-const entityItemsCache = new WeakMap<readonly EntityInfo[], ComboItem[]>();
+const entityItemsCache = new WeakMap<readonly EntityInfo[], { locale: string; items: ComboItem[] }>();
 /** The "Dynamics table" picker: by display name, with Custom and Change tracking badges. */
 export function entityItems(entities: readonly EntityInfo[] | null): ComboItem[] {
   if (!entities) return NO_ITEMS;
-  let items = entityItemsCache.get(entities);
+  const locale = getLocale();
+  let items = entityItemsCache.get(entities)?.locale === locale ? entityItemsCache.get(entities)!.items : undefined;
   if (!items) {
     items = [...entities]
       .sort((a, b) => (a.displayName || a.logicalName).localeCompare(b.displayName || b.logicalName))
@@ -43,27 +47,28 @@ export function entityItems(entities: readonly EntityInfo[] | null): ComboItem[]
         value: e.logicalName,
         label: e.displayName || e.logicalName,
         secondary: e.logicalName,
-        badges: [...(e.isCustom ? ["Custom"] : []), ...(e.changeTracking ? ["Change tracking"] : [])],
+        badges: [...(e.isCustom ? [msg("Custom")] : []), ...(e.changeTracking ? [msg("Change tracking")] : [])],
       }));
-    entityItemsCache.set(entities, items);
+    entityItemsCache.set(entities, { locale, items });
   }
   return items;
 }
 
-const objectItemsCache = new WeakMap<readonly TargetObject[], ComboItem[]>();
+const objectItemsCache = new WeakMap<readonly TargetObject[], { locale: string; items: ComboItem[] }>();
 /** The "Target object" picker. */
 export function objectItems(objects: readonly TargetObject[] | null): ComboItem[] {
   if (!objects) return NO_ITEMS;
-  let items = objectItemsCache.get(objects);
+  const locale = getLocale();
+  let items = objectItemsCache.get(objects)?.locale === locale ? objectItemsCache.get(objects)!.items : undefined;
   if (!items) {
-    items = objects.map((o) => ({ value: o.name, label: o.label, secondary: o.name, badges: [o.standard ? "Standard" : "Custom"] }));
-    objectItemsCache.set(objects, items);
+    items = objects.map((o) => ({ value: o.name, label: o.label, secondary: o.name, badges: [o.standard ? msg("Standard") : msg("Custom")] }));
+    objectItemsCache.set(objects, { locale, items });
   }
   return items;
 }
 
 function attrItem(a: AttributeInfo, hint?: string): ComboItem {
-  const badges = a.required === "required" ? ["Required"] : [];
+  const badges = a.required === "required" ? [msg("Required")] : [];
   return { value: a.logicalName, label: a.displayName || a.logicalName, secondary: a.logicalName, icon: typeIcon(a.type), badges, ...(hint ? { hint } : {}) };
 }
 
@@ -76,7 +81,7 @@ export function sourceItems(attrs: readonly AttributeInfo[] | undefined, fieldTy
   if (!attrs) return NO_ITEMS;
   let byKey = sourceItemsCache.get(attrs);
   if (!byKey) sourceItemsCache.set(attrs, (byKey = new Map()));
-  const key = `${fieldType ?? "*"}|${showAll}`;
+  const key = `${fieldType ?? "*"}|${showAll}|${getLocale()}`;
   const hit = byKey.get(key);
   if (hit) return hit;
   const mappable = attrs.filter((a) => isMappable(a));
@@ -86,10 +91,10 @@ export function sourceItems(attrs: readonly AttributeInfo[] | undefined, fieldTy
   const items = fits.map((a) => attrItem(a));
   if (fieldType && rest.length) {
     if (showAll) {
-      items.push(...rest.map((a) => attrItem(a, `${typeIcon(a.type).name} does not fit ${fieldTypeLabel(fieldType)}`)));
-      items.push({ value: "__hide", label: `Hide the ${rest.length} columns that do not fit`, action: true });
+      items.push(...rest.map((a) => attrItem(a, msg(str`${typeIcon(a.type).name} does not fit ${fieldTypeLabel(fieldType)}`))));
+      items.push({ value: "__hide", label: msg(str`Hide the ${rest.length} columns that do not fit`), action: true });
     } else {
-      items.push({ value: "__show", label: `Show all columns (${rest.length} more that do not fit ${fieldTypeLabel(fieldType)})`, action: true });
+      items.push({ value: "__show", label: msg(str`Show all columns (${rest.length} more that do not fit ${fieldTypeLabel(fieldType)})`), action: true });
     }
   }
   byKey.set(key, items);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cronError, cronToPreset, DEFAULT_PRESET, describeSchedule, nextRuns, presetToCron } from "./schedule";
+import { cronError, cronToPreset, DEFAULT_PRESET, nextRuns, presetToCron, weekdayNames } from "./schedule";
 
 describe("schedule presets", () => {
   it.each([
@@ -43,8 +43,9 @@ describe("schedule presets", () => {
     expect(nextRuns("nope", "UTC")).toEqual([]);
   });
 
-  it("says the schedule in words with the time zone", () => {
-    expect(describeSchedule("0 2 * * 1-5", "Europe/Berlin")).toBe("At 02:00, Monday through Friday (Europe/Berlin)");
-    expect(describeSchedule("not cron")).toBeNull();
+  it("names the weekdays Sunday first (cron's 0 … 6) in the widget's language", () => {
+    expect(weekdayNames("en")).toEqual(["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]);
+    expect(weekdayNames("de")[0]).toBe("Sonntag");
+    expect(weekdayNames("fr")[1]).toBe("lundi");
   });
 });

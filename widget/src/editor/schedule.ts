@@ -2,8 +2,8 @@
  * Schedule picker model: presets <-> 5-part cron, next run times (croner, time-zone aware) and the schedule in words
  * (cronstrue). The edge evaluates the same cron + IANA time zone each minute.
  */
+import { msg } from "@lit/localize";
 import { Cron } from "croner";
-import cronstrue from "cronstrue";
 
 export type ScheduleKind = "off" | "hourly" | "daily" | "weekdays" | "weekly" | "monthly" | "custom";
 
@@ -21,7 +21,12 @@ export interface SchedulePreset {
 
 export const DEFAULT_PRESET: SchedulePreset = { kind: "off", time: "02:00", weekday: 1, dayOfMonth: 1, cron: "0 2 * * *" };
 
-export const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"] as const;
+/** The days of the week in `locale`, Sunday first (cron's 0 … 6). */
+export function weekdayNames(locale?: string): string[] {
+  const f = new Intl.DateTimeFormat(locale, { weekday: "long", timeZone: "UTC" });
+  // 2026-01-04 was a Sunday.
+  return Array.from({ length: 7 }, (_, i) => f.format(new Date(Date.UTC(2026, 0, 4 + i))));
+}
 
 function hm(time: string): { h: number; m: number } {
   const match = /^(\d{1,2}):(\d{2})$/.exec(time.trim());
@@ -82,7 +87,7 @@ export function cronToPreset(cron: string | null | undefined): SchedulePreset {
 /** Why a cron expression is refused, or null when it is a valid 5-part expression. */
 export function cronError(cron: string): string | null {
   const parts = cron.trim().split(/\s+/).filter(Boolean);
-  if (parts.length !== 5) return "Use five parts: minute hour day-of-month month day-of-week (e.g. 0 2 * * *).";
+  if (parts.length !== 5) return msg("Use five parts: minute hour day-of-month month day-of-week (e.g. 0 2 * * *).");
   try {
     new Cron(parts.join(" "), { paused: true, mode: "5-part" });
     return null;
@@ -98,16 +103,6 @@ export function nextRuns(cron: string, timezone: string, count = 3, from: Date =
     return job.nextRuns(count, from);
   } catch {
     return [];
-  }
-}
-
-/** "At 02:00, Monday through Friday (Europe/Berlin)"; null when the expression is invalid. */
-export function describeSchedule(cron: string, timezone?: string): string | null {
-  try {
-    const words = cronstrue.toString(cron, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
-    return timezone ? `${words} (${timezone})` : words;
-  } catch {
-    return null;
   }
 }
 

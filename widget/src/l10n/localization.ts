@@ -7,12 +7,21 @@
  * the nearest supported language ("de-CH" → German), dates and numbers the exact tag (Swiss German formats).
  */
 import { configureLocalization, type LocaleModule } from "@lit/localize";
+import type * as EdgeTextModule from "./edge-text";
 import { sourceLocale, targetLocales } from "./generated/locale-codes";
+
+/** The widget's wording of the edge's error codes: only another language needs it, so it comes with the locales. */
+let edgeText: typeof EdgeTextModule | null = null;
+const withEdgeText = async (messages: Promise<LocaleModule>): Promise<LocaleModule> => {
+  const [m, t] = await Promise.all([messages, import("./edge-text")]);
+  edgeText = t;
+  return m;
+};
 
 // One lazy chunk per language, loaded the first time it is chosen.
 const LOADERS: Record<(typeof targetLocales)[number], () => Promise<LocaleModule>> = {
-  de: () => import("./generated/de"),
-  fr: () => import("./generated/fr"),
+  de: () => withEdgeText(import("./generated/de")),
+  fr: () => withEdgeText(import("./generated/fr")),
 };
 
 const { getLocale, setLocale } = configureLocalization({
@@ -51,5 +60,15 @@ export async function applyLocale(tag: string | null | undefined): Promise<void>
   }
   if (getLocale() !== messages) await setLocale(messages);
 }
+
+/** A failed edge call's message in the widget's language (edge-text.ts); the edge's own message in English. */
+export function edgeErrorText(e: unknown, fallback = ""): string {
+  if (edgeText) return edgeText.edgeErrorText(getLocale(), e, fallback);
+  const m = (e as { message?: unknown } | null)?.message;
+  return typeof m === "string" && m ? m : fallback || String(e);
+}
+
+/** A failed run's message in the widget's language (edge-text.ts); the edge's own message in English. */
+export const runErrorText = (error: { code: string; message: string }): string => edgeText?.runErrorText(getLocale(), error) ?? error.message;
 
 export { getLocale };

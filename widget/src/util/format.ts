@@ -5,8 +5,9 @@ import { formatLocale } from "../l10n/localization";
  * Formatting in the widget's language (its `locale` attribute, else the host page's `lang`: l10n/localization.ts),
  * through Intl; every function is safe with missing values.
  */
-const cache = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>();
-function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat>(kind: string, make: (locale: string) => T): T {
+type Formatter = Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat | Intl.ListFormat;
+const cache = new Map<string, Formatter>();
+function formatter<T extends Formatter>(kind: string, make: (locale: string) => T): T {
   const key = `${kind}|${formatLocale()}`;
   let f = cache.get(key) as T | undefined;
   if (!f) cache.set(key, (f = make(formatLocale())));
@@ -14,6 +15,10 @@ function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.Rela
 }
 
 export const formatNumber = (n: number | null | undefined): string => (n == null ? "—" : formatter("number", (l) => new Intl.NumberFormat(l)).format(n));
+
+/** "A, B and C" / "A, B or C" in the widget's language. */
+export const listFormat = (items: readonly string[], type: "conjunction" | "disjunction" = "conjunction"): string =>
+  formatter(`list-${type}`, (l) => new Intl.ListFormat(l, { type })).format(items);
 
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return "—";

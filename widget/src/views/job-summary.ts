@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { Job } from "#contract/job";
@@ -7,14 +8,10 @@ import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
 import { define } from "../util/define";
 import { asList, formatDateTime } from "../util/format";
-import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
-import { loadCronstrue, scheduleInWords } from "./schedule-words";
+import { deleteLabels, modeLabels, onMissingLabels } from "../util/job-wording";
+import { builtInNote, entityDisplayName } from "../util/names";
+import { CronWords } from "./schedule-words";
 import { adminOnlyNote } from "./ui";
-
-// The editor's wording (editor/job-editor.component.ts), repeated so a viewer's page does not load the editor chunk.
-const MODES: Record<string, string> = { upsert: "Insert and update", insert: "Insert only", update: "Update only" };
-const DELETES: Record<string, string> = { ignore: "Keep the record", soft: "Mark it as deleted", delete: "Delete it" };
-const ON_MISSING: Record<string, string> = { null: "Leave the field empty", skip: "Skip the record", error: "Report an error" };
 
 /**
  * A job's configuration, read-only: what a viewer sees instead of the job editor (every control of which writes, and
@@ -23,6 +20,7 @@ const ON_MISSING: Record<string, string> = { null: "Leave the field empty", skip
  * @event dc-job-summary-close - internal: back to the jobs
  * @csspart job-summary
  */
+@localized()
 export class DcJobSummary extends LitElement {
   static override styles = [
     shared,
@@ -60,13 +58,10 @@ export class DcJobSummary extends LitElement {
   @property({ attribute: false }) client!: EdgeClient;
 
   @state() private _objects = new Map<string, TargetObject>();
-  @state() private _cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
+  private readonly _cron = new CronWords(this);
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void loadCronstrue()
-      .then((c) => (this._cron = c))
-      .catch(() => {});
     void this.client.request("GET", "/objects").then(
       (list) => (this._objects = new Map(asList<TargetObject>(list).map((o) => [o.name, o]))),
       () => {
@@ -84,66 +79,69 @@ export class DcJobSummary extends LitElement {
     const target = this._objects.get(j.target.object)?.label ?? j.target.object;
     const after = j.dependsOn ? this.jobs.find((x) => x.id === j.dependsOn) : null;
     const notify = j.notify;
+    const modes: Record<string, { label: string }> = modeLabels();
+    const deletes: Record<string, string> = deleteLabels();
+    const onMissing: Record<string, string> = onMissingLabels();
     return html`<section class="stack" aria-labelledby="dc-job-title" part="job-summary">
       <div class="row">
         <h2 id="dc-job-title">${j.name}</h2>
         <span class="spacer"></span>
-        <button type="button" @click=${() => emit(this, "dc-runs-open", { job: this.job }, { local: true })}>Runs</button>
-        <button type="button" @click=${() => emit(this, "dc-job-summary-close", {}, { local: true })}>Back to jobs</button>
+        <button type="button" @click=${() => emit(this, "dc-runs-open", { job: this.job }, { local: true })}>${msg("Runs")}</button>
+        <button type="button" @click=${() => emit(this, "dc-job-summary-close", {}, { local: true })}>${msg("Back to jobs")}</button>
       </div>
-      ${adminOnlyNote("You are viewing this job's configuration. Only admins can change jobs.")}
+      ${adminOnlyNote(msg("You are viewing this job's configuration. Only admins can change jobs."))}
       <div class="card">
         <dl>
-          <dt>Source</dt>
+          <dt>${msg("Source")}</dt>
           <dd>${entityDisplayName(j.source.entity)} <span class="mono muted">(${j.source.entity})</span></dd>
-          <dt>Filter</dt>
-          <dd>${j.source.filter ? html`<span class="mono">${j.source.filter}</span>` : html`<span class="muted">All rows</span>`}</dd>
-          <dt>Target</dt>
+          <dt>${msg("Filter")}</dt>
+          <dd>${j.source.filter ? html`<span class="mono">${j.source.filter}</span>` : html`<span class="muted">${msg("All rows")}</span>`}</dd>
+          <dt>${msg("Target")}</dt>
           <dd>${target}</dd>
-          <dt>Records</dt>
-          <dd>${MODES[j.mode] ?? j.mode}</dd>
-          <dt>Deleted in Dynamics</dt>
-          <dd>${DELETES[j.deletes] ?? j.deletes}</dd>
-          <dt>Schedule</dt>
-          <dd>${!j.schedule && after ? `After “${after.name}”` : scheduleInWords(j.schedule, this._cron)}</dd>
+          <dt>${msg("Records")}</dt>
+          <dd>${modes[j.mode]?.label ?? j.mode}</dd>
+          <dt>${msg("Deleted in Dynamics")}</dt>
+          <dd>${deletes[j.deletes] ?? j.deletes}</dd>
+          <dt>${msg("Schedule")}</dt>
+          <dd>${!j.schedule && after ? msg(str`After “${after.name}”`) : this._cron.schedule(j.schedule)}</dd>
           ${
             after && j.schedule
-              ? html`<dt>Runs after</dt>
+              ? html`<dt>${msg("Runs after")}</dt>
                   <dd>“${after.name}”</dd>`
               : nothing
           }
-          <dt>Enabled</dt>
-          <dd>${j.enabled ? "On" : "Off"}</dd>
+          <dt>${msg("Enabled")}</dt>
+          <dd>${j.enabled ? msg("On") : msg("Off")}</dd>
           ${
             notify && (notify.onSuccess.length || notify.onPartial.length || notify.onFailure.length || notify.webhook)
-              ? html`<dt>Notifications</dt>
+              ? html`<dt>${msg("Notifications")}</dt>
                   <dd>
                     ${[
-                      notify.onFailure.length ? `on failure: ${notify.onFailure.join(", ")}` : "",
-                      notify.onPartial.length ? `on partial success: ${notify.onPartial.join(", ")}` : "",
-                      notify.onSuccess.length ? `on success: ${notify.onSuccess.join(", ")}` : "",
-                      notify.webhook ? "a webhook" : "",
+                      notify.onFailure.length ? msg(str`on failure: ${notify.onFailure.join(", ")}`) : "",
+                      notify.onPartial.length ? msg(str`on partial success: ${notify.onPartial.join(", ")}`) : "",
+                      notify.onSuccess.length ? msg(str`on success: ${notify.onSuccess.join(", ")}`) : "",
+                      notify.webhook ? msg("a webhook") : "",
                     ]
                       .filter(Boolean)
                       .join("; ")}
                   </dd>`
               : nothing
           }
-          <dt>Last changed</dt>
+          <dt>${msg("Last changed")}</dt>
           <dd>${formatDateTime(j.updatedAt)}</dd>
         </dl>
-        ${j.builtIn ? html`<p class="small muted">${BUILT_IN_NOTES[j.builtIn] ?? ""}</p>` : nothing}
+        ${j.builtIn ? html`<p class="small muted">${builtInNote(j.builtIn)}</p>` : nothing}
       </div>
 
-      <h3 id="dc-job-ids">Identifiers</h3>
+      <h3 id="dc-job-ids">${msg("Identifiers")}</h3>
       ${
         j.identifiers.length
           ? html`<div class="table-wrap">
               <table aria-labelledby="dc-job-ids">
                 <thead>
                   <tr>
-                    <th scope="col">Dynamics column</th>
-                    <th scope="col">${target} field</th>
+                    <th scope="col">${msg("Dynamics column")}</th>
+                    <th scope="col">${msg(str`${target} field`)}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -157,17 +155,17 @@ export class DcJobSummary extends LitElement {
                 </tbody>
               </table>
             </div>`
-          : html`<p class="muted">None: every run inserts.</p>`
+          : html`<p class="muted">${msg("None: every run inserts.")}</p>`
       }
 
-      <h3 id="dc-job-maps">Field mappings (${j.mappings.length})</h3>
+      <h3 id="dc-job-maps">${msg(str`Field mappings (${j.mappings.length})`)}</h3>
       <div class="table-wrap">
         <table aria-labelledby="dc-job-maps">
           <thead>
             <tr>
-              <th scope="col">Dynamics column</th>
-              <th scope="col">Uses</th>
-              <th scope="col">${target} field</th>
+              <th scope="col">${msg("Dynamics column")}</th>
+              <th scope="col">${msg("Uses")}</th>
+              <th scope="col">${msg(str`${target} field`)}</th>
             </tr>
           </thead>
           <tbody>
@@ -175,7 +173,7 @@ export class DcJobSummary extends LitElement {
               (m) =>
                 html`<tr>
                   <td class="mono">${m.via ? `${m.source} → ${m.via.entity}.${m.via.attribute}` : m.source}</td>
-                  <td>${m.use === "label" ? "Label" : "Value"}</td>
+                  <td>${m.use === "label" ? msg("Label") : msg("Value")}</td>
                   <td>${this._fieldLabel(j.target.object, m.target)}</td>
                 </tr>`,
             )}
@@ -185,15 +183,15 @@ export class DcJobSummary extends LitElement {
 
       ${
         j.lookups.length
-          ? html`<h3 id="dc-job-lookups">Lookups</h3>
+          ? html`<h3 id="dc-job-lookups">${msg("Lookups")}</h3>
               <div class="table-wrap">
                 <table aria-labelledby="dc-job-lookups">
                   <thead>
                     <tr>
-                      <th scope="col">${target} field</th>
-                      <th scope="col">Matched in</th>
-                      <th scope="col">Match on</th>
-                      <th scope="col">No match</th>
+                      <th scope="col">${msg(str`${target} field`)}</th>
+                      <th scope="col">${msg("Matched in")}</th>
+                      <th scope="col">${msg("Match on")}</th>
+                      <th scope="col">${msg("No match")}</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -203,7 +201,9 @@ export class DcJobSummary extends LitElement {
                           <td>${this._fieldLabel(j.target.object, l.target)}</td>
                           <td>${this._objects.get(l.object)?.label ?? l.object}</td>
                           <td class="mono">${l.match.map((m) => `${m.source} = ${m.field}`).join(", ")}</td>
-                          <td>${ON_MISSING[l.onMissing] ?? l.onMissing}; when empty: ${(ON_MISSING[l.onEmpty ?? "null"] ?? l.onEmpty ?? "").toLowerCase()}</td>
+                          <td>
+                            ${msg(str`${onMissing[l.onMissing] ?? l.onMissing}; when empty: ${(onMissing[l.onEmpty ?? "null"] ?? l.onEmpty ?? "").toLocaleLowerCase()}`)}
+                          </td>
                         </tr>`,
                     )}
                   </tbody>

@@ -9,11 +9,11 @@ import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
 import { define } from "../util/define";
 import { asList, formatDateTime, formatNumber, formatRelative } from "../util/format";
-import { BUILT_IN_NOTES, entityDisplayName } from "../util/names";
+import { builtInNote, entityDisplayName } from "../util/names";
 import { codeOf } from "./connection-form";
 import { openModal } from "./dialog";
 import { chainOrder, toJobInput } from "./job-input";
-import { loadCronstrue, scheduleInWords } from "./schedule-words";
+import { CronWords } from "./schedule-words";
 import { adminOnlyNote, errorBanner, runChip, skeletonRows } from "./ui";
 import { isActiveStatus, isCancelledRun } from "#contract/run";
 
@@ -167,16 +167,13 @@ export class DcJobsTable extends LitElement {
   @state() private _error: unknown = null;
   @state() private _rowError: { jobId: string; what: string; error: unknown } | null = null;
   @state() private _busy = new Set<string>();
-  @state() private _cron: Awaited<ReturnType<typeof loadCronstrue>> | null = null;
   @state() private _pendingDelete: Job | null = null;
   @state() private _notice: string | null = null;
+  private readonly _cron = new CronWords(this);
 
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    void loadCronstrue()
-      .then((c) => (this._cron = c))
-      .catch(() => {});
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -364,10 +361,10 @@ export class DcJobsTable extends LitElement {
           >
         </div>
         ${after ? html`<div class="small muted">${msg(str`Runs after “${after.name}”`)}</div>` : nothing}
-        ${job.builtIn ? html`<div class="small muted">${BUILT_IN_NOTES[job.builtIn] ?? ""}</div>` : nothing}
+        ${job.builtIn ? html`<div class="small muted">${builtInNote(job.builtIn)}</div>` : nothing}
       </td>
       <td data-label=${msg("Source → target")}>${entityDisplayName(job.source.entity)} → ${target}</td>
-      <td data-label=${msg("Schedule")}>${!job.schedule && after ? msg(str`After “${after.name}”`) : scheduleInWords(job.schedule, this._cron)}</td>
+      <td data-label=${msg("Schedule")}>${!job.schedule && after ? msg(str`After “${after.name}”`) : this._cron.schedule(job.schedule)}</td>
       <td data-label=${msg("Last run")}>
         ${
           last

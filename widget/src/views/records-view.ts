@@ -1,3 +1,4 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing } from "lit";
 import { property, state } from "lit/decorators.js";
 import type { Job } from "#contract/job";
@@ -11,6 +12,7 @@ import { errorBanner, skeletonRows } from "./ui";
 const PAGE = 50;
 
 /** The records a job has synced into its target object, paged; columns are the fields the job fills. */
+@localized()
 export class DcRecordsView extends LitElement {
   static override styles = [
     shared,
@@ -95,19 +97,19 @@ export class DcRecordsView extends LitElement {
     const label = this._object?.label ?? this.job.target.object;
     return html`<section class="stack" aria-labelledby="dc-rec-title" part="records">
       <div class="row">
-        <h2 id="dc-rec-title">${label} records from “${this.job.name}”</h2>
-        <span class="spacer"></span> <button type="button" @click=${() => this.load()}>Refresh</button>
+        <h2 id="dc-rec-title">${msg(str`${label} records from “${this.job.name}”`)}</h2>
+        <span class="spacer"></span> <button type="button" @click=${() => this.load()}>${msg("Refresh")}</button>
       </div>
-      ${this._error ? errorBanner("The records could not be loaded.", this._error, html`<button type="button" @click=${() => this.load()}>Retry</button>`) : nothing}
+      ${this._error ? errorBanner(msg("The records could not be loaded."), this._error, html`<button type="button" @click=${() => this.load()}>${msg("Retry")}</button>`) : nothing}
       ${
         this._records && this._records.length === 0 && !this._error
-          ? html`<p class="card muted">No records yet. Run the job to bring them in.</p>`
+          ? html`<p class="card muted">${msg("No records yet. Run the job to bring them in.")}</p>`
           : html`<div class="table-wrap">
               <table aria-labelledby="dc-rec-title" aria-busy=${this._records ? "false" : "true"}>
                 <thead>
                   <tr>
-                    ${this._records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">Loading…</th>`}
-                    <th scope="col">Updated</th>
+                    ${this._records ? cols.map((c) => html`<th scope="col">${c.label}</th>`) : html`<th scope="col">${msg("Loading…")}</th>`}
+                    <th scope="col">${msg("Updated")}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -129,8 +131,8 @@ export class DcRecordsView extends LitElement {
       ${
         this._records?.length
           ? html`<div class="row">
-              <span class="small muted">${formatNumber(this._records.length)} shown</span>
-              ${this._cursor ? html`<button type="button" ?disabled=${this._loadingMore} @click=${() => this._more()}>${this._loadingMore ? "Loading…" : "Show more"}</button>` : nothing}
+              <span class="small muted">${msg(str`${formatNumber(this._records.length)} shown`)}</span>
+              ${this._cursor ? html`<button type="button" ?disabled=${this._loadingMore} @click=${() => this._more()}>${this._loadingMore ? msg("Loading…") : msg("Show more")}</button>` : nothing}
             </div>`
           : nothing
       }

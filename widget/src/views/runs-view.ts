@@ -1,7 +1,6 @@
 import { localized, msg, str } from "@lit/localize";
 import { LitElement, css, html, nothing, type PropertyValues } from "lit";
 import { property, state } from "lit/decorators.js";
-import { ref } from "lit/directives/ref.js";
 import type { Job } from "#contract/job";
 import type { Run, RunRecordError } from "#contract/run";
 import type { EdgeClient } from "../api/edge-client";
@@ -10,6 +9,7 @@ import { emit } from "../events";
 import { shared } from "../styles/shared.styles";
 import { define } from "../util/define";
 import { asList, formatDateTime, formatDuration, formatNumber } from "../util/format";
+import { runErrorText } from "../l10n/localization";
 import { codeOf } from "./connection-form";
 import { runsChart } from "./runs-chart";
 import { openModal } from "./dialog";
@@ -18,10 +18,6 @@ import { isActiveStatus, isCancelledRun } from "#contract/run";
 
 const TRIGGERS = (): Record<string, string> => ({ manual: msg("Manual"), schedule: msg("Schedule"), chain: msg("Chain") });
 /** Sets the bar's width through the CSSOM: a `style` attribute would be blocked by a strict host CSP (style-src). */
-const barWidth = (pct: number | null) => (el?: Element) => {
-  if (el instanceof HTMLElement) el.style.width = pct === null ? "" : `${pct}%`;
-};
-
 const COUNT_KEYS = ["read", "inserted", "updated", "deleted", "skipped", "failed"] as const;
 
 /**
@@ -145,6 +141,9 @@ export class DcRunsView extends LitElement {
   protected override updated(changed: PropertyValues<this>): void {
     // The role followed a refreshed token down to viewer: a cancel confirmation left open would only earn a 403.
     if (changed.has("readOnly") && this.readOnly) this.renderRoot.querySelector<HTMLDialogElement>("#confirm-run-cancel[open]")?.close();
+    // The progress bar's width goes through the CSSOM: a style attribute would need CSP's style-src 'unsafe-inline'.
+    const bar = this.renderRoot.querySelector<HTMLElement>("[part=run-progress] .bar > span[data-pct]");
+    if (bar) bar.style.width = bar.dataset.pct ? `${bar.dataset.pct}%` : "";
   }
 
   async load(): Promise<void> {
@@ -300,7 +299,7 @@ export class DcRunsView extends LitElement {
             : active
               ? html`<span class="spacer"></span
                   ><button type="button" class="danger" id="run-cancel" ?disabled=${this._cancelling} @click=${this._askCancel}>
-                    ${this._cancelling ? msg("Cancelling…") : "Cancel run"}
+                    ${this._cancelling ? msg("Cancelling…") : msg("Cancel run")}
                   </button>`
               : nothing
         }
@@ -317,7 +316,7 @@ export class DcRunsView extends LitElement {
                 aria-valuemax=${total ?? nothing}
                 aria-valuenow=${pct === null || !total ? nothing : Math.min(total, p?.rowsSeen ?? 0)}
               >
-                <span ${ref(barWidth(pct))}></span>
+                <span data-pct=${pct ?? ""}></span>
               </div>
               <span
                 >${
@@ -343,12 +342,12 @@ export class DcRunsView extends LitElement {
       ${
         isCancelledRun(r)
           ? html`<div class="banner info" role="status">
-              <strong>${msg("The run was cancelled.")}</strong><span>${r.error!.message}.</span>
+              <strong>${msg("The run was cancelled.")}</strong><span>${cancelledBy(r.error!.message)}.</span>
               <span class="small">${msg("Records synced before it stopped stay. The next run continues from there.")}</span>
             </div>`
           : r.error
             ? html`<div class="banner error" role="alert">
-                <strong>${msg("The run failed.")}</strong><span>${r.error.message}</span>
+                <strong>${msg("The run failed.")}</strong><span>${runErrorText(r.error)}</span>
                 <details>
                   <summary>${msg("Details")}</summary>
                   <span class="small mono">${msg("Code:")} ${r.error.code}</span>
@@ -486,4 +485,10 @@ declare global {
   interface HTMLElementTagNameMap {
     "dc-runs-view": DcRunsView;
   }
+}
+
+/** The edge writes "Cancelled by <who>" (stores/runs.ts): the who is data, the words are the widget's. */
+function cancelledBy(message: string): string {
+  const m = /^Cancelled by (.+)$/.exec(message);
+  return m ? msg(str`Cancelled by ${m[1]!}`) : message;
 }

@@ -3,20 +3,25 @@ import { html, nothing, type TemplateResult } from "lit";
 import type { ConnectionStatus } from "#contract/connection";
 import type { RunStatus } from "#contract/run";
 import type { EdgeError } from "../api/edge-client";
+import { edgeErrorText } from "../l10n/localization";
 
 /** Inline error banner: what failed, the edge's message, what to do; code and request id folded away. */
 export function errorBanner(what: string, error: unknown, actions?: TemplateResult | typeof nothing): TemplateResult {
   const e = error as Partial<EdgeError> & Error;
   const hint = hintFor(e);
+  // In German or French the widget words the edge's code itself; the edge's English message moves to the details.
+  const text = edgeErrorText(e);
+  const original = e?.message && e.message !== text ? e.message : "";
   return html`<div class="banner error" role="alert" part="error-banner">
     <strong>${what}</strong>
-    <span>${e?.message ?? String(error)}</span>
+    <span>${text}</span>
     ${hint ? html`<span class="small">${hint}</span>` : nothing} ${actions && actions !== nothing ? html`<div class="row">${actions}</div>` : nothing}
     ${
       e?.code || e?.requestId
         ? html`<details>
             <summary>${msg("Details")}</summary>
             <div class="small mono">
+              ${original ? html`<div data-edge-text>${original}</div>` : nothing}
               ${e.code ? html`<div>${msg("Code:")} ${e.code}${e.status ? html` (HTTP ${e.status})` : nothing}</div>` : nothing}
               ${e.requestId ? html`<div>${msg("Request id:")} ${e.requestId}</div>` : nothing}
             </div>

@@ -1,8 +1,10 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, html, nothing } from "lit";
 import { property, state } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
 import { isCompatibleAnyUse, LOOKUP_TYPES } from "#contract/compatibility";
 import { openModal } from "../../views/dialog";
+import { edgeErrorText } from "../../l10n/localization";
 import { define } from "../../util/define";
 import type { Banner } from "../banner";
 import "../combobox";
@@ -59,6 +61,7 @@ const NEW_FIELD_TYPES: FieldType[] = [
  * @event dc-editor-attributes-need - `detail: { logicalName }` the related table's columns are needed.
  * @csspart add-field-dialog - the dialog.
  */
+@localized()
 export class DcEditorAddFieldDialog extends LitElement {
   /** The object the field is added to. */
   @property({ attribute: false }) object!: TargetObject;
@@ -137,8 +140,8 @@ export class DcEditorAddFieldDialog extends LitElement {
     if (!st || !obj || st.busy) return;
     const field = { name: st.name.trim(), label: st.label.trim(), type: st.type, required: false };
     const local: AddFieldForm["errors"] = {};
-    if (!field.name) local.name = "Give the field a name.";
-    if (!field.label) local.label = "Give the field a label.";
+    if (!field.name) local.name = msg("Give the field a name.");
+    if (!field.label) local.label = msg("Give the field a label.");
     if (local.name || local.label) {
       this._form = { ...st, errors: local };
       void this._focusError();
@@ -157,12 +160,12 @@ export class DcEditorAddFieldDialog extends LitElement {
       const from = p?.mapping.via ? `${attrLabel(sourceAttrs, st.source)} → ${read?.displayName ?? st.viaAttribute}` : attrLabel(sourceAttrs, st.source);
       const notice: Banner = {
         kind: "info",
-        title: `Added “${added.label}” to ${updated.label}`,
+        title: msg(str`Added “${added.label}” to ${updated.label}`),
         message: mapped
-          ? `Mapped from ${from}. Save the job to keep the mapping.`
+          ? msg(str`Mapped from ${from}. Save the job to keep the mapping.`)
           : st.source
-            ? `${from} does not fit ${fieldTypeLabel(added.type)}: choose its column below.`
-            : "Choose the column that fills it below.",
+            ? msg(str`${from} does not fit ${fieldTypeLabel(added.type)}: choose its column below.`)
+            : msg("Choose the column that fills it below."),
       };
       emitEditor(this, "dc-editor-field-added", { object: updated, field: added, mapping, notice });
       this._form = { ...st, busy: false };
@@ -178,7 +181,7 @@ export class DcEditorAddFieldDialog extends LitElement {
         }
         if (other.length) errors.form = other.join(" ");
       } else {
-        errors.form = `The field was not added: ${(e as Error).message}`;
+        errors.form = msg(str`The field was not added: ${edgeErrorText(e)}`);
       }
       this._form = { ...st, busy: false, errors, ...(isEdgeError(e) && e.requestId ? { requestId: e.requestId } : {}) };
       void this._focusError();
@@ -229,16 +232,16 @@ export class DcEditorAddFieldDialog extends LitElement {
         ${help ? html`<p class="help" id="af-${k}-help">${help}</p>` : nothing}
         ${fieldErr(k) ? html`<p class="error" id="af-${k}-err">${fieldErr(k)}</p>` : nothing}
       </div>`;
-    return html` <h3 id="add-field-h">Add a field to ${obj.label}</h3>
-      <p class="help">The field is added to ${obj.label} right away, for every job that fills it. Fields are never removed or retyped later.</p>
+    return html` <h3 id="add-field-h">${msg(str`Add a field to ${obj.label}`)}</h3>
+      <p class="help">${msg(str`The field is added to ${obj.label} right away, for every job that fills it. Fields are never removed or retyped later.`)}</p>
       <div class="stack">
         <dc-combobox
-          label="Column to fill it from"
-          placeholder="Optional"
+          label=${msg("Column to fill it from")}
+          placeholder=${msg("Optional")}
           .items=${sourceItems(this.attrs.get(this.entity), null)}
           .value=${st.source}
           .valueLabel=${st.source}
-          .description=${"Suggests the name, label and type, and maps the new field to this column."}
+          .description=${msg("Suggests the name, label and type, and maps the new field to this column.")}
           @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => {
             const a = attrMap(this.attrs.get(this.entity)).get(e.detail.value);
             this._set({ source: e.detail.value, through: false, viaEntity: a?.targets?.[0] ?? "", viaAttribute: "" });
@@ -255,7 +258,7 @@ export class DcEditorAddFieldDialog extends LitElement {
                     if (on && st.viaEntity) this._needAttributes(st.viaEntity);
                     this._set({ through: on, viaAttribute: "" });
                   }}
-                />Through lookup: use a column of the related record</label
+                />${msg("Through lookup: use a column of the related record")}</label
               >`
             : nothing
         }
@@ -266,7 +269,7 @@ export class DcEditorAddFieldDialog extends LitElement {
                   targets.length > 1
                     ? selectField(
                         "add-field.via.entity",
-                        "Related table",
+                        msg("Related table"),
                         st.viaEntity,
                         targets.map((t) => ({ value: t, label: label(t) })),
                         "",
@@ -276,26 +279,26 @@ export class DcEditorAddFieldDialog extends LitElement {
                         },
                         { id: "af-via-entity" },
                       )
-                    : html`<div class="field"><span class="label">Related table</span><span>${label(st.viaEntity)}</span></div>`
+                    : html`<div class="field"><span class="label">${msg("Related table")}</span><span>${label(st.viaEntity)}</span></div>`
                 }
                 ${
                   viaAttrs
                     ? html`<dc-combobox
-                        label="Column of ${label(st.viaEntity)}"
+                        label=${msg(str`Column of ${label(st.viaEntity)}`)}
                         .items=${sourceItems(viaAttrs, null)}
                         .value=${st.viaAttribute}
                         .valueLabel=${st.viaAttribute}
                         @dc-combobox-change=${(e: GlobalEventHandlersEventMap["dc-combobox-change"]) => this._set({ viaAttribute: e.detail.value })}
                       ></dc-combobox>`
-                    : html`<p class="help" role="status">Loading columns of ${label(st.viaEntity)}…</p>`
+                    : html`<p class="help" role="status">${msg(str`Loading columns of ${label(st.viaEntity)}…`)}</p>`
                 }
               </div>`
             : nothing
         }
         <div class="grid two">
-          ${text("label", "Label")} ${text("name", "Name", "Letters, digits and _; starts with a letter.")}
+          ${text("label", msg("Label"))} ${text("name", msg("Name"), msg("Letters, digits and _; starts with a letter."))}
           <div class="field">
-            <label for="af-type">Type</label>
+            <label for="af-type">${msg("Type")}</label>
             <select
               id="af-type"
               aria-invalid=${fieldErr("type") ? "true" : "false"}
@@ -314,8 +317,8 @@ export class DcEditorAddFieldDialog extends LitElement {
                 ${
                   st.requestId
                     ? html`<details>
-                        <summary>Details</summary>
-                        Request id: <code>${st.requestId}</code>
+                        <summary>${msg("Details")}</summary>
+                        ${msg("Request id:")} <code>${st.requestId}</code>
                       </details>`
                     : nothing
                 }
@@ -324,8 +327,8 @@ export class DcEditorAddFieldDialog extends LitElement {
         }
       </div>
       <div class="row actions">
-        <button class="primary" ?disabled=${st.busy} @click=${() => void this._submit()}>${st.busy ? "Adding…" : "Add field"}</button>
-        <button @click=${() => this._dialog?.close()}>Cancel</button>
+        <button class="primary" ?disabled=${st.busy} @click=${() => void this._submit()}>${st.busy ? msg("Adding…") : msg("Add field")}</button>
+        <button @click=${() => this._dialog?.close()}>${msg("Cancel")}</button>
       </div>`;
   }
 }

@@ -1,7 +1,9 @@
+import { localized, msg, str } from "@lit/localize";
 import { LitElement, html, nothing } from "lit";
 import { property, state } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
 import { isMappable } from "#contract/compatibility";
+import { edgeErrorText } from "../../l10n/localization";
 import { define } from "../../util/define";
 import { fieldTypeForAttribute, fieldTypeLabel } from "../compatibility";
 import { emitEditor } from "../editor-events";
@@ -25,6 +27,7 @@ interface CreateObjectForm {
  * @event dc-editor-create-object-toggle - `detail: { open }` when the panel opens or closes.
  * @event dc-editor-object-created - `detail: { object, derived }` once the edge created the object.
  */
+@localized()
 export class DcEditorCreateObject extends LitElement {
   /** The source table the object is made from. */
   @property({ attribute: false }) entity: EntityInfo | undefined;
@@ -78,7 +81,7 @@ export class DcEditorCreateObject extends LitElement {
       this._close();
     } catch (err) {
       const details = isEdgeError(err) && err.details?.length ? err.details.map((d) => `${d.path}: ${d.message}`).join("; ") : "";
-      this._form = { ...c, busy: false, error: `${(err as Error).message}${details ? ` (${details})` : ""}` };
+      this._form = { ...c, busy: false, error: `${edgeErrorText(err)}${details ? ` (${details})` : ""}` };
     }
   }
 
@@ -90,36 +93,36 @@ export class DcEditorCreateObject extends LitElement {
     const shown = q ? attrs.filter((a) => `${a.displayName} ${a.logicalName}`.toLowerCase().includes(q)) : attrs;
     const set = (patch: Partial<CreateObjectForm>) => (this._form = { ...c, ...patch });
     return html`<div class="sub" id="create-object" role="group" aria-labelledby="create-h">
-      <h4 id="create-h">New object from ${this.entity?.displayName}</h4>
+      <h4 id="create-h">${msg(str`New object from ${this.entity?.displayName ?? ""}`)}</h4>
       <div class="grid two">
         <div class="field">
-          <label for="create-name">Object name</label>
+          <label for="create-name">${msg("Object name")}</label>
           <input
             id="create-name"
             .value=${live(c.name)}
             @input=${(e: Event) => set({ name: (e.target as HTMLInputElement).value })}
             aria-describedby="create-name-help"
           />
-          <p class="help" id="create-name-help">Letters, digits and _; starts with a letter.</p>
+          <p class="help" id="create-name-help">${msg("Letters, digits and _; starts with a letter.")}</p>
         </div>
         <div class="field">
-          <label for="create-label">Label</label>
+          <label for="create-label">${msg("Label")}</label>
           <input id="create-label" .value=${live(c.label)} @input=${(e: Event) => set({ label: (e.target as HTMLInputElement).value })} />
         </div>
       </div>
       <fieldset>
-        <legend>Fields (${c.selected.size + 1} of ${attrs.length + 1}; Dynamics ID is always included)</legend>
+        <legend>${msg(str`Fields (${c.selected.size + 1} of ${attrs.length + 1}; Dynamics ID is always included)`)}</legend>
         <div class="row">
           <div class="grow field">
-            <label for="create-filter" class="visually-hidden">Filter columns</label>
+            <label for="create-filter" class="visually-hidden">${msg("Filter columns")}</label>
             <input
               id="create-filter"
-              placeholder="Filter columns"
+              placeholder=${msg("Filter columns")}
               .value=${live(c.filter)}
               @input=${(e: Event) => set({ filter: (e.target as HTMLInputElement).value })}
             />
           </div>
-          <button @click=${() => set({ selected: new Set([...c.selected, ...shown.map((a) => a.logicalName)]) })}>Select shown</button>
+          <button @click=${() => set({ selected: new Set([...c.selected, ...shown.map((a) => a.logicalName)]) })}>${msg("Select shown")}</button>
           <button
             @click=${() => {
               const s = new Set(c.selected);
@@ -127,7 +130,7 @@ export class DcEditorCreateObject extends LitElement {
               set({ selected: s });
             }}
           >
-            Clear shown
+            ${msg("Clear shown")}
           </button>
         </div>
         <div class="attr-list">
@@ -151,9 +154,9 @@ export class DcEditorCreateObject extends LitElement {
       ${c.error ? html`<p class="error" role="alert">${c.error}</p>` : nothing}
       <div class="row actions">
         <button class="primary" ?disabled=${c.busy || !c.name.trim()} @click=${() => void this._create()}>
-          ${c.busy ? "Creating…" : "Create object and map its fields"}
+          ${c.busy ? msg("Creating…") : msg("Create object and map its fields")}
         </button>
-        <button @click=${() => this._close()}>Cancel</button>
+        <button @click=${() => this._close()}>${msg("Cancel")}</button>
       </div>
     </div>`;
   }

@@ -1,3 +1,4 @@
+import { updateWhenLocaleChanges } from "@lit/localize";
 import { LitElement, html, nothing, type TemplateResult } from "lit";
 import { property } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
@@ -17,6 +18,12 @@ export abstract class EditorSection extends LitElement {
   @property({ attribute: false }) draft!: EditorDraft;
   /** Validation messages by form key (`name`, `mapping:LastName`, `lookups.0.target` …). */
   @property({ attribute: false }) errors: ReadonlyMap<string, string[]> = new Map();
+
+  constructor() {
+    super();
+    // What @localized() does, for an abstract base class: every section re-renders in a newly chosen language.
+    updateWhenLocaleChanges(this);
+  }
 
   protected override createRenderRoot() {
     return this;

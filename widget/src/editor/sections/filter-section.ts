@@ -1,10 +1,11 @@
+import { msg, str } from "@lit/localize";
 import { html, nothing } from "lit";
 import { property } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
 import { define } from "../../util/define";
 import "../combobox";
 import { emitEditor } from "../editor-events";
-import { buildFilter, OPERATORS, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "../filter-builder";
+import { buildFilter, OPERATORS, operatorLabel, operatorsFor, parseFilter, valueError, type FilterCondition, type FilterOperator } from "../filter-builder";
 import { attrMap, sourceItems } from "../metadata-views";
 import type { AttributeInfo } from "../types";
 import { EditorSection, editorSection, selectField } from "./editor-section";
@@ -38,14 +39,14 @@ export class DcEditorFilterSection extends EditorSection {
     return editorSection(
       4,
       "sec-filter",
-      "Filter",
+      msg("Filter"),
       html`
-        <p class="help">Only records that meet every condition are synced. Leave empty to sync all.</p>
+        <p class="help">${msg("Only records that meet every condition are synced. Leave empty to sync all.")}</p>
         ${
           conds === null
             ? html`<p class="help" role="note">
-                This filter was written by hand; edit the text below or
-                <button class="link" @click=${() => this._setConditions([])}>start over with the builder</button>.
+                ${msg("This filter was written by hand; edit the text below or")}
+                <button class="link" @click=${() => this._setConditions([])}>${msg("start over with the builder")}</button>.
               </p>`
             : html`${conds.map((c, i) => {
                   const a = attrs.get(c.attribute);
@@ -53,10 +54,10 @@ export class DcEditorFilterSection extends EditorSection {
                   const needsValue = OPERATORS.find((o) => o.op === c.operator)?.needsValue ?? true;
                   const vErr = c.attribute && needsValue && c.value !== "" ? valueError(a?.type, c.value) : null;
                   const set = (patch: Partial<FilterCondition>) => this._setConditions(conds.map((x, j) => (j === i ? { ...x, ...patch } : x)));
-                  return html`<div class="row" role="group" aria-label="Condition ${i + 1}">
+                  return html`<div class="row" role="group" aria-label=${msg(str`Condition ${i + 1}`)}>
                     <div class="grow">
                       <dc-combobox
-                        label="Condition ${i + 1}: column"
+                        label=${msg(str`Condition ${i + 1}: column`)}
                         .items=${items}
                         .value=${c.attribute}
                         .valueLabel=${c.attribute}
@@ -69,9 +70,9 @@ export class DcEditorFilterSection extends EditorSection {
                     <div class="grow">
                       ${selectField(
                         `filter.${i}.op`,
-                        `Condition ${i + 1}: operator`,
+                        msg(str`Condition ${i + 1}: operator`),
                         c.operator,
-                        ops.map((op) => ({ value: op, label: OPERATORS.find((o) => o.op === op)!.label })),
+                        ops.map((op) => ({ value: op, label: operatorLabel(op) })),
                         this._err(`filter.${i}.op`),
                         (v) => set({ operator: v as FilterOperator }),
                         { id: `flt-op-${i}` },
@@ -82,12 +83,12 @@ export class DcEditorFilterSection extends EditorSection {
                         ? html`<div class="grow field">
                             ${
                               a?.options?.length
-                                ? html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
+                                ? html`<label for="flt-val-${i}">${msg(str`Condition ${i + 1}: value`)}</label>
                                     <select id="flt-val-${i}" @change=${(e: Event) => set({ value: (e.target as HTMLSelectElement).value })}>
-                                      <option value="" ?selected=${c.value === ""}>Choose</option>
+                                      <option value="" ?selected=${c.value === ""}>${msg("Choose")}</option>
                                       ${a.options.map((o) => html`<option value=${String(o.value)} ?selected=${c.value === String(o.value)}>${o.label}</option>`)}
                                     </select>`
-                                : html`<label for="flt-val-${i}">Condition ${i + 1}: value</label>
+                                : html`<label for="flt-val-${i}">${msg(str`Condition ${i + 1}: value`)}</label>
                                     <input
                                       id="flt-val-${i}"
                                       type=${a?.type === "DateTime" ? "date" : "text"}
@@ -101,15 +102,17 @@ export class DcEditorFilterSection extends EditorSection {
                           </div>`
                         : nothing
                     }
-                    <button class="icon" aria-label="Remove condition ${i + 1}" @click=${() => this._setConditions(conds.filter((_, j) => j !== i))}>✕</button>
+                    <button class="icon" aria-label=${msg(str`Remove condition ${i + 1}`)} @click=${() => this._setConditions(conds.filter((_, j) => j !== i))}>
+                      ✕
+                    </button>
                   </div>`;
                 })}
                 <button ?disabled=${!d.entity} @click=${() => this._setConditions([...conds, { attribute: "", operator: "eq", value: "" }])}>
-                  Add condition
+                  ${msg("Add condition")}
                 </button>`
         }
         <div class="field spaced">
-          <label for="filter-text">OData filter</label>
+          <label for="filter-text">${msg("OData filter")}</label>
           <textarea
             id="filter-text"
             data-field-key="source.filter"
@@ -120,7 +123,7 @@ export class DcEditorFilterSection extends EditorSection {
             aria-describedby=${err ? "filter-text-err filter-text-help" : "filter-text-help"}
             @input=${(e: Event) => this._setText((e.target as HTMLTextAreaElement).value)}
           ></textarea>
-          <p class="help" id="filter-text-help">The $filter sent to Dynamics. Editing it here updates the builder when it can.</p>
+          <p class="help" id="filter-text-help">${msg("The $filter sent to Dynamics. Editing it here updates the builder when it can.")}</p>
           ${err ? html`<p class="error" id="filter-text-err">${err}</p>` : nothing}
         </div>
       `,

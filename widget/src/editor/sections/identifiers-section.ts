@@ -1,29 +1,20 @@
+import { msg, str } from "@lit/localize";
 import { html, nothing } from "lit";
 import { property } from "lit/decorators.js";
 import { define } from "../../util/define";
+import { deleteLabels, modeLabels, onMissingLabels } from "../../util/job-wording";
 import "../combobox";
 import type { DeletePolicy, EditorDraft, JobMode, OnMissing } from "../job-model";
 import { sourceItems } from "../metadata-views";
 import type { AttributeInfo, EntityInfo, TargetObject } from "../types";
 import { EditorSection, editorSection } from "./editor-section";
 
-const MODES: Array<{ value: JobMode; label: string; help: string }> = [
-  { value: "upsert", label: "Insert and update", help: "New records are added, existing ones (same identifier) updated." },
-  { value: "insert", label: "Insert only", help: "Only adds records; existing ones are left alone." },
-  { value: "update", label: "Update only", help: "Only changes records that already exist." },
-];
-
-const DELETES: Array<{ value: DeletePolicy; label: string }> = [
-  { value: "ignore", label: "Keep the record" },
-  { value: "soft", label: "Mark it as deleted" },
-  { value: "delete", label: "Delete it" },
-];
-
-const ON_MISSING: Array<{ value: OnMissing; label: string }> = [
-  { value: "null", label: "Leave the field empty" },
-  { value: "skip", label: "Skip the record" },
-  { value: "error", label: "Report an error" },
-];
+const MODES = (): Array<{ value: JobMode; label: string; help: string }> =>
+  Object.entries(modeLabels()).map(([value, l]) => ({ value: value as JobMode, ...l }));
+const DELETES = (): Array<{ value: DeletePolicy; label: string }> =>
+  Object.entries(deleteLabels()).map(([value, label]) => ({ value: value as DeletePolicy, label }));
+const ON_MISSING = (): Array<{ value: OnMissing; label: string }> =>
+  Object.entries(onMissingLabels()).map(([value, label]) => ({ value: value as OnMissing, label }));
 
 type Lookup = EditorDraft["lookups"][number];
 
@@ -46,21 +37,23 @@ export class DcEditorIdentifiersSection extends EditorSection {
   override render() {
     const d = this.draft;
     const fieldOpts = [
-      { value: "", label: "Choose a field" },
-      ...(this.object?.fields ?? []).filter((f) => f.type !== "reference").map((f) => ({ value: f.name, label: `${f.label}${f.unique ? " (unique)" : ""}` })),
+      { value: "", label: msg("Choose a field") },
+      ...(this.object?.fields ?? [])
+        .filter((f) => f.type !== "reference")
+        .map((f) => ({ value: f.name, label: f.unique ? msg(str`${f.label} (unique)`) : f.label })),
     ];
     const srcItems = sourceItems(this.attrs, null);
     const ids = (next: EditorDraft["identifiers"], ...clear: string[]) => this._edit({ identifiers: next }, "identifiers", ...clear);
     return editorSection(
       3,
       "sec-identifiers",
-      "Identifiers and lookups",
+      msg("Identifiers and lookups"),
       html`
         <div class="grid two">
           <fieldset data-field-key="mode">
-            <legend>When a record arrives</legend>
+            <legend>${msg("When a record arrives")}</legend>
             <div class="choices stacked">
-              ${MODES.map(
+              ${MODES().map(
                 (mo) =>
                   html`<label
                     ><input type="radio" name="mode" .checked=${d.mode === mo.value} @change=${() => this._edit({ mode: mo.value })} />${mo.label}
@@ -70,15 +63,15 @@ export class DcEditorIdentifiersSection extends EditorSection {
             </div>
           </fieldset>
           <fieldset data-field-key="deletes">
-            <legend>When a record is deleted in Dynamics</legend>
+            <legend>${msg("When a record is deleted in Dynamics")}</legend>
             <div class="choices stacked">
-              ${DELETES.map((o) => html`<label><input type="radio" name="deletes" .checked=${d.deletes === o.value} @change=${() => this._edit({ deletes: o.value })} />${o.label}</label>`)}
+              ${DELETES().map((o) => html`<label><input type="radio" name="deletes" .checked=${d.deletes === o.value} @change=${() => this._edit({ deletes: o.value })} />${o.label}</label>`)}
             </div>
           </fieldset>
         </div>
 
-        <h4>Identifier (upsert key)</h4>
-        <p class="help">Which field recognises a record that was synced before. Usually Dynamics ID filled from the table's id column.</p>
+        <h4>${msg("Identifier (upsert key)")}</h4>
+        <p class="help">${msg("Which field recognises a record that was synced before. Usually Dynamics ID filled from the table's id column.")}</p>
         ${this._err("identifiers") ? html`<p class="error" data-field-key="identifiers" tabindex="-1">${this._err("identifiers")}</p>` : nothing}
         ${d.identifiers.map(
           (id, i) =>
@@ -86,7 +79,7 @@ export class DcEditorIdentifiersSection extends EditorSection {
               <div class="grow">
                 ${this._select(
                   `identifiers.${i}.target`,
-                  `Identifier ${i + 1}: target field`,
+                  msg(str`Identifier ${i + 1}: target field`),
                   id.target,
                   fieldOpts,
                   (v) => ({ identifiers: d.identifiers.map((x, j) => (j === i ? { ...x, target: v } : x)) }),
@@ -95,7 +88,7 @@ export class DcEditorIdentifiersSection extends EditorSection {
               </div>
               <div class="grow">
                 <dc-combobox
-                  label="Identifier ${i + 1}: column"
+                  label=${msg(str`Identifier ${i + 1}: column`)}
                   data-field-key="identifiers.${i}.source"
                   .items=${srcItems}
                   .value=${id.source}
@@ -108,15 +101,15 @@ export class DcEditorIdentifiersSection extends EditorSection {
                     )}
                 ></dc-combobox>
               </div>
-              <button class="icon" aria-label="Remove identifier ${i + 1}" @click=${() => ids(d.identifiers.filter((_, j) => j !== i))}>✕</button>
+              <button class="icon" aria-label=${msg(str`Remove identifier ${i + 1}`)} @click=${() => ids(d.identifiers.filter((_, j) => j !== i))}>✕</button>
             </div>`,
         )}
-        ${d.identifiers.length < 3 ? html`<button @click=${() => ids([...d.identifiers, { target: "", source: d.identifiers.length ? "" : (this.entity?.primaryIdAttribute ?? "") }])}>Add identifier</button>` : nothing}
+        ${d.identifiers.length < 3 ? html`<button @click=${() => ids([...d.identifiers, { target: "", source: d.identifiers.length ? "" : (this.entity?.primaryIdAttribute ?? "") }])}>${msg("Add identifier")}</button>` : nothing}
 
-        <h4>Lookups</h4>
-        <p class="help">Link each record to a record of another object, found by matching fields (up to 6).</p>
+        <h4>${msg("Lookups")}</h4>
+        <p class="help">${msg("Link each record to a record of another object, found by matching fields (up to 6).")}</p>
         ${d.lookups.map((l, i) => this._renderLookup(l, i))}
-        ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null", onEmpty: "null" }] })}>Add lookup</button>` : nothing}
+        ${d.lookups.length < 20 ? html`<button @click=${() => this._edit({ lookups: [...d.lookups, { target: "", object: "", match: [{ source: "", field: "" }], onMissing: "null", onEmpty: "null" }] })}>${msg("Add lookup")}</button>` : nothing}
       `,
     );
   }
@@ -128,14 +121,14 @@ export class DcEditorIdentifiersSection extends EditorSection {
     const lookup = (patch: Partial<Lookup>) => ({ lookups: d.lookups.map((x, j) => (j === i ? { ...x, ...patch } : x)) });
     const targetFields = (obj?.fields ?? []).filter((f) => f.type === "reference" || f.type === "id" || f.type === "string");
     const srcItems = sourceItems(this.attrs, null);
-    return html`<div class="sub" role="group" aria-label="Lookup ${i + 1}">
+    return html`<div class="sub" role="group" aria-label=${msg(str`Lookup ${i + 1}`)}>
       <div class="grid two">
         ${this._select(
           `lookups.${i}.target`,
-          "Field to fill",
+          msg("Field to fill"),
           l.target,
           [
-            { value: "", label: "Choose a field" },
+            { value: "", label: msg("Choose a field") },
             ...targetFields.map((f) => ({ value: f.name, label: `${f.label}${f.references ? ` (→ ${f.references})` : ""}` })),
           ],
           (v) => {
@@ -146,21 +139,21 @@ export class DcEditorIdentifiersSection extends EditorSection {
         )}
         ${this._select(
           `lookups.${i}.object`,
-          "Find the record in",
+          msg("Find the record in"),
           l.object,
-          [{ value: "", label: "Choose an object" }, ...(this.objects ?? []).map((o) => ({ value: o.name, label: o.label }))],
+          [{ value: "", label: msg("Choose an object") }, ...(this.objects ?? []).map((o) => ({ value: o.name, label: o.label }))],
           (v) => lookup({ object: v, match: l.match.map((m) => ({ ...m, field: "" })) }),
           { id: `lk-object-${i}` },
         )}
       </div>
       <fieldset>
-        <legend>Match when</legend>
+        <legend>${msg("Match when")}</legend>
         ${l.match.map(
           (m, k) =>
             html`<div class="row">
               <div class="grow">
                 <dc-combobox
-                  label="Column ${k + 1}"
+                  label=${msg(str`Column ${k + 1}`)}
                   data-field-key="lookups.${i}.match.${k}.source"
                   .items=${srcItems}
                   .value=${m.source}
@@ -173,26 +166,26 @@ export class DcEditorIdentifiersSection extends EditorSection {
               <div class="grow">
                 ${this._select(
                   `lookups.${i}.match.${k}.field`,
-                  `equals field ${k + 1} of ${other?.label ?? "the object"}`,
+                  other ? msg(str`equals field ${k + 1} of ${other.label}`) : msg(str`equals field ${k + 1} of the object`),
                   m.field,
-                  [{ value: "", label: "Choose a field" }, ...(other?.fields ?? []).map((f) => ({ value: f.name, label: f.label }))],
+                  [{ value: "", label: msg("Choose a field") }, ...(other?.fields ?? []).map((f) => ({ value: f.name, label: f.label }))],
                   (v) => lookup({ match: l.match.map((x, q) => (q === k ? { ...x, field: v } : x)) }),
                   { id: `lk-${i}-field-${k}` },
                 )}
               </div>
-              ${l.match.length > 1 ? html`<button class="icon" aria-label="Remove match ${k + 1} of lookup ${i + 1}" @click=${() => this._edit(lookup({ match: l.match.filter((_, q) => q !== k) }))}>✕</button>` : nothing}
+              ${l.match.length > 1 ? html`<button class="icon" aria-label=${msg(str`Remove match ${k + 1} of lookup ${i + 1}`)} @click=${() => this._edit(lookup({ match: l.match.filter((_, q) => q !== k) }))}>✕</button>` : nothing}
             </div>`,
         )}
-        ${l.match.length < 6 ? html`<button @click=${() => this._edit(lookup({ match: [...l.match, { source: "", field: "" }] }))}>Add match field</button>` : html`<p class="help">Up to 6 match fields.</p>`}
+        ${l.match.length < 6 ? html`<button @click=${() => this._edit(lookup({ match: [...l.match, { source: "", field: "" }] }))}>${msg("Add match field")}</button>` : html`<p class="help">${msg("Up to 6 match fields.")}</p>`}
       </fieldset>
       <div class="row">
         <div class="grow">
-          ${this._select(`lookups.${i}.onMissing`, "When no record matches", l.onMissing, ON_MISSING, (v) => lookup({ onMissing: v }), { id: `lk-missing-${i}` })}
+          ${this._select(`lookups.${i}.onMissing`, msg("When no record matches"), l.onMissing, ON_MISSING(), (v) => lookup({ onMissing: v }), { id: `lk-missing-${i}` })}
         </div>
         <div class="grow">
-          ${this._select(`lookups.${i}.onEmpty`, "When the column is empty", l.onEmpty, ON_MISSING, (v) => lookup({ onEmpty: v }), { id: `lk-empty-${i}` })}
+          ${this._select(`lookups.${i}.onEmpty`, msg("When the column is empty"), l.onEmpty, ON_MISSING(), (v) => lookup({ onEmpty: v }), { id: `lk-empty-${i}` })}
         </div>
-        <button @click=${() => this._edit({ lookups: d.lookups.filter((_, j) => j !== i) })}>Remove lookup ${i + 1}</button>
+        <button @click=${() => this._edit({ lookups: d.lookups.filter((_, j) => j !== i) })}>${msg(str`Remove lookup ${i + 1}`)}</button>
       </div>
     </div>`;
   }

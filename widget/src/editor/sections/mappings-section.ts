@@ -1,7 +1,9 @@
+import { msg, str } from "@lit/localize";
 import { html, nothing, type TemplateResult } from "lit";
 import { property, query, state } from "lit/decorators.js";
 import { hasLabel, isCompatible, LOOKUP_TYPES } from "#contract/compatibility";
 import { define } from "../../util/define";
+import { listFormat } from "../../util/format";
 import { autoMap } from "../auto-map";
 import "../combobox";
 import { fieldTypeLabel, OPTION_TYPES, preferredUse, typeIcon } from "../compatibility";
@@ -83,8 +85,8 @@ export class DcEditorMappingsSection extends EditorSection {
     emitEditor(this, "dc-editor-notice", {
       banner: {
         kind: "info",
-        title: n ? `Auto-map filled ${n} field${n === 1 ? "" : "s"}` : "Auto-map found nothing more to map",
-        ...(n ? { message: "Rows marked “Review” are guesses: check each one, or accept them all." } : {}),
+        title: n === 1 ? msg("Auto-map filled 1 field") : n ? msg(str`Auto-map filled ${n} fields`) : msg("Auto-map found nothing more to map"),
+        ...(n ? { message: msg("Rows marked “Review” are guesses: check each one, or accept them all.") } : {}),
       },
     });
   }
@@ -108,25 +110,25 @@ export class DcEditorMappingsSection extends EditorSection {
     const obj = this.object;
     let body: TemplateResult;
     if (!d.entity || !d.targetObject) {
-      body = html`<p class="help">Choose a Dynamics table and a target object first.</p>`;
+      body = html`<p class="help">${msg("Choose a Dynamics table and a target object first.")}</p>`;
     } else if (!obj || (!this.attrs.has(d.entity) && this.attrsLoading.has(d.entity))) {
       body = html`<div class="skeleton" aria-hidden="true"></div>
-        <p role="status" class="help">Loading columns…</p>`;
+        <p role="status" class="help">${msg("Loading columns…")}</p>`;
     } else {
       const reviewCount = d.review.length;
       body = html` <div class="toolbar">
-          <button @click=${() => this._runAutoMap()} ?disabled=${!this._sourceAttrs.length}>Auto-map</button>
-          <span class="help">Fills empty rows by name and type.</span>
+          <button @click=${() => this._runAutoMap()} ?disabled=${!this._sourceAttrs.length}>${msg("Auto-map")}</button>
+          <span class="help">${msg("Fills empty rows by name and type.")}</span>
           ${
             reviewCount
-              ? html`<span class="badge guess" role="status">${reviewCount} to review</span>
-                  <button class="link" @click=${() => this._edit({ review: [] })}>Accept all guesses</button>`
+              ? html`<span class="badge guess" role="status">${msg(str`${reviewCount} to review`)}</span>
+                  <button class="link" @click=${() => this._edit({ review: [] })}>${msg("Accept all guesses")}</button>`
               : nothing
           }
-          <button class="push" aria-haspopup="dialog" @click=${() => void this._addField?.show()}>Add a field to ${obj.label}</button>
+          <button class="push" aria-haspopup="dialog" @click=${() => void this._addField?.show()}>${msg(str`Add a field to ${obj.label}`)}</button>
         </div>
         ${this._err("mappings") ? html`<p class="error" data-field-key="mappings" tabindex="-1">${this._err("mappings")}</p>` : nothing}
-        <div class="mappings" role="list" aria-label="Field mappings">${orderFields(obj.fields).map((f) => this._renderRow(f))}</div>
+        <div class="mappings" role="list" aria-label=${msg("Field mappings")}>${orderFields(obj.fields).map((f) => this._renderRow(f))}</div>
         <dc-editor-add-field-dialog
           .object=${obj}
           .entity=${d.entity}
@@ -137,7 +139,7 @@ export class DcEditorMappingsSection extends EditorSection {
           @dc-editor-dialog-close=${() => this._onDialogClose()}
         ></dc-editor-add-field-dialog>`;
     }
-    return editorSection(2, "sec-mappings", "Field mappings", body);
+    return editorSection(2, "sec-mappings", msg("Field mappings"), body);
   }
 
   private _renderRow(f: ObjectField) {
@@ -150,9 +152,9 @@ export class DcEditorMappingsSection extends EditorSection {
       return html`<div class="mapping" role="listitem" part="mapping-row">
         <div>
           <div class="target-name">${f.label}</div>
-          <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.references ? ` to ${f.references}` : ""}</div>
+          <div class="target-meta">${f.name} · ${f.references ? msg(str`${fieldTypeLabel(f.type)} to ${f.references}`) : fieldTypeLabel(f.type)}</div>
         </div>
-        <p class="help">Filled by a lookup (section 3).</p>
+        <p class="help">${msg("Filled by a lookup (section 3).")}</p>
         <div></div>
       </div>`;
     }
@@ -161,16 +163,16 @@ export class DcEditorMappingsSection extends EditorSection {
     return html`<div class="mapping ${guess ? "guess" : ""}" role="listitem" part="mapping-row" data-target=${f.name}>
       <div>
         <div class="target-name">
-          ${f.label} ${f.required ? html`<span class="badge required">Required</span>` : nothing}
-          ${guess ? html`<span class="badge guess">Review</span>` : nothing}
+          ${f.label} ${f.required ? html`<span class="badge required">${msg("Required")}</span>` : nothing}
+          ${guess ? html`<span class="badge guess">${msg("Review")}</span>` : nothing}
         </div>
-        <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.unique ? " · unique" : ""}</div>
+        <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.unique ? ` · ${msg("unique")}` : ""}</div>
       </div>
       <div>
         <dc-combobox
           hide-label
-          label="Column for ${f.label}"
-          placeholder="Not mapped"
+          label=${msg(str`Column for ${f.label}`)}
+          placeholder=${msg("Not mapped")}
           data-field-key=${key}
           .items=${sourceItems(this.attrs.get(d.entity), f.type, this._showAll.has(key))}
           .value=${m?.source ?? ""}
@@ -182,12 +184,22 @@ export class DcEditorMappingsSection extends EditorSection {
         ${
           m && attr
             ? html`<div class="mapping-extra">
-                ${attr && !via && !isCompatible(attr, f.type, m.use) ? html`<span class="warning" role="note">⚠ ${typeIcon(attr.type).name}${m.use === "label" ? " label" : ""} does not fit ${fieldTypeLabel(f.type)}.</span>` : nothing}
+                ${
+                  attr && !via && !isCompatible(attr, f.type, m.use)
+                    ? html`<span class="warning" role="note"
+                        >${
+                          m.use === "label"
+                            ? msg(str`⚠ ${typeIcon(attr.type).name} label does not fit ${fieldTypeLabel(f.type)}.`)
+                            : msg(str`⚠ ${typeIcon(attr.type).name} does not fit ${fieldTypeLabel(f.type)}.`)
+                        }</span
+                      >`
+                    : nothing
+                }
                 ${
                   isLookup
                     ? html`<label class="check"
                         ><input type="checkbox" .checked=${!!via} @change=${(e: Event) => this._toggleVia(f, attr, (e.target as HTMLInputElement).checked)} />
-                        Through lookup: use a column of the related record</label
+                        ${msg("Through lookup: use a column of the related record")}</label
                       >`
                     : nothing
                 }
@@ -198,8 +210,8 @@ export class DcEditorMappingsSection extends EditorSection {
         ${m && via && attr ? this._renderVia(f, m, attr) : nothing}
       </div>
       <div class="mapping-actions">
-        ${guess ? html`<button class="icon" aria-label="Accept the guess for ${f.label}" @click=${() => this._edit((dd) => ({ ...dd, review: dd.review.filter((t) => t !== f.name) }))}>OK</button>` : nothing}
-        ${m ? html`<button class="icon" aria-label="Clear the mapping of ${f.label}" @click=${() => this._setMapping(f.name, null)}>✕</button>` : nothing}
+        ${guess ? html`<button class="icon" aria-label=${msg(str`Accept the guess for ${f.label}`)} @click=${() => this._edit((dd) => ({ ...dd, review: dd.review.filter((t) => t !== f.name) }))}>${msg("OK")}</button>` : nothing}
+        ${m ? html`<button class="icon" aria-label=${msg(str`Clear the mapping of ${f.label}`)} @click=${() => this._setMapping(f.name, null)}>✕</button>` : nothing}
       </div>
     </div>`;
   }
@@ -209,15 +221,15 @@ export class DcEditorMappingsSection extends EditorSection {
     const name = `use-${f.name}`;
     const opts: Array<{ v: "value" | "label"; label: string }> = LOOKUP_TYPES.has(attr.type)
       ? [
-          { v: "value", label: "Record id" },
-          { v: "label", label: "Name" },
+          { v: "value", label: msg("Record id") },
+          { v: "label", label: msg("Name") },
         ]
       : [
-          { v: "value", label: "Value" },
-          { v: "label", label: "Label" },
+          { v: "value", label: msg("Value") },
+          { v: "label", label: msg("Label") },
         ];
     return html`<fieldset class="choices" data-field-key="${mappingKey(f.name)}.use">
-      <legend class="visually-hidden">Use the value or the label of ${attr.displayName}</legend>
+      <legend class="visually-hidden">${msg(str`Use the value or the label of ${attr.displayName}`)}</legend>
       ${opts.map(
         (o) =>
           html`<label
@@ -246,7 +258,7 @@ export class DcEditorMappingsSection extends EditorSection {
           targets.length > 1
             ? selectField(
                 `${rowKey}.entity`,
-                `Related table (${attr.displayName} can point to ${targets.map(label).join(" or ")})`,
+                msg(str`Related table (${attr.displayName} can point to ${listFormat(targets.map(label), "disjunction")})`),
                 via.entity,
                 targets.map((t) => ({ value: t, label: label(t) })),
                 this._err(`${rowKey}.entity`),
@@ -256,12 +268,12 @@ export class DcEditorMappingsSection extends EditorSection {
                 },
                 { id: `via-entity-${f.name}` },
               )
-            : html`<div class="field"><span class="label">Related table</span><span>${label(via.entity || targets[0] || "")}</span></div>`
+            : html`<div class="field"><span class="label">${msg("Related table")}</span><span>${label(via.entity || targets[0] || "")}</span></div>`
         }
         ${
           attrs
             ? html`<dc-combobox
-                label="Column of ${label(via.entity)}"
+                label=${msg(str`Column of ${label(via.entity)}`)}
                 data-field-key=${rowKey}
                 .items=${sourceItems(attrs, f.type, this._showAll.has(rowKey))}
                 .value=${via.attribute}
@@ -272,7 +284,7 @@ export class DcEditorMappingsSection extends EditorSection {
                 }}
                 @dc-combobox-action=${(e: GlobalEventHandlersEventMap["dc-combobox-action"]) => this._toggleShowAll(rowKey, e.detail.value)}
               ></dc-combobox>`
-            : html`<p class="help" role="status">Loading columns of ${label(via.entity)}…</p>`
+            : html`<p class="help" role="status">${msg(str`Loading columns of ${label(via.entity)}…`)}</p>`
         }
       </div>
     </div>`;

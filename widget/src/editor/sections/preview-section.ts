@@ -1,3 +1,4 @@
+import { msg, str } from "@lit/localize";
 import { html, nothing, type TemplateResult } from "lit";
 import { property } from "lit/decorators.js";
 import { define } from "../../util/define";
@@ -20,7 +21,7 @@ export interface PreviewResult {
 }
 
 function displayValue(v: unknown): TemplateResult | string {
-  if (v === null || v === undefined) return html`<span class="null">empty</span>`;
+  if (v === null || v === undefined) return html`<span class="null">${msg("empty")}</span>`;
   if (Array.isArray(v)) return v.map((x) => String(x)).join(", ");
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
@@ -55,30 +56,34 @@ export class DcEditorPreviewPanel extends EditorSection {
     return editorSection(
       6,
       "sec-preview",
-      "Preview",
+      msg("Preview"),
       html`
         <div class="toolbar">
           <button ?disabled=${this.busy || this.disabled} @click=${() => emitEditor(this, "dc-editor-preview-run", {})}>
-            ${this.busy ? "Fetching…" : "Fetch 10 sample records"}
+            ${this.busy ? msg("Fetching…") : msg("Fetch 10 sample records")}
           </button>
-          <span class="help">Reads live from Dynamics and maps what you see here, saved or not; nothing is written.</span>
+          <span class="help">${msg("Reads live from Dynamics and maps what you see here, saved or not; nothing is written.")}</span>
         </div>
         ${renderBanner(this.error, "preview-error", () => emitEditor(this, "dc-editor-preview-dismiss", {}))}
         ${
           p
             ? html` <p role="status" class="help">
-                  ${p.rows.length} record${p.rows.length === 1 ? "" : "s"}, ${p.rows.reduce((n, r) => n + r.errors.length, 0)} problem(s).
+                  ${
+                    p.rows.length === 1
+                      ? msg(str`1 record, ${p.rows.reduce((n, r) => n + r.errors.length, 0)} problem(s).`)
+                      : msg(str`${p.rows.length} records, ${p.rows.reduce((n, r) => n + r.errors.length, 0)} problem(s).`)
+                  }
                 </p>
                 ${
                   p.rows.length
-                    ? html`<div class="table-wrap" tabindex="0" role="region" aria-label="Sample records">
+                    ? html`<div class="table-wrap" tabindex="0" role="region" aria-label=${msg("Sample records")}>
                         <table part="preview-table">
                           <caption>
-                            Mapped values of ${p.rows.length} sample records; cells with a problem say why.
+                            ${msg(str`Mapped values of ${p.rows.length} sample records; cells with a problem say why.`)}
                           </caption>
                           <thead>
                             <tr>
-                              <th scope="col">Dynamics id</th>
+                              <th scope="col">${msg("Dynamics id")}</th>
                               ${allCols.map((c) => html`<th scope="col">${label(c)}</th>`)}
                             </tr>
                           </thead>
@@ -98,7 +103,7 @@ export class DcEditorPreviewPanel extends EditorSection {
                           </tbody>
                         </table>
                       </div>`
-                    : html`<p class="help">No records matched the filter.</p>`
+                    : html`<p class="help">${msg("No records matched the filter.")}</p>`
                 }
                 ${
                   p.rows.some((r) => r.errors.some((e) => !e.field || !allCols.includes(e.field)))

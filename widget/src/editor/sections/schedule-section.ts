@@ -1,22 +1,25 @@
+import { msg } from "@lit/localize";
 import { html, nothing } from "lit";
 import { property } from "lit/decorators.js";
 import { live } from "lit/directives/live.js";
 import { define } from "../../util/define";
+import { formatLocale } from "../../l10n/localization";
+import { CronWords } from "../../views/schedule-words";
 import "../combobox";
 import type { EditorDraft } from "../job-model";
 import { zoneItems } from "../metadata-views";
-import { cronError, describeSchedule, formatRun, nextRuns, presetToCron, WEEKDAYS, type ScheduleKind } from "../schedule";
+import { cronError, formatRun, nextRuns, presetToCron, weekdayNames, type ScheduleKind } from "../schedule";
 import type { Job } from "../types";
 import { EditorSection, editorSection } from "./editor-section";
 
-const SCHEDULE_KINDS: Array<{ kind: ScheduleKind; label: string }> = [
-  { kind: "off", label: "Off (run manually)" },
-  { kind: "hourly", label: "Hourly" },
-  { kind: "daily", label: "Daily" },
-  { kind: "weekdays", label: "Weekdays (Monday to Friday)" },
-  { kind: "weekly", label: "Weekly" },
-  { kind: "monthly", label: "Monthly" },
-  { kind: "custom", label: "Custom (cron expression)" },
+const SCHEDULE_KINDS = (): Array<{ kind: ScheduleKind; label: string }> => [
+  { kind: "off", label: msg("Off (run manually)") },
+  { kind: "hourly", label: msg("Hourly") },
+  { kind: "daily", label: msg("Daily") },
+  { kind: "weekdays", label: msg("Weekdays (Monday to Friday)") },
+  { kind: "weekly", label: msg("Weekly") },
+  { kind: "monthly", label: msg("Monthly") },
+  { kind: "custom", label: msg("Custom (cron expression)") },
 ];
 
 /**
@@ -33,13 +36,16 @@ export class DcEditorScheduleSection extends EditorSection {
   /** The connection the job reads. */
   @property({ attribute: false }) connectionId = "";
 
+  /** The schedule in words (cronstrue and the current language's words, loaded lazily). */
+  private readonly _words = new CronWords(this);
+
   override render() {
     const d = this.draft;
     const s = d.schedule;
     const cron = presetToCron(s);
     const cronErr = s.kind === "custom" ? cronError(s.cron) : null;
     const runs = cron && !cronErr ? nextRuns(cron, d.timezone, 3) : [];
-    const words = cron && !cronErr ? describeSchedule(cron, d.timezone) : null;
+    const words = cron && !cronErr ? this._words.describe(cron, d.timezone) : null;
     const setS = (patch: Partial<typeof s>) => this._edit({ schedule: { ...s, ...patch } }, "schedule.cron");
     const schedule = (patch: Partial<typeof s>): Partial<EditorDraft> => ({ schedule: { ...s, ...patch } });
     const sameConnJobs = this.jobs.filter((j) => j.id !== this.jobId && j.connectionId === this.connectionId);
@@ -48,21 +54,21 @@ export class DcEditorScheduleSection extends EditorSection {
     return editorSection(
       5,
       "sec-schedule",
-      "Schedule and notifications",
+      msg("Schedule and notifications"),
       html`
         <div class="grid two">
           ${this._select(
             "schedule.kind",
-            "Run",
+            msg("Run"),
             s.kind,
-            SCHEDULE_KINDS.map((k) => ({ value: k.kind, label: k.label })),
+            SCHEDULE_KINDS().map((k) => ({ value: k.kind, label: k.label })),
             (v) => schedule({ kind: v }),
             { id: "sch-kind", clear: ["schedule.cron"] },
           )}
           ${
             s.kind === "hourly"
               ? html`<div class="field">
-                  <label for="sch-minute">At minute</label>
+                  <label for="sch-minute">${msg("At minute")}</label>
                   <input
                     id="sch-minute"
                     type="number"
@@ -77,7 +83,7 @@ export class DcEditorScheduleSection extends EditorSection {
           ${
             ["daily", "weekdays", "weekly", "monthly"].includes(s.kind)
               ? html`<div class="field">
-                  <label for="sch-time">Time</label>
+                  <label for="sch-time">${msg("Time")}</label>
                   <input
                     id="sch-time"
                     type="time"
@@ -91,9 +97,9 @@ export class DcEditorScheduleSection extends EditorSection {
             s.kind === "weekly"
               ? this._select(
                   "schedule.weekday",
-                  "Day of the week",
+                  msg("Day of the week"),
                   String(s.weekday),
-                  WEEKDAYS.map((w, i) => ({ value: String(i), label: w })),
+                  weekdayNames(formatLocale()).map((w, i) => ({ value: String(i), label: w })),
                   (v) => schedule({ weekday: Number(v) }),
                   { id: "sch-weekday", clear: ["schedule.cron"] },
                 )
@@ -102,7 +108,7 @@ export class DcEditorScheduleSection extends EditorSection {
           ${
             s.kind === "monthly"
               ? html`<div class="field">
-                  <label for="sch-dom">Day of the month</label>
+                  <label for="sch-dom">${msg("Day of the month")}</label>
                   <input
                     id="sch-dom"
                     type="number"
@@ -112,14 +118,14 @@ export class DcEditorScheduleSection extends EditorSection {
                     aria-describedby="sch-dom-help"
                     @input=${(e: Event) => setS({ dayOfMonth: Math.max(1, Math.min(28, Number((e.target as HTMLInputElement).value) || 1)) })}
                   />
-                  <p class="help" id="sch-dom-help">1 to 28, so every month has it.</p>
+                  <p class="help" id="sch-dom-help">${msg("1 to 28, so every month has it.")}</p>
                 </div>`
               : nothing
           }
           ${
             s.kind === "custom"
               ? html`<div class="field">
-                  <label for="sch-cron">Cron expression</label>
+                  <label for="sch-cron">${msg("Cron expression")}</label>
                   <input
                     id="sch-cron"
                     data-field-key="schedule.cron"
@@ -130,7 +136,7 @@ export class DcEditorScheduleSection extends EditorSection {
                     aria-describedby=${cronFieldErr ? "sch-cron-err sch-cron-help" : "sch-cron-help"}
                     @input=${(e: Event) => setS({ cron: (e.target as HTMLInputElement).value })}
                   />
-                  <p class="help" id="sch-cron-help">minute hour day-of-month month day-of-week</p>
+                  <p class="help" id="sch-cron-help">${msg("minute hour day-of-month month day-of-week")}</p>
                   ${cronFieldErr ? html`<p class="error" id="sch-cron-err">${cronFieldErr}</p>` : nothing}
                 </div>`
               : nothing
@@ -138,7 +144,7 @@ export class DcEditorScheduleSection extends EditorSection {
           ${
             s.kind !== "off"
               ? html`<dc-combobox
-                  label="Time zone"
+                  label=${msg("Time zone")}
                   data-field-key="schedule.timezone"
                   .items=${zoneItems()}
                   .value=${d.timezone}
@@ -154,9 +160,9 @@ export class DcEditorScheduleSection extends EditorSection {
         ${
           runs.length
             ? html`<div>
-                <span class="label" id="next-runs">Next runs</span>
+                <span class="label" id="next-runs">${msg("Next runs")}</span>
                 <ol class="runs" aria-labelledby="next-runs">
-                  ${runs.map((r) => html`<li><time datetime=${r.toISOString()}>${formatRun(r, d.timezone)}</time></li>`)}
+                  ${runs.map((r) => html`<li><time datetime=${r.toISOString()}>${formatRun(r, d.timezone, formatLocale())}</time></li>`)}
                 </ol>
               </div>`
             : nothing
@@ -165,27 +171,36 @@ export class DcEditorScheduleSection extends EditorSection {
         <div class="grid two spaced">
           ${this._select(
             "dependsOn",
-            "Runs after",
+            msg("Runs after"),
             d.dependsOn ?? "",
-            [{ value: "", label: "No other job" }, ...sameConnJobs.map((j) => ({ value: j.id, label: j.name }))],
+            [{ value: "", label: msg("No other job") }, ...sameConnJobs.map((j) => ({ value: j.id, label: j.name }))],
             (v) => ({ dependsOn: v || null }),
-            { id: "depends-on", help: "Run this job each time the chosen job finishes (in addition to its own schedule)." },
+            { id: "depends-on", help: msg("Run this job each time the chosen job finishes (in addition to its own schedule).") },
           )}
           <div class="field">
-            <span class="label">Enabled</span
+            <span class="label">${msg("Enabled")}</span
             ><label class="check"
-              ><input type="checkbox" .checked=${d.enabled} @change=${(e: Event) => this._edit({ enabled: (e.target as HTMLInputElement).checked })} />Run on
-              schedule and in chains</label
+              ><input type="checkbox" .checked=${d.enabled} @change=${(e: Event) => this._edit({ enabled: (e.target as HTMLInputElement).checked })} />${msg(
+                "Run on schedule and in chains",
+              )}</label
             >
           </div>
         </div>
 
-        <h4>Notifications</h4>
+        <h4>${msg("Notifications")}</h4>
         <div class="grid two">
-          ${this._input("notify.onFailure", "E-mail when a run fails", d.notify.onFailure, (v) => notify({ onFailure: v }), { type: "text", help: "Separate several addresses with commas.", placeholder: "ops@example.com" })}
-          ${this._input("notify.onPartial", "E-mail when some records fail", d.notify.onPartial, (v) => notify({ onPartial: v }))}
-          ${this._input("notify.onSuccess", "E-mail when a run succeeds", d.notify.onSuccess, (v) => notify({ onSuccess: v }))}
-          ${this._input("notify.webhook", "Webhook URL", d.notify.webhook, (v) => notify({ webhook: v }), { type: "url", placeholder: "https://example.com/hooks/dynamics", help: "Receives every run's outcome, signed with HMAC-SHA256." })}
+          ${this._input("notify.onFailure", msg("E-mail when a run fails"), d.notify.onFailure, (v) => notify({ onFailure: v }), {
+            type: "text",
+            help: msg("Separate several addresses with commas."),
+            placeholder: "ops@example.com",
+          })}
+          ${this._input("notify.onPartial", msg("E-mail when some records fail"), d.notify.onPartial, (v) => notify({ onPartial: v }))}
+          ${this._input("notify.onSuccess", msg("E-mail when a run succeeds"), d.notify.onSuccess, (v) => notify({ onSuccess: v }))}
+          ${this._input("notify.webhook", msg("Webhook URL"), d.notify.webhook, (v) => notify({ webhook: v }), {
+            type: "url",
+            placeholder: "https://example.com/hooks/dynamics",
+            help: msg("Receives every run's outcome, signed with HMAC-SHA256."),
+          })}
         </div>
       `,
     );

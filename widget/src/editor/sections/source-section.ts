@@ -1,6 +1,8 @@
+import { msg, str } from "@lit/localize";
 import { html, nothing } from "lit";
 import { property, query, state } from "lit/decorators.js";
 import { define } from "../../util/define";
+import { formatNumber } from "../../util/format";
 import "../combobox";
 import { relativeTime, TickController } from "../controllers";
 import "../dialogs/create-object";
@@ -52,38 +54,38 @@ export class DcEditorSourceSection extends EditorSection {
     return editorSection(
       1,
       "sec-source",
-      "Source and target",
+      msg("Source and target"),
       html`
         <div class="grid two">
-          ${this._input("name", "Job name", d.name, (v) => ({ name: v }), { required: true, placeholder: "Accounts → Companies" })}
+          ${this._input("name", msg("Job name"), d.name, (v) => ({ name: v }), { required: true, placeholder: msg("Accounts → Companies") })}
           <div></div>
           <div class="field">
             <dc-combobox
-              label="Dynamics table"
+              label=${msg("Dynamics table")}
               required
               data-field-key="source.entity"
-              placeholder=${loadingEntities ? "Loading tables…" : `Search ${this.entities?.length ?? 0} tables by name`}
+              placeholder=${loadingEntities ? msg("Loading tables…") : msg(str`Search ${formatNumber(this.entities?.length ?? 0)} tables by name`)}
               .items=${entityItems(this.entities)}
               .value=${d.entity}
               .valueLabel=${d.entity}
               .error=${this._err("source.entity")}
-              .description=${e ? `${e.changeTracking ? "Change tracking on: later runs read only what changed." : "No change tracking: runs compare modified dates."}` : ""}
+              .description=${e ? (e.changeTracking ? msg("Change tracking on: later runs read only what changed.") : msg("No change tracking: runs compare modified dates.")) : ""}
               ?disabled=${loadingEntities}
               @dc-combobox-change=${(ev: GlobalEventHandlersEventMap["dc-combobox-change"]) => emitEditor(this, "dc-editor-entity-pick", { logicalName: ev.detail.value })}
             ></dc-combobox>
             <p class="help">
-              ${this.entitiesAt ? html`Table list from ${relativeTime(this.entitiesAt)}.` : nothing}
+              ${this.entitiesAt ? msg(str`Table list from ${relativeTime(this.entitiesAt)}.`) : nothing}
               <button class="link" ?disabled=${this.refreshing} @click=${() => emitEditor(this, "dc-editor-metadata-refresh", {})}>
-                ${this.refreshing ? "Refreshing…" : "Refresh tables and columns"}
+                ${this.refreshing ? msg("Refreshing…") : msg("Refresh tables and columns")}
               </button>
             </p>
           </div>
           <div class="field">
             <dc-combobox
-              label="Target object"
+              label=${msg("Target object")}
               required
               data-field-key="target.object"
-              placeholder=${this.objects === null ? "Loading objects…" : "Choose an object"}
+              placeholder=${this.objects === null ? msg("Loading objects…") : msg("Choose an object")}
               .items=${objectItems(this.objects)}
               .value=${d.targetObject}
               .valueLabel=${d.targetObject}
@@ -99,7 +101,7 @@ export class DcEditorSourceSection extends EditorSection {
                 aria-expanded=${this._createOpen ? "true" : "false"}
                 aria-controls="create-object"
               >
-                Create a custom object from this table
+                ${msg("Create a custom object from this table")}
               </button>
             </p>
           </div>
