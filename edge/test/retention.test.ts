@@ -7,6 +7,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RETENTION_BATCH, sweepRetention } from "../src/sync/retention";
+import { runSchedulerTick } from "../src/sync/scheduler";
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -148,6 +149,14 @@ describe("retention sweep", () => {
     expect(await runsOf(t)).not.toContain(twelve);
     expect([await pagesOf(seven), await errorsOf(seven)]).toEqual([1, 0]);
     expect(await errorsOf(three)).toBe(1);
+  });
+
+  it("runs in every cron tick", async () => {
+    const t = tenant();
+    await seedAudit(t, 100);
+    await seedAudit(t, 1);
+    await runSchedulerTick(env, Date.now());
+    expect(await count("SELECT COUNT(*) AS n FROM audit_log WHERE tenant = ?", t)).toBe(1);
   });
 
   it("refuses a RETENTION_DAYS that is not a whole number of days ≥ 1, deleting nothing", async () => {
