@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the package's typings are built from the entry alone
+/// <reference path="./cronstrue-locales.d.ts" />
 import { msg } from "@lit/localize";
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type { Job } from "#contract/job";
