@@ -131,6 +131,8 @@ interface FakeState {
   requests: Array<{ method: string; path: string; body?: unknown; dynamicsToken?: string }>;
   /** Details to answer the next POST/PUT /jobs with (400 validation_failed). */
   failNextSave: Array<{ path: string; message: string }> | null;
+  /** Another answer for failNextSave's details than 400 validation_failed (e.g. 422 quota_exceeded). */
+  failNextSaveAs?: { status: number; code: "quota_exceeded"; message: string } | null;
   /** Details to answer the next POST /jobs/preview (an unsaved draft) with (400 validation_failed). */
   failNextPreview: Array<{ path: string; message: string }> | null;
   delayMs: number;
@@ -224,8 +226,10 @@ const client = {
     if ((method === "POST" && p === "/jobs") || (method === "PUT" && /^\/jobs\/[^/]+$/.test(p))) {
       if (state.failNextSave) {
         const details = state.failNextSave;
+        const as = state.failNextSaveAs ?? { status: 400, code: "validation_failed" as const, message: "The job is not valid" };
         state.failNextSave = null;
-        throw new EdgeError(400, "validation_failed", "The job is not valid", details);
+        state.failNextSaveAs = null;
+        throw new EdgeError(as.status, as.code, as.message, details);
       }
       const now = new Date().toISOString();
       const id = method === "PUT" ? p.split("/")[2]! : `job_${state.jobs.length + 1}`;
