@@ -51,7 +51,7 @@ export async function startScheduledRun(env: Env, m: RunStartMessage): Promise<R
 }
 
 /** Messages started at once by one consumer invocation: each start is two D1 statements and one Durable Object call. */
-const PARALLEL_STARTS = 10;
+export const PARALLEL_STARTS = 10;
 
 /** The run queue's consumer: each message acked once handled, retried with backoff when the start failed. */
 export async function consumeRunStarts(env: Env, messages: readonly Message<RunStartMessage>[]): Promise<Record<RunStartOutcome | "retried", number>> {
