@@ -1,5 +1,5 @@
 /**
- * Quotas per tenant (http/quotas.ts): each limit answers 422 quota_exceeded with a detail naming the limit, its value
+ * Quotas per tenant (quotas/tenant-quotas.ts): each limit answers 422 quota_exceeded with a detail naming the limit, its value
  * and its variable; concurrent creates never overshoot where the storage allows it. Limits other than the defaults are
  * set per request (the app called with a modified env), as a deployment sets them in wrangler.toml [vars].
  */

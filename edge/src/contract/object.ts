@@ -34,7 +34,7 @@ export type ObjectField = z.infer<typeof ObjectField>;
 
 /**
  * D1 allows 100 columns per table; every object table has 5 system columns (stores/object-tables.ts). More fields are
- * refused as 422 quota_exceeded (edge/src/http/quotas.ts), not by the body's shape.
+ * refused as 422 quota_exceeded (edge/src/quotas/tenant-quotas.ts), not by the body's shape.
  */
 export const MAX_OBJECT_FIELDS = 95;
 

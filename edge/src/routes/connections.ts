@@ -3,7 +3,7 @@ import { AuthorizeConnectionBody, CreateConnectionBody, RenameConnectionBody } f
 import type { AppEnv } from "../http/app-env";
 import { notFound, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";
-import { requireConnectionRoom } from "../http/quotas";
+import { requireConnectionRoom } from "../quotas/tenant-quotas";
 import { normalizeOrgUrl } from "../security/org-url";
 import { audit } from "../stores/audit";
 import { connectionForAudit, deleteConnection, getConnection, listConnections, putConnection, toWire, type StoredConnection } from "../stores/connections";

@@ -13,12 +13,12 @@ import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection } from "../stores/connections";
 import { previewJob } from "../jobs/preview";
 import { latestRuns } from "../stores/runs";
-import { createJobWithinQuota, requireScheduleInterval } from "../http/quotas";
+import { createJobWithinQuota, requireScheduleInterval } from "../quotas/tenant-quotas";
 
 /**
  * The request body as a job: zod shape, then cross-validation (`selfId`: the job being replaced, null for a new one).
  * Create, replace and the draft preview all accept exactly what this accepts (the schedule within the deployment's
- * shortest interval, http/quotas.ts, included).
+ * shortest interval, quotas/tenant-quotas.ts, included).
  */
 async function readValidJob(c: Context<AppEnv>, selfId: string | null): Promise<{ draft: JobDraft; warnings: string[] }> {
   const draft = await readJson(c, JobInput);

@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { notFound } from "../http/errors";
 import { parseWith, readJson } from "../http/validate";
 import { audit } from "../stores/audit";
-import { createObjectWithinQuota, requireFieldRoom } from "../http/quotas";
+import { createObjectWithinQuota, requireFieldRoom } from "../quotas/tenant-quotas";
 import { getObject, listObjects, updateObject } from "../stores/objects";
 import { listRecords, parseRecordFilter } from "../stores/records";
 

@@ -8,7 +8,7 @@ import type { StartRunBody } from "#contract/run";
 import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../http/auth";
 import { ApiError, notFound, validationFailed } from "../http/errors";
-import { startManualRun } from "../http/quotas";
+import { startManualRun } from "../quotas/tenant-quotas";
 import { readJson } from "../http/validate";
 import { audit } from "../stores/audit";
 import { getJob, listJobs } from "../stores/jobs";

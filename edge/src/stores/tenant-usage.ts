@@ -1,5 +1,5 @@
 /**
- * How much a tenant uses of what the quotas limit (http/quotas.ts): connections (KV), jobs (their schedule-index rows in
+ * How much a tenant uses of what the quotas limit (quotas/tenant-quotas.ts): connections (KV), jobs (their schedule-index rows in
  * D1: every job has one, written before its KV value), objects and runs started by hand (D1).
  */
 import type { Env } from "../env";

@@ -21,7 +21,7 @@ import { deleteJob, putJob } from "../stores/jobs";
 import { ManualRunLimitError, type RunRow } from "../stores/runs";
 import { shortestInterval } from "../sync/cron";
 import { startRun } from "../sync/start";
-import { ApiError } from "./errors";
+import { ApiError } from "../http/errors";
 
 /** The deployment's limits per tenant. */
 export interface TenantQuotas {
