@@ -45,8 +45,8 @@ export interface PendingMessage {
 
 /**
  * How long a claim holds a row: well above one delivery's timeout (10 s per POST, 30 s per SMTP reply; the claim is
- * renewed right before each send, see holdClaim), so a live pass never loses a row it is sending; a pass that died mid-delivery (isolate evicted) gives its
- * rows back when the lease runs out, and the next cron tick retries them.
+ * renewed right before each send, see holdClaim), so a live pass never loses a row it is sending; a pass that died
+ * mid-delivery (isolate evicted) gives its rows back when the lease runs out, for the queue's redelivery of its messages.
  */
 export const WEBHOOK_CLAIM_MS = 2 * 60_000;
 
