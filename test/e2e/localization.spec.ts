@@ -1,47 +1,80 @@
 /**
  * Issue 16: the widget in German and French (@lit/localize, runtime mode). The `locale` attribute wins; without it the
- * page's `lang` decides. Texts the edge writes (readiness check labels and fixes, error messages) and names the
- * admin typed are not the widget's strings and are left out of the "no English left" check.
+ * page's `lang` decides. What the edge writes (readiness check labels and fixes, a field's validation detail) and what
+ * the admin or Dynamics named (connection and job names, tables, columns, object fields) are data, not the widget's
+ * strings, and are left out of the "no English left" check.
  */
 import { readFileSync } from "node:fs";
 import type { Locator, Page } from "@playwright/test";
-import { env, expect, openHost, signInPopup, test } from "./fixtures";
+import { env, expect, jobRow, openHost, signInPopup, test } from "./fixtures";
 
 /** Every English source string of the widget whose German differs (widget/l10n/de.xlf), longest first. */
 const englishStrings = (() => {
   const xlf = readFileSync(new URL("../../widget/l10n/de.xlf", import.meta.url), "utf8");
   const out: string[] = [];
   for (const m of xlf.matchAll(/<source>([\s\S]*?)<\/source>\s*<target>([\s\S]*?)<\/target>/g)) {
-    const [source, target] = [m[1]!, m[2]!].map((t) => t.replace(/<x [^>]*\/>/g, "\u0000"));
+    const [source, target] = [m[1]!, m[2]!].map((t) =>
+      t
+        .replace(/<x [^>]*\/>/g, "\u0000")
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, "&"),
+    );
     // Parts around placeholders that German shares ("Jobs {0}–{1} of {2}" / "Jobs {0}–{1} von {2}") are not English.
     if (source !== target) out.push(...source!.split("\u0000").filter((part) => part.trim().length > 3 && !target!.includes(part.trim())));
   }
-  return [...new Set(out)].sort((a, b) => b.length - a.length);
+  return [...new Set(out.map((s) => s.trim()))].sort((a, b) => b.length - a.length);
 })();
+// Schedules in words come from cronstrue, not from de.xlf: its English for the built-in jobs' schedules.
+const englishCron = ["Every hour", "At 02:30"];
+// A placeholder that shows an example job name (data, like the job names themselves).
+const examples = new Set(["Accounts → Companies"]);
+// Whole words only ("Date" is English, "Datensätze" is not).
+const patterns = [...englishStrings.filter((s) => !examples.has(s)), ...englishCron].map((s) => ({
+  s,
+  re: new RegExp(`(?<![\\p{L}\\p{N}])${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}])`, "u"),
+}));
 
-/** The widget's own visible text inside `scope` (shadow roots included), without what the edge or the admin wrote. */
+/**
+ * The widget's own visible text inside `scope` (shadow roots included) and its accessible names, without what the edge,
+ * Dynamics or the admin wrote: readiness checks, edge messages, and every `translate="no"` element (names of
+ * connections, jobs, objects and fields), whose texts are also cut out of the labels that quote them ("Spalte für Email").
+ */
 async function widgetText(scope: Locator): Promise<string> {
   return scope.evaluate((root) => {
-    const skip = (el: Element) => el.matches("[data-check] > span:not(.icon), .fix, .banner.error span, h3.card-title, .card-title, [data-user-text]");
+    const edge = ["[data-check] > span:not(.icon)", ".fix", ".banner.error span", ".card-title", "[data-user-text]"].join(", ");
+    const names = new Set<string>();
     const walk = (node: Node): string => {
       if (node.nodeType === Node.TEXT_NODE) return node.textContent ?? "";
-      if (node instanceof Element && (skip(node) || node.matches("style, script, [hidden]"))) return "";
-      const kids = [...(node instanceof Element && node.shadowRoot ? node.shadowRoot.childNodes : []), ...node.childNodes];
-      return kids.map(walk).join(" ");
+      if (!(node instanceof Element)) return [...node.childNodes].map(walk).join(" ");
+      if (node.matches("style, script, [hidden], option:not(:checked)") || node.matches(edge)) return "";
+      if (node.matches('[translate="no"]')) {
+        names.add((node.textContent ?? "").trim());
+        return "";
+      }
+      const kids = [...(node.shadowRoot ? node.shadowRoot.childNodes : []), ...node.childNodes];
+      // Labels and accessible names count too: they are read out.
+      const named = ["aria-label", "placeholder", "title", "label"].map((a) => node.getAttribute(a) ?? "").join(" ");
+      return `${named} ${kids.map(walk).join(" ")}`;
     };
-    return walk(root).replace(/\s+/g, " ");
+    let text = walk(root);
+    for (const n of [...names].filter(Boolean).sort((a, b) => b.length - a.length)) text = text.split(n).join(" ");
+    return text.replace(/\s+/g, " ");
   });
 }
 
+/** The English strings found in `text`, each with what surrounds it (so a failure says where). */
 function englishIn(text: string): string[] {
-  return englishStrings.filter((s) => text.includes(s));
+  return patterns.flatMap((p) => {
+    const m = p.re.exec(text);
+    return m ? [`${p.s} in “…${text.slice(Math.max(0, m.index - 40), m.index + p.s.length + 40)}…”`] : [];
+  });
 }
 
 async function setLocale(page: Page, locale: string): Promise<void> {
   await page.locator("dynamics-connector").evaluate((el, l) => el.setAttribute("locale", l), locale);
 }
 
-test("in German: the connections list, the new-connection form, the connection card, readiness, jobs and runs have no English left; dates are German", async ({
+test("in German: connections, the new-connection form, a connection card, readiness, jobs, runs, a run's detail and the job editor (a job, a new one) have no English left; dates are German", async ({
   page,
   tenant,
 }) => {
@@ -61,6 +94,8 @@ test("in German: the connections list, the new-connection form, the connection c
   await expect(form.getByRole("heading", { name: "Neue Verbindung" })).toBeVisible();
   await form.getByLabel("Name", { exact: true }).fill("Contoso DE");
   await form.getByLabel("Umgebungs-URL").fill(env().org("contoso").url);
+  // The address check's notes too ("This is a local address…").
+  await expect(form.getByText(/lokale Adresse/)).toBeVisible();
   expect(englishIn(await widgetText(form))).toEqual([]);
   await form.getByRole("button", { name: "Verbindung anlegen" }).click();
 
@@ -80,14 +115,51 @@ test("in German: the connections list, the new-connection form, the connection c
   const jobs = w.locator("dc-jobs-table");
   await expect(jobs.getByRole("heading", { name: "Jobs" })).toBeVisible();
   await expect(jobs.getByRole("button", { name: "Jetzt ausführen" }).first()).toBeVisible();
+  // Schedules in words through cronstrue's German, built-in notes and entity names in German.
+  await expect(jobRow(w, "Users → Users")).toContainText("Um 02:30 (UTC)");
+  await expect(jobRow(w, "Accounts → Companies")).toContainText("Für Sie angelegt");
+  await expect(jobRow(w, "Accounts → Companies")).toContainText("Firma →");
   expect(englishIn(await widgetText(jobs))).toEqual([]);
 
   // A job's runs: the view and its empty state in German.
-  await w.locator("dc-jobs-table tr", { hasText: "Accounts → Companies" }).first().getByRole("button", { name: "Läufe" }).click();
+  await jobRow(w, "Accounts → Companies").getByRole("button", { name: "Läufe" }).click();
   const runs = w.locator("dc-runs-view");
   await expect(runs.getByRole("heading", { name: /^Läufe von „/ })).toBeVisible();
   await expect(runs.getByText("Dieser Job ist noch nicht gelaufen.")).toBeVisible();
   expect(englishIn(await widgetText(runs))).toEqual([]);
+
+  // Run now → the run's detail with its counts, in German (numbers and dates through Intl).
+  const breadcrumb = w.getByRole("navigation", { name: "Brotkrumennavigation" });
+  await breadcrumb.getByRole("button", { name: "Jobs" }).click();
+  await jobRow(w, "Users → Users").getByRole("button", { name: "Jetzt ausführen" }).click();
+  await expect(runs.getByRole("heading", { name: "Läufe von „Users → Users“" })).toBeVisible();
+  const detail = runs.locator('[part="run-detail"]');
+  await expect(detail.locator(".chip").first()).toHaveText(/Erfolgreich|Teilweise erfolgreich/, { timeout: 60_000 });
+  await expect(detail.locator("dl.counts")).toContainText("Gelesen");
+  await expect(runs.getByRole("img", { name: /^Letzte 1 Läufe: / })).toBeVisible();
+  expect(englishIn(await widgetText(runs))).toEqual([]);
+
+  // The editor of an existing job: every section, its pickers' labels, the schedule in words.
+  await breadcrumb.getByRole("button", { name: "Jobs" }).click();
+  await jobRow(w, "Accounts → Companies").getByRole("button", { name: "Bearbeiten" }).click();
+  const editor = w.locator("dc-job-editor");
+  await expect(editor.getByRole("heading", { name: /Quelle und Ziel/ })).toBeVisible({ timeout: 30_000 });
+  await expect(editor.locator("[part=mapping-row]").first()).toBeVisible({ timeout: 30_000 });
+  for (const h of [/Feldzuordnungen/, /Bezeichner und Suchen/, /Filter/, /Zeitplan und Benachrichtigungen/, /Vorschau/])
+    await expect(editor.getByRole("heading", { name: h })).toBeVisible();
+  await expect(editor.getByText("Jede Stunde (UTC)")).toBeVisible();
+  await expect(editor.getByRole("button", { name: "10 Beispieldatensätze abrufen" })).toBeVisible();
+  expect(englishIn(await widgetText(editor))).toEqual([]);
+
+  // A new job: the empty editor, then Save to see the editor's own validation messages.
+  await breadcrumb.getByRole("button", { name: "Jobs" }).click();
+  await w.locator("dc-jobs-table").getByRole("button", { name: "Neuer Job" }).click();
+  await expect(editor.getByRole("heading", { name: "Neuer Job" })).toBeVisible({ timeout: 30_000 });
+  await expect(editor.getByRole("heading", { name: /Quelle und Ziel/ })).toBeVisible();
+  await editor.getByRole("button", { name: "Speichern", exact: true }).click();
+  await expect(editor.getByText("Einige Felder brauchen Ihre Aufmerksamkeit")).toBeVisible();
+  await expect(editor.getByText("Geben Sie dem Job einen Namen.").first()).toBeVisible();
+  expect(englishIn(await widgetText(editor))).toEqual([]);
 });
 
 test("without a locale attribute the page's lang decides, also when it changes; the element's locale wins over it", async ({ page, tenant }) => {

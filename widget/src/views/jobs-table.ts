@@ -356,6 +356,7 @@ export class DcJobsTable extends LitElement {
         <div>
           ${chained ? html`<span class="step" title=${msg(str`Step ${step} of its chain`)}><span class="visually-hidden">${msg("Step")} </span>${step}</span>` : nothing}<span
             class="name"
+            translate="no"
             id=${nameId}
             >${job.name}</span
           >
@@ -363,7 +364,7 @@ export class DcJobsTable extends LitElement {
         ${after ? html`<div class="small muted">${msg(str`Runs after “${after.name}”`)}</div>` : nothing}
         ${job.builtIn ? html`<div class="small muted">${builtInNote(job.builtIn)}</div>` : nothing}
       </td>
-      <td data-label=${msg("Source → target")}>${entityDisplayName(job.source.entity)} → ${target}</td>
+      <td data-label=${msg("Source → target")}>${entityDisplayName(job.source.entity)} → <span translate="no">${target}</span></td>
       <td data-label=${msg("Schedule")}>${!job.schedule && after ? msg(str`After “${after.name}”`) : this._cron.schedule(job.schedule)}</td>
       <td data-label=${msg("Last run")}>
         ${

@@ -151,7 +151,7 @@ export class DcEditorMappingsSection extends EditorSection {
     if (f.type === "reference") {
       return html`<div class="mapping" role="listitem" part="mapping-row">
         <div>
-          <div class="target-name">${f.label}</div>
+          <div class="target-name" translate="no">${f.label}</div>
           <div class="target-meta">${f.name} · ${f.references ? msg(str`${fieldTypeLabel(f.type)} to ${f.references}`) : fieldTypeLabel(f.type)}</div>
         </div>
         <p class="help">${msg("Filled by a lookup (section 3).")}</p>
@@ -163,7 +163,7 @@ export class DcEditorMappingsSection extends EditorSection {
     return html`<div class="mapping ${guess ? "guess" : ""}" role="listitem" part="mapping-row" data-target=${f.name}>
       <div>
         <div class="target-name">
-          ${f.label} ${f.required ? html`<span class="badge required">${msg("Required")}</span>` : nothing}
+          <span translate="no">${f.label}</span> ${f.required ? html`<span class="badge required">${msg("Required")}</span>` : nothing}
           ${guess ? html`<span class="badge guess">${msg("Review")}</span>` : nothing}
         </div>
         <div class="target-meta">${f.name} · ${fieldTypeLabel(f.type)}${f.unique ? ` · ${msg("unique")}` : ""}</div>
