@@ -50,5 +50,7 @@ export async function sweepRetention(env: Env, now: number): Promise<RetentionRe
   const runs = await deleteExpiredRuns(env, history, RETENTION_BATCH);
   const auditEntries = await deleteExpiredAuditEntries(env, history, RETENTION_BATCH);
   const notifications = await deleteExpiredNotifications(env, history, RETENTION_BATCH);
-  return { runErrors, runPages, runs, auditEntries, notifications };
+  const report = { runErrors, runPages, runs, auditEntries, notifications };
+  if (Object.values(report).some((n) => n > 0)) console.log(JSON.stringify({ level: "info", msg: "retention sweep", ...report }));
+  return report;
 }
