@@ -34,6 +34,12 @@ export interface WidgetSize {
   notes: string[];
 }
 
+/**
+ * The first paint's budget, gzip: issue 15 asked for ≤ 25 KB (it was 35 KB; measured 35.4 KB before the connection's
+ * pages, the locale modules and the edge's error wording moved into lazy chunks).
+ */
+export const FIRST_PAINT_BUDGET_GZIP = 25 * 1024;
+
 const sizes = (buf: Buffer) => ({
   raw: buf.length,
   gzip: gzipSync(buf, { level: 6 }).length,
@@ -130,7 +136,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes("--summary")) {
     const kb = (n: number) => (n / 1024).toFixed(1);
     console.log(
-      `first paint: ${w.staticFiles.length} files, ${kb(w.totalGzip)} KB gzip (${kb(w.totalBrotli)} KB brotli); lazy: ${w.lazyFiles.length} chunks` +
+      `first paint: ${w.staticFiles.length} files, ${kb(w.totalGzip)} KB gzip (${kb(w.totalBrotli)} KB brotli; budget ${kb(FIRST_PAINT_BUDGET_GZIP)} KB gzip); lazy: ${w.lazyFiles.length} chunks` +
+        (w.totalGzip > FIRST_PAINT_BUDGET_GZIP ? " — WARNING: over budget" : "") +
         (w.msalInStatic || w.editorInStatic ? " — WARNING: msal-browser or the job editor is in the first paint" : ""),
     );
   } else console.log(JSON.stringify(w, null, 2));
