@@ -5,9 +5,8 @@
  *
  * What the checks guarantee under concurrency depends on where the thing is stored:
  * - objects and manual runs (D1): the count is part of the INSERT, so concurrent creates never overshoot;
- * - jobs (KV, each with a D1 schedule-index row): counted before, and again after the write from the D1 rows; a job
- *   that finds itself over the limit is deleted again, so concurrent creates never overshoot (two racing for the last
- *   slot may both be refused);
+ * - jobs (KV, each with a D1 schedule-index row): the row is inserted first, by a statement that counts the tenant's
+ *   rows, so concurrent creates never overshoot (nor refuse each other below the limit);
  * - connections (KV only: no transactions, and a listing may lag writes elsewhere by up to a minute): counted from
  *   the listing, so creates racing within that window can overshoot by as many as race.
  */
@@ -15,7 +14,7 @@ import { MAX_OBJECT_FIELDS, type ObjectField } from "#contract/object";
 import type { Job, JobDraft } from "#contract/job";
 import type { StartRunBody } from "#contract/run";
 import type { Env } from "../env";
-import { countConnections, countJobs, countObjects, manualRunsSince } from "../stores/tenant-usage";
+import { countConnections, countObjects, manualRunsSince, reserveJobSlot } from "../stores/tenant-usage";
 import { createObject, ObjectLimitError } from "../stores/objects";
 import { deleteJob, putJob } from "../stores/jobs";
 import { ManualRunLimitError, type RunRow } from "../stores/runs";
@@ -73,18 +72,15 @@ export async function requireConnectionRoom(env: Env, tenant: string): Promise<v
   if ((await countConnections(env, tenant)) >= max) throw quotaExceeded("(body)", perTenant(max, "connections", "QUOTA_CONNECTIONS_PER_TENANT"));
 }
 
-/**
- * Stores a new job within the tenant's job quota: refused before the write when the tenant is full, and deleted again
- * (nothing else happened yet) when a concurrent create took the last slot meanwhile.
- */
+/** Stores a new job within the tenant's job quota: its slot is taken atomically first, and given back if the write fails. */
 export async function createJobWithinQuota(env: Env, tenant: string, job: Job): Promise<void> {
   const max = tenantQuotas(env).jobs;
-  const over = () => quotaExceeded("(body)", perTenant(max, "jobs", "QUOTA_JOBS_PER_TENANT"));
-  if ((await countJobs(env, tenant)) >= max) throw over();
-  await putJob(env, tenant, job);
-  if ((await countJobs(env, tenant)) > max) {
+  if (!(await reserveJobSlot(env, tenant, job.id, max))) throw quotaExceeded("(body)", perTenant(max, "jobs", "QUOTA_JOBS_PER_TENANT"));
+  try {
+    await putJob(env, tenant, job);
+  } catch (e) {
     await deleteJob(env, tenant, job.id);
-    throw over();
+    throw e;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * How much a tenant uses of what the quotas limit (quotas/tenant-quotas.ts): connections (KV), jobs (their schedule-index rows in
- * D1: every job has one, written before its KV value), objects and runs started by hand (D1).
+ * How much a tenant uses of what the quotas limit (quotas/tenant-quotas.ts): connections (KV), jobs (their schedule-index
+ * rows in D1: every job has one, written before its KV value), objects and runs started by hand (D1).
  */
 import type { Env } from "../env";
 import { kvKeys } from "./kv";
@@ -17,10 +17,20 @@ export async function countConnections(env: Env, tenant: string): Promise<number
   return n;
 }
 
-/** The tenant's jobs: rows of the schedule index (D1, strongly consistent, so a job just created is counted). */
-export async function countJobs(env: Env, tenant: string): Promise<number> {
-  const r = await env.DATA.prepare("SELECT COUNT(*) AS n FROM schedule_index WHERE tenant = ?").bind(tenant).first<{ n: number }>();
-  return r?.n ?? 0;
+/**
+ * Takes a slot for a new job: its schedule-index row, inserted only while the tenant has fewer than `max` rows — one
+ * statement, so concurrent creates neither overshoot nor refuse each other. The row is a placeholder (disabled, no
+ * schedule: never due, no parent) until the jobs store writes the job over it (syncScheduleIndex upserts); a create that
+ * fails afterwards deletes it again (stores/jobs.ts deleteJob). False when the tenant is full.
+ */
+export async function reserveJobSlot(env: Env, tenant: string, jobId: string, max: number): Promise<boolean> {
+  const r = await env.DATA.prepare(
+    `INSERT INTO schedule_index (tenant, job_id, enabled, updated_at)
+     SELECT ?1, ?2, 0, ?3 WHERE (SELECT COUNT(*) FROM schedule_index WHERE tenant = ?1) < ?4`,
+  )
+    .bind(tenant, jobId, new Date().toISOString(), max)
+    .run();
+  return (r.meta.changes ?? 0) > 0;
 }
 
 /** The tenant's objects, the standard ones included (each has its own table). */
