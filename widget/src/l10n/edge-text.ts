@@ -53,16 +53,29 @@ const runErrors = (): Partial<Record<RunErrorCode, string>> => ({
   internal: msg("Something went wrong in the connector service."),
 });
 
-type Coded = { code?: unknown; message?: unknown } | null | undefined;
+// A Microsoft sign-in that did not finish (auth/dynamics-auth.ts: DynamicsAuthError's reason; msal's own text is English).
+const signInErrors = (): Record<string, string> => ({
+  popup_blocked: msg("The browser blocked the Microsoft sign-in window."),
+  cancelled: msg("Sign-in was cancelled."),
+  timed_out: msg("Microsoft sign-in took too long."),
+  failed: msg("Microsoft sign-in failed."),
+});
+
+type Coded = { code?: unknown; message?: unknown; name?: unknown; reason?: unknown } | null | undefined;
 
 /** The edge's message in English; in another language the widget's wording of its code, else the edge's message. */
 function worded(locale: string, e: Coded, table: () => Partial<Record<string, string>>, fallback: string): string {
   const own = typeof e?.message === "string" && e.message ? e.message : fallback;
-  if (locale === sourceLocale || typeof e?.code !== "string") return own;
+  if (locale === sourceLocale) return own;
+  if (e?.name === "DynamicsAuthError" && typeof e.reason === "string") return signInErrors()[e.reason] ?? own;
+  if (typeof e?.code !== "string") return own;
   return table()[e.code] ?? own;
 }
 
-/** A failed edge call's message in `locale` (the message locale, l10n/localization.ts); `fallback` without one. */
+/**
+ * A failed edge call's (or Microsoft sign-in's) message in `locale` (the message locale, l10n/localization.ts);
+ * `fallback` without one.
+ */
 export const edgeErrorText = (locale: string, e: unknown, fallback = ""): string => worded(locale, e as Coded, apiErrors, fallback || String(e));
 
 /** A failed run's `error.message` in `locale`. */

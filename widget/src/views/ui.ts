@@ -17,7 +17,7 @@ export function errorBanner(what: string, error: unknown, actions?: TemplateResu
     <span>${text}</span>
     ${hint ? html`<span class="small">${hint}</span>` : nothing} ${actions && actions !== nothing ? html`<div class="row">${actions}</div>` : nothing}
     ${
-      e?.code || e?.requestId
+      e?.code || e?.requestId || original
         ? html`<details>
             <summary>${msg("Details")}</summary>
             <div class="small mono">
