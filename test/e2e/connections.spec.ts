@@ -1,4 +1,17 @@
-import { authorize, jobRow, connectedContoso, createConnection, deleteTenantConnections, edgeApi, env, expect, openHost, signInPopup, test } from "./fixtures";
+import {
+  authorize,
+  authorizedContoso,
+  createConnection,
+  deleteTenantConnections,
+  edgeApi,
+  env,
+  expect,
+  jobRow,
+  openHost,
+  signInPopup,
+  test,
+  userToken,
+} from "./fixtures";
 
 test("shows the empty state with one sentence and Create connection", async ({ page, tenant, widget }) => {
   await openHost(page, tenant);
@@ -158,7 +171,7 @@ test("a user without read privilege gets a readiness message naming the privileg
 });
 
 test("re-authorizing keeps the connection and its jobs", async ({ page, tenant, widget }) => {
-  await connectedContoso(page, tenant);
+  await authorizedContoso(page, tenant);
   const card = widget.locator("dc-connection-card").first();
   await authorize(page, card);
   await expect(widget.locator("dc-connection-card .chip").first()).toHaveText("Authorized");
@@ -169,12 +182,7 @@ test("authorizing an org another host account already connected shows the 409 me
   const o = env().org("contoso");
   // Another host account connected this org first (through the API, as its own admin would have).
   const other = `e2e-other-${tenant}`;
-  const tr = await fetch(`${env().sandbox.identity.httpUrl}/_sandbox/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ upn: "admin@contoso.example", audience: o.url }),
-  });
-  const accessToken = ((await tr.json()) as { access_token: string }).access_token;
+  const accessToken = await userToken("admin@contoso.example", o.url);
   const theirs = await edgeApi<{ id: string }>(other, "POST", "/connections", { name: "Theirs", orgUrl: o.url });
   try {
     await edgeApi(other, "POST", `/connections/${theirs.id}/authorize`, { accessToken });

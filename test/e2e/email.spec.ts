@@ -3,7 +3,7 @@
  * shows them. The job gets a recipient through the API (the editor is not what this test is about); the run starts
  * from the widget, and the message is read in the catcher's inbox in the browser.
  */
-import { connectedContoso, edgeApi, expect, jobRow, test } from "./fixtures";
+import { authorizedContoso, edgeApi, expect, jobRow, test } from "./fixtures";
 
 const mailUrl = () => {
   const u = process.env.E2E_MAIL_URL;
@@ -19,7 +19,7 @@ interface CaughtMail {
 }
 
 test("a finished run's e-mail arrives in the inbox: outcome, counts and a link to the run", async ({ page, tenant, context }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   const recipient = `ops-${tenant}@acme-success.example`;
   const jobs = await edgeApi<Array<Record<string, unknown> & { id: string; name: string }>>(tenant, "GET", "/jobs");
   const users = jobs.find((j) => j.name === "Users → Users");

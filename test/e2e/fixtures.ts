@@ -1,5 +1,7 @@
 import { test as base, expect, type Locator, type Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
 export { expect };
 
@@ -101,7 +103,43 @@ export async function authorize(page: Page, card: Locator, upn = "admin@contoso.
   await signInPopup(popup, upn);
 }
 
-/** Creates and authorizes a contoso connection as the admin; lands on the connection page with its jobs. */
+/** A delegated Dynamics access token for `upn` and the org at `orgUrl`, minted by the sandbox's test-only control API. */
+export async function userToken(upn: string, orgUrl: string): Promise<string> {
+  const res = await fetch(`${env().sandbox.identity.httpUrl}/_sandbox/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ upn, audience: orgUrl }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/**
+ * A contoso connection authorized by its admin, made through the edge API as if the admin had signed in earlier; its
+ * id. For tests about what comes after the sign-in: the sign-in itself (the popup, PKCE, the readiness report it
+ * brings) is driven by connectedContoso and the tests in connections.spec.ts.
+ */
+export async function authorizeContoso(tenant: string, name = "Contoso Production"): Promise<string> {
+  const orgUrl = env().org("contoso").url;
+  const conn = await edgeApi<{ id: string }>(tenant, "POST", "/connections", { name, orgUrl });
+  await edgeApi(tenant, "POST", `/connections/${conn.id}/authorize`, { accessToken: await userToken("admin@contoso.example", orgUrl) });
+  return conn.id;
+}
+
+/**
+ * authorizeContoso, then the widget on the connection's page with its jobs. The browser holds no Dynamics token this
+ * way, so views that call Dynamics with the admin's token (the job editor's tables and columns) need connectedContoso.
+ */
+export async function authorizedContoso(page: Page, tenant: string, name = "Contoso Production"): Promise<Locator> {
+  await authorizeContoso(tenant, name);
+  await openHost(page, tenant);
+  const w = page.locator("dynamics-connector");
+  await w.locator("dc-connection-card").filter({ hasText: name }).first().getByRole("button", { name: "Open" }).click();
+  await expect(w.locator("dc-connection-card").first().locator(".chip").first()).toHaveText("Authorized");
+  return w;
+}
+
+/** Creates a contoso connection in the widget and signs in through the Microsoft popup as the admin; lands on its page. */
 export async function connectedContoso(page: Page, tenant: string, name = "Contoso Production"): Promise<Locator> {
   await openHost(page, tenant);
   const card = await createConnection(page, name, env().org("contoso").url);
@@ -109,6 +147,28 @@ export async function connectedContoso(page: Page, tenant: string, name = "Conto
   const w = page.locator("dynamics-connector");
   await expect(w.locator("dc-connection-card").first().locator(".chip").first()).toHaveText("Authorized", { timeout: 30_000 });
   return w;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * axe-core's violations inside `selector` (shadow roots included), one line each. axe runs in the page directly:
+ * @axe-core/playwright's analyze() opens a blank page on every call to merge per-frame results, 4–6 s a pass here
+ * against ~1 s, and the widget has no frames to merge.
+ */
+export async function axeViolations(page: Page, selector = "dynamics-connector"): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (include) => {
+    type Result = { violations: Array<{ id: string; help: string; nodes: Array<{ target: unknown[] }> }> };
+    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<Result> } }).axe;
+    const result = await axe.run({ include: [include] }, { resultTypes: ["violations"] });
+    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`);
+  }, selector);
+}
+
+/** Fails the test with axe's findings when `selector` has any accessibility violation. */
+export async function expectNoAxeViolations(page: Page, selector = "dynamics-connector"): Promise<void> {
+  expect(await axeViolations(page, selector)).toEqual([]);
 }
 
 /**

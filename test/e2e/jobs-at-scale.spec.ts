@@ -2,9 +2,8 @@
  * The jobs view at a customer's real size: 200 jobs on one connection. The view's API requests do not grow with the
  * number of jobs (each job carries its last run), and the rows can be searched, filtered and paged.
  */
-import AxeBuilder from "@axe-core/playwright";
 import type { Page, Request } from "@playwright/test";
-import { edgeApi, env, expect, jobRow, openHost, test } from "./fixtures";
+import { edgeApi, env, expect, expectNoAxeViolations, jobRow, openHost, test } from "./fixtures";
 
 const JOBS = 200;
 
@@ -32,11 +31,6 @@ async function connectionWithJobs(tenant: string): Promise<{ connectionId: strin
     }),
   );
   return { connectionId: conn.id, jobIds };
-}
-
-async function expectNoAxeViolations(page: Page): Promise<void> {
-  const result = await new AxeBuilder({ page }).include("dynamics-connector").analyze();
-  expect(result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`)).toEqual([]);
 }
 
 /** Every edge API request the page sends from now on. */

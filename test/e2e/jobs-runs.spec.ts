@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { connectedContoso, edgeApi, expect, holdSandboxPath, jobRow, test } from "./fixtures";
+import { authorizedContoso, edgeApi, expect, holdSandboxPath, jobRow, test } from "./fixtures";
 
 test("lists the jobs with source → target display names, schedule in words and chain order", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   const company = jobRow(w, "Accounts → Companies");
   await expect(company).toContainText("Account → Company");
   // cronstrue, loaded lazily by the jobs view, turns the cron into words with the time zone.
@@ -11,7 +11,7 @@ test("lists the jobs with source → target display names, schedule in words and
 });
 
 test("the enabled toggle saves the job and survives a reload", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   const row = jobRow(w, "Users → Users");
   const toggle = row.getByRole("switch");
   const before = await toggle.isChecked();
@@ -29,7 +29,7 @@ test("the enabled toggle saves the job and survives a reload", async ({ page, te
 });
 
 test("Run now shows live progress, then Success with counts and the history chart", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   const started = page.evaluate(
     () =>
       new Promise<string>((ok) =>
@@ -61,20 +61,8 @@ test("Run now shows live progress, then Success with counts and the history char
   await expect(w.getByRole("navigation", { name: "Breadcrumb" })).toContainText("Contoso Production");
 });
 
-test("a running run shows determinate progress as rows of the total", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
-  // Slow the org down so the run is observed while it runs.
-  await jobRow(w, "Contacts → People").getByRole("button", { name: "Run now" }).click();
-  const progress = w.locator('dc-runs-view [part="run-progress"]');
-  const done = w.locator('dc-runs-view [part="run-detail"] .chip').first();
-  // Either we catch it running ("N of M rows" / "rows so far" / waiting) or it was already done: both are valid UI states.
-  await expect(progress.or(done.filter({ hasText: /Success|Partial|Failed/ }))).toBeVisible();
-  if (await progress.isVisible()) await expect(progress).toContainText(/of [\d,]+ rows|rows so far|Waiting to start/);
-  await expect(done).toHaveText(/Success|Partial success|Failed/, { timeout: 60_000 });
-});
-
 test("a running run shows rows of the total and can be cancelled after a confirm step; the next run picks up", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   // Hold the Users job's first page in the sandbox so the run is caught running. The path is the sync read's own
   // ($select sorted, the BusinessUnit lookup first); the readiness probe of parallel tests reads `systemusers?$select=systemuserid&$top=1`.
   const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 8000);
@@ -129,7 +117,7 @@ test("a running run shows rows of the total and can be cancelled after a confirm
 });
 
 test("per-record errors are listed and download as CSV", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   const conn = (await edgeApi<Array<{ id: string }>>(tenant, "GET", "/connections"))[0]!;
   // A job whose values can't convert (account names are not email addresses): every record is a per-record error.
   await edgeApi(tenant, "POST", "/objects", {

@@ -2,10 +2,10 @@
  * Issue 16: theming from the host page — custom properties on the element and `::part()` selectors reach the views
  * inside the widget's shadow roots (the inner elements forward their parts with exportparts).
  */
-import { connectedContoso, expect, test } from "./fixtures";
+import { authorizedContoso, expect, test } from "./fixtures";
 
 test("a host page's custom properties and ::part() rules style the widget's inner views", async ({ page, tenant }) => {
-  const w = await connectedContoso(page, tenant);
+  const w = await authorizedContoso(page, tenant);
   // The host page's CSP allows only its own stylesheets: add the rules through the CSSOM, as a host's stylesheet would.
   await page.evaluate(() => {
     const sheet = new CSSStyleSheet();

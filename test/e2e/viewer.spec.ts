@@ -1,15 +1,9 @@
-import AxeBuilder from "@axe-core/playwright";
 import { readFileSync } from "node:fs";
-import type { Locator, Page } from "@playwright/test";
-import { connectedContoso, edgeApi, env, expect, holdSandboxPath, jobRow, openHost, test } from "./fixtures";
+import type { Locator } from "@playwright/test";
+import { authorizeContoso, edgeApi, env, expect, expectNoAxeViolations as axe, holdSandboxPath, jobRow, openHost, test } from "./fixtures";
 
 // A viewer (host token `role: "viewer"`, minted by the demo host for `?role=viewer` on the test stack only) reads
 // everything an admin sees, without the actions the edge would refuse with 403.
-
-async function axe(page: Page) {
-  const result = await new AxeBuilder({ page }).include("dynamics-connector").analyze();
-  expect(result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join("; ")})`)).toEqual([]);
-}
 
 const WRITE_ACTIONS = /^(Create connection|Authorize|Re-authorize|Rename|Delete|New job|Edit|Save|Run now|Cancel run|Add a field.*|Create object.*)$/;
 
@@ -19,9 +13,8 @@ async function expectNoWriteActions(w: Locator) {
 }
 
 /** As the admin: a connected contoso with one finished run of a job that has per-record errors. */
-async function adminSetup(page: Page, tenant: string): Promise<string> {
-  await connectedContoso(page, tenant);
-  const conn = (await edgeApi<Array<{ id: string }>>(tenant, "GET", "/connections"))[0]!;
+async function adminSetup(tenant: string): Promise<string> {
+  const connectionId = await authorizeContoso(tenant);
   await edgeApi(tenant, "POST", "/objects", {
     name: "ErrorProbe",
     label: "Error probe",
@@ -31,7 +24,7 @@ async function adminSetup(page: Page, tenant: string): Promise<string> {
     ],
   });
   const job = await edgeApi<{ id: string }>(tenant, "POST", "/jobs", {
-    connectionId: conn.id,
+    connectionId,
     name: "Accounts → Error probe",
     enabled: false,
     source: { entity: "account", filter: "statecode eq 0" },
@@ -41,11 +34,11 @@ async function adminSetup(page: Page, tenant: string): Promise<string> {
   });
   const { runId } = await edgeApi<{ runId: string }>(tenant, "POST", `/jobs/${job.id}/runs`);
   await expect.poll(async () => (await edgeApi<{ status: string }>(tenant, "GET", `/runs/${runId}`)).status, { timeout: 60_000 }).toMatch(/partial|failed/);
-  return conn.id;
+  return connectionId;
 }
 
 test("a viewer reads connections, jobs, a job's configuration, runs and records without any write action", async ({ page, tenant }) => {
-  await adminSetup(page, tenant);
+  await adminSetup(tenant);
   await openHost(page, tenant, "&role=viewer");
   const w = page.locator("dynamics-connector");
 
@@ -101,7 +94,7 @@ test("a viewer reads connections, jobs, a job's configuration, runs and records 
 });
 
 test("a viewer sees an active run's progress but no Cancel run, and why", async ({ page, tenant }) => {
-  await connectedContoso(page, tenant);
+  await authorizeContoso(tenant);
   const jobs = await edgeApi<Array<{ id: string; name: string }>>(tenant, "GET", "/jobs");
   const users = jobs.find((j) => j.name === "Users → Users")!;
   // Hold the Users job's first page in the sandbox so the viewer catches the run running (as in jobs-runs.spec.ts).
@@ -133,7 +126,7 @@ test("a viewer with no connection gets the empty state without Create connection
 });
 
 test("the actions follow the role of a refreshed host token", async ({ page, tenant }) => {
-  await connectedContoso(page, tenant);
+  await authorizeContoso(tenant);
   await openHost(page, tenant, "&role=viewer");
   const w = page.locator("dynamics-connector");
   await expect(w.locator("dc-connection-card")).toBeVisible();
