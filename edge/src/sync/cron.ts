@@ -26,15 +26,17 @@ export function nextTick(spec: CronSpec, after: number): number | null {
 /**
  * The shortest time (ms) between two consecutive ticks among the next `samples` ticks after `after`, or null when the
  * expression fires at most once. Stops at the first gap shorter than `stopBelow` (the caller only needs to know that
- * one exists). Throws on a bad spec.
+ * one exists). Throws on a bad spec. A cron's fields repeat per hour and per day, so the first few dozen ticks show its
+ * minute pattern and its hour boundaries; each tick costs croner a fraction of a millisecond, so the default stays small.
  */
-export function shortestInterval(spec: CronSpec, after: number, stopBelow = 0, samples = 1000): number | null {
+export function shortestInterval(spec: CronSpec, after: number, stopBelow = 0, samples = 64): number | null {
   const cron = parse(spec);
+  const horizon = after + 400 * 86_400_000; // past a year of ticks, a rare schedule (29 February) is not a load
   let prev = cron.nextRun(new Date(after));
   let shortest: number | null = null;
   for (let i = 0; prev && i < samples; i++) {
     const next = cron.nextRun(prev);
-    if (!next) break;
+    if (!next || next.getTime() > horizon) break;
     const gap = next.getTime() - prev.getTime();
     if (shortest === null || gap < shortest) shortest = gap;
     if (shortest < stopBelow) break;
