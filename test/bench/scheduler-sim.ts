@@ -357,6 +357,8 @@ const result = {
     wallSeconds: { seed: Math.round(seedSeconds), total: Math.round((performance.now() - wall0) / 1000) },
   },
 };
+for (const [sql, ms] of [...db.timeBySql].sort((a, b) => b[1] - a[1]).slice(0, 5))
+  process.stderr.write(`${(ms / 1000).toFixed(1)} s  ${sql.replace(/\s+/g, " ").slice(0, 140)}\n`);
 now = RealDate.now();
 writeFileSync(join(ROOT, "test/bench/scheduler-sim.json"), JSON.stringify(result, null, 2) + "\n");
 writeBenchmarksSection(result);

@@ -121,7 +121,19 @@ export class SimD1 {
     }
   }
 
+  /** Execution time per SQL text (ms), for finding what a simulation spends its time on. */
+  readonly timeBySql = new Map<string, number>();
+
   execute<T>(s: SimD1Statement): D1Result<T> {
+    const t0 = performance.now();
+    try {
+      return this._execute<T>(s);
+    } finally {
+      this.timeBySql.set(s.sql, (this.timeBySql.get(s.sql) ?? 0) + performance.now() - t0);
+    }
+  }
+
+  private _execute<T>(s: SimD1Statement): D1Result<T> {
     let stmt = this._cache.get(s.sql);
     if (!stmt) {
       stmt = this._db.prepare(s.sql);
