@@ -64,6 +64,7 @@ test("the job editor runs under the host page's strict style-src without CSP vio
 });
 
 test("axe finds no violations in the job editor inside the widget in dark mode", async ({ page, tenant }) => {
+  test.setTimeout(150_000); // the whole editor, a picker and a dialog checked: ~40 s on a quiet 2-core machine, three times that when busy
   const w = await connectedContoso(page, tenant);
   await page.getByLabel("Dark mode").check();
   const editor = await openEditor(w, "Contacts → People");

@@ -97,8 +97,8 @@ test("a viewer sees an active run's progress but no Cancel run, and why", async 
   await authorizeContoso(tenant);
   const jobs = await edgeApi<Array<{ id: string; name: string }>>(tenant, "GET", "/jobs");
   const users = jobs.find((j) => j.name === "Users → Users")!;
-  // Hold the Users job's first page in the sandbox so the viewer catches the run running (as in jobs-runs.spec.ts).
-  const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 8000);
+  // Hold the Users job's first page in the sandbox (20 s: the viewer's page loads inside it) so the viewer catches the run running.
+  const release = await holdSandboxPath("contoso", "systemusers?$select=_businessunitid_value,", 20_000);
   try {
     await edgeApi(tenant, "POST", `/jobs/${users.id}/runs`);
     await openHost(page, tenant, "&role=viewer");
