@@ -11,6 +11,7 @@
  * docs/decisions/0008-local-workers-through-start-worker.md.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EdgeWorkerOptions } from "./edge-worker";
 import { REPO_ROOT } from "./host/server";
@@ -23,14 +24,21 @@ export function wranglerEnv(): NodeJS.ProcessEnv {
   return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "true" };
 }
 
-/** `wrangler d1 migrations apply DATA --local` on a persisted state folder; throws with wrangler's output on failure. */
+/** The D1 shard bindings of the edge's wrangler.toml (DATA, DATA_2, …: docs/scaling.md "D1 shards"). */
+export function shardBindings(config = join(REPO_ROOT, "wrangler.toml")): string[] {
+  return [...readFileSync(config, "utf8").matchAll(/^binding = "(DATA(?:_\d+)?)"$/gm)].map((m) => m[1]!);
+}
+
+/** `wrangler d1 migrations apply <shard> --local` for every shard on a persisted state folder; throws with wrangler's output on failure. */
 export function applyLocalMigrations(persistTo: string): void {
-  const r = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DATA", "--local", "--persist-to", persistTo], {
-    cwd: REPO_ROOT,
-    env: wranglerEnv(),
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`D1 migrations failed:\n${r.stdout}\n${r.stderr}`);
+  for (const shard of shardBindings()) {
+    const r = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", shard, "--local", "--persist-to", persistTo], {
+      cwd: REPO_ROOT,
+      env: wranglerEnv(),
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`D1 migrations of ${shard} failed:\n${r.stdout}\n${r.stderr}`);
+  }
 }
 
 export interface EdgeProcessOptions extends Omit<EdgeWorkerOptions, "config" | "host"> {

@@ -11,6 +11,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export const TEST_HOST_JWT_SECRET = "test-host-jwt-secret-0123456789abcdef";
 // base64 of 32 bytes (test only)
+export const TEST_OPERATOR_TOKEN = "test-operator-token-0123456789abcdef";
 export const TEST_ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 export default defineConfig(async () => {
@@ -42,6 +43,11 @@ export default defineConfig(async () => {
               ),
               WEBHOOK_RECEIVER: webhookReceiver,
               MAIL_CATCHER: JSON.stringify(mailCatcher),
+              // New tenants are placed on the primary, so tests that read D1 directly find them in env.DATA; the shard
+              // tests (edge/test/shards.test.ts) place tenants on DATA_2 with an env of their own.
+              SHARDS_FOR_NEW_TENANTS: "DATA",
+              // The operator API's bearer (routes/ops.ts); edge/test/shards.test.ts drives a tenant move through it.
+              OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
               DYNAMICS_CLIENT_ID: sandbox?.apps[0]?.clientId ?? "test-client-id",
               DYNAMICS_CLIENT_SECRET: sandbox?.apps[0]?.clientSecret ?? "test-client-secret",
             },

@@ -1,8 +1,9 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 import { beforeEach } from "vitest";
+import { allShardDbs } from "../src/stores/shards";
 
-// Idempotent: records applied migrations in d1_migrations.
-await applyD1Migrations(env.DATA, env.TEST_MIGRATIONS);
+// Every D1 shard (DATA, DATA_2: wrangler.toml) gets every migration. Idempotent: records applied ones in d1_migrations.
+for (const { db } of allShardDbs(env)) await applyD1Migrations(db, env.TEST_MIGRATIONS);
 
 // Each test is its own deployment as far as org ownership goes: tests give every host tenant the same sandbox orgs,
 // and a claim left by an earlier test of the file would refuse the next tenant's authorize (org_claimed).

@@ -13,6 +13,8 @@ declare global {
       WEBHOOK_RECEIVER: string;
       /** JSON { smtpUrl, webUrl, password } of the global setup's SMTP catcher (maildev; GET `${webUrl}/api/email`). */
       MAIL_CATCHER: string;
+      /** The operator API's bearer (edge/vitest.config.ts TEST_OPERATOR_TOKEN); an optional secret in production. */
+      OPERATOR_TOKEN: string;
     }
   }
 }

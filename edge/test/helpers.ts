@@ -116,6 +116,7 @@ export async function tenantStorage(tenant: string): Promise<{ kv: Record<string
   ).all<{ name: string }>();
   for (const { name } of tables.results) {
     const columns = await env.DATA.prepare(`SELECT name FROM pragma_table_info(?)`).bind(name).all<{ name: string }>();
+    if (name === "tenant_shards") continue; // where the tenant lives (placed on its first request), not its data
     if (columns.results.some((c) => c.name === "tenant"))
       d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}" WHERE tenant = ?`).bind(tenant).all()).results;
     else if (name.startsWith(ownTables)) d1[name] = (await env.DATA.prepare(`SELECT * FROM "${name}"`).all()).results;

@@ -29,7 +29,7 @@ async function endedRun(tenant: string, jobId: string, status: "succeeded" | "pa
   const run = await createRun(env, tenant, jobId, "manual");
   if (read) {
     const counts = { read, inserted: read - 1, updated: 1, deleted: 0, skipped: 0, failed: 0 };
-    await checkpointStatement(env, run.id, {
+    await checkpointStatement(env.DATA, run.id, {
       page: 1,
       counts,
       errorRows: 0,
@@ -40,7 +40,7 @@ async function endedRun(tenant: string, jobId: string, status: "succeeded" | "pa
       leaseUntil: 0,
     }).run();
   }
-  await finishRun(env, run.id, status, status === "failed" ? { code: "dynamics_error", message: "Dataverse answered 500" } : undefined);
+  await finishRun(env.DATA, run.id, status, status === "failed" ? { code: "dynamics_error", message: "Dataverse answered 500" } : undefined);
   await new Promise((r) => setTimeout(r, 5)); // the next run's created_at is later
   return run.id;
 }

@@ -183,7 +183,7 @@ describe("quota: runs started by hand per hour", () => {
   /** A finished run of `trigger` created `minutesAgo` minutes ago (its own job id, so any number may exist). */
   async function pastRun(tenant: string, trigger: "manual" | "schedule", minutesAgo: number): Promise<void> {
     const run = await createRun(env, tenant, `job_${crypto.randomUUID().replace(/-/g, "")}`, trigger);
-    await finishRun(env, run.id, "succeeded");
+    await finishRun(env.DATA, run.id, "succeeded");
     await env.DATA.prepare("UPDATE runs SET created_at = ? WHERE id = ?")
       .bind(new Date(Date.now() - minutesAgo * 60_000).toISOString(), run.id)
       .run();

@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   internal: 500,
   /** The edge's own configuration is invalid (the message names the variable, never its value); fix the deployment. */
   misconfigured: 500,
+  /** The operator is moving this tenant's data between D1 shards (docs/operations.md); retry after Retry-After. */
+  tenant_moving: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

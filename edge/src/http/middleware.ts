@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./app-env";
+import { withTenantShard } from "../stores/shards";
 import { ApiError } from "./errors";
 
 /** A request id on every response (and in every error envelope) so a host can quote it in a support ticket. */
@@ -38,3 +39,12 @@ export const limitBody = (maxSize: number): MiddlewareHandler<AppEnv> =>
       throw new ApiError("payload_too_large", `The request body is larger than ${Math.round(maxSize / 1024)} KB`);
     },
   });
+
+/**
+ * Resolves the caller's D1 shard once for the request (stores/shards.ts: one read of the tenant directory), so the
+ * route's store calls reach it without reading the directory again; a tenant being moved gets 503 tenant_moving.
+ */
+export const scopeToTenantShard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.env = await withTenantShard(c.env, c.get("caller").tenant);
+  await next();
+};

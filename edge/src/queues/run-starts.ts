@@ -7,6 +7,7 @@
 import type { Env } from "../env";
 import { createRun, finishRun, getRunRow, RunInProgressError } from "../stores/runs";
 import type { TickClaim } from "../stores/schedule-index";
+import { dbFor } from "../stores/shards";
 import { onRunFinished } from "../sync/finish";
 import { kickRunner } from "../sync/runner-api";
 import { startRun } from "../sync/start";
@@ -91,5 +92,5 @@ export async function recordDeadRunStart(env: Env, m: RunStartMessage): Promise<
     if (e instanceof RunInProgressError) return;
     throw e;
   }
-  if (await finishRun(env, id, "failed", { code: "start_failed", message })) await onRunFinished(env, m.tenant, id);
+  if (await finishRun(await dbFor(env, m.tenant), id, "failed", { code: "start_failed", message })) await onRunFinished(env, m.tenant, id);
 }

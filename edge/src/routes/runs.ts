@@ -90,7 +90,7 @@ export const runRoutes = new Hono<AppEnv>()
     const row = await tenantRun(c);
     const alreadyOver = () => new ApiError("conflict", "The run has already finished", [{ path: "status", message: row.status }]);
     if (row.status !== "queued" && row.status !== "running") throw alreadyOver();
-    if (!(await cancelRun(c.env, row.id, caller.email ?? caller.sub))) throw alreadyOver(); // it ended meanwhile
+    if (!(await cancelRun(c.env, caller.tenant, row.id, caller.email ?? caller.sub))) throw alreadyOver(); // it ended meanwhile
     const after = (await getRunRow(c.env, caller.tenant, row.id))!;
     await audit(
       c.env,

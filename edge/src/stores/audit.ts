@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { dbFor } from "./shards";
 import type { Caller } from "../http/app-env";
 import { redactedWebhook } from "../security/webhook-url";
 
@@ -69,10 +70,10 @@ export async function audit(
   before: unknown,
   after: unknown,
 ): Promise<void> {
+  const db = await dbFor(env, caller.tenant);
   const changes = diff(before ?? undefined, after ?? undefined).filter((c) => !IGNORED.has(c.path));
-  await env.DATA.prepare(
-    "INSERT INTO audit_log (tenant, at, actor_sub, actor_email, action, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-  )
+  await db
+    .prepare("INSERT INTO audit_log (tenant, at, actor_sub, actor_email, action, resource_type, resource_id, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .bind(caller.tenant, new Date().toISOString(), caller.sub, caller.email ?? null, action, resource.type, resource.id, JSON.stringify(changes))
     .run();
 }
@@ -82,6 +83,7 @@ export async function listActivity(
   tenant: string,
   opts: { limit: number; before?: number; resourceType?: string; resourceId?: string },
 ): Promise<{ items: ActivityEntry[]; nextCursor: string | null }> {
+  const db = await dbFor(env, tenant);
   const where = ["tenant = ?"];
   const args: unknown[] = [tenant];
   if (opts.before !== undefined) {
@@ -96,9 +98,10 @@ export async function listActivity(
     where.push("resource_id = ?");
     args.push(opts.resourceId);
   }
-  const { results } = await env.DATA.prepare(
-    `SELECT id, at, actor_sub, actor_email, action, resource_type, resource_id, changes FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
-  )
+  const { results } = await db
+    .prepare(
+      `SELECT id, at, actor_sub, actor_email, action, resource_type, resource_id, changes FROM audit_log WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`,
+    )
     .bind(...args, opts.limit + 1)
     .all<{
       id: number;

@@ -4,6 +4,7 @@
  */
 import { type FieldType, type ObjectField, type TargetObject } from "#contract/object";
 import type { Env } from "../env";
+import { dbFor } from "./shards";
 import { ApiError, validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, objectTableName, SYSTEM_COLUMNS, tenantKey } from "./object-tables";
 import { STANDARD_OBJECTS } from "./standard-objects";
@@ -43,22 +44,25 @@ const fromRow = (r: ObjectRow): TargetObject => ({
 
 /** Creates the standard objects (tables first, then definitions) the first time a tenant touches objects. Idempotent. */
 async function ensureStandardObjects(env: Env, tenant: string): Promise<void> {
-  const have = await env.DATA.prepare("SELECT COUNT(*) AS n FROM objects WHERE tenant = ? AND standard = 1").bind(tenant).first<{ n: number }>();
+  const db = await dbFor(env, tenant);
+  const have = await db.prepare("SELECT COUNT(*) AS n FROM objects WHERE tenant = ? AND standard = 1").bind(tenant).first<{ n: number }>();
   if ((have?.n ?? 0) >= STANDARD_OBJECTS.length) return;
   for (const o of STANDARD_OBJECTS) await ensureObjectTable(env, tenant, o);
   const now = new Date().toISOString();
-  await env.DATA.batch(
+  await db.batch(
     STANDARD_OBJECTS.map((o) =>
-      env.DATA.prepare(
-        "INSERT OR IGNORE INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
-      ).bind(tenant, o.name.toLowerCase(), o.name, o.label, JSON.stringify(o.fields), now, now),
+      db
+        .prepare("INSERT OR IGNORE INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)")
+        .bind(tenant, o.name.toLowerCase(), o.name, o.label, JSON.stringify(o.fields), now, now),
     ),
   );
 }
 
 export async function listObjects(env: Env, tenant: string): Promise<TargetObject[]> {
+  const db = await dbFor(env, tenant);
   await ensureStandardObjects(env, tenant);
-  const { results } = await env.DATA.prepare("SELECT name, label, standard, fields, created_at FROM objects WHERE tenant = ? ORDER BY standard DESC, name_key")
+  const { results } = await db
+    .prepare("SELECT name, label, standard, fields, created_at FROM objects WHERE tenant = ? ORDER BY standard DESC, name_key")
     .bind(tenant)
     .all<ObjectRow>();
   return results.map(fromRow);
@@ -66,9 +70,11 @@ export async function listObjects(env: Env, tenant: string): Promise<TargetObjec
 
 /** Case-insensitive; the standard objects are created (with their tables) on a tenant's first use. */
 export async function getObject(env: Env, tenant: string, name: string): Promise<TargetObject | null> {
+  const db = await dbFor(env, tenant);
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(name)) return null;
   await ensureStandardObjects(env, tenant);
-  const row = await env.DATA.prepare("SELECT name, label, standard, fields, created_at FROM objects WHERE tenant = ? AND name_key = ?")
+  const row = await db
+    .prepare("SELECT name, label, standard, fields, created_at FROM objects WHERE tenant = ? AND name_key = ?")
     .bind(tenant, name.toLowerCase())
     .first<ObjectRow>();
   return row ? fromRow(row) : null;
@@ -121,24 +127,26 @@ async function objectDdl(tenant: string, object: Pick<TargetObject, "name" | "fi
  * migration.
  */
 export async function ensureObjectTable(env: Env, tenant: string, object: Pick<TargetObject, "name" | "fields">): Promise<void> {
+  const db = await dbFor(env, tenant);
   const table = await objectTable(tenant, object.name);
   const tkey = await tenantKey(tenant);
   const { create, indexes } = await objectDdl(tenant, object);
-  await env.DATA.prepare(create).run();
-  const { results } = await env.DATA.prepare(`PRAGMA table_info(${table})`).all<{ name: string }>();
+  await db.prepare(create).run();
+  const { results } = await db.prepare(`PRAGMA table_info(${table})`).all<{ name: string }>();
   const have = new Set(results.map((r) => r.name.toLowerCase()));
   const add = object.fields.filter((f) => !have.has(`f_${f.name}`.toLowerCase()));
-  const existing = await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?")
+  const existing = await db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?")
     .bind(await objectTableName(tenant, object.name))
     .all<{ name: string }>();
   const stale = existing.results.map((r) => r.name).filter((n) => n.startsWith(`ux_${tkey}_`) && !indexes.has(n));
   const stmts = [
-    ...(have.has(SYSTEM_COLUMNS.org) ? [] : [env.DATA.prepare(`ALTER TABLE ${table} ADD COLUMN ${ORG_COLUMN}`)]),
-    ...add.map((f) => env.DATA.prepare(`ALTER TABLE ${table} ADD COLUMN ${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`)),
-    ...stale.map((n) => env.DATA.prepare(`DROP INDEX IF EXISTS ${quoted(n)}`)),
-    ...[...indexes.values()].map((sql) => env.DATA.prepare(sql)),
+    ...(have.has(SYSTEM_COLUMNS.org) ? [] : [db.prepare(`ALTER TABLE ${table} ADD COLUMN ${ORG_COLUMN}`)]),
+    ...add.map((f) => db.prepare(`ALTER TABLE ${table} ADD COLUMN ${fieldColumn(f.name)} ${COLUMN_TYPE[f.type]}`)),
+    ...stale.map((n) => db.prepare(`DROP INDEX IF EXISTS ${quoted(n)}`)),
+    ...[...indexes.values()].map((sql) => db.prepare(sql)),
   ];
-  if (stmts.length) await env.DATA.batch(stmts);
+  if (stmts.length) await db.batch(stmts);
 }
 
 /** Cross-field rules zod can't express: unique names (case-insensitive, the columns are), references to real objects. */
@@ -184,16 +192,18 @@ export async function createObject(
   input: { name: string; label: string; fields: ObjectField[] },
   maxObjects: number | null = null,
 ): Promise<TargetObject> {
+  const db = await dbFor(env, tenant);
   if (await getObject(env, tenant, input.name))
     throw new ApiError("conflict", `An object named ${input.name} already exists`, [{ path: "name", message: "already exists" }]);
   await checkFields(env, tenant, input.name, input.fields);
   const now = new Date().toISOString();
   const obj: TargetObject = { name: input.name, label: input.label, standard: false, fields: input.fields, createdAt: now };
   await ensureObjectTable(env, tenant, obj);
-  const r = await env.DATA.prepare(
-    `INSERT INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at)
+  const r = await db
+    .prepare(
+      `INSERT INTO objects (tenant, name_key, name, label, standard, fields, created_at, updated_at)
      SELECT ?1, ?2, ?3, ?4, 0, ?5, ?6, ?6 WHERE ?7 IS NULL OR (SELECT COUNT(*) FROM objects WHERE tenant = ?1) < ?7`,
-  )
+    )
     .bind(tenant, input.name.toLowerCase(), input.name, input.label, JSON.stringify(input.fields), now, maxObjects)
     .run();
   if (!r.meta.changes && maxObjects !== null) throw new ObjectLimitError(maxObjects);
@@ -206,11 +216,13 @@ export async function updateObject(
   current: TargetObject,
   patch: { label?: string; addFields?: ObjectField[] },
 ): Promise<TargetObject> {
+  const db = await dbFor(env, tenant);
   const added = patch.addFields ?? [];
   await checkFields(env, tenant, current.name, added, current.fields, "addFields");
   const next: TargetObject = { ...current, label: patch.label ?? current.label, fields: [...current.fields, ...added] };
   if (added.length) await ensureObjectTable(env, tenant, next);
-  await env.DATA.prepare("UPDATE objects SET label = ?, fields = ?, updated_at = ? WHERE tenant = ? AND name_key = ?")
+  await db
+    .prepare("UPDATE objects SET label = ?, fields = ?, updated_at = ? WHERE tenant = ? AND name_key = ?")
     .bind(next.label, JSON.stringify(next.fields), new Date().toISOString(), tenant, current.name.toLowerCase())
     .run();
   return next;

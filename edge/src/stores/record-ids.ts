@@ -6,7 +6,6 @@
  * Every read is scoped to one Dynamics organization (`org`, see object-tables.ts `_org`): it sees that organization's
  * records and the legacy ones written before records were scoped (`_org = ''`), its own first.
  */
-import type { Env } from "../env";
 import { jsonChunks } from "./json-chunks";
 import { SYSTEM_COLUMNS } from "./object-tables";
 
@@ -19,13 +18,14 @@ export interface FoundRecord {
 }
 
 /** Record by the value of one column (values compared as text): one `IN (SELECT value FROM json_each(?))` per chunk. */
-export async function idsByColumn(env: Env, table: string, org: string, column: string, values: unknown[]): Promise<Map<string, FoundRecord>> {
+export async function idsByColumn(db: D1Database, table: string, org: string, column: string, values: unknown[]): Promise<Map<string, FoundRecord>> {
   const out = new Map<string, FoundRecord>();
   const distinct = [...new Set(values.filter((v) => v !== null && v !== undefined).map((v) => String(v)))];
   for (const chunk of jsonChunks(distinct.map((v) => JSON.stringify(v)))) {
-    const { results } = await env.DATA.prepare(
-      `SELECT ${ID} AS id, ${column} AS k, ${ORG} = '' AS legacy FROM ${table} WHERE ${ORG} IN (?1, '') AND ${column} IN (SELECT value FROM json_each(?2))`,
-    )
+    const { results } = await db
+      .prepare(
+        `SELECT ${ID} AS id, ${column} AS k, ${ORG} = '' AS legacy FROM ${table} WHERE ${ORG} IN (?1, '') AND ${column} IN (SELECT value FROM json_each(?2))`,
+      )
       .bind(org, chunk.json)
       .all<{ id: string; k: unknown; legacy: number }>();
     for (const r of results) {
@@ -37,13 +37,12 @@ export async function idsByColumn(env: Env, table: string, org: string, column: 
 }
 
 /** The first record matching each tuple (every column equal; the organization's own first) → its `_id`, by the tuple's index. */
-export async function idsByTuple(env: Env, table: string, org: string, columns: string[], tuples: unknown[][]): Promise<Map<number, string>> {
+export async function idsByTuple(db: D1Database, table: string, org: string, columns: string[], tuples: unknown[][]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   const on = columns.map((c, i) => `t.${c} = json_extract(j.value, '$[${i}]')`).join(" AND ");
   for (const chunk of jsonChunks(tuples.map((t) => JSON.stringify(t)))) {
-    const { results } = await env.DATA.prepare(
-      `SELECT j.key AS k, t.${ID} AS id FROM json_each(?2) AS j JOIN ${table} AS t ON ${on} WHERE t.${ORG} IN (?1, '') ORDER BY t.${ORG} = ''`,
-    )
+    const { results } = await db
+      .prepare(`SELECT j.key AS k, t.${ID} AS id FROM json_each(?2) AS j JOIN ${table} AS t ON ${on} WHERE t.${ORG} IN (?1, '') ORDER BY t.${ORG} = ''`)
       .bind(org, chunk.json)
       .all<{ k: number; id: string }>();
     for (const r of results) if (!out.has(chunk.offset + r.k)) out.set(chunk.offset + r.k, r.id);

@@ -6,7 +6,6 @@
  * `table` is the quoted name from object-tables.ts; field names are the target object's (validated identifiers).
  */
 import type { Job } from "#contract/job";
-import type { Env } from "../env";
 import { fieldColumn, SYSTEM_COLUMNS } from "./object-tables";
 
 /** How the INSERTs meet an existing record: through the job's identifier column (its UNIQUE index) and mode. */
@@ -34,19 +33,26 @@ function onConflict(rule: ConflictRule, columns: string[]): string {
 }
 
 /** Inserts (or, through the conflict rule, upserts) the records of each chunk: one statement per chunk. */
-export function insertRecordsStatements(env: Env, table: string, fields: string[], rule: ConflictRule, now: string, chunks: string[]): D1PreparedStatement[] {
+export function insertRecordsStatements(
+  db: D1Database,
+  table: string,
+  fields: string[],
+  rule: ConflictRule,
+  now: string,
+  chunks: string[],
+): D1PreparedStatement[] {
   const cols = fields.map(fieldColumn);
   const sql =
     `INSERT INTO ${table} (${[ID, CREATED, UPDATED, DELETED, ORG, ...cols].join(", ")}) ` +
     `SELECT json_extract(value, '$[0]'), ?1, ?1, 0, ?3, ${cols.map((_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ")} FROM json_each(?2) WHERE true${onConflict(rule, cols)}`;
-  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c, rule.org));
+  return chunks.map((c) => db.prepare(sql).bind(now, c, rule.org));
 }
 
 /** Updates the records of each chunk by `_id` (and revives them; a legacy record takes `org`): one statement per chunk. */
-export function updateRecordsStatements(env: Env, table: string, fields: string[], org: string, now: string, chunks: string[]): D1PreparedStatement[] {
+export function updateRecordsStatements(db: D1Database, table: string, fields: string[], org: string, now: string, chunks: string[]): D1PreparedStatement[] {
   const sets = fields.map((n, i) => `${fieldColumn(n)} = json_extract(j.value, '$[${i + 1}]')`);
   const sql = `UPDATE ${table} SET ${[...sets, `${UPDATED} = ?1`, `${DELETED} = 0`, `${ORG} = ?3`].join(", ")} FROM json_each(?2) AS j WHERE ${table}.${ID} = json_extract(j.value, '$[0]')`;
-  return chunks.map((c) => env.DATA.prepare(sql).bind(now, c, org));
+  return chunks.map((c) => db.prepare(sql).bind(now, c, org));
 }
 
 /**
@@ -54,7 +60,7 @@ export function updateRecordsStatements(env: Env, table: string, fields: string[
  * record (or any in update mode) is UPDATEd in parts; a new one is INSERTed with its first columns, the rest UPDATEd.
  */
 export function recordStatements(
-  env: Env,
+  db: D1Database,
   table: string,
   rule: ConflictRule,
   record: { id: string; exists: boolean; fields: Record<string, unknown> },
@@ -68,12 +74,9 @@ export function recordStatements(
     for (let i = 0; i < fields.length; i += MAX_COLS_PER_STATEMENT) {
       const part = fields.slice(i, i + MAX_COLS_PER_STATEMENT);
       out.push(
-        env.DATA.prepare(`UPDATE ${table} SET ${set(part)}, ${UPDATED} = ?, ${DELETED} = 0, ${ORG} = ? WHERE ${ID} = ?`).bind(
-          ...part.map(val),
-          now,
-          rule.org,
-          record.id,
-        ),
+        db
+          .prepare(`UPDATE ${table} SET ${set(part)}, ${UPDATED} = ?, ${DELETED} = 0, ${ORG} = ? WHERE ${ID} = ?`)
+          .bind(...part.map(val), now, rule.org, record.id),
       );
     }
     return out;
@@ -82,27 +85,22 @@ export function recordStatements(
   const rest = fields.slice(MAX_COLS_PER_STATEMENT);
   const cols = [ID, CREATED, UPDATED, DELETED, ORG, ...first.map(fieldColumn)];
   out.push(
-    env.DATA.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${onConflict(rule, first.map(fieldColumn))}`).bind(
-      record.id,
-      now,
-      now,
-      0,
-      rule.org,
-      ...first.map(val),
-    ),
+    db
+      .prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})${onConflict(rule, first.map(fieldColumn))}`)
+      .bind(record.id, now, now, 0, rule.org, ...first.map(val)),
   );
   for (let i = 0; i < rest.length; i += MAX_COLS_PER_STATEMENT) {
     const part = rest.slice(i, i + MAX_COLS_PER_STATEMENT);
-    out.push(env.DATA.prepare(`UPDATE ${table} SET ${set(part)} WHERE ${ID} = ?`).bind(...part.map(val), record.id));
+    out.push(db.prepare(`UPDATE ${table} SET ${set(part)} WHERE ${ID} = ?`).bind(...part.map(val), record.id));
   }
   return out;
 }
 
 /** Deletes (`soft`: marks `_deleted = 1`) the records whose `_id`s each chunk lists: one statement per chunk. */
-export function deleteRecordsStatements(env: Env, table: string, soft: boolean, now: string, idChunks: string[]): D1PreparedStatement[] {
+export function deleteRecordsStatements(db: D1Database, table: string, soft: boolean, now: string, idChunks: string[]): D1PreparedStatement[] {
   return idChunks.map((c) =>
     soft
-      ? env.DATA.prepare(`UPDATE ${table} SET ${DELETED} = 1, ${UPDATED} = ? WHERE ${ID} IN (SELECT value FROM json_each(?))`).bind(now, c)
-      : env.DATA.prepare(`DELETE FROM ${table} WHERE ${ID} IN (SELECT value FROM json_each(?))`).bind(c),
+      ? db.prepare(`UPDATE ${table} SET ${DELETED} = 1, ${UPDATED} = ? WHERE ${ID} IN (SELECT value FROM json_each(?))`).bind(now, c)
+      : db.prepare(`DELETE FROM ${table} WHERE ${ID} IN (SELECT value FROM json_each(?))`).bind(c),
   );
 }

@@ -4,6 +4,7 @@
  */
 import type { TargetObject, TargetRecord } from "#contract/object";
 import type { Env } from "../env";
+import { dbFor } from "./shards";
 import { validationFailed } from "../http/errors";
 import { fieldColumn, objectTable, SYSTEM_COLUMNS } from "./object-tables";
 import { ensureObjectTable } from "./objects";
@@ -71,6 +72,7 @@ export async function listRecords(
   object: TargetObject,
   opts: { limit: number; cursor?: string; filters: RecordFilter[]; includeDeleted: boolean },
 ): Promise<{ items: TargetRecord[]; nextCursor: string | null }> {
+  const db = await dbFor(env, tenant);
   // No ensureObjectTable up front: an object row is only ever stored after its table (and every added column) exists.
   const table = await objectTable(tenant, object.name);
   const where: string[] = [];
@@ -105,7 +107,8 @@ export async function listRecords(
   ];
   const sql = `SELECT ${cols.join(", ")} FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${SYSTEM_COLUMNS.id} LIMIT ?`;
   const read = () =>
-    env.DATA.prepare(sql)
+    db
+      .prepare(sql)
       .bind(...args, opts.limit + 1)
       .all<Record<string, unknown>>();
   let results: Array<Record<string, unknown>>;

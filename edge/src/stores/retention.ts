@@ -17,44 +17,47 @@ const EXPIRED_RUN = `r.finished_at IS NOT NULL AND r.finished_at < ?1 AND r.stat
 const changes = (r: D1Result): number => r.meta.changes ?? 0;
 
 /** Per-record errors of runs that finished before `cutoff`. */
-export async function deleteExpiredRunErrors(env: Env, cutoff: string, limit: number): Promise<number> {
-  const r = await env.DATA.prepare(
-    `DELETE FROM run_errors WHERE (run_id, seq) IN (
+export async function deleteExpiredRunErrors(db: D1Database, cutoff: string, limit: number): Promise<number> {
+  const r = await db
+    .prepare(
+      `DELETE FROM run_errors WHERE (run_id, seq) IN (
        SELECT e.run_id, e.seq FROM runs r JOIN run_errors e ON e.run_id = r.id WHERE ${EXPIRED_RUN} ORDER BY r.finished_at LIMIT ?2)`,
-  )
+    )
     .bind(cutoff, limit)
     .run();
   return changes(r);
 }
 
 /** The page log of runs that finished before `cutoff`. */
-export async function deleteExpiredRunPages(env: Env, cutoff: string, limit: number): Promise<number> {
-  const r = await env.DATA.prepare(
-    `DELETE FROM run_pages WHERE (run_id, page) IN (
+export async function deleteExpiredRunPages(db: D1Database, cutoff: string, limit: number): Promise<number> {
+  const r = await db
+    .prepare(
+      `DELETE FROM run_pages WHERE (run_id, page) IN (
        SELECT p.run_id, p.page FROM runs r JOIN run_pages p ON p.run_id = r.id WHERE ${EXPIRED_RUN} ORDER BY r.finished_at LIMIT ?2)`,
-  )
+    )
     .bind(cutoff, limit)
     .run();
   return changes(r);
 }
 
 /** Runs that finished before `cutoff` and have no pages or errors left. */
-export async function deleteExpiredRuns(env: Env, cutoff: string, limit: number): Promise<number> {
-  const r = await env.DATA.prepare(
-    `DELETE FROM runs WHERE id IN (
+export async function deleteExpiredRuns(db: D1Database, cutoff: string, limit: number): Promise<number> {
+  const r = await db
+    .prepare(
+      `DELETE FROM runs WHERE id IN (
        SELECT r.id FROM runs r WHERE ${EXPIRED_RUN}
          AND NOT EXISTS (SELECT 1 FROM run_pages p WHERE p.run_id = r.id)
          AND NOT EXISTS (SELECT 1 FROM run_errors e WHERE e.run_id = r.id)
        ORDER BY r.finished_at LIMIT ?2)`,
-  )
+    )
     .bind(cutoff, limit)
     .run();
   return changes(r);
 }
 
 /** Audit entries recorded before `cutoff`. */
-export async function deleteExpiredAuditEntries(env: Env, cutoff: string, limit: number): Promise<number> {
-  const r = await env.DATA.prepare("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)").bind(cutoff, limit).run();
+export async function deleteExpiredAuditEntries(db: D1Database, cutoff: string, limit: number): Promise<number> {
+  const r = await db.prepare("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)").bind(cutoff, limit).run();
   return changes(r);
 }
 

@@ -4,12 +4,11 @@
  * page was fetched) gets a NULL committed_at, a NOT NULL violation. Either way the whole batch rolls back, so nothing
  * of the page — records, error rows, checkpoint, sync state — is written twice or after the run ended.
  */
-import type { Env } from "../env";
 
-export function pageGuardStatement(env: Env, runId: string, page: number, now: string): D1PreparedStatement {
-  return env.DATA.prepare(
-    "INSERT INTO run_pages (run_id, page, committed_at) SELECT ?, ?, CASE WHEN status IN ('queued','running') THEN ? END FROM runs WHERE id = ?",
-  ).bind(runId, page, now, runId);
+export function pageGuardStatement(db: D1Database, runId: string, page: number, now: string): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO run_pages (run_id, page, committed_at) SELECT ?, ?, CASE WHEN status IN ('queued','running') THEN ? END FROM runs WHERE id = ?")
+    .bind(runId, page, now, runId);
 }
 
 /** Why the guard rolled a batch back: `duplicate` (committed already), `stopped` (the run ended), or null (another error). */

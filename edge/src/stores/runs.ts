@@ -7,6 +7,7 @@ import type { LastSync } from "#contract/connection";
 import type { RunErrorCode } from "#contract/errors";
 import type { Run, RunCounts, RunHeadroom, RunStatus, RunSummary, RunTrigger } from "#contract/run";
 import type { Env } from "../env";
+import { allShardDbs, dbFor } from "./shards";
 
 export interface RunRow {
   id: string;
@@ -148,17 +149,19 @@ export async function createRun(
   parentRunId: string | null = null,
   opts: RunKindOptions = {},
 ): Promise<RunRow> {
+  const db = await dbFor(env, tenant);
   const id = opts.id ?? crypto.randomUUID();
   const at = Date.now();
   const now = new Date(at).toISOString();
   const limit = trigger === "manual" ? (opts.manualRunsPerHour ?? null) : null;
   let inserted: number;
   try {
-    const r = await env.DATA.prepare(
-      `INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until, kind, max_delete_percent)
+    const r = await db
+      .prepare(
+        `INSERT INTO runs (id, tenant, job_id, trigger, status, parent_run_id, created_at, lease_until, kind, max_delete_percent)
        SELECT ?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9
        WHERE ?10 IS NULL OR (SELECT COUNT(*) FROM runs WHERE tenant = ?2 AND trigger = 'manual' AND created_at > ?11) < ?10`,
-    )
+      )
       .bind(
         id,
         tenant,
@@ -190,44 +193,54 @@ export async function createRun(
  * one. One recursive query up `parent_run_id` (primary-key probes); stops counting above `cap`.
  */
 export async function chainDepth(env: Env, tenant: string, runId: string, cap: number): Promise<number> {
-  const row = await env.DATA.prepare(
-    `WITH RECURSIVE up(id, parent, depth) AS (
+  const db = await dbFor(env, tenant);
+  const row = await db
+    .prepare(
+      `WITH RECURSIVE up(id, parent, depth) AS (
        SELECT id, parent_run_id, 0 FROM runs WHERE id = ?1 AND tenant = ?2
        UNION ALL
        SELECT r.id, r.parent_run_id, up.depth + 1 FROM runs r JOIN up ON r.id = up.parent AND r.tenant = ?2 WHERE up.depth <= ?3
      )
      SELECT MAX(depth) AS depth FROM up`,
-  )
+    )
     .bind(runId, tenant, cap)
     .first<{ depth: number | null }>();
   return row?.depth ?? 0;
 }
 
 export async function getRunRow(env: Env, tenant: string, runId: string): Promise<RunRow | null> {
-  return env.DATA.prepare("SELECT * FROM runs WHERE id = ? AND tenant = ?").bind(runId, tenant).first<RunRow>();
+  const db = await dbFor(env, tenant);
+  return db.prepare("SELECT * FROM runs WHERE id = ? AND tenant = ?").bind(runId, tenant).first<RunRow>();
 }
 
 async function activeRun(env: Env, tenant: string, jobId: string): Promise<RunRow | null> {
-  return env.DATA.prepare(`SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND ${ACTIVE}`).bind(tenant, jobId).first<RunRow>();
+  const db = await dbFor(env, tenant);
+  return db.prepare(`SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND ${ACTIVE}`).bind(tenant, jobId).first<RunRow>();
 }
 
 export async function listRuns(env: Env, tenant: string, jobId: string, limit = 50, before?: string): Promise<RunRow[]> {
+  const db = await dbFor(env, tenant);
   const { results } = before
-    ? await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?")
+    ? await db
+        .prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?")
         .bind(tenant, jobId, before, limit)
         .all<RunRow>()
-    : await env.DATA.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
-        .bind(tenant, jobId, limit)
-        .all<RunRow>();
+    : await db.prepare("SELECT * FROM runs WHERE tenant = ? AND job_id = ? ORDER BY created_at DESC, id DESC LIMIT ?").bind(tenant, jobId, limit).all<RunRow>();
   return results;
 }
 
-/** Active runs whose runner stopped renewing its lease (alarm lost, process restarted). */
+/** Active runs whose runner stopped renewing its lease (alarm lost, process restarted), in every shard. */
 export async function staleRuns(env: Env, now: number, limit = 100): Promise<Array<Pick<RunRow, "id" | "tenant" | "job_id">>> {
-  const { results } = await env.DATA.prepare(`SELECT id, tenant, job_id FROM runs WHERE ${ACTIVE} AND (lease_until IS NULL OR lease_until < ?) LIMIT ?`)
-    .bind(now, limit)
-    .all<Pick<RunRow, "id" | "tenant" | "job_id">>();
-  return results;
+  const out: Array<Pick<RunRow, "id" | "tenant" | "job_id">> = [];
+  for (const { db } of allShardDbs(env)) {
+    if (out.length >= limit) break;
+    const { results } = await db
+      .prepare(`SELECT id, tenant, job_id FROM runs WHERE ${ACTIVE} AND (lease_until IS NULL OR lease_until < ?) LIMIT ?`)
+      .bind(now, limit - out.length)
+      .all<Pick<RunRow, "id" | "tenant" | "job_id">>();
+    out.push(...results);
+  }
+  return out;
 }
 
 /** What GET /connections needs of a job's latest finished run: its lastSync, and the headroom it saw. */
@@ -241,14 +254,16 @@ export interface FinishedRunSummary extends LastSync {
  * job, however long the history).
  */
 export async function latestFinishedRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, FinishedRunSummary>> {
+  const db = await dbFor(env, tenant);
   if (!jobIds.length) return new Map();
-  const { results } = await env.DATA.prepare(
-    `SELECT r.id, r.job_id, r.status, r.finished_at, r.headroom_requests, r.headroom_time_ms
+  const { results } = await db
+    .prepare(
+      `SELECT r.id, r.job_id, r.status, r.finished_at, r.headroom_requests, r.headroom_time_ms
        FROM json_each(?1) AS j
        JOIN runs AS r ON r.id = (
          SELECT id FROM runs WHERE tenant = ?2 AND job_id = j.value AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1
        )`,
-  )
+    )
     .bind(JSON.stringify(jobIds), tenant)
     .all<Pick<RunRow, "id" | "job_id" | "finished_at" | "headroom_requests" | "headroom_time_ms"> & { status: FinishedRunSummary["status"] }>();
   return new Map(
@@ -265,6 +280,7 @@ export async function latestFinishedRuns(env: Env, tenant: string, jobIds: strin
  * one probe of the index runs_by_job (tenant, job_id, created_at DESC). Only `tenant`'s runs are read.
  */
 export async function latestRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, RunSummary>> {
+  const db = await dbFor(env, tenant);
   if (!jobIds.length) return new Map();
   type Row = Pick<
     RunRow,
@@ -283,14 +299,15 @@ export async function latestRuns(env: Env, tenant: string, jobIds: string[]): Pr
     | "failed_count"
     | "error_code"
   >;
-  const { results } = await env.DATA.prepare(
-    `SELECT r.id, r.job_id, r.trigger, r.status, r.created_at, r.started_at, r.finished_at, r.read_count, r.inserted_count, r.updated_count,
+  const { results } = await db
+    .prepare(
+      `SELECT r.id, r.job_id, r.trigger, r.status, r.created_at, r.started_at, r.finished_at, r.read_count, r.inserted_count, r.updated_count,
             r.deleted_count, r.skipped_count, r.failed_count, r.error_code
        FROM json_each(?1) AS j
        JOIN runs AS r ON r.tenant = ?2 AND r.id = (
          SELECT id FROM runs WHERE tenant = ?2 AND job_id = j.value ORDER BY created_at DESC, id DESC LIMIT 1
        )`,
-  )
+    )
     .bind(JSON.stringify(jobIds), tenant)
     .all<Row>();
   return new Map(
@@ -325,10 +342,11 @@ interface ReadStart {
 }
 
 /** init → pages. Only from init and while active: a run cancelled while it initialised stays cancelled. */
-export async function startReading(env: Env, runId: string, s: ReadStart): Promise<void> {
-  await env.DATA.prepare(
-    `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND ${ACTIVE}`,
-  )
+export async function startReading(db: D1Database, runId: string, s: ReadStart): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND ${ACTIVE}`,
+    )
     .bind(
       new Date().toISOString(),
       s.strategy,
@@ -343,13 +361,13 @@ export async function startReading(env: Env, runId: string, s: ReadStart): Promi
     .run();
 }
 
-export async function touchLease(env: Env, runId: string, untilMs: number): Promise<void> {
-  await env.DATA.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND ${ACTIVE}`).bind(untilMs, runId).run();
+export async function touchLease(db: D1Database, runId: string, untilMs: number): Promise<void> {
+  await db.prepare(`UPDATE runs SET lease_until = ? WHERE id = ? AND ${ACTIVE}`).bind(untilMs, runId).run();
 }
 
 /** A transient failure of the current step: counted (the run fails after too many) and the lease covers the wait. */
-export async function countFailedAttempt(env: Env, runId: string, leaseUntil: number): Promise<void> {
-  await env.DATA.prepare("UPDATE runs SET attempts = attempts + 1, lease_until = ? WHERE id = ?").bind(leaseUntil, runId).run();
+export async function countFailedAttempt(db: D1Database, runId: string, leaseUntil: number): Promise<void> {
+  await db.prepare("UPDATE runs SET attempts = attempts + 1, lease_until = ? WHERE id = ?").bind(leaseUntil, runId).run();
 }
 
 /**
@@ -359,21 +377,18 @@ export async function countFailedAttempt(env: Env, runId: string, leaseUntil: nu
 const appendNote = (param: string) =>
   `notes = CASE WHEN EXISTS (SELECT 1 FROM json_each(runs.notes) WHERE value = ${param}) THEN notes ELSE json_insert(notes, '$[#]', ${param}) END`;
 
-export function appendNoteStatement(env: Env, runId: string, note: string): D1PreparedStatement {
-  return env.DATA.prepare(`UPDATE runs SET ${appendNote("?2")} WHERE id = ?1`).bind(runId, note);
+export function appendNoteStatement(db: D1Database, runId: string, note: string): D1PreparedStatement {
+  return db.prepare(`UPDATE runs SET ${appendNote("?2")} WHERE id = ?1`).bind(runId, note);
 }
 
 /**
  * The stored delta token expired: the run reads everything again with change tracking, from `nextLink`, noting why.
  * Only while the run is active and still at the page it was at when the token was refused (`pagesSeen`).
  */
-export function restartAsFullReadStatement(env: Env, runId: string, pagesSeen: number, nextLink: string, note: string): D1PreparedStatement {
-  return env.DATA.prepare(`UPDATE runs SET strategy = 'full', next_link = ?2, ${appendNote("?3")} WHERE id = ?1 AND pages = ?4 AND ${ACTIVE}`).bind(
-    runId,
-    nextLink,
-    note,
-    pagesSeen,
-  );
+export function restartAsFullReadStatement(db: D1Database, runId: string, pagesSeen: number, nextLink: string, note: string): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE runs SET strategy = 'full', next_link = ?2, ${appendNote("?3")} WHERE id = ?1 AND pages = ?4 AND ${ACTIVE}`)
+    .bind(runId, nextLink, note, pagesSeen);
 }
 
 /** What a committed page adds to the run and where the run continues: the checkpoint, in the page's own batch. */
@@ -391,66 +406,73 @@ export interface RunCheckpoint {
 }
 
 /** `WHERE pages = page - 1`: a checkpoint only ever follows the one before it. */
-export function checkpointStatement(env: Env, runId: string, cp: RunCheckpoint): D1PreparedStatement {
+export function checkpointStatement(db: D1Database, runId: string, cp: RunCheckpoint): D1PreparedStatement {
   const c = cp.counts;
-  return env.DATA.prepare(
-    `UPDATE runs SET pages = ?, read_count = read_count + ?, inserted_count = inserted_count + ?, updated_count = updated_count + ?,
+  return db
+    .prepare(
+      `UPDATE runs SET pages = ?, read_count = read_count + ?, inserted_count = inserted_count + ?, updated_count = updated_count + ?,
         deleted_count = deleted_count + ?, skipped_count = skipped_count + ?, failed_count = failed_count + ?, error_rows = error_rows + ?,
         phase = ?, next_link = ?, keyset_modifiedon = ?, keyset_version = ?, pending_delta_link = ?, lease_until = ?, attempts = 0
        WHERE id = ? AND pages = ?`,
-  ).bind(
-    cp.page,
-    c.read,
-    c.inserted,
-    c.updated,
-    c.deleted,
-    c.skipped,
-    c.failed,
-    cp.errorRows,
-    cp.phase,
-    cp.nextLink,
-    cp.keyset?.modifiedon ?? null,
-    cp.keyset?.version ?? null,
-    cp.pendingDeltaLink,
-    cp.leaseUntil,
-    runId,
-    cp.page - 1,
-  );
+    )
+    .bind(
+      cp.page,
+      c.read,
+      c.inserted,
+      c.updated,
+      c.deleted,
+      c.skipped,
+      c.failed,
+      cp.errorRows,
+      cp.phase,
+      cp.nextLink,
+      cp.keyset?.modifiedon ?? null,
+      cp.keyset?.version ?? null,
+      cp.pendingDeltaLink,
+      cp.leaseUntil,
+      runId,
+      cp.page - 1,
+    );
 }
 
 /**
  * A reconciliation's sweep ends its read: what the sweep deleted (or skipped, policy `ignore`) is counted and the run
  * moves to `done`, in the sweep's own batch. Only once every page was read (`next_link` NULL) and while active.
  */
-export function sweepDoneStatement(env: Env, runId: string, counts: { deleted: number; skipped: number }, leaseUntil: number): D1PreparedStatement {
-  return env.DATA.prepare(
-    `UPDATE runs SET deleted_count = deleted_count + ?, skipped_count = skipped_count + ?, phase = 'done', lease_until = ?, attempts = 0
+export function sweepDoneStatement(db: D1Database, runId: string, counts: { deleted: number; skipped: number }, leaseUntil: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE runs SET deleted_count = deleted_count + ?, skipped_count = skipped_count + ?, phase = 'done', lease_until = ?, attempts = 0
        WHERE id = ? AND phase = 'pages' AND next_link IS NULL AND ${ACTIVE}`,
-  ).bind(counts.deleted, counts.skipped, leaseUntil, runId);
+    )
+    .bind(counts.deleted, counts.skipped, leaseUntil, runId);
 }
 
 /**
  * Lowers the run's recorded headroom to `h` where `h` is lower (a column with no figure yet takes `h`; a figure `h`
  * lacks is kept). A statement, so the engine can put it in the page's batch instead of making an extra round trip.
  */
-export function lowerHeadroomStatement(env: Env, runId: string, h: RunHeadroom): D1PreparedStatement {
+export function lowerHeadroomStatement(db: D1Database, runId: string, h: RunHeadroom): D1PreparedStatement {
   const time = h.timeRemainingMs ?? null;
-  return env.DATA.prepare(
-    `UPDATE runs SET headroom_requests = COALESCE(MIN(headroom_requests, ?), headroom_requests, ?),
+  return db
+    .prepare(
+      `UPDATE runs SET headroom_requests = COALESCE(MIN(headroom_requests, ?), headroom_requests, ?),
                      headroom_time_ms = COALESCE(MIN(headroom_time_ms, ?), headroom_time_ms, ?) WHERE id = ?`,
-  ).bind(h.requestsRemaining, h.requestsRemaining, time, time, runId);
+    )
+    .bind(h.requestsRemaining, h.requestsRemaining, time, time, runId);
 }
 
 /** Ends a run (only from an active state, so a late duplicate can't overwrite a result). Returns whether it changed. */
 export async function finishRun(
-  env: Env,
+  db: D1Database,
   runId: string,
   status: "succeeded" | "partial" | "failed",
   error?: { code: RunErrorCode; message: string },
 ): Promise<boolean> {
-  const r = await env.DATA.prepare(
-    `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
-  )
+  const r = await db
+    .prepare(
+      `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
+    )
     .bind(status, new Date().toISOString(), error?.code ?? null, error?.message.slice(0, 1000) ?? null, new Date().toISOString(), runId)
     .run();
   return (r.meta.changes ?? 0) === 1;
@@ -462,6 +484,6 @@ export async function finishRun(
  * page, and a page in flight is rolled back by its own batch (the page guard, stores/run-pages.ts), so the checkpoint
  * and the job's sync state stay those of the last committed page.
  */
-export function cancelRun(env: Env, runId: string, by: string): Promise<boolean> {
-  return finishRun(env, runId, "failed", { code: "cancelled", message: `Cancelled by ${by}` });
+export async function cancelRun(env: Env, tenant: string, runId: string, by: string): Promise<boolean> {
+  return finishRun(await dbFor(env, tenant), runId, "failed", { code: "cancelled", message: `Cancelled by ${by}` });
 }

@@ -83,13 +83,15 @@ export interface DueSelection {
  * The due entries one tick takes, in fair order: every tenant with due work gets its oldest entry before any tenant gets
  * its second (ROW_NUMBER per tenant = the entry's turn; turns are taken round by round, the oldest first within a
  * round), so one tenant with thousands of due jobs can't push another tenant's job out of the tick. The window runs over
- * the due rows only (index schedule_due).
+ * the due rows only (index schedule_due). A tenant an operator is moving between D1 shards (stores/shards.ts) is left
+ * out: its schedules pause, and the ticks missed meanwhile coalesce into one run after the move.
  */
 export async function listDue(env: Env, now: number, sel: DueSelection): Promise<DueEntry[]> {
   const { results } = await env.DATA.prepare(
     `SELECT tenant, job_id, cron, timezone, next_due_at FROM (
        SELECT tenant, job_id, cron, timezone, next_due_at, ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY next_due_at, job_id) AS turn
          FROM schedule_index WHERE enabled = 1 AND next_due_at IS NOT NULL AND next_due_at <= ?1
+          AND tenant NOT IN (SELECT tenant FROM tenant_shards WHERE state = 'moving')
      ) WHERE turn <= ?2 ORDER BY turn, next_due_at, tenant, job_id LIMIT ?3`,
   )
     .bind(now, sel.perTenant, sel.limit)

@@ -4,6 +4,7 @@
  * Written only inside a page's batch, so it never runs ahead of the records it stands for.
  */
 import type { Env } from "../env";
+import { dbFor } from "./shards";
 
 export interface SyncState {
   configHash: string;
@@ -13,9 +14,9 @@ export interface SyncState {
 }
 
 export async function getSyncState(env: Env, tenant: string, jobId: string): Promise<SyncState | null> {
-  const row = await env.DATA.prepare(
-    "SELECT config_hash, strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?",
-  )
+  const db = await dbFor(env, tenant);
+  const row = await db
+    .prepare("SELECT config_hash, strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?")
     .bind(tenant, jobId)
     .first<{ config_hash: string; strategy: "delta" | "keyset"; delta_link: string | null; keyset_modifiedon: string | null; keyset_version: number | null }>();
   if (!row) return null;
@@ -27,17 +28,19 @@ export async function getSyncState(env: Env, tenant: string, jobId: string): Pro
   };
 }
 
-export function saveSyncStateStatement(env: Env, tenant: string, jobId: string, s: SyncState, now: string): D1PreparedStatement {
-  return env.DATA.prepare(
-    `INSERT INTO sync_state (tenant, job_id, config_hash, strategy, delta_link, keyset_modifiedon, keyset_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+export function saveSyncStateStatement(db: D1Database, tenant: string, jobId: string, s: SyncState, now: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO sync_state (tenant, job_id, config_hash, strategy, delta_link, keyset_modifiedon, keyset_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant, job_id) DO UPDATE SET config_hash = excluded.config_hash, strategy = excluded.strategy, delta_link = excluded.delta_link,
        keyset_modifiedon = excluded.keyset_modifiedon, keyset_version = excluded.keyset_version, updated_at = excluded.updated_at`,
-  ).bind(tenant, jobId, s.configHash, s.strategy, s.deltaLink, s.keyset?.modifiedon ?? null, s.keyset?.version ?? null, now);
+    )
+    .bind(tenant, jobId, s.configHash, s.strategy, s.deltaLink, s.keyset?.modifiedon ?? null, s.keyset?.version ?? null, now);
 }
 
 /** The stored delta token expired: the next read of the job is a full one. */
-export function forgetDeltaLinkStatement(env: Env, tenant: string, jobId: string): D1PreparedStatement {
-  return env.DATA.prepare("UPDATE sync_state SET delta_link = NULL WHERE tenant = ? AND job_id = ?").bind(tenant, jobId);
+export function forgetDeltaLinkStatement(db: D1Database, tenant: string, jobId: string): D1PreparedStatement {
+  return db.prepare("UPDATE sync_state SET delta_link = NULL WHERE tenant = ? AND job_id = ?").bind(tenant, jobId);
 }
 
 /**
@@ -46,23 +49,27 @@ export function forgetDeltaLinkStatement(env: Env, tenant: string, jobId: string
  * changed since (sync/query.ts refreshFilter). Written with the run's last page, like the sync state.
  */
 export async function getLookupWatermarks(env: Env, tenant: string, jobId: string): Promise<Record<string, number>> {
-  const { results } = await env.DATA.prepare("SELECT entity, version FROM lookup_watermarks WHERE tenant = ? AND job_id = ?")
+  const db = await dbFor(env, tenant);
+  const { results } = await db
+    .prepare("SELECT entity, version FROM lookup_watermarks WHERE tenant = ? AND job_id = ?")
     .bind(tenant, jobId)
     .all<{ entity: string; version: number }>();
   return Object.fromEntries(results.map((r) => [r.entity, r.version]));
 }
 
 export function saveLookupWatermarksStatements(
-  env: Env,
+  db: D1Database,
   tenant: string,
   jobId: string,
   watermarks: Record<string, number>,
   now: string,
 ): D1PreparedStatement[] {
   return Object.entries(watermarks).map(([entity, version]) =>
-    env.DATA.prepare(
-      `INSERT INTO lookup_watermarks (tenant, job_id, entity, version, updated_at) VALUES (?, ?, ?, ?, ?)
+    db
+      .prepare(
+        `INSERT INTO lookup_watermarks (tenant, job_id, entity, version, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant, job_id, entity) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
-    ).bind(tenant, jobId, entity, version, now),
+      )
+      .bind(tenant, jobId, entity, version, now),
   );
 }

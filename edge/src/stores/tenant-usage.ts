@@ -3,6 +3,7 @@
  * rows in D1: every job has one, written before its KV value), objects and runs started by hand (D1).
  */
 import type { Env } from "../env";
+import { dbFor } from "./shards";
 import { kvKeys } from "./kv";
 
 /** The tenant's connections, counted from the KV listing (keys only; KV lists are eventually consistent). */
@@ -35,13 +36,16 @@ export async function reserveJobSlot(env: Env, tenant: string, jobId: string, ma
 
 /** The tenant's objects, the standard ones included (each has its own table). */
 export async function countObjects(env: Env, tenant: string): Promise<number> {
-  const r = await env.DATA.prepare("SELECT COUNT(*) AS n FROM objects WHERE tenant = ?").bind(tenant).first<{ n: number }>();
+  const db = await dbFor(env, tenant);
+  const r = await db.prepare("SELECT COUNT(*) AS n FROM objects WHERE tenant = ?").bind(tenant).first<{ n: number }>();
   return r?.n ?? 0;
 }
 
 /** Runs the tenant started by hand since `since` (ISO), and when the oldest of them was created. */
 export async function manualRunsSince(env: Env, tenant: string, since: string): Promise<{ count: number; oldest: string | null }> {
-  const r = await env.DATA.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM runs WHERE tenant = ? AND trigger = 'manual' AND created_at > ?")
+  const db = await dbFor(env, tenant);
+  const r = await db
+    .prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM runs WHERE tenant = ? AND trigger = 'manual' AND created_at > ?")
     .bind(tenant, since)
     .first<{ n: number; oldest: string | null }>();
   return { count: r?.n ?? 0, oldest: r?.oldest ?? null };

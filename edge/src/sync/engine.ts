@@ -10,6 +10,7 @@ import { isDataverseError, type DataverseError } from "../dataverse/client";
 import type { Env } from "../env";
 import { markNeedsAttention } from "../stores/connections";
 import { chainDepth, countFailedAttempt, finishRun, getRunRow, touchLease, type RunRow } from "../stores/runs";
+import { dbFor, TenantMovingError, withTenantShard } from "../stores/shards";
 import { onRunFinished } from "./finish";
 import { initRun, pageSizeFor } from "./init";
 import { pageStep } from "./page-step";
@@ -50,7 +51,7 @@ export interface SliceOptions {
 }
 
 async function failRun(env: Env, ref: RunRef, code: RunErrorCode, message: string): Promise<void> {
-  if (await finishRun(env, ref.runId, "failed", { code, message })) await onRunFinished(env, ref.tenant, ref.runId);
+  if (await finishRun(await dbFor(env, ref.tenant), ref.runId, "failed", { code, message })) await onRunFinished(env, ref.tenant, ref.runId);
 }
 
 function isTransient(e: unknown): e is DataverseError {
@@ -62,8 +63,16 @@ function isTransient(e: unknown): e is DataverseError {
 }
 
 /** Runs page steps until the budget is spent or the run ends. Safe to call at any time, any number of times. */
-export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): Promise<SliceResult> {
+export async function runSlice(unscoped: Env, ref: RunRef, opts: SliceOptions = {}): Promise<SliceResult> {
   const deadline = Date.now() + (opts.budgetMs ?? 20_000);
+  let env: Env;
+  try {
+    env = await withTenantShard(unscoped, ref.tenant); // one directory read per slice
+  } catch (e) {
+    if (e instanceof TenantMovingError) return { kind: "wait", ms: 30_000 }; // an operator moves the tenant: after the flip
+    throw e;
+  }
+  const db = await dbFor(env, ref.tenant);
   let steps = 0;
   let ctx: RunContext | null = null;
   for (;;) {
@@ -72,11 +81,11 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
     if (!run || (run.status !== "queued" && run.status !== "running")) return { kind: "done" };
     if (run.phase === "done") {
       const status = run.failed_count > 0 ? "partial" : "succeeded";
-      if (await finishRun(env, run.id, status)) await onRunFinished(env, ref.tenant, run.id);
+      if (await finishRun(db, run.id, status)) await onRunFinished(env, ref.tenant, run.id);
       return { kind: "done" };
     }
     if (steps >= (opts.maxPages ?? Infinity) || (steps > 0 && Date.now() >= deadline)) {
-      await touchLease(env, run.id, Date.now() + LEASE_MS);
+      await touchLease(db, run.id, Date.now() + LEASE_MS);
       return { kind: "continue" };
     }
     try {
@@ -107,7 +116,7 @@ export async function runSlice(env: Env, ref: RunRef, opts: SliceOptions = {}): 
       }
       if (isTransient(e) && run.attempts + 1 < MAX_STEP_ATTEMPTS) {
         const ms = e.retryAfterSeconds !== undefined ? e.retryAfterSeconds * 1000 : Math.min(60_000, 2_000 * 2 ** run.attempts);
-        await countFailedAttempt(env, run.id, Date.now() + ms + LEASE_MS);
+        await countFailedAttempt(db, run.id, Date.now() + ms + LEASE_MS);
         return { kind: "wait", ms };
       }
       const code = isDataverseError(e) ? "dynamics_error" : "internal";

@@ -6,6 +6,7 @@ import { enqueueNotifications } from "./notify";
 import { forgetMarksStatement } from "../stores/reconcile";
 import { getRunRow, RunInProgressError, toRun } from "../stores/runs";
 import { listChildren } from "../stores/schedule-index";
+import { dbFor } from "../stores/shards";
 import { startRun } from "./start";
 
 export async function onRunFinished(env: Env, tenant: string, runId: string): Promise<void> {
@@ -13,7 +14,7 @@ export async function onRunFinished(env: Env, tenant: string, runId: string): Pr
   if (!row) return;
   const run = toRun(row);
   // A reconciliation that ended before its sweep (failed, cancelled, over the threshold) leaves marks: they go now.
-  if (row.kind === "reconcile") await forgetMarksStatement(env, runId).run();
+  if (row.kind === "reconcile") await forgetMarksStatement(await dbFor(env, tenant), runId).run();
   const job = await getJob(env, tenant, row.job_id);
   if (job) {
     try {

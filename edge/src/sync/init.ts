@@ -43,9 +43,9 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): P
   const usable = state && state.configHash === plan.configHash && state.strategy === plan.strategy ? state : null;
   const start = startingPoint(plan, usable);
   if (plan.via.length) Object.assign(plan, await planFreshness(ctx, plan, start.strategy === "full"));
-  if (state && !usable) await appendNoteStatement(env, run.id, "the job's source changed since the last run: full resync").run();
+  if (state && !usable) await appendNoteStatement(ctx.db, run.id, "the job's source changed since the last run: full resync").run();
   const totalEstimate = start.strategy === "full" && !job.source.filter ? await estimateTotal(ctx) : null;
-  await startReading(env, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });
+  await startReading(ctx.db, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });
 }
 
 /** Where the read starts: the stored delta link or keyset cursor when the job's state fits the plan, else a full read. */

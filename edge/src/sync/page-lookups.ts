@@ -10,6 +10,7 @@ import type { TargetObject } from "#contract/object";
 import type { Env } from "../env";
 import { fieldColumn, objectTable } from "../stores/object-tables";
 import { idsByColumn, idsByTuple } from "../stores/record-ids";
+import { dbFor } from "../stores/shards";
 import { printable } from "./convert";
 import { rowKey } from "./mapper";
 import type { PageInput, PageOutcome, PageRecord } from "./page-plan";
@@ -68,10 +69,11 @@ async function findMatches(
   tuples: Array<unknown[] | null>,
 ): Promise<Map<string, string>> {
   const table = await objectTable(tenant, lobj.name);
+  const db = await dbFor(env, tenant);
   const found = new Map<string, string>();
   if (lookup.match.length === 1) {
     const m = await idsByColumn(
-      env,
+      db,
       table,
       org,
       fieldColumn(lookup.match[0]!.field),
@@ -84,7 +86,7 @@ async function findMatches(
   for (const t of tuples) if (t) distinct.set(keyOf(t), t);
   const list = [...distinct.values()];
   const m = await idsByTuple(
-    env,
+    db,
     table,
     org,
     lookup.match.map((x) => fieldColumn(x.field)),

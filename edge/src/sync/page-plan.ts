@@ -7,7 +7,6 @@ import type { AttributeInfo } from "#contract/metadata";
 import type { Job } from "#contract/job";
 import type { TargetObject } from "#contract/object";
 import type { RunCounts, RunRecordError } from "#contract/run";
-import type { Env } from "../env";
 import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
 import { idsByColumn, type FoundRecord } from "../stores/record-ids";
@@ -75,11 +74,11 @@ export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
  * concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within the page is,
  * from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
  */
-export async function identifyExisting(env: Env, table: string, org: string, job: Job, records: PageRecord[]): Promise<void> {
+export async function identifyExisting(db: D1Database, table: string, org: string, job: Job, records: PageRecord[]): Promise<void> {
   const ident = identifier(job);
   const existing = ident
     ? await idsByColumn(
-        env,
+        db,
         table,
         org,
         ident.column,
@@ -106,7 +105,7 @@ export async function identifyExisting(env: Env, table: string, org: string, job
  * UPDATEd by its _id and takes the page's organization: ON CONFLICT can't meet it, its `_org` differs.
  */
 export function planRecordWrites(
-  env: Env,
+  db: D1Database,
   table: string,
   org: string,
   job: Job,
@@ -132,8 +131,8 @@ export function planRecordWrites(
   const statements: D1PreparedStatement[] = [];
   for (const [names, group] of groupByNames(toInsert)) {
     const { chunks, oversized } = recordChunks(group, names, true);
-    statements.push(...insertRecordsStatements(env, table, names, rule, now, chunks));
-    for (const p of oversized) statements.push(...recordStatements(env, table, rule, p, names, now));
+    statements.push(...insertRecordsStatements(db, table, names, rule, now, chunks));
+    for (const p of oversized) statements.push(...recordStatements(db, table, rule, p, names, now));
   }
   // Update mode: a record repeated in the page updates its row once, with its last occurrence (as sequential UPDATEs would).
   const lastById = new Map<string, PageRecord>();
@@ -143,8 +142,8 @@ export function planRecordWrites(
   }
   for (const [names, group] of groupByNames([...lastById.values()])) {
     const { chunks, oversized } = recordChunks(group, names, false);
-    statements.push(...updateRecordsStatements(env, table, names, org, now, chunks));
-    for (const p of oversized) statements.push(...recordStatements(env, table, rule, p, names, now));
+    statements.push(...updateRecordsStatements(db, table, names, org, now, chunks));
+    for (const p of oversized) statements.push(...recordStatements(db, table, rule, p, names, now));
   }
   return statements;
 }
@@ -155,7 +154,7 @@ export function planRecordWrites(
  * as skipped and the run carries a note.
  */
 export async function planDeletes(
-  env: Env,
+  db: D1Database,
   table: string,
   org: string,
   job: Job,
@@ -177,7 +176,7 @@ export async function planDeletes(
     return [];
   }
   const ids = deletedIds.map((d) => d.toLowerCase());
-  const present = await idsByColumn(env, table, org, fieldColumn(ident.target), ids);
+  const present = await idsByColumn(db, table, org, fieldColumn(ident.target), ids);
   const rids = new Set<string>();
   for (const id of ids) {
     const rid = present.get(id)?.id;
@@ -189,7 +188,7 @@ export async function planDeletes(
     counts.deleted++;
   }
   const chunks = jsonChunks([...rids].map((r) => JSON.stringify(r))).map((c) => c.json);
-  return deleteRecordsStatements(env, table, job.deletes !== "delete", now, chunks);
+  return deleteRecordsStatements(db, table, job.deletes !== "delete", now, chunks);
 }
 
 /** Records by the list of their field names (every record of a job normally has the same ones). */

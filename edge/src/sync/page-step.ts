@@ -54,9 +54,9 @@ export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
   } catch (e) {
     if (isDataverseError(e) && e.code === DV_ERRORS.deltaTokenExpired && plan.strategy === "delta" && run.strategy === "delta" && !refreshing) {
       // The stored delta token expired: start a full read with change tracking; nothing was written for this page.
-      await env.DATA.batch([
-        forgetDeltaLinkStatement(env, ref.tenant, ref.jobId),
-        restartAsFullReadStatement(env, run.id, run.pages, deltaInitialPath(plan), "delta token expired (0x80044352): full resync"),
+      await ctx.db.batch([
+        forgetDeltaLinkStatement(ctx.db, ref.tenant, ref.jobId),
+        restartAsFullReadStatement(ctx.db, run.id, run.pages, deltaInitialPath(plan), "delta token expired (0x80044352): full resync"),
       ]);
       return;
     }

@@ -103,7 +103,7 @@ export async function initReconcile(ctx: RunContext, run: RunRow, pageSize = REC
     maxDeletePercent: run.max_delete_percent ?? maxDeletePercent(env),
     pageSize: Math.max(1, Math.min(RECONCILE_PAGE_SIZE, pageSize)),
   };
-  await startReading(env, run.id, {
+  await startReading(ctx.db, run.id, {
     strategy: null,
     plan: JSON.stringify(plan),
     nextLink: `${entity.entitySetName}?$select=${entity.primaryIdAttribute}`,
@@ -129,9 +129,9 @@ export async function reconcileStep(ctx: RunContext, run: RunRow): Promise<void>
   }
   const nextLink = page["@odata.nextLink"] ?? null;
   await commit(ctx, [
-    pageGuardStatement(ctx.env, run.id, run.pages + 1, new Date().toISOString()),
-    ...markIdsStatements(ctx.env, run.id, ids),
-    checkpointStatement(ctx.env, run.id, {
+    pageGuardStatement(ctx.db, run.id, run.pages + 1, new Date().toISOString()),
+    ...markIdsStatements(ctx.db, run.id, ids),
+    checkpointStatement(ctx.db, run.id, {
       page: run.pages + 1,
       counts: { read: ids.length, inserted: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 },
       errorRows: 0,
@@ -146,11 +146,11 @@ export async function reconcileStep(ctx: RunContext, run: RunRow): Promise<void>
 
 /** The sweep: every page was read. Over the threshold → fail, nothing deleted; else ONE batch deletes and ends the read. */
 async function sweep(ctx: RunContext, run: RunRow, plan: ReconcilePlan): Promise<void> {
-  const { env, ref } = ctx;
+  const { ref } = ctx;
   if (!ctx.conn.organizationId) throw new Error("invariant: a run's connection has an organization (run-gate.ts checks it)");
   if (!run.started_at) throw new Error(`invariant: reconciliation ${run.id} reads without a start time`);
   const table = await objectTable(ref.tenant, ctx.object.name);
-  const { known, gone } = await sweepCandidates(env, {
+  const { known, gone } = await sweepCandidates(ctx.db, {
     table,
     idColumn: fieldColumn(plan.identifierField),
     org: orgKey(ctx.conn.organizationId),
@@ -166,19 +166,19 @@ async function sweep(ctx: RunContext, run: RunRow, plan: ReconcilePlan): Promise
   const apply = plan.deletes !== "ignore";
   const chunks = jsonChunks(gone.map((id) => JSON.stringify(id))).map((c) => c.json);
   await commit(ctx, [
-    pageGuardStatement(env, run.id, SWEEP_GUARD, new Date().toISOString()),
-    ...(apply ? deleteRecordsStatements(env, table, plan.deletes === "soft", new Date().toISOString(), chunks) : []),
-    sweepDoneStatement(env, run.id, { deleted: apply ? gone.length : 0, skipped: apply ? 0 : gone.length }, Date.now() + LEASE_MS),
-    forgetMarksStatement(env, run.id),
+    pageGuardStatement(ctx.db, run.id, SWEEP_GUARD, new Date().toISOString()),
+    ...(apply ? deleteRecordsStatements(ctx.db, table, plan.deletes === "soft", new Date().toISOString(), chunks) : []),
+    sweepDoneStatement(ctx.db, run.id, { deleted: apply ? gone.length : 0, skipped: apply ? 0 : gone.length }, Date.now() + LEASE_MS),
+    forgetMarksStatement(ctx.db, run.id),
   ]);
 }
 
 /** One batch with the page guard first; a duplicate or a run that ended meanwhile rolls it back (nothing written). */
 async function commit(ctx: RunContext, stmts: D1PreparedStatement[]): Promise<void> {
   const headroom = ctx.headroom;
-  if (headroom) stmts.push(lowerHeadroomStatement(ctx.env, ctx.ref.runId, headroom));
+  if (headroom) stmts.push(lowerHeadroomStatement(ctx.db, ctx.ref.runId, headroom));
   try {
-    await ctx.env.DATA.batch(stmts);
+    await ctx.db.batch(stmts);
     if (ctx.headroom === headroom) ctx.headroom = null;
   } catch (e) {
     if (!guardRefusal(e)) throw e;

@@ -2,11 +2,12 @@
  * Retention (docs/operations.md "Retention"): every cron tick deletes history older than the deployment keeps —
  * runs, their page log, audit entries and finished notifications after RETENTION_DAYS (default 90), per-record run
  * errors after RETENTION_RECORD_ERRORS_DAYS (default 30, never longer than their run) — at most RETENTION_BATCH rows
- * of each table per tick, so a tick stays well inside a Worker's limits however much is due; a backlog (a deployment
+ * of each table (per D1 shard) per tick, so a tick stays well inside a Worker's limits however much is due; a backlog (a deployment
  * that ran without retention) drains over the following ticks. The rules of what is never deleted are in
  * stores/retention.ts.
  */
 import type { Env } from "../env";
+import { allShardDbs } from "../stores/shards";
 import { deleteExpiredAuditEntries, deleteExpiredNotifications, deleteExpiredRunErrors, deleteExpiredRunPages, deleteExpiredRuns } from "../stores/retention";
 
 /** Rows per table per tick: each delete is one indexed statement of a few milliseconds. */
@@ -45,12 +46,15 @@ export async function sweepRetention(env: Env, now: number): Promise<RetentionRe
   const policy = retentionPolicy(env);
   const history = new Date(now - policy.days * DAY_MS).toISOString();
   const errors = new Date(now - policy.recordErrorDays * DAY_MS).toISOString();
-  const runErrors = await deleteExpiredRunErrors(env, errors, RETENTION_BATCH);
-  const runPages = await deleteExpiredRunPages(env, history, RETENTION_BATCH);
-  const runs = await deleteExpiredRuns(env, history, RETENTION_BATCH);
-  const auditEntries = await deleteExpiredAuditEntries(env, history, RETENTION_BATCH);
-  const notifications = await deleteExpiredNotifications(env, history, RETENTION_BATCH);
-  const report = { runErrors, runPages, runs, auditEntries, notifications };
+  const report = { runErrors: 0, runPages: 0, runs: 0, auditEntries: 0, notifications: 0 };
+  // Run history and audit entries live in each tenant's D1 shard: every shard gets its own bounded pass.
+  for (const { db } of allShardDbs(env)) {
+    report.runErrors += await deleteExpiredRunErrors(db, errors, RETENTION_BATCH);
+    report.runPages += await deleteExpiredRunPages(db, history, RETENTION_BATCH);
+    report.runs += await deleteExpiredRuns(db, history, RETENTION_BATCH);
+    report.auditEntries += await deleteExpiredAuditEntries(db, history, RETENTION_BATCH);
+  }
+  report.notifications = await deleteExpiredNotifications(env, history, RETENTION_BATCH);
   if (Object.values(report).some((n) => n > 0)) console.log(JSON.stringify({ level: "info", msg: "retention sweep", ...report }));
   return report;
 }

@@ -15,6 +15,7 @@ import { getConnection, markNeedsAttention, type StoredConnection } from "../sto
 import { getJob } from "../stores/jobs";
 import { getObject } from "../stores/objects";
 import { lowerHeadroomStatement } from "../stores/runs";
+import { dbFor } from "../stores/shards";
 import type { ReadPlan } from "./query";
 import type { RunRef } from "./runner-api";
 
@@ -33,6 +34,8 @@ export class RunFailure extends Error {
 
 export interface RunContext {
   env: Env;
+  /** The D1 shard holding the run's tenant (stores/shards.ts), resolved once per slice. */
+  db: D1Database;
   ref: RunRef;
   job: Job;
   conn: StoredConnection;
@@ -73,6 +76,7 @@ export async function loadRunContext(env: Env, ref: RunRef): Promise<RunContext>
   }
   const ctx: RunContext = {
     env,
+    db: await dbFor(env, ref.tenant),
     ref,
     job,
     conn,
@@ -114,5 +118,5 @@ export async function flushHeadroom(ctx: RunContext | null): Promise<void> {
   if (!ctx?.headroom) return;
   const h = ctx.headroom;
   ctx.headroom = null;
-  await lowerHeadroomStatement(ctx.env, ctx.ref.runId, h).run();
+  await lowerHeadroomStatement(ctx.db, ctx.ref.runId, h).run();
 }

@@ -8,6 +8,7 @@
 import type { RunHeadroom } from "#contract/run";
 import type { Env } from "../env";
 import { objectTable } from "../stores/object-tables";
+import { dbFor } from "../stores/shards";
 import { errorsWithinCap, insertRunErrorsStatements } from "../stores/run-errors";
 import { guardRefusal, pageGuardStatement } from "../stores/run-pages";
 import { appendNoteStatement, checkpointStatement, lowerHeadroomStatement, type RunCheckpoint } from "../stores/runs";
@@ -30,11 +31,12 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
   const table = await objectTable(tenant, object.name);
   const now = new Date().toISOString();
   const records = mapRows(input, outcome);
-  await identifyExisting(env, table, input.org, job, records);
+  const db = await dbFor(env, tenant);
+  await identifyExisting(db, table, input.org, job, records);
   const dropped = await resolveLookups(env, input, records, outcome);
   const statements = [
-    ...planRecordWrites(env, table, input.org, job, records, dropped, now, outcome),
-    ...(await planDeletes(env, table, input.org, job, input.deletedIds, now, outcome)),
+    ...planRecordWrites(db, table, input.org, job, records, dropped, now, outcome),
+    ...(await planDeletes(db, table, input.org, job, input.deletedIds, now, outcome)),
   ];
   return { statements, ...outcome };
 }
@@ -58,18 +60,19 @@ type CommitResult = "committed" | "duplicate" | "stopped";
 export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoint): Promise<CommitResult> {
   const now = new Date().toISOString();
   const errs = errorsWithinCap(prepared.errors, cp.errorRowsBefore);
+  const db = await dbFor(env, cp.tenant); // the page's record statements were prepared on this shard too
   const stmts: D1PreparedStatement[] = [
-    pageGuardStatement(env, cp.runId, cp.page, now),
+    pageGuardStatement(db, cp.runId, cp.page, now),
     ...prepared.statements,
-    ...insertRunErrorsStatements(env, cp.runId, cp.tenant, cp.errorRowsBefore, errs),
-    checkpointStatement(env, cp.runId, { ...cp, counts: prepared.counts, errorRows: errs.length }),
-    ...prepared.notes.map((n) => appendNoteStatement(env, cp.runId, n)),
+    ...insertRunErrorsStatements(db, cp.runId, cp.tenant, cp.errorRowsBefore, errs),
+    checkpointStatement(db, cp.runId, { ...cp, counts: prepared.counts, errorRows: errs.length }),
+    ...prepared.notes.map((n) => appendNoteStatement(db, cp.runId, n)),
   ];
-  if (cp.headroom) stmts.push(lowerHeadroomStatement(env, cp.runId, cp.headroom));
-  if (cp.syncState) stmts.push(saveSyncStateStatement(env, cp.tenant, cp.syncState.jobId, cp.syncState, now));
-  if (cp.watermarks) stmts.push(...saveLookupWatermarksStatements(env, cp.tenant, cp.watermarks.jobId, cp.watermarks.values, now));
+  if (cp.headroom) stmts.push(lowerHeadroomStatement(db, cp.runId, cp.headroom));
+  if (cp.syncState) stmts.push(saveSyncStateStatement(db, cp.tenant, cp.syncState.jobId, cp.syncState, now));
+  if (cp.watermarks) stmts.push(...saveLookupWatermarksStatements(db, cp.tenant, cp.watermarks.jobId, cp.watermarks.values, now));
   try {
-    await env.DATA.batch(stmts);
+    await db.batch(stmts);
     return "committed";
   } catch (e) {
     const refused = guardRefusal(e);

@@ -23,7 +23,7 @@ async function createJob(token: string, connectionId: string, name: string): Pro
 async function finishedRun(tenant: string, jobId: string, status: "succeeded" | "partial" | "failed"): Promise<string> {
   const run = await createRun(env, tenant, jobId, "manual");
   await new Promise((r) => setTimeout(r, 5)); // distinct finished_at
-  await finishRun(env, run.id, status, status === "failed" ? { code: "dynamics_error", message: "x" } : undefined);
+  await finishRun(env.DATA, run.id, status, status === "failed" ? { code: "dynamics_error", message: "x" } : undefined);
   return run.id;
 }
 

@@ -19,15 +19,15 @@ describe("runs store", () => {
   it("appends a note once, however often the same step appends it", async () => {
     const t = tenant();
     const run = await createRun(env, t, "job_n", "manual");
-    await env.DATA.batch([appendNoteStatement(env, run.id, "first"), appendNoteStatement(env, run.id, "second")]);
-    await appendNoteStatement(env, run.id, "first").run();
+    await env.DATA.batch([appendNoteStatement(env.DATA, run.id, "first"), appendNoteStatement(env.DATA, run.id, "second")]);
+    await appendNoteStatement(env.DATA, run.id, "first").run();
     expect(toRun((await getRunRow(env, t, run.id))!).notes).toEqual(["first", "second"]);
   });
 
   it("init → pages: fixes the read into the row, and leaves a run cancelled meanwhile cancelled", async () => {
     const t = tenant();
     const run = await createRun(env, t, "job_i", "manual");
-    await startReading(env, run.id, {
+    await startReading(env.DATA, run.id, {
       strategy: "keyset",
       plan: "{}",
       nextLink: null,
@@ -45,8 +45,8 @@ describe("runs store", () => {
     });
 
     const cancelled = await createRun(env, t, "job_c", "manual");
-    expect(await cancelRun(env, cancelled.id, "admin@example.com")).toBe(true);
-    await startReading(env, cancelled.id, { strategy: "full", plan: "{}", nextLink: "accounts", keyset: null, totalEstimate: null, leaseUntil: 1 });
+    expect(await cancelRun(env, t, cancelled.id, "admin@example.com")).toBe(true);
+    await startReading(env.DATA, cancelled.id, { strategy: "full", plan: "{}", nextLink: "accounts", keyset: null, totalEstimate: null, leaseUntil: 1 });
     expect(await getRunRow(env, t, cancelled.id)).toMatchObject({
       status: "failed",
       phase: "init",
@@ -58,9 +58,9 @@ describe("runs store", () => {
   it("restarts as a full read only while active and at the page it was at, with its note", async () => {
     const t = tenant();
     const run = await createRun(env, t, "job_r", "manual");
-    await restartAsFullReadStatement(env, run.id, 5, "accounts?x", "token expired").run(); // not at page 5: no change
+    await restartAsFullReadStatement(env.DATA, run.id, 5, "accounts?x", "token expired").run(); // not at page 5: no change
     expect(await getRunRow(env, t, run.id)).toMatchObject({ strategy: null, next_link: null, notes: "[]" });
-    await restartAsFullReadStatement(env, run.id, 0, "accounts?x", "token expired").run();
+    await restartAsFullReadStatement(env.DATA, run.id, 0, "accounts?x", "token expired").run();
     expect(await getRunRow(env, t, run.id)).toMatchObject({ strategy: "full", next_link: "accounts?x", notes: '["token expired"]' });
   });
 
@@ -68,7 +68,7 @@ describe("runs store", () => {
     const t = tenant();
     const run = await createRun(env, t, "job_p", "manual");
     const cp = (page: number) =>
-      checkpointStatement(env, run.id, {
+      checkpointStatement(env.DATA, run.id, {
         page,
         counts,
         errorRows: 1,

@@ -8,7 +8,7 @@ describe("sync state store", () => {
     const t = `t-${crypto.randomUUID()}`;
     expect(await getSyncState(env, t, "job_s")).toBeNull();
     await saveSyncStateStatement(
-      env,
+      env.DATA,
       t,
       "job_s",
       { configHash: "h1", strategy: "keyset", deltaLink: null, keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 } },
@@ -20,9 +20,9 @@ describe("sync state store", () => {
       deltaLink: null,
       keyset: { modifiedon: "2024-01-01T00:00:00Z", version: 3 },
     });
-    await saveSyncStateStatement(env, t, "job_s", { configHash: "h2", strategy: "delta", deltaLink: "accounts?$deltatoken=1", keyset: null }, "now").run();
+    await saveSyncStateStatement(env.DATA, t, "job_s", { configHash: "h2", strategy: "delta", deltaLink: "accounts?$deltatoken=1", keyset: null }, "now").run();
     expect(await getSyncState(env, t, "job_s")).toEqual({ configHash: "h2", strategy: "delta", deltaLink: "accounts?$deltatoken=1", keyset: null });
-    await forgetDeltaLinkStatement(env, t, "job_s").run();
+    await forgetDeltaLinkStatement(env.DATA, t, "job_s").run();
     expect(await getSyncState(env, t, "job_s")).toMatchObject({ configHash: "h2", deltaLink: null });
   });
 });

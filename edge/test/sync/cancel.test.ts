@@ -93,7 +93,7 @@ describe.skipIf(!sandbox)("cancelling a run", () => {
     const created = await createRun(env, fx.tenant, fx.job.id, "manual");
     const ref = { tenant: fx.tenant, jobId: fx.job.id, runId: created.id };
     expect((await runSlice(env, ref, { maxPages: 3, pageSize: 100 })).kind).toBe("continue");
-    expect(await cancelRun(env, created.id, "ops@host.example")).toBe(true);
+    expect(await cancelRun(env, fx.tenant, created.id, "ops@host.example")).toBe(true);
     expect((await runSlice(env, ref)).kind).toBe("done");
     expect(await countRows(fx.tenant, "Acct")).toBe(300);
     expect(await syncState(fx)).toBeNull();
@@ -117,7 +117,7 @@ describe.skipIf(!sandbox)("cancelling a run", () => {
       if (/\/api\/data\/v9\.2\/accounts\?/.test(url) && ++pageRequests === 3) {
         // The admin cancels when page 3 is requested. With fetch-ahead that is while page 2 is still being written, so
         // page 2's batch is rolled back too unless it committed first; page 3's answer arrives afterwards and is dropped.
-        expect(await cancelRun(env, created.id, "ops@host.example")).toBe(true);
+        expect(await cancelRun(env, fx.tenant, created.id, "ops@host.example")).toBe(true);
       }
       return realFetch(input, init);
     });

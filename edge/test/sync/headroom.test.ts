@@ -35,11 +35,11 @@ describe("reading the headers", () => {
     const tenant = `t-${crypto.randomUUID()}`;
     const run = await createRun(env, tenant, "job_headroom", "manual");
     expect(toRun(run).headroom).toBeUndefined();
-    await lowerHeadroomStatement(env, run.id, { requestsRemaining: 100 }).run();
+    await lowerHeadroomStatement(env.DATA, run.id, { requestsRemaining: 100 }).run();
     expect(toRun((await getRunRow(env, tenant, run.id))!).headroom).toEqual({ requestsRemaining: 100 });
-    await lowerHeadroomStatement(env, run.id, { requestsRemaining: 200, timeRemainingMs: 900_000 }).run();
+    await lowerHeadroomStatement(env.DATA, run.id, { requestsRemaining: 200, timeRemainingMs: 900_000 }).run();
     expect(toRun((await getRunRow(env, tenant, run.id))!).headroom).toEqual({ requestsRemaining: 100, timeRemainingMs: 900_000 });
-    await lowerHeadroomStatement(env, run.id, { requestsRemaining: 40 }).run();
+    await lowerHeadroomStatement(env.DATA, run.id, { requestsRemaining: 40 }).run();
     expect(toRun((await getRunRow(env, tenant, run.id))!).headroom).toEqual({ requestsRemaining: 40, timeRemainingMs: 900_000 });
   });
 });

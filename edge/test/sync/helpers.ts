@@ -19,7 +19,9 @@ export interface SandboxOrg {
   organizationId: string;
 }
 export const sandbox: { orgs: SandboxOrg[] } | null = env.SANDBOX ? JSON.parse(env.SANDBOX) : null;
-export const org = (key: "contoso" | "fabrikam"): SandboxOrg => {
+/** contoso-shards: a copy of contoso whose projects only edge/test/shards.test.ts changes (global-setup.ts). */
+export type OrgKey = "contoso" | "fabrikam" | "contoso-shards";
+export const org = (key: OrgKey): SandboxOrg => {
   const o = sandbox?.orgs.find((x) => x.key === key);
   if (!o) throw new Error(`sandbox org ${key} missing`);
   return o;
@@ -65,14 +67,17 @@ export interface Fixture {
   orgInfo: SandboxOrg;
 }
 
+/** The org's admin: a copy (contoso-shards) shares its source org's users (same Entra tenant). */
+const adminUpn = (key: string): string => `admin@${key.replace(/-.*$/, "")}.example`;
+
 /** The org admin's systemuser id, from WhoAmI with their delegated token. */
 export async function adminUserId(o: SandboxOrg): Promise<string> {
-  const token = await userToken(`admin@${o.key}.example`, o.url);
+  const token = await userToken(adminUpn(o.key), o.url);
   return (await dataverseJson<{ UserId: string }>(o.url, "WhoAmI", { token })).UserId;
 }
 
 /** A fresh tenant with an authorized connection to `orgKey`, the target object, and the job (stored through the jobs store). */
-export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<Job> & { object?: { name: string; fields: ObjectField[] } }): Promise<Fixture> {
+export async function fixture(orgKey: OrgKey, jobOver: Partial<Job> & { object?: { name: string; fields: ObjectField[] } }): Promise<Fixture> {
   const o = org(orgKey);
   const tenant = `t-${crypto.randomUUID()}`;
   const now = new Date().toISOString();
@@ -92,7 +97,7 @@ export async function fixture(orgKey: "contoso" | "fabrikam", jobOver: Partial<J
     organizationId: o.organizationId,
     createdAt: now,
     updatedAt: now,
-    authorizedBy: { userId: adminId, upn: `admin@${orgKey}.example` },
+    authorizedBy: { userId: adminId, upn: adminUpn(orgKey) },
     readScope: { userId: adminId, checkedAt: now, tables: Object.fromEntries(readTables.map((t) => [t, { privilege: `prvRead${t}`, depth: "Global" }])) },
   });
   // …and the organization claimed for this tenant, as that authorize would have claimed it. Taken over from an earlier

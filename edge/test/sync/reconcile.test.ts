@@ -153,7 +153,7 @@ describe.skipIf(!sandbox)("reconciliation (tables without change tracking)", () 
     expect((await getRunRow(env, fx.tenant, run.id))!.pages).toBe(2);
     expect(await marksOf(run.id)).toBe(8);
     expect(await members(fx)).toEqual(before);
-    expect(await cancelRun(env, run.id, "test")).toBe(true);
+    expect(await cancelRun(env, fx.tenant, run.id, "test")).toBe(true);
     await onRunFinished(env, fx.tenant, run.id);
     expect((await runSlice(env, ref, { pageSize: 4 })).kind).toBe("done"); // the runner notices and stops
     expect(await members(fx)).toEqual(before);
