@@ -2,6 +2,8 @@
  * npm run sandbox -- [--rows 100000] [--port 7000] [--seed 1] [--host 127.0.0.1] [--copy contoso-copy=contoso]… [--json]
  * identity https on port, http on port+1, orgs on port+2, port+3, copies on port+4… (--port 0: all ephemeral).
  * --copy KEY=FROM (repeatable) starts an org copied from FROM (same records and GUIDs, its own OrganizationId).
+ * --page-latency-ms N, --latency-per-1000-rows-ms N, --concurrency-limit N: every org's latency and concurrency
+ * settings (docs/sandbox.md, "Latency and concurrency"; default 0, 0, 52).
  */
 import { parseArgs } from "node:util";
 import { startSandbox } from "./index";
@@ -15,6 +17,9 @@ const { values } = parseArgs({
     "cert-dir": { type: "string" },
     copy: { type: "string", multiple: true, default: [] },
     json: { type: "boolean", default: false },
+    "page-latency-ms": { type: "string" },
+    "latency-per-1000-rows-ms": { type: "string" },
+    "concurrency-limit": { type: "string" },
   },
   strict: true,
 });
@@ -25,6 +30,7 @@ if (!Number.isInteger(port) || port < 0 || !Number.isInteger(rows) || rows < 0 |
   console.error("usage: npm run sandbox -- --rows <0..1000000> --port <n|0> [--seed n] [--host h] [--copy KEY=FROM]… [--json]");
   process.exit(2);
 }
+const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
 const p = (k: number): number => (port === 0 ? 0 : port + k);
 const copies = (values.copy ?? []).map((c) => {
   const m = /^([a-z][a-z0-9-]*)=([a-z][a-z0-9-]*)$/.exec(c);
@@ -45,6 +51,9 @@ const sb = await startSandbox({
   copies,
   certDir: values["cert-dir"],
   quiet: values.json,
+  pageLatencyMs: num(values["page-latency-ms"]),
+  latencyPer1000RowsMs: num(values["latency-per-1000-rows-ms"]),
+  concurrencyLimit: num(values["concurrency-limit"]),
 }).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : String(e));
   process.exit(2);

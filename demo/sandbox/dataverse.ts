@@ -674,7 +674,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
     body["@odata.deltaLink"] =
       `${org.apiBase}${model.entitySetName}?${rebuild(q, ["$skiptoken", "$deltatoken"], `$deltatoken=${dotnetEncode(deltaToken(trackingVersion!))}`)}`;
   }
-  return json(200, body, headers);
+  return { ...json(200, body, headers), rows: rows.length };
 }
 
 function rebuild(q: Query, drop: string[], add: string): string {
@@ -718,7 +718,7 @@ function deltaResponse(
   const value: unknown[] = changed.map((c) => projectRow(ctx, model, c.row, select, [], true));
   for (const d of deleted) value.push({ "@odata.context": `${org.apiBase}$metadata#${model.entitySetName}/$deletedEntity`, id: d.id, reason: "deleted" });
   if (prefer.annotations) applied.push(`odata.include-annotations="${prefer.annotations.join(",")}"`);
-  return json(
+  const response = json(
     200,
     {
       "@odata.context": `${org.apiBase}$metadata#${model.entitySetName}${contextSelect(select, [])}/$delta`,
@@ -727,6 +727,7 @@ function deltaResponse(
     },
     applied.length ? { "Preference-Applied": applied.join(",") } : {},
   );
+  return { ...response, rows: value.length };
 }
 
 // ---------------------------------------------------------------- $batch (GET parts only)

@@ -24,6 +24,7 @@ import {
 import { Org, type OrgConfig } from "./org";
 import { OrgServer } from "./orgserver";
 import type { RoleSpec } from "./security";
+import { applySettings, DEFAULT_SETTINGS } from "./settings";
 
 /**
  * An org copied from another one, as when a Dynamics sandbox environment is copied from production: the same tables,
@@ -54,6 +55,12 @@ export interface SandboxOptions {
   copies?: OrgCopyOptions[];
   certDir?: string;
   quiet?: boolean;
+  /** Every org: time each authenticated Web API request takes, ms (default 0). Runtime: PUT /_sandbox/settings. */
+  pageLatencyMs?: number;
+  /** Every org: extra time per 1,000 rows a response returns, ms (default 0). */
+  latencyPer1000RowsMs?: number;
+  /** Every org: concurrent requests per user before 429 0x80072326 (default 52, Dataverse's limit). */
+  concurrencyLimit?: number;
 }
 export interface SandboxInfo {
   identity: {
@@ -134,6 +141,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
   const cert = await ensureCert(opts.certDir ?? `${REPO_ROOT}.sandbox-certs`);
   const servers: Server[] = [];
 
+  const given = { pageLatencyMs: opts.pageLatencyMs, latencyPer1000RowsMs: opts.latencyPer1000RowsMs, concurrencyLimit: opts.concurrencyLimit };
+  const settings = applySettings(DEFAULT_SETTINGS, Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)));
   const [cSpec, fSpec] = orgSpecs(rows, seed) as [ReturnType<typeof orgSpecs>[0], ReturnType<typeof orgSpecs>[0]];
   // Security roles at reset (docs/sandbox.md, "Users, security roles and privileges"); the control API changes them.
   const sysAdmin: RoleSpec = { name: "System Administrator", allTables: true };
@@ -145,6 +154,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
       organizationId: ORG_CONTOSO,
       businessUnitId: BU_CONTOSO,
       spec: cSpec,
+      settings,
       roles: {
         "admin@contoso.example": [sysAdmin],
         "limited@contoso.example": [{ name: "Sandbox Reader without Contact", read: { "*": "Global", contact: "None" } }],
@@ -159,6 +169,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxIn
       organizationId: ORG_FABRIKAM,
       businessUnitId: BU_FABRIKAM,
       spec: fSpec,
+      settings,
       roles: { "admin@fabrikam.example": [sysAdmin] },
     }),
   ];

@@ -4,6 +4,7 @@ import { EntityStore, OrgData, baseVersion, isRef, type OrgDataSpec, type Row, t
 import { ENTITY_PREFIX, rowGuid } from "./ids";
 import { GUID_RE, hash32, isoSeconds, nameGuid, rng } from "./util";
 import { ODataError } from "./odata";
+import { DEFAULT_SETTINGS, type OrgSettings } from "./settings";
 import { checkLevelFor, isReadLevel, makeRole, readLevelOf, roleSpec, type Principal, type ReadLevel, type Role, type RoleSpec } from "./security";
 
 export interface FaultSpec {
@@ -42,6 +43,19 @@ export interface OrgConfig {
    * key (security roles) are the same in a copy, like every other record id.
    */
   recordKey?: string;
+  /** Latency and concurrency settings at start and after reset (default DEFAULT_SETTINGS). */
+  settings?: OrgSettings;
+}
+
+export interface OrgStats {
+  total: number;
+  byStatus: Record<string, number>;
+  faults: Record<string, number>;
+  byPath: Record<string, number>;
+  /** Web API requests admitted past authentication and still in flight, over all callers. */
+  concurrent: number;
+  /** The highest `concurrent` since start, reset or DELETE /_sandbox/stats. */
+  maxConcurrent: number;
 }
 
 export class Org {
@@ -56,7 +70,11 @@ export class Org {
   roles = new Map<string, Role[]>();
   faults: FaultState[] = [];
   private _faultSeq = 0;
-  stats = { total: 0, byStatus: {} as Record<string, number>, faults: {} as Record<string, number>, byPath: {} as Record<string, number> };
+  settings: OrgSettings = DEFAULT_SETTINGS;
+  /** systemuserid → its requests in flight (Dataverse counts concurrency per user). */
+  private _inFlight = new Map<string, number>();
+  private _inFlightTotal = 0;
+  stats!: OrgStats;
 
   constructor(readonly cfg: OrgConfig) {
     this.reset();
@@ -83,10 +101,36 @@ export class Org {
     this.roles = new Map();
     for (const [ref, specs] of Object.entries(this.cfg.roles)) this.setRoles(ref, specs);
     this.clearFaults();
+    this.settings = this.cfg.settings ?? DEFAULT_SETTINGS;
     this.resetStats();
   }
   resetStats(): void {
-    this.stats = { total: 0, byStatus: {}, faults: {}, byPath: {} };
+    // requests in flight stay counted: they are still running
+    this.stats = { total: 0, byStatus: {}, faults: {}, byPath: {}, concurrent: this._inFlightTotal, maxConcurrent: this._inFlightTotal };
+  }
+
+  // ---------- concurrency (service protection) ----------
+  /**
+   * Admit a request of this caller if it has fewer than `concurrencyLimit` requests in flight: returns the function
+   * that releases its slot (idempotent), or undefined when the caller is at the limit.
+   */
+  admit(systemUserId: string): (() => void) | undefined {
+    const mine = this._inFlight.get(systemUserId) ?? 0;
+    if (mine >= this.settings.concurrencyLimit) return undefined;
+    this._inFlight.set(systemUserId, mine + 1);
+    this._inFlightTotal++;
+    this.stats.concurrent = this._inFlightTotal;
+    this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this._inFlightTotal);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this._inFlight.get(systemUserId) ?? 1) - 1;
+      if (n > 0) this._inFlight.set(systemUserId, n);
+      else this._inFlight.delete(systemUserId);
+      this._inFlightTotal--;
+      this.stats.concurrent = this._inFlightTotal;
+    };
   }
   record(status: number, path: string): void {
     this.stats.total++;

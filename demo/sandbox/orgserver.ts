@@ -1,14 +1,18 @@
 /** The HTTP face of one org: Dataverse under /api/data/v9.2/, the test-only control API under /_sandbox/. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { handleApi } from "./dataverse";
 import { errorResponse, type ApiResponse } from "./response";
 import { ODataError } from "./odata";
 import type { Org, FaultSpec } from "./org";
 import { readBody, type Identity } from "./identity";
 import { isReadLevel, type RoleSpec } from "./security";
+import { applySettings, latencyMs } from "./settings";
 
 const WINDOW_MS = 300_000;
 const WINDOW_LIMIT = 6000;
+/** Retry-After of a concurrency-limit 429 (s): a slot frees when any request of the caller ends, so it is short. */
+const CONCURRENCY_RETRY_AFTER_S = 1;
 
 export class OrgServer {
   /** principal → request timestamps in the current service-protection window */
@@ -117,6 +121,24 @@ export class OrgServer {
       });
     }
 
+    // Service protection: concurrent requests per user. The slot is held until the response ends or the connection
+    // closes (error answers and dropped connections included).
+    const release = this.org.admit(principal.systemUserId);
+    if (!release)
+      return respond(errorResponse(429, "0x80072326", `Number of concurrent requests exceeded the limit of ${this.org.settings.concurrencyLimit}.`), {
+        ...rl,
+        "Retry-After": String(CONCURRENCY_RETRY_AFTER_S),
+      });
+    const closed = new AbortController();
+    res.once("close", () => {
+      release();
+      closed.abort();
+    });
+    if (res.destroyed || req.socket.destroyed) {
+      release();
+      return;
+    }
+
     const body = req.method === "POST" ? await readBody(req) : undefined;
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
@@ -127,6 +149,14 @@ export class OrgServer {
       headers,
       body,
     });
+    // Simulated server time (settings): an async wait, so other requests go on meanwhile; ends early if the client leaves.
+    const wait = latencyMs(this.org.settings, r.rows ?? 0);
+    if (wait > 0)
+      try {
+        await sleep(wait, undefined, { signal: closed.signal });
+      } catch {
+        return; // connection closed while waiting: nobody to answer
+      }
     respond(r, rl);
   }
 
@@ -221,6 +251,14 @@ export class OrgServer {
         if (method === "POST") {
           const specs = (Array.isArray(body) ? body : [body]) as FaultSpec[];
           return send(201, { ids: specs.map((s) => org.addFault(s)) });
+        }
+      }
+      if (a === "settings" && !b) {
+        if (method === "GET") return send(200, org.settings);
+        // PUT {pageLatencyMs?, latencyPer1000RowsMs?, concurrencyLimit?}: the fields given are set, the others kept
+        if (method === "PUT") {
+          org.settings = applySettings(org.settings, body);
+          return send(200, org.settings);
         }
       }
       if (a === "stats") {

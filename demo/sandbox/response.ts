@@ -7,6 +7,8 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** Entity rows in the body (collections and deltas), for the per-row latency setting. */
+  rows?: number;
 }
 
 export const JSON_CT = "application/json; odata.metadata=minimal";
