@@ -109,7 +109,7 @@ describe("page latency", () => {
 
 describe("concurrent request limit", () => {
   it("answers requests above the limit with 429 0x80072326 and Retry-After; those within it succeed", async () => {
-    await settings({ pageLatencyMs: 400, concurrencyLimit: 3 });
+    await settings({ pageLatencyMs: 1000, concurrencyLimit: 3 }); // long enough that all five overlap on a busy machine
     await control(org(), "DELETE", "stats");
     const rs = await burst(5);
     const ok = rs.filter((r) => r.status === 200);
@@ -128,7 +128,7 @@ describe("concurrent request limit", () => {
   });
 
   it("counts per user: another caller's requests are not refused because of the app's", async () => {
-    await settings({ pageLatencyMs: 400, concurrencyLimit: 2 });
+    await settings({ pageLatencyMs: 1000, concurrencyLimit: 2 });
     const user = await mintToken(sb, { upn: "admin@contoso.example", audience: org().url });
     const [app, admin] = await Promise.all([burst(3, token), burst(2, user)]);
     expect(app.map((r) => r.status).sort()).toEqual([200, 200, 429]);
@@ -166,7 +166,7 @@ describe("concurrent request limit", () => {
   });
 
   it("keeps the highest concurrency seen in stats until DELETE /_sandbox/stats", async () => {
-    await settings({ pageLatencyMs: 300 });
+    await settings({ pageLatencyMs: 800 });
     expect((await stats()).maxConcurrent).toBe(0);
     await burst(4);
     expect(await stats()).toMatchObject({ concurrent: 0, maxConcurrent: 4 });
@@ -177,7 +177,7 @@ describe("concurrent request limit", () => {
   });
 
   it("admits 52 concurrent requests of one user by default and refuses the 53rd", async () => {
-    await settings({ pageLatencyMs: 1000 });
+    await settings({ pageLatencyMs: 1500 });
     const rs = await burst(53);
     expect(rs.filter((r) => r.status === 200)).toHaveLength(52);
     const refused = rs.filter((r) => r.status === 429);
