@@ -1,4 +1,4 @@
--- D1 shards (docs/scaling.md "D1 shards", docs/decisions/0012-tenant-directory-in-primary-d1.md). Every shard gets every
+-- D1 shards (docs/scaling.md "D1 shards", docs/decisions/0013-d1-shards-and-tenant-directory.md). Every shard gets every
 -- migration (one schema everywhere); this table is only ever used in the primary database (binding DATA).
 
 -- The tenant directory: which D1 binding holds a host tenant's data. A row is written once, when the tenant is first

@@ -1,5 +1,5 @@
 /**
- * D1 shards (docs/scaling.md "D1 shards", docs/decisions/0012-tenant-directory-in-primary-d1.md). Every D1 binding
+ * D1 shards (docs/scaling.md "D1 shards", docs/decisions/0013-d1-shards-and-tenant-directory.md). Every D1 binding
  * named DATA or DATA_<n> is a shard; DATA is also the primary, holding what is global: the tenant directory
  * (tenant_shards), org claims, the schedule index, the notification outbox and idempotency keys. A host tenant's own
  * data — target objects and their tables, runs, run pages and errors, audit entries, sync state, lookup watermarks,

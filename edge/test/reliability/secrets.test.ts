@@ -11,6 +11,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, expect, it, vi } from "vitest";
 import { getAppToken } from "../../src/dataverse/client";
+import { allShardDbs } from "../../src/stores/shards";
 import { actors, hostToken, json, sandbox } from "../helpers";
 import { userToken } from "../dynamics.helpers";
 import { call, createConnection } from "./helpers";
@@ -132,17 +133,21 @@ it.skipIf(!sb)(
       }
       cursor = page.list_complete ? undefined : page.cursor;
     } while (cursor);
-    // D1: every table, every row
-    const tables = (await env.DATA.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{ name: string }>()).results.map((r) => r.name);
+    // D1: every shard, every table, every row
+    const tables: string[] = [];
     let d1Rows = 0;
     const unreadable: string[] = [];
-    for (const t of tables) {
-      try {
-        const { results } = await env.DATA.prepare(`SELECT * FROM "${t.replace(/"/g, '""')}"`).all();
-        d1Rows += results.length;
-        places[`D1 ${t}`] = JSON.stringify(results);
-      } catch {
-        unreadable.push(t); // e.g. _cf_METADATA is not readable from a Worker
+    for (const { shard, db } of allShardDbs(env)) {
+      for (const { name } of (await db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all<{ name: string }>()).results) {
+        const t = `${shard}.${name}`;
+        tables.push(t);
+        try {
+          const { results } = await db.prepare(`SELECT * FROM "${name.replace(/"/g, '""')}"`).all();
+          d1Rows += results.length;
+          places[`D1 ${t}`] = JSON.stringify(results);
+        } catch {
+          unreadable.push(t); // e.g. _cf_METADATA is not readable from a Worker
+        }
       }
     }
     places["logs"] = logs.join("\n");
