@@ -6,6 +6,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { checkpointStatement, createRun, finishRun, latestRuns } from "../src/stores/runs";
+import { withTenantShard } from "../src/stores/shards";
 import { actors, call, createConnection, json } from "./helpers";
 
 const jobBody = (connectionId: string, name: string) => ({
@@ -120,7 +121,9 @@ describe("jobs carry their last run", () => {
       expected.set(id, await endedRun(tenant, id, i % 2 ? "partial" : "failed", i + 2));
     }
     const counting = countingD1();
-    const last = await latestRuns(counting.env, tenant, ids);
+    const scoped = await withTenantShard(counting.env, tenant); // the request's one directory read (API middleware)
+    counting.prepared.length = 0;
+    const last = await latestRuns(scoped, tenant, ids);
     expect(counting.prepared).toHaveLength(1);
     expect(new Map([...last].map(([job, run]) => [job, run.id]))).toEqual(expected);
     for (const [i, id] of ids.entries()) if (last.has(id)) expect(last.get(id)!.counts.read).toBe(i + 2);

@@ -70,8 +70,8 @@ export async function listObjects(env: Env, tenant: string): Promise<TargetObjec
 
 /** Case-insensitive; the standard objects are created (with their tables) on a tenant's first use. */
 export async function getObject(env: Env, tenant: string, name: string): Promise<TargetObject | null> {
-  const db = await dbFor(env, tenant);
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(name)) return null;
+  const db = await dbFor(env, tenant);
   await ensureStandardObjects(env, tenant);
   const row = await db
     .prepare("SELECT name, label, standard, fields, created_at FROM objects WHERE tenant = ? AND name_key = ?")

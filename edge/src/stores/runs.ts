@@ -254,8 +254,8 @@ export interface FinishedRunSummary extends LastSync {
  * job, however long the history).
  */
 export async function latestFinishedRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, FinishedRunSummary>> {
-  const db = await dbFor(env, tenant);
   if (!jobIds.length) return new Map();
+  const db = await dbFor(env, tenant);
   const { results } = await db
     .prepare(
       `SELECT r.id, r.job_id, r.status, r.finished_at, r.headroom_requests, r.headroom_time_ms
@@ -280,8 +280,8 @@ export async function latestFinishedRuns(env: Env, tenant: string, jobIds: strin
  * one probe of the index runs_by_job (tenant, job_id, created_at DESC). Only `tenant`'s runs are read.
  */
 export async function latestRuns(env: Env, tenant: string, jobIds: string[]): Promise<Map<string, RunSummary>> {
-  const db = await dbFor(env, tenant);
   if (!jobIds.length) return new Map();
+  const db = await dbFor(env, tenant);
   type Row = Pick<
     RunRow,
     | "id"
