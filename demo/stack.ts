@@ -84,14 +84,23 @@ export function writeEdgeEnvFile(file: string, vars: Record<string, string>): vo
 }
 
 export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
+  const { port, release } = await reservePort();
+  await release();
+  return port;
+}
+
+/**
+ * An ephemeral port held by a listening placeholder until `release`: the port must be known long before its server
+ * starts (the edge's allowed origins name the host page's port), and a port only looked up free can be taken meanwhile
+ * by any process binding an ephemeral port (workerd starts several).
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const s = createServer();
+  await new Promise<void>((ok, fail) => {
     s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
+    s.listen(0, "127.0.0.1", () => ok());
   });
+  return { port: (s.address() as { port: number }).port, release: () => new Promise<void>((ok) => s.close(() => ok())) };
 }
 
 interface Secrets {
@@ -180,8 +189,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // 3. Edge: migrations, then the Worker with the sandbox as the world.
     const secrets = loadSecrets(opts.secretsFile);
-    const edgePort = opts.edgePort || (await freePort());
-    const hostPort = opts.hostPort || (await freePort());
+    const edgeReserved = opts.edgePort ? null : await reservePort();
+    const hostReserved = opts.hostPort ? null : await reservePort();
+    cleanups.push(async () => {
+      await edgeReserved?.release();
+      await hostReserved?.release();
+    });
+    const edgePort = opts.edgePort || edgeReserved!.port;
+    const hostPort = opts.hostPort || hostReserved!.port;
     const origins = [`http://127.0.0.1:${hostPort}`, `http://localhost:${hostPort}`];
     // Every org the sandbox serves, copies included (host:port; each org has its own port).
     const orgHosts = sandbox.orgs.map((o) => new URL(o.url).host);
@@ -213,6 +228,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
 
     log(`starting the edge (127.0.0.1:${edgePort})…`);
+    await edgeReserved?.release();
     const edge = await startEdgeProcess({
       port: edgePort,
       persistTo,
@@ -242,6 +258,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // 4. The demo host page.
     const authority = `${sandbox.identity.httpsUrl}/organizations/v2.0`;
+    await hostReserved?.release();
     const host: HostServer = await startHostServer({
       port: hostPort,
       edgeUrl,
