@@ -8,8 +8,10 @@ import { env, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { objectTableName } from "../src/stores/object-tables";
-import { createRun, finishRun, getRunRow } from "../src/stores/runs";
+import { createRun, finishRun, getRunRow, staleRuns } from "../src/stores/runs";
+import { dueReconciliations } from "../src/stores/reconcile";
 import { listDue } from "../src/stores/schedule-index";
+import { sweepRetention } from "../src/sync/retention";
 import { dbFor, getPlacement, markActive, markMoving, shardLoads } from "../src/stores/shards";
 import { tenantRowCounts } from "../src/stores/tenant-move";
 import { actors, apiRequest, call, expectError, hostToken, json, newTenant } from "./helpers";
@@ -109,6 +111,51 @@ describe("isolation", () => {
       await markActive(env, a.tenant);
       await env.DATA.prepare("DELETE FROM schedule_index WHERE tenant = ?").bind(a.tenant).run();
     }
+  });
+});
+
+describe("what the cron scans covers every shard", () => {
+  it("stale runs: a tenant's run on DATA_2 whose runner went quiet is found", async () => {
+    const t = newTenant();
+    await placeOn(t, "DATA_2");
+    const run = await createRun(env, t, "job_stale", "manual");
+    const later = Date.now() + 24 * 3_600_000; // its lease long expired
+    expect((await staleRuns(env, later, 100_000)).map((r) => r.id)).toContain(run.id);
+    await finishRun(env.DATA_2, run.id, "failed", { code: "cancelled", message: "test" });
+  });
+
+  it("due reconciliations: a keyset job of a tenant on DATA_2 is due (its sync state there, its enabled flag in DATA)", async () => {
+    const t = newTenant();
+    await placeOn(t, "DATA_2");
+    const now = new Date().toISOString();
+    await env.DATA_2.prepare("INSERT INTO sync_state (tenant, job_id, config_hash, strategy, updated_at) VALUES (?, 'job_k', 'h', 'keyset', ?)")
+      .bind(t, now)
+      .run();
+    const due = async () => (await dueReconciliations(env, now, 100_000)).some((d) => d.tenant === t && d.jobId === "job_k");
+    expect(await due()).toBe(false); // no schedule-index row: not an enabled job
+    await env.DATA.prepare("INSERT INTO schedule_index (tenant, job_id, enabled, updated_at) VALUES (?, 'job_k', 1, ?)").bind(t, now).run();
+    try {
+      expect(await due()).toBe(true);
+    } finally {
+      await env.DATA.prepare("DELETE FROM schedule_index WHERE tenant = ?").bind(t).run();
+    }
+  });
+
+  it("retention: an expired run of a tenant on DATA_2 is deleted there, the job's latest run stays", async () => {
+    const t = newTenant();
+    await placeOn(t, "DATA_2");
+    const old = await createRun(env, t, "job_old", "schedule");
+    await finishRun(env.DATA_2, old.id, "succeeded");
+    const latest = await createRun(env, t, "job_old", "schedule");
+    await finishRun(env.DATA_2, latest.id, "succeeded");
+    for (const [id, day] of [
+      [old.id, "2020-01-01"],
+      [latest.id, "2020-01-02"],
+    ] as const)
+      await env.DATA_2.prepare("UPDATE runs SET created_at = ?, finished_at = ? WHERE id = ?").bind(`${day}T00:00:00.000Z`, `${day}T00:01:00.000Z`, id).run();
+    await sweepRetention(env, Date.now());
+    expect(await getRunRow(env, t, old.id)).toBeNull();
+    expect(await getRunRow(env, t, latest.id)).not.toBeNull();
   });
 });
 

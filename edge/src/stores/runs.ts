@@ -231,12 +231,13 @@ export async function listRuns(env: Env, tenant: string, jobId: string, limit = 
 
 /** Active runs whose runner stopped renewing its lease (alarm lost, process restarted), in every shard. */
 export async function staleRuns(env: Env, now: number, limit = 100): Promise<Array<Pick<RunRow, "id" | "tenant" | "job_id">>> {
+  const shards = allShardDbs(env);
+  const perShard = Math.ceil(limit / shards.length); // a shard with many stale runs can't starve another's
   const out: Array<Pick<RunRow, "id" | "tenant" | "job_id">> = [];
-  for (const { db } of allShardDbs(env)) {
-    if (out.length >= limit) break;
+  for (const { db } of shards) {
     const { results } = await db
       .prepare(`SELECT id, tenant, job_id FROM runs WHERE ${ACTIVE} AND (lease_until IS NULL OR lease_until < ?) LIMIT ?`)
-      .bind(now, limit - out.length)
+      .bind(now, perShard)
       .all<Pick<RunRow, "id" | "tenant" | "job_id">>();
     out.push(...results);
   }
