@@ -87,4 +87,26 @@ describe("DynamicsAuth cancel", () => {
       delete (globalThis as { window?: unknown }).window;
     }
   });
+
+  it("closes the window again after a close that was dropped (during a cross-origin navigation; `closed` already true)", async () => {
+    vi.useFakeTimers();
+    try {
+      fake.callbacks.clear();
+      fake.settle = null;
+      const auth = new DynamicsAuth(opts);
+      const signIn = auth.signIn("https://contoso.crm.dynamics.com");
+      signIn.catch(() => {});
+      await vi.waitFor(() => expect(fake.settle).not.toBeNull());
+      // Chromium reports `closed` after the first close() even when it dropped it; only a later one closes the window.
+      const w = { closed: false, gone: false, close: vi.fn(() => ((w.gone = w.closed), (w.closed = true))) };
+      fake.emitPopupOpened(w);
+      auth.cancel();
+      await expect(signIn).rejects.toMatchObject({ reason: "cancelled" });
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(w.gone).toBe(true);
+      fake.settle!.reject(Object.assign(new Error("closed"), { errorCode: "user_cancelled" }));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -88,11 +88,7 @@ export class DynamicsAuth implements ReactiveController {
   /** Abandons a pending popup sign-in (the Cancel button next to "Waiting for Microsoft sign-in…"). */
   cancel(): void {
     this._stopWatching();
-    try {
-      this._popup?.close();
-    } catch {
-      /* cross-origin or already closed */
-    }
+    if (this._popup) closeWindow(this._popup);
     this._popup = null;
     this._cancelPending?.(new DynamicsAuthError("cancelled", "Sign-in was cancelled"));
     this._cancelPending = null;
@@ -121,7 +117,7 @@ export class DynamicsAuth implements ReactiveController {
       if (msg.eventType === msal.EventType.POPUP_OPENED) {
         const w = (msg.payload as { popupWindow?: Window } | null)?.popupWindow ?? null;
         if (abandoned) {
-          w?.close();
+          if (w) closeWindow(w);
           return;
         }
         this._popup = w;
@@ -227,6 +223,23 @@ function toAuthError(e: unknown): DynamicsAuthError {
 }
 
 /** Runs `call`, handing `opened` every window it opens synchronously through window.open (none where there is no window). */
+/**
+ * Closes a window this page opened, and again a few times over 3 s: Chromium drops a close() that arrives while the
+ * window is committing a cross-origin navigation (msal's about:blank becoming the sign-in page), yet reports the window
+ * `closed` at once, so its flag can't tell whether to try again. A close() of a closed window does nothing.
+ */
+function closeWindow(w: Window): void {
+  const close = () => {
+    try {
+      w.close();
+    } catch {
+      /* not ours to close */
+    }
+  };
+  close();
+  for (const delay of [300, 1000, 3000]) setTimeout(close, delay);
+}
+
 function withOpenedWindow<T>(call: () => T, opened: (w: Window) => void): T {
   const page = globalThis.window;
   if (!page) return call();
