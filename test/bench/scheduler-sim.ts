@@ -96,7 +96,8 @@ interface Edge {
   TICK_SELECTION: { limit: number; perTenant: number };
   queue(batch: { queue: string; messages: SimMessage[]; ackAll(): void; retryAll(): void }, env: unknown): Promise<void>;
   syncScheduleIndex(env: unknown, tenant: string, job: Claimable): Promise<boolean>;
-  finishRun(env: unknown, runId: string, status: "succeeded"): Promise<boolean>;
+  /** Takes the tenant's shard database (stores keyed by run id reach their shard directly). */
+  finishRun(db: unknown, runId: string, status: "succeeded"): Promise<boolean>;
   scheduledRunId(m: { tenant: string; jobId: string; tick: number }): Promise<string>;
   PARALLEL_STARTS: number;
 }
@@ -213,7 +214,7 @@ const runner = {
       if (t) (t.tenant === NOISY ? delays.noisy : delays.quiet).push((now - t.tick) / 1000);
       const [lo, hi] = ref.tenant === NOISY ? MODEL.noisyRunSeconds : MODEL.quietRunSeconds;
       schedule(now + rand(lo, hi) * 1000, async () => {
-        await edge.finishRun(env, ref.runId, "succeeded");
+        await edge.finishRun(env.DATA, ref.runId, "succeeded"); // one shard in the simulation: DATA
         running.delete(ref.runId);
       });
     },
