@@ -89,6 +89,18 @@ export function sandbox(): SandboxInfo | null {
   return env.SANDBOX ? (JSON.parse(env.SANDBOX) as SandboxInfo) : null;
 }
 
+/** A valid, disabled Accounts → Company job on `connectionId`; `over` replaces top-level keys. */
+export const jobBody = (connectionId: string, name: string, over: Record<string, unknown> = {}) => ({
+  connectionId,
+  name,
+  enabled: false,
+  source: { entity: "account" },
+  target: { object: "Company" },
+  identifiers: [{ source: "accountid", target: "DynamicsId" }],
+  mappings: [{ source: "name", target: "Name" }],
+  ...over,
+});
+
 export const CONTOSO_URL = "https://contoso.crm.dynamics.com";
 
 export async function createConnection(token: string, orgUrl = CONTOSO_URL, name = "Contoso"): Promise<any> {

@@ -7,17 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { checkpointStatement, createRun, finishRun, latestRuns } from "../src/stores/runs";
 import { withTenantShard } from "../src/stores/shards";
-import { actors, call, createConnection, json } from "./helpers";
-
-const jobBody = (connectionId: string, name: string) => ({
-  connectionId,
-  name,
-  enabled: false,
-  source: { entity: "account" },
-  target: { object: "Company" },
-  identifiers: [{ source: "accountid", target: "DynamicsId" }],
-  mappings: [{ source: "name", target: "Name" }],
-});
+import { actors, call, createConnection, jobBody, json } from "./helpers";
 
 async function createJob(token: string, connectionId: string, name: string): Promise<{ id: string }> {
   const res = await call("POST", "/api/v1/jobs", { token, body: jobBody(connectionId, name) });

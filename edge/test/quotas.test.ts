@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { createRun, finishRun, ManualRunLimitError } from "../src/stores/runs";
 import { STANDARD_OBJECTS } from "../src/stores/standard-objects";
-import { actors, apiRequest, call, createConnection, expectError, json, type CallOptions } from "./helpers";
+import { actors, apiRequest, call, createConnection, expectError, jobBody, json, type CallOptions } from "./helpers";
 
 /** The app with `vars` on top of the test Worker's env. */
 async function callWith(vars: Record<string, string>, method: string, path: string, o: CallOptions = {}): Promise<Response> {
@@ -17,17 +17,6 @@ async function callWith(vars: Record<string, string>, method: string, path: stri
   await waitOnExecutionContext(ctx);
   return res;
 }
-
-const jobBody = (connectionId: string, name: string, over: Record<string, unknown> = {}) => ({
-  connectionId,
-  name,
-  enabled: false,
-  source: { entity: "account" },
-  target: { object: "Company" },
-  identifiers: [{ source: "accountid", target: "DynamicsId" }],
-  mappings: [{ source: "name", target: "Name" }],
-  ...over,
-});
 
 const fields = (n: number, prefix = "f") => Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, label: "f", type: "string" }));
 
