@@ -56,6 +56,13 @@ export interface OrgStats {
   concurrent: number;
   /** The highest `concurrent` since start, reset or DELETE /_sandbox/stats. */
   maxConcurrent: number;
+  /** The same per first path segment (`accounts`, `EntityDefinitions`): how many reads of one table overlapped. */
+  maxConcurrentByPath: Record<string, number>;
+}
+
+/** A Web API path's first segment (`/api/data/v9.2/accounts(…)` → `accounts`): what the stats count by. */
+function pathSegment(path: string): string {
+  return path.replace(/^\/api\/data\/v9\.2\//, "").split(/[?(/]/)[0] || "/";
 }
 
 export class Org {
@@ -74,6 +81,7 @@ export class Org {
   /** systemuserid → its requests in flight (Dataverse counts concurrency per user). */
   private _inFlight = new Map<string, number>();
   private _inFlightTotal = 0;
+  private _inFlightByPath = new Map<string, number>();
   stats!: OrgStats;
 
   constructor(readonly cfg: OrgConfig) {
@@ -106,7 +114,15 @@ export class Org {
   }
   resetStats(): void {
     // requests in flight stay counted: they are still running
-    this.stats = { total: 0, byStatus: {}, faults: {}, byPath: {}, concurrent: this._inFlightTotal, maxConcurrent: this._inFlightTotal };
+    this.stats = {
+      total: 0,
+      byStatus: {},
+      faults: {},
+      byPath: {},
+      concurrent: this._inFlightTotal,
+      maxConcurrent: this._inFlightTotal,
+      maxConcurrentByPath: Object.fromEntries(this._inFlightByPath),
+    };
   }
 
   // ---------- concurrency (service protection) ----------
@@ -114,13 +130,17 @@ export class Org {
    * Admit a request of this caller if it has fewer than `concurrencyLimit` requests in flight: returns the function
    * that releases its slot (idempotent), or undefined when the caller is at the limit.
    */
-  admit(systemUserId: string): (() => void) | undefined {
+  admit(systemUserId: string, path: string): (() => void) | undefined {
     const mine = this._inFlight.get(systemUserId) ?? 0;
     if (mine >= this.settings.concurrencyLimit) return undefined;
     this._inFlight.set(systemUserId, mine + 1);
     this._inFlightTotal++;
+    const seg = pathSegment(path);
+    const onPath = (this._inFlightByPath.get(seg) ?? 0) + 1;
+    this._inFlightByPath.set(seg, onPath);
     this.stats.concurrent = this._inFlightTotal;
     this.stats.maxConcurrent = Math.max(this.stats.maxConcurrent, this._inFlightTotal);
+    this.stats.maxConcurrentByPath[seg] = Math.max(this.stats.maxConcurrentByPath[seg] ?? 0, onPath);
     let released = false;
     return () => {
       if (released) return;
@@ -129,13 +149,16 @@ export class Org {
       if (n > 0) this._inFlight.set(systemUserId, n);
       else this._inFlight.delete(systemUserId);
       this._inFlightTotal--;
+      const p = (this._inFlightByPath.get(seg) ?? 1) - 1;
+      if (p > 0) this._inFlightByPath.set(seg, p);
+      else this._inFlightByPath.delete(seg);
       this.stats.concurrent = this._inFlightTotal;
     };
   }
   record(status: number, path: string): void {
     this.stats.total++;
     this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1;
-    const seg = path.replace(/^\/api\/data\/v9\.2\//, "").split(/[?(/]/)[0] || "/";
+    const seg = pathSegment(path);
     this.stats.byPath[seg] = (this.stats.byPath[seg] ?? 0) + 1;
   }
 

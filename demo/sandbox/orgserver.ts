@@ -123,7 +123,7 @@ export class OrgServer {
 
     // Service protection: concurrent requests per user. The slot is held until the response ends or the connection
     // closes (error answers and dropped connections included).
-    const release = this.org.admit(principal.systemUserId);
+    const release = this.org.admit(principal.systemUserId, url.pathname);
     if (!release)
       return respond(errorResponse(429, "0x80072326", `Number of concurrent requests exceeded the limit of ${this.org.settings.concurrencyLimit}.`), {
         ...rl,

@@ -134,11 +134,13 @@ export default async function setup(project: TestProject) {
   // contoso-copy: a sandbox environment copied from contoso (same record GUIDs, another OrganizationId, same tenant).
   // contoso-reconcile: another copy, whose users the reconciliation tests create and delete (no other test reads it).
   // contoso-shards: another copy, whose projects the D1 shard tests change (shards.test.ts; no other test reads it).
+  // contoso-partitions: another copy, whose projects, latency and stats the partitioned-load tests use (partitions.test.ts).
   const sb = await mod.startSandbox({
     copies: [
       { key: "contoso-copy", from: "contoso" },
       { key: "contoso-reconcile", from: "contoso" },
       { key: "contoso-shards", from: "contoso" },
+      { key: "contoso-partitions", from: "contoso" },
     ],
   });
   project.provide("sandbox", {

@@ -23,7 +23,7 @@ async function settings(body: Record<string, unknown>): Promise<void> {
   expect(r.status).toBe(200);
 }
 
-async function stats(): Promise<{ concurrent: number; maxConcurrent: number; byStatus: Record<string, number> }> {
+async function stats(): Promise<{ concurrent: number; maxConcurrent: number; maxConcurrentByPath: Record<string, number>; byStatus: Record<string, number> }> {
   return (await control(org(), "GET", "stats")).json;
 }
 
@@ -174,6 +174,13 @@ describe("concurrent request limit", () => {
     expect((await stats()).maxConcurrent).toBe(4);
     await control(org(), "DELETE", "stats");
     expect(await stats()).toMatchObject({ concurrent: 0, maxConcurrent: 0 });
+  });
+
+  it("keeps the highest concurrency per table path too (how many reads of one table overlapped)", async () => {
+    await settings({ pageLatencyMs: 800 });
+    await control(org(), "DELETE", "stats");
+    await Promise.all([burst(3), burst(2, token, "contacts?$select=fullname&$top=1")]);
+    expect(await stats()).toMatchObject({ maxConcurrent: 5, maxConcurrentByPath: { accounts: 3, contacts: 2 } });
   });
 
   it("admits 52 concurrent requests of one user by default and refuses the 53rd", async () => {

@@ -5,14 +5,13 @@
  */
 import type { Connection, Readiness, ReadinessCheck, ReadinessHeadroom } from "#contract/connection";
 import type { Job } from "#contract/job";
+import { SERVICE_PROTECTION } from "../dataverse/client";
 import type { Env } from "../env";
 import { emailReadinessCheck } from "../mail/sender";
 import { toWire, type StoredConnection } from "../stores/connections";
 import { listJobs } from "../stores/jobs";
 import { latestFinishedRuns, type FinishedRunSummary } from "../stores/runs";
 
-/** Dataverse's service-protection limits per user (application user) and 5-minute sliding window. */
-const SERVICE_PROTECTION = { requests: 6_000, executionTimeMs: 1_200_000, windowSeconds: 300 } as const;
 /** Below this share of a limit left, the readiness report warns. */
 const LOW_HEADROOM = 0.1;
 

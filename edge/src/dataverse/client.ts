@@ -26,6 +26,8 @@ export interface DataverseRequestInit {
   retry?: boolean;
   /** Called with the service-protection figures of every response that carries them (429s included). */
   onHeadroom?: (headroom: RunHeadroom) => void;
+  /** Called for every 429 Dataverse answers (also those slept on here): the per-org permits shrink on it. */
+  onThrottled?: () => void;
 }
 
 const RATE_LIMIT_HEADERS = {
@@ -42,6 +44,15 @@ export function readHeadroom(headers: Headers): RunHeadroom | null {
   if (!Number.isFinite(requests) || requests < 0) return null;
   const seconds = Number((headers.get(RATE_LIMIT_HEADERS.time) ?? "").replace(/,/g, "").trim() || NaN);
   return { requestsRemaining: Math.floor(requests), ...(Number.isFinite(seconds) && seconds >= 0 ? { timeRemainingMs: Math.round(seconds * 1000) } : {}) };
+}
+
+/** Dataverse's service-protection limits per user over a sliding window (docs/scaling.md). */
+export const SERVICE_PROTECTION = { requests: 6_000, executionTimeMs: 1_200_000, windowSeconds: 300 } as const;
+
+/** The smaller share left of the two budgets a reading shows, 0..1. */
+export function headroomFraction(h: RunHeadroom): number {
+  const requests = h.requestsRemaining / SERVICE_PROTECTION.requests;
+  return Math.min(1, requests, h.timeRemainingMs !== undefined ? h.timeRemainingMs / SERVICE_PROTECTION.executionTimeMs : 1);
 }
 
 /** The lower of two headroom readings, figure by figure (null = nothing seen yet). */
@@ -194,6 +205,7 @@ export async function dataverseRequest(orgUrl: string, path: string, init: Datav
       if (headroom) init.onHeadroom(headroom);
     }
     if (res.ok) return res;
+    if (res.status === 429) init.onThrottled?.();
     const error = await toDataverseError(res);
     lastError = error;
     if (!retry || !RETRYABLE_STATUS.has(res.status)) throw error;

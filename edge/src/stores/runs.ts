@@ -7,6 +7,7 @@ import type { LastSync } from "#contract/connection";
 import type { RunErrorCode } from "#contract/errors";
 import type { Run, RunCounts, RunHeadroom, RunStatus, RunSummary, RunTrigger } from "#contract/run";
 import type { Env } from "../env";
+import { forgetPartitionsStatement } from "./run-partitions";
 import { allShardDbs, dbFor } from "./shards";
 
 export interface RunRow {
@@ -344,7 +345,11 @@ interface ReadStart {
 
 /** init → pages. Only from init and while active: a run cancelled while it initialised stays cancelled. */
 export async function startReading(db: D1Database, runId: string, s: ReadStart): Promise<void> {
-  await db
+  await startReadingStatement(db, runId, s).run();
+}
+
+export function startReadingStatement(db: D1Database, runId: string, s: ReadStart): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), strategy = ?, plan = ?, phase = 'pages', next_link = ?, keyset_modifiedon = ?, keyset_version = ?, total_estimate = ?, lease_until = ? WHERE id = ? AND phase = 'init' AND ${ACTIVE}`,
     )
@@ -358,8 +363,7 @@ export async function startReading(db: D1Database, runId: string, s: ReadStart):
       s.totalEstimate,
       s.leaseUntil,
       runId,
-    )
-    .run();
+    );
 }
 
 export async function touchLease(db: D1Database, runId: string, untilMs: number): Promise<void> {
@@ -470,13 +474,15 @@ export async function finishRun(
   status: "succeeded" | "partial" | "failed",
   error?: { code: RunErrorCode; message: string },
 ): Promise<boolean> {
-  const r = await db
-    .prepare(
-      `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
-    )
-    .bind(status, new Date().toISOString(), error?.code ?? null, error?.message.slice(0, 1000) ?? null, new Date().toISOString(), runId)
-    .run();
-  return (r.meta.changes ?? 0) === 1;
+  const [r] = await db.batch([
+    db
+      .prepare(
+        `UPDATE runs SET status = ?, finished_at = ?, error_code = ?, error_message = ?, lease_until = NULL, started_at = COALESCE(started_at, ?) WHERE id = ? AND ${ACTIVE}`,
+      )
+      .bind(status, new Date().toISOString(), error?.code ?? null, error?.message.slice(0, 1000) ?? null, new Date().toISOString(), runId),
+    forgetPartitionsStatement(db, runId), // a partitioned load's checkpoints are of no use once the run is over
+  ]);
+  return (r!.meta.changes ?? 0) === 1;
 }
 
 /**

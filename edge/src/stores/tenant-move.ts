@@ -25,6 +25,7 @@ const SHARED: TenantTable[] = [
   { table: "objects", where: "tenant = ?1", object: false },
   { table: "runs", where: "tenant = ?1", object: false },
   { table: "run_pages", where: byRun, object: false },
+  { table: "run_partitions", where: byRun, object: false },
   { table: "run_errors", where: "tenant = ?1", object: false },
   { table: "reconcile_marks", where: byRun, object: false },
   { table: "sync_state", where: "tenant = ?1", object: false },

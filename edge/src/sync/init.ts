@@ -9,10 +9,13 @@ import type { Env } from "../env";
 import { fetchAttributes, fetchEntities } from "../metadata/fetch";
 import { saveSchemaBaseline } from "../stores/job-schema";
 import { ensureObjectTable } from "../stores/objects";
-import { appendNoteStatement, startReading, type RunRow } from "../stores/runs";
+import { insertPartitionsStatements } from "../stores/run-partitions";
+import { appendNoteStatement, startReadingStatement, type RunRow } from "../stores/runs";
 import { getSyncState, type SyncState } from "../stores/sync-state";
 import { checkDrift } from "./drift";
 import { planFreshness } from "./freshness";
+import { maxStreams } from "./org-permits";
+import { PARTITION_MIN_ROWS, planPartitions } from "./partitions";
 import { passRunGate } from "./run-gate";
 import { deltaInitialPath, planRead, type KeysetCursor, type ReadPlan } from "./query";
 import { LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
@@ -23,7 +26,7 @@ export function pageSizeFor(env: Env): number {
   return Number.isFinite(n) && n > 0 ? Math.min(5000, Math.floor(n)) : 5000;
 }
 
-export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): Promise<void> {
+export async function initRun(ctx: RunContext, run: RunRow, pageSize: number, partitionMinRows = PARTITION_MIN_ROWS): Promise<void> {
   const { env, job, ref } = ctx;
   if ((job.mode === "update" || job.mode === "upsert") && job.identifiers.length === 0) {
     throw new RunFailure("invalid_job", `Mode ${job.mode} needs an identifier`);
@@ -41,11 +44,36 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number): P
   const plan = planRead(job, entity, ctx.attributes, pageSize, entities);
   const state = await getSyncState(env, ref.tenant, ref.jobId);
   const usable = state && state.configHash === plan.configHash && state.strategy === plan.strategy ? state : null;
-  const start = startingPoint(plan, usable);
+  let start = startingPoint(plan, usable);
   if (plan.via.length) Object.assign(plan, await planFreshness(ctx, plan, start.strategy === "full"));
-  if (state && !usable) await appendNoteStatement(ctx.db, run.id, "the job's source changed since the last run: full resync").run();
-  const totalEstimate = start.strategy === "full" && !job.source.filter ? await estimateTotal(ctx) : null;
-  await startReading(ctx.db, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });
+  // A partitioned first load leaves a keyset position; a table with change tracking gets its delta link from one
+  // full read with change tracking, the run after it (never partitioned itself).
+  const afterPartitionedLoad = !!state && !usable && state.strategy === "keyset" && plan.strategy === "delta" && state.configHash === plan.configHash;
+  if (state && !usable) {
+    const note = afterPartitionedLoad
+      ? "change tracking after the partitioned first load: one full read with change tracking, then changes only"
+      : "the job's source changed since the last run: full resync";
+    await appendNoteStatement(ctx.db, run.id, note).run();
+  }
+  // The table's size: progress for an unfiltered read, an upper bound of a filtered one's (enough to decide partitions).
+  const tableRows = start.strategy === "full" ? await estimateTotal(ctx) : null;
+  const totalEstimate = job.source.filter ? null : tableRows;
+  const partitions = start.strategy === "full" && !afterPartitionedLoad ? await planPartitions(ctx, plan, tableRows, partitionMinRows) : null;
+  if (partitions) {
+    plan.partitions = partitions;
+    start = { strategy: "full", nextLink: null, keyset: null };
+  }
+  const reading = startReadingStatement(ctx.db, run.id, { ...start, plan: JSON.stringify(plan), totalEstimate, leaseUntil: Date.now() + LEASE_MS });
+  if (!partitions) return void (await reading.run());
+  await ctx.db.batch([
+    ...insertPartitionsStatements(ctx.db, run.id, partitions.ranges),
+    appendNoteStatement(
+      ctx.db,
+      run.id,
+      `partitioned first load: ${partitions.ranges.length} createdon ranges read side by side (up to ${maxStreams(ctx.env)} streams)`,
+    ),
+    reading,
+  ]);
 }
 
 /** Where the read starts: the stored delta link or keyset cursor when the job's state fits the plan, else a full read. */
@@ -62,9 +90,9 @@ function startingPoint(
 }
 
 /**
- * How many rows a full read will see, for determinate progress: Dataverse's RetrieveTotalRecordCount (a snapshot up
- * to 24 h old, the whole table). Only asked for full reads without a source filter — a delta's size is unknown and a
- * filtered read sees a part of the table. Best effort: any failure means "no estimate", never a failed run.
+ * How many rows the job's table has: Dataverse's RetrieveTotalRecordCount (a snapshot up to 24 h old, the whole
+ * table). Asked for full reads only (a delta's size is unknown): the progress of an unfiltered read, and whether to
+ * partition it. Best effort: any failure means "no estimate" (and one stream), never a failed run.
  */
 export async function estimateTotal(ctx: RunContext): Promise<number | null> {
   try {

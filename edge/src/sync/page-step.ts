@@ -36,11 +36,8 @@ interface NextPosition {
   syncState?: SyncState & { jobId: string };
 }
 
-export async function pageStep(ctx: RunContext, run: RunRow): Promise<void> {
+export async function pageStep(ctx: RunContext, run: RunRow, plan: ReadPlan): Promise<void> {
   const { env, ref, job } = ctx;
-  if (!run.plan) throw new Error(`invariant: run ${run.id} is in phase pages without a plan`);
-  if (ctx.plan?.text !== run.plan) ctx.plan = { text: run.plan, plan: JSON.parse(run.plan) as ReadPlan };
-  const plan = ctx.plan.plan;
   if (!ctx.attributes.length) ctx.attributes = await withToken(ctx, (t) => fetchAttributes(ctx.conn.orgUrl, t, job.source.entity, ctx.observe));
   const cursor: KeysetCursor | null =
     run.keyset_modifiedon && run.keyset_version !== null ? { modifiedon: run.keyset_modifiedon, version: run.keyset_version } : null;

@@ -12,6 +12,7 @@
  */
 import type { AttributeInfo, EntityInfo } from "#contract/metadata";
 import type { JobDraft } from "#contract/job";
+import type { CreatedRange } from "../stores/run-partitions";
 import { navigationProperty, rowKey } from "./mapper";
 
 /** The looked-up fields of one navigation property, read from their own table (via-fields.ts). */
@@ -49,6 +50,8 @@ export interface ReadPlan {
   watermarks?: Record<string, number>;
   filter: string | null;
   pageSize: number;
+  /** Set at init for a partitioned first load (sync/partitions.ts): the createdon ranges read side by side. */
+  partitions?: PartitionPlan | null;
   /** Identity of the read: a changed job (entity, filter, columns) invalidates stored delta links / cursors. */
   configHash: string;
 }
@@ -148,6 +151,13 @@ function safeInteger(n: number): number {
   return n;
 }
 
+/** A partitioned first load: its createdon ranges, and the keyset position the job continues from afterwards. */
+export interface PartitionPlan {
+  ranges: CreatedRange[];
+  /** Just before the newest change Dataverse had when the load began: later runs read the changes after it. */
+  since: KeysetCursor;
+}
+
 export interface KeysetCursor {
   modifiedon: string;
   version: number;
@@ -178,6 +188,34 @@ export function keysetPath(plan: ReadPlan, cursor: KeysetCursor | null): string 
   const f = keysetFilter(plan.filter, cursor);
   if (f) q.push(`$filter=${f}`);
   q.push("$orderby=modifiedon asc,versionnumber asc", `$top=${plan.pageSize}`);
+  return `${plan.entitySet}?${q.map(encodeQueryPart).join("&")}`;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/**
+ * A partition's read: the keyset read (modifiedon, versionnumber order, `$top`) of the rows created in its range, with
+ * the job's filter. createdon never changes, so every row is in exactly one partition, and a row modified while its
+ * partition is read moves to that partition's end and is read again (an upsert: nothing doubles). The first range
+ * also takes rows without a createdon.
+ */
+export function partitionPath(plan: ReadPlan, range: CreatedRange, cursor: KeysetCursor | null): string {
+  for (const t of [range.from, range.to]) {
+    if (t !== null && !ISO_INSTANT.test(t)) throw new Error(`invariant: a partition bound is not an ISO UTC instant in seconds: ${t}`);
+  }
+  const bounds = [
+    range.from && `createdon ge ${range.from}`,
+    range.to && (range.from ? `createdon lt ${range.to}` : `(createdon eq null or createdon lt ${range.to})`),
+  ];
+  const parts = [plan.filter && `(${plan.filter})`, ...bounds].filter((p): p is string => !!p);
+  const select = [...new Set([...plan.select, "modifiedon", "versionnumber"])].sort();
+  return keysetPath({ ...plan, select, filter: parts.length ? parts.join(" and ") : null }, cursor);
+}
+
+/** The first row of the job's rows by `column` (`createdon` / `modifiedon`), ascending or descending: `$top=1`. */
+export function firstRowPath(plan: ReadPlan, column: "createdon" | "modifiedon", dir: "asc" | "desc"): string {
+  const filter = [`${column} ne null`, plan.filter && `(${plan.filter})`].filter((p): p is string => !!p).join(" and ");
+  const q = [`$select=${column === "createdon" ? "createdon" : "modifiedon,versionnumber"}`, `$filter=${filter}`, `$orderby=${column} ${dir}`, "$top=1"];
   return `${plan.entitySet}?${q.map(encodeQueryPart).join("&")}`;
 }
 

@@ -8,7 +8,7 @@ import type { AttributeInfo } from "#contract/metadata";
 import type { Job } from "#contract/job";
 import type { TargetObject } from "#contract/object";
 import type { RunHeadroom } from "#contract/run";
-import { getAppToken, isDataverseError, lowerHeadroom, type ODataPage } from "../dataverse/client";
+import { getAppToken, isDataverseError, lowerHeadroom, type DataverseError, type ODataPage } from "../dataverse/client";
 import type { Env } from "../env";
 import { isAllowedOrgUrl } from "../security/org-url";
 import { getConnection, markNeedsAttention, type StoredConnection } from "../stores/connections";
@@ -45,8 +45,10 @@ export interface RunContext {
   token: string | null;
   /** Lowest service-protection figures seen since they were last written to the run row (see flushHeadroom). */
   headroom: RunHeadroom | null;
-  /** Passed to every Dataverse request of the run: records its service-protection headers (no extra request). */
-  observe: { onHeadroom: (h: RunHeadroom) => void };
+  /** Passed to every Dataverse request of the run: records its service-protection headers (no extra request) and 429s. */
+  observe: { onHeadroom: (h: RunHeadroom) => void; onThrottled: () => void };
+  /** What Dataverse signalled since the org's stream permits were last told (sync/stream-permits.ts). */
+  signals: { throttled: boolean; lowest: RunHeadroom | null };
   /** The next page, requested while this one is mapped and written (see fetch-ahead.ts). */
   ahead: { key: string; page: Promise<ODataPage> } | null;
   /** The run's read plan, parsed once per slice (runs.plan is fixed at init). */
@@ -86,10 +88,26 @@ export async function loadRunContext(env: Env, ref: RunRef): Promise<RunContext>
     token: null,
     headroom: null,
     ahead: null,
-    observe: { onHeadroom: (h) => (ctx.headroom = lowerHeadroom(ctx.headroom, h)) },
+    observe: {
+      onHeadroom: (h) => {
+        ctx.headroom = lowerHeadroom(ctx.headroom, h);
+        ctx.signals.lowest = lowerHeadroom(ctx.signals.lowest, h);
+      },
+      onThrottled: () => (ctx.signals.throttled = true),
+    },
+    signals: { throttled: false, lowest: null },
     plan: null,
   };
   return ctx;
+}
+
+/** A failure worth retrying (throttling, a server or network error), as opposed to one that ends the run. */
+export function isTransient(e: unknown): e is DataverseError {
+  return (
+    isDataverseError(e) &&
+    (e.status === 0 || e.status === 429 || e.status >= 500) &&
+    !["path_refused", "invalid_tenant", "not_configured", "invalid_response"].includes(e.code)
+  );
 }
 
 /** Bearer for the connection; a 401 refreshes the token once and retries (then it's an authorization failure). */

@@ -13,14 +13,18 @@ import { errorsWithinCap, insertRunErrorsStatements } from "../stores/run-errors
 import { guardRefusal, pageGuardStatement } from "../stores/run-pages";
 import { appendNoteStatement, checkpointStatement, lowerHeadroomStatement, type RunCheckpoint } from "../stores/runs";
 import { saveLookupWatermarksStatements, saveSyncStateStatement, type SyncState } from "../stores/sync-state";
-import { resolveLookups } from "./page-lookups";
-import { identifyExisting, mapRows, planDeletes, planRecordWrites, type PageInput, type PageOutcome } from "./page-plan";
+import { PageReads } from "../stores/record-ids";
+import { readLookups, resolveLookups } from "./page-lookups";
+import { identifyExisting, mapRows, planDeletes, planRecordWrites, readDeletes, readExisting, type PageInput, type PageOutcome } from "./page-plan";
 
 export interface PreparedPage extends PageOutcome {
   statements: D1PreparedStatement[];
 }
 
-/** Plans a page in five phases: map, identify existing records, lookups, record writes, deletes. Writes nothing. */
+/**
+ * Plans a page: map, ONE round trip for everything the page must know (existing records, lookup matches, deleted ids
+ * with a record), identify existing records, lookups, record writes, deletes. Writes nothing.
+ */
 export async function preparePage(env: Env, input: PageInput): Promise<PreparedPage> {
   const { job, object, tenant } = input;
   const outcome: PageOutcome = {
@@ -32,11 +36,16 @@ export async function preparePage(env: Env, input: PageInput): Promise<PreparedP
   const now = new Date().toISOString();
   const records = mapRows(input, outcome);
   const db = await dbFor(env, tenant);
-  await identifyExisting(db, table, input.org, job, records);
-  const dropped = await resolveLookups(env, input, records, outcome);
+  const reads = new PageReads(db, input.org);
+  const existing = readExisting(reads, table, job, records);
+  const lookups = await readLookups(input, records, reads);
+  const present = readDeletes(reads, table, job, input.deletedIds);
+  await reads.run();
+  identifyExisting(job, records, existing?.() ?? new Map());
+  const dropped = resolveLookups(input, records, lookups, outcome);
   const statements = [
     ...planRecordWrites(db, table, input.org, job, records, dropped, now, outcome),
-    ...(await planDeletes(db, table, input.org, job, input.deletedIds, now, outcome)),
+    ...planDeletes(db, table, job, input.deletedIds, present?.() ?? null, now, outcome),
   ];
   return { statements, ...outcome };
 }
@@ -55,22 +64,40 @@ interface Checkpoint extends Omit<RunCheckpoint, "counts" | "errorRows"> {
 }
 
 /** `duplicate`: this page was committed already; `stopped`: the run ended (cancelled) — nothing was written. */
-type CommitResult = "committed" | "duplicate" | "stopped";
+export type CommitResult = "committed" | "duplicate" | "stopped";
 
 export async function commitPage(env: Env, prepared: PreparedPage, cp: Checkpoint): Promise<CommitResult> {
   const now = new Date().toISOString();
   const errs = errorsWithinCap(prepared.errors, cp.errorRowsBefore);
   const db = await dbFor(env, cp.tenant); // the page's record statements were prepared on this shard too
+  const position: D1PreparedStatement[] = [checkpointStatement(db, cp.runId, { ...cp, counts: prepared.counts, errorRows: errs.length })];
+  if (cp.syncState) position.push(saveSyncStateStatement(db, cp.tenant, cp.syncState.jobId, cp.syncState, now));
+  if (cp.watermarks) position.push(...saveLookupWatermarksStatements(db, cp.tenant, cp.watermarks.jobId, cp.watermarks.values, now));
+  return commitGuarded(db, prepared, { ...cp, guardPage: cp.page, errorSeqBase: cp.errorRowsBefore, errors: errs }, position);
+}
+
+/** What a page's batch needs besides its records and its position: the guard, the error rows to keep, headroom. */
+export interface GuardedPage {
+  runId: string;
+  tenant: string;
+  /** The page guard's number (stores/run-pages.ts): the page's own, or a partition's (stores/run-partitions.ts). */
+  guardPage: number;
+  /** Error rows get seq errorSeqBase + 1, + 2, … */
+  errorSeqBase: number;
+  errors: PreparedPage["errors"];
+  headroom?: RunHeadroom | null;
+}
+
+/** ONE batch: the guard first, the records, error rows, the position statements (checkpoints, sync state), notes, headroom. */
+export async function commitGuarded(db: D1Database, prepared: PreparedPage, g: GuardedPage, position: D1PreparedStatement[]): Promise<CommitResult> {
   const stmts: D1PreparedStatement[] = [
-    pageGuardStatement(db, cp.runId, cp.page, now),
+    pageGuardStatement(db, g.runId, g.guardPage, new Date().toISOString()),
     ...prepared.statements,
-    ...insertRunErrorsStatements(db, cp.runId, cp.tenant, cp.errorRowsBefore, errs),
-    checkpointStatement(db, cp.runId, { ...cp, counts: prepared.counts, errorRows: errs.length }),
-    ...prepared.notes.map((n) => appendNoteStatement(db, cp.runId, n)),
+    ...insertRunErrorsStatements(db, g.runId, g.tenant, g.errorSeqBase, g.errors),
+    ...position,
+    ...prepared.notes.map((n) => appendNoteStatement(db, g.runId, n)),
   ];
-  if (cp.headroom) stmts.push(lowerHeadroomStatement(db, cp.runId, cp.headroom));
-  if (cp.syncState) stmts.push(saveSyncStateStatement(db, cp.tenant, cp.syncState.jobId, cp.syncState, now));
-  if (cp.watermarks) stmts.push(...saveLookupWatermarksStatements(db, cp.tenant, cp.watermarks.jobId, cp.watermarks.values, now));
+  if (g.headroom) stmts.push(lowerHeadroomStatement(db, g.runId, g.headroom));
   try {
     await db.batch(stmts);
     return "committed";

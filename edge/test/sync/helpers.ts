@@ -19,8 +19,11 @@ export interface SandboxOrg {
   organizationId: string;
 }
 export const sandbox: { orgs: SandboxOrg[] } | null = env.SANDBOX ? JSON.parse(env.SANDBOX) : null;
-/** contoso-shards: a copy of contoso whose projects only edge/test/shards.test.ts changes (global-setup.ts). */
-export type OrgKey = "contoso" | "fabrikam" | "contoso-shards";
+/**
+ * contoso-shards: a copy of contoso whose projects only edge/test/shards.test.ts changes; contoso-partitions: one whose
+ * projects and settings only edge/test/sync/partitions.test.ts changes (global-setup.ts).
+ */
+export type OrgKey = "contoso" | "fabrikam" | "contoso-shards" | "contoso-partitions";
 export const org = (key: OrgKey): SandboxOrg => {
   const o = sandbox?.orgs.find((x) => x.key === key);
   if (!o) throw new Error(`sandbox org ${key} missing`);
@@ -167,4 +170,27 @@ export async function targetRows(tenant: string, objectName: string, fields: str
 export async function countRows(tenant: string, objectName: string): Promise<number> {
   const table = await objectTable(tenant, objectName);
   return (await env.DATA.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+}
+
+const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
+
+/** An org's live projects from the sandbox, as a Project target should hold them (active rows only, by DynamicsId). */
+export async function sandboxProjects(orgKey: OrgKey): Promise<Array<Record<string, unknown>>> {
+  const src = await sourceRows(org(orgKey), "cr123_projects", "cr123_projectid,cr123_name,cr123_hours,cr123_billable,cr123_stage,_cr123_accountid_value");
+  return src
+    .map((r) => ({
+      DynamicsId: String(r.cr123_projectid).toLowerCase(),
+      Name: r.cr123_name ?? null,
+      Hours: r.cr123_hours ?? null,
+      Billable: r.cr123_billable === null || r.cr123_billable === undefined ? null : r.cr123_billable ? 1 : 0,
+      Stage: r[`cr123_stage${FORMATTED}`] ?? null,
+      AccountDynamicsId: r._cr123_accountid_value ?? null,
+    }))
+    .sort((a, b) => (a.DynamicsId < b.DynamicsId ? -1 : 1));
+}
+
+/** The fixture's Project target as sandboxProjects shows the source: live rows, the same columns. */
+export async function liveTarget(fx: Fixture): Promise<Array<Record<string, unknown>>> {
+  const rows = await targetRows(fx.tenant, "Project", ["DynamicsId", "Name", "Hours", "Billable", "Stage", "AccountDynamicsId"]);
+  return rows.filter((r) => r._deleted === 0).map(({ _deleted, ...r }) => r);
 }

@@ -9,30 +9,24 @@ import { listRunErrors } from "../../src/stores/run-errors";
 import { objectTable } from "../../src/stores/object-tables";
 import { createRun, getRunRow } from "../../src/stores/runs";
 import { runSlice } from "../../src/sync/engine";
-import { control, countRows, fixture, org, PROJECT_FIELDS, PROJECT_MAPPINGS, runToEnd, sandbox, sourceRows, targetRows, type Fixture } from "./helpers";
+import {
+  control,
+  countRows,
+  fixture,
+  liveTarget,
+  org,
+  PROJECT_FIELDS,
+  PROJECT_MAPPINGS,
+  runToEnd,
+  sandbox,
+  sandboxProjects,
+  sourceRows,
+  targetRows,
+} from "./helpers";
 
-const F = "@OData.Community.Display.V1.FormattedValue";
 const COLS = ["DynamicsId", "Name", "Stage", "Tags", "Budget", "DueDate", "Hours", "Billable", "AccountDynamicsId"];
 const projectFixture = () => fixture("contoso", { object: { name: "Project", fields: PROJECT_FIELDS } });
-
-/** The sandbox's live projects, as the target should hold them (active rows only). */
-async function expectedProjects(): Promise<Array<Record<string, unknown>>> {
-  const src = await sourceRows(org("contoso"), "cr123_projects", "cr123_projectid,cr123_name,cr123_hours,cr123_billable,cr123_stage,_cr123_accountid_value");
-  return src
-    .map((r) => ({
-      DynamicsId: String(r.cr123_projectid).toLowerCase(),
-      Name: r.cr123_name ?? null,
-      Hours: r.cr123_hours ?? null,
-      Billable: r.cr123_billable === null || r.cr123_billable === undefined ? null : r.cr123_billable ? 1 : 0,
-      Stage: r[`cr123_stage${F}`] ?? null,
-      AccountDynamicsId: r._cr123_accountid_value ?? null,
-    }))
-    .sort((a, b) => (a.DynamicsId < b.DynamicsId ? -1 : 1));
-}
-async function liveTarget(fx: Fixture) {
-  const rows = await targetRows(fx.tenant, "Project", ["DynamicsId", "Name", "Hours", "Billable", "Stage", "AccountDynamicsId"]);
-  return rows.filter((r) => r._deleted === 0).map(({ _deleted, ...r }) => r);
-}
+const expectedProjects = () => sandboxProjects("contoso");
 
 afterAll(async () => {
   if (!sandbox) return;

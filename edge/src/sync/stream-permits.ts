@@ -1,0 +1,28 @@
+/**
+ * How a run holds its organization's stream permits (sync/org-permits.ts): every slice of a run reads Dataverse under
+ * one permit (holder = the run id), a partitioned load's extra streams under one more each (`<run id>#<n>`), and what
+ * Dataverse signalled — 429s, the lowest headroom — is reported so the permits shrink before Dataverse throttles harder.
+ */
+import { headroomFraction } from "../dataverse/client";
+import { orgPermits, type PermitGrant, type PermitRefusal } from "./org-permits";
+import { LEASE_MS, type RunContext } from "./run-context";
+
+export type OrgPermitsStub = ReturnType<typeof orgPermits>;
+
+/** The organization's permits: keyed by its OrganizationId (one org, whatever URL it is reached by). */
+export function permitsOf(ctx: RunContext): OrgPermitsStub {
+  return orgPermits(ctx.env, ctx.conn.organizationId ?? ctx.conn.orgUrl);
+}
+
+/** A permit for `holder`, valid as long as a run's lease (a crashed stream's permit frees itself with it). */
+export function takePermit(permits: OrgPermitsStub, holder: string): Promise<PermitGrant | PermitRefusal> {
+  return permits.acquire(holder, LEASE_MS);
+}
+
+/** Tells the permits what the run's requests saw since the last report; nothing when there is nothing to tell. */
+export async function reportSignals(ctx: RunContext, permits: OrgPermitsStub): Promise<void> {
+  const { throttled, lowest } = ctx.signals;
+  if (!throttled && !lowest) return;
+  ctx.signals = { throttled: false, lowest: null };
+  await permits.report({ throttled, headroomFraction: lowest ? headroomFraction(lowest) : null });
+}

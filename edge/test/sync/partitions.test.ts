@@ -1,0 +1,187 @@
+/**
+ * Partitioned first loads (sync/partitions.ts, sync/partitioned-read.ts) under the organization's stream permits
+ * (sync/org-permits.ts), against contoso-partitions — a copy of contoso whose projects, latency and stats only this
+ * file uses. The threshold is lowered to one row (`partitionMinRows`) so its 200 projects are split; small pages
+ * (10 rows) give each of the 8 partitions several pages.
+ */
+import { env } from "cloudflare:test";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createRun, getRunRow } from "../../src/stores/runs";
+import { runSlice } from "../../src/sync/engine";
+import { orgPermits } from "../../src/sync/org-permits";
+import { partitionCount, splitCreated } from "../../src/sync/partitions";
+import { partitionPath, planRead } from "../../src/sync/query";
+import { control, countRows, fixture, liveTarget, org, PROJECT_FIELDS, runToEnd, sandbox, sandboxProjects, type Fixture } from "./helpers";
+
+const O = "contoso-partitions";
+const OPTS = { pageSize: 10, partitionMinRows: 1 };
+const projects = () => fixture(O, { object: { name: "Project", fields: PROJECT_FIELDS } });
+/** A source filter makes the job a keyset one (no change tracking). */
+const keysetProjects = () =>
+  fixture(O, { object: { name: "Project", fields: PROJECT_FIELDS }, source: { entity: "cr123_project", filter: "cr123_hours ge 0 or cr123_hours eq null" } });
+const permits = () => orgPermits(env, org(O).organizationId);
+
+async function syncState(fx: Fixture) {
+  return env.DATA.prepare("SELECT strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?")
+    .bind(fx.tenant, fx.job.id)
+    .first<{ strategy: string; delta_link: string | null; keyset_modifiedon: string | null; keyset_version: number | null }>();
+}
+const partitionRows = async (runId: string) =>
+  (
+    await env.DATA.prepare("SELECT partition, pages, done FROM run_partitions WHERE run_id = ? ORDER BY partition")
+      .bind(runId)
+      .all<{ partition: number; pages: number; done: number }>()
+  ).results;
+
+describe("partition planning (pure)", () => {
+  it("cuts the createdon span into equal ranges on whole seconds, open at both ends", () => {
+    const r = splitCreated("2020-01-01T00:00:00Z", "2020-01-01T00:00:40Z", 4);
+    expect(r).toEqual([
+      { from: null, to: "2020-01-01T00:00:10Z" },
+      { from: "2020-01-01T00:00:10Z", to: "2020-01-01T00:00:20Z" },
+      { from: "2020-01-01T00:00:20Z", to: "2020-01-01T00:00:30Z" },
+      { from: "2020-01-01T00:00:30Z", to: null },
+    ]);
+    expect(splitCreated("2020-01-01T00:00:00Z", "2020-01-01T00:00:02Z", 8)).toHaveLength(2); // one cut per second at most
+    expect(splitCreated("2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", 8)).toEqual([]); // one second: one stream
+  });
+
+  it("has at least two partitions per stream, about a million rows each for huge tables, at most 64", () => {
+    expect(partitionCount(100_000, 4)).toBe(8);
+    expect(partitionCount(20_000_000, 4)).toBe(20);
+    expect(partitionCount(500_000_000, 4)).toBe(64);
+  });
+
+  it("reads a range with the keyset order and the job's filter; the first range also takes rows without createdon", () => {
+    const plan = planRead(
+      {
+        source: { entity: "account", filter: "statecode eq 0" },
+        identifiers: [],
+        mappings: [{ source: "name", target: "Name", use: "value" }],
+        lookups: [],
+      } as never,
+      { logicalName: "account", entitySetName: "accounts", primaryIdAttribute: "accountid", changeTracking: true } as never,
+      [],
+      5000,
+    );
+    const first = decodeURIComponent(partitionPath(plan, { from: null, to: "2021-01-01T00:00:00Z" }, null));
+    expect(first).toContain("(statecode eq 0) and (createdon eq null or createdon lt 2021-01-01T00:00:00Z)");
+    expect(first).toContain("$orderby=modifiedon asc,versionnumber asc");
+    expect(first).toContain("$top=5000");
+    expect(first).toMatch(/\$select=[^&]*modifiedon[^&]*versionnumber/);
+    const later = decodeURIComponent(partitionPath(plan, { from: "2021-01-01T00:00:00Z", to: null }, { modifiedon: "2022-01-01T00:00:00Z", version: 7 }));
+    expect(later).toContain("createdon ge 2021-01-01T00:00:00Z");
+    expect(later).not.toContain("createdon lt");
+    expect(later).toContain("(modifiedon gt 2022-01-01T00:00:00Z or (modifiedon eq 2022-01-01T00:00:00Z and versionnumber gt 7))");
+    expect(() => partitionPath(plan, { from: "2021-01-01 00:00", to: null }, null)).toThrow(/ISO/);
+  });
+});
+
+describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
+  afterEach(async () => {
+    await control(org(O), "PUT", "settings", { pageLatencyMs: 0 });
+  });
+  afterAll(async () => {
+    await control(org(O), "POST", "reset"); // the projects these tests changed
+  });
+
+  it("reads createdon ranges side by side: every row exactly once, the same records as one stream, within the org's permits", async () => {
+    const fx = await projects();
+    await control(org(O), "PUT", "settings", { pageLatencyMs: 100 }); // requests overlap only if they are parallel
+    await control(org(O), "DELETE", "stats");
+    const run = await runToEnd(fx, OPTS);
+    const stats = await control(org(O), "GET", "stats");
+    expect(run.error_message).toBeNull();
+    expect(JSON.parse(run.notes)).toContainEqual(expect.stringMatching(/^partitioned first load: 8 createdon ranges read side by side \(up to 4 streams\)$/));
+    const expected = await sandboxProjects(O);
+    expect(run).toMatchObject({ status: "succeeded", strategy: "full", read_count: expected.length, inserted_count: expected.length, updated_count: 0 });
+    expect(await liveTarget(fx)).toEqual(expected);
+    // Page reads overlapped (parallel), never more than the permits (the metadata reads before them are not pages).
+    expect(stats.maxConcurrentByPath.cr123_projects).toBeGreaterThan(1);
+    expect(stats.maxConcurrentByPath.cr123_projects).toBeLessThanOrEqual(4);
+    expect(await partitionRows(run.id)).toEqual([]); // checkpoints go with the run
+    expect((await permits().status()).held).toBe(0); // every permit given back
+    // The job continues from just before the newest change Dataverse had when the load began (a keyset position).
+    expect(await syncState(fx)).toMatchObject({ strategy: "keyset", delta_link: null, keyset_version: 0, keyset_modifiedon: expect.stringMatching(/Z$/) });
+  });
+
+  it("an interrupted load resumes every partition where it stopped; two runners at once write nothing twice", async () => {
+    const fx = await projects();
+    const created = await createRun(env, fx.tenant, fx.job.id, "manual");
+    const ref = { tenant: fx.tenant, jobId: fx.job.id, runId: created.id };
+    expect((await runSlice(env, ref, { ...OPTS, maxPages: 5 })).kind).toBe("continue"); // init + 5 pages, then "killed"
+    const parts = await partitionRows(created.id);
+    expect(parts).toHaveLength(8);
+    expect(parts.reduce((n, p) => n + p.pages, 0)).toBe(5);
+    expect(await countRows(fx.tenant, "Project")).toBe((await getRunRow(env, fx.tenant, created.id))!.read_count);
+    await Promise.all([runSlice(env, ref, { ...OPTS, budgetMs: 60_000 }), runSlice(env, ref, { ...OPTS, budgetMs: 60_000 })]);
+    const run = (await getRunRow(env, fx.tenant, created.id))!;
+    const expected = await sandboxProjects(O);
+    expect(run).toMatchObject({ status: "succeeded", read_count: expected.length, inserted_count: expected.length, updated_count: 0 });
+    expect(await liveTarget(fx)).toEqual(expected);
+    const guards = await env.DATA.prepare("SELECT COUNT(*) AS n FROM run_pages WHERE run_id = ?").bind(created.id).first<{ n: number }>();
+    expect(guards!.n).toBe(run.pages);
+  });
+
+  it("a row changed during the load is not lost: later runs read the changes since the load began", async () => {
+    const fx = await keysetProjects();
+    const created = await createRun(env, fx.tenant, fx.job.id, "manual");
+    const ref = { tenant: fx.tenant, jobId: fx.job.id, runId: created.id };
+    expect((await runSlice(env, ref, { ...OPTS, maxPages: 12 })).kind).toBe("continue");
+    expect((await getRunRow(env, fx.tenant, created.id))!.notes).toContain("partitioned first load");
+    // Rows already written (their partitions may be over) and rows not yet read, both changed mid-load.
+    const written = (await liveTarget(fx)).slice(0, 3).map((r) => String(r.DynamicsId));
+    const all = await sandboxProjects(O);
+    const unread = all
+      .filter((r) => !written.includes(String(r.DynamicsId)))
+      .slice(-2)
+      .map((r) => String(r.DynamicsId));
+    for (const id of [...written, ...unread]) await control(org(O), "PATCH", `rows/cr123_project/${id}`, { cr123_name: `changed mid-load ${id.slice(0, 8)}` });
+    for (let i = 0; i < 50 && (await runSlice(env, ref, { ...OPTS, budgetMs: 60_000 })).kind !== "done"; i++);
+    expect((await getRunRow(env, fx.tenant, created.id))!.status).toBe("succeeded");
+    const next = await runToEnd(fx, OPTS);
+    expect(next).toMatchObject({ status: "succeeded", strategy: "keyset" });
+    expect(next.read_count).toBeGreaterThanOrEqual(5);
+    expect(next.read_count).toBeLessThan(all.length); // changes only, not a second load
+    expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
+  });
+
+  it("a table with change tracking gets its delta link from the run after the load, then reads changes only", async () => {
+    const fx = await projects();
+    await runToEnd(fx, OPTS);
+    const expected = await sandboxProjects(O);
+    const baseline = await runToEnd(fx, OPTS);
+    expect(baseline).toMatchObject({ status: "succeeded", strategy: "full", read_count: expected.length, inserted_count: 0 });
+    expect(JSON.parse(baseline.notes)).toContain("change tracking after the partitioned first load: one full read with change tracking, then changes only");
+    expect(JSON.parse(baseline.notes).some((n: string) => n.startsWith("partitioned first load"))).toBe(false); // one stream
+    expect(await syncState(fx)).toMatchObject({ strategy: "delta", delta_link: expect.stringMatching(/\$deltatoken=/) });
+    const id = String(expected[0]!.DynamicsId);
+    await control(org(O), "PATCH", `rows/cr123_project/${id}`, { cr123_name: "after the baseline" });
+    const delta = await runToEnd(fx, OPTS);
+    expect(delta).toMatchObject({ status: "succeeded", strategy: "delta", read_count: 1, updated_count: 1 });
+    expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
+  });
+
+  it("reads with only the permits free: none free → the run waits; one free → one stream", async () => {
+    const fx = await projects();
+    const p = permits();
+    const others = ["other-run-1", "other-run-2", "other-run-3", "other-run-4"];
+    for (const h of others) expect((await p.acquire(h, 60_000)).granted).toBe(true);
+    try {
+      const created = await createRun(env, fx.tenant, fx.job.id, "manual");
+      const ref = { tenant: fx.tenant, jobId: fx.job.id, runId: created.id };
+      const waited = await runSlice(env, ref, OPTS);
+      expect(waited.kind).toBe("wait");
+      expect((await getRunRow(env, fx.tenant, created.id))!.phase).toBe("init"); // nothing was read
+      await p.release(others[0]!);
+      await control(org(O), "PUT", "settings", { pageLatencyMs: 100 });
+      expect((await runSlice(env, ref, { ...OPTS, maxPages: 1 })).kind).toBe("continue"); // init (one stream)
+      await control(org(O), "DELETE", "stats");
+      expect((await runSlice(env, ref, { ...OPTS, budgetMs: 60_000 })).kind).toBe("done");
+      expect((await control(org(O), "GET", "stats")).maxConcurrentByPath.cr123_projects).toBe(1);
+      expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
+    } finally {
+      for (const h of others) await p.release(h);
+    }
+  });
+});
