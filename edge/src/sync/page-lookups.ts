@@ -1,16 +1,16 @@
 /**
  * 3. The lookups phase of a page (see page-plan.ts): each lookup sets a target field to the `_id` of the record of
- * its object that matches the row's match values — one SELECT per lookup per page. Self lookups also see this page's
- * own records, which are written in the same batch. An empty source (`onEmpty`) and a value without a match
- * (`onMissing`) each leave the field null, skip the record, or are its error.
+ * its object that matches the row's match values. `readLookups` registers each lookup's read with the page's other
+ * reads (one round trip for all of them; a single-field lookup on the job's own identifier shares the existence read's
+ * statement), `resolveLookups` applies the answers. Self lookups also see this page's own records, which are written
+ * in the same batch. An empty source (`onEmpty`) and a value without a match (`onMissing`) each leave the field null,
+ * skip the record, or are its error.
  */
 import type { AttributeInfo } from "#contract/metadata";
 import type { Job, Lookup } from "#contract/job";
 import type { TargetObject } from "#contract/object";
-import type { Env } from "../env";
 import { fieldColumn, objectTable } from "../stores/object-tables";
-import { idsByColumn, idsByTuple } from "../stores/record-ids";
-import { dbFor } from "../stores/shards";
+import type { Answer, PageReads } from "../stores/record-ids";
 import { printable } from "./convert";
 import { rowKey } from "./mapper";
 import type { PageInput, PageOutcome, PageRecord } from "./page-plan";
@@ -31,16 +31,58 @@ function matchTuple(lookup: Lookup, byAttr: Map<string, AttributeInfo>, row: Rec
   return vals.some((v) => v === null || v === undefined || v === "") ? null : vals;
 }
 
-/** Resolves every lookup of the job into the records' fields. Returns the records dropped (skipped or failed). */
-export async function resolveLookups(env: Env, input: PageInput, records: PageRecord[], outcome: PageOutcome): Promise<Set<PageRecord>> {
-  const { job, object, tenant } = input;
+/** A lookup's read: the page's match tuples (by record, null when empty) and the matches' `_id`s by tuple key. */
+export interface LookupRead {
+  lookup: Lookup;
+  lobj: TargetObject;
+  tuples: Array<unknown[] | null>;
+  found: Answer<Map<string, string>>;
+}
+
+/**
+ * Registers every lookup's read (page-plan.ts runs them with the page's other reads). Only records of the same Dynamics
+ * organization (or legacy ones) match: a sandbox copy's contact never links to production.
+ */
+export async function readLookups(input: PageInput, records: PageRecord[], reads: PageReads): Promise<LookupRead[]> {
   const byAttr = new Map(input.attributes.map((a) => [a.logicalName, a]));
-  const dropped = new Set<PageRecord>();
-  for (const lookup of job.lookups) {
+  const out: LookupRead[] = [];
+  for (const lookup of input.job.lookups) {
     const lobj = input.lookupObjects.get(lookup.object.toLowerCase());
     if (!lobj) throw new Error(`invariant: lookup object ${lookup.object} was not loaded`);
+    const table = await objectTable(input.tenant, lobj.name);
     const tuples = records.map((p) => matchTuple(lookup, byAttr, p.row));
-    const found = await findMatches(env, tenant, input.org, lobj, lookup, tuples);
+    out.push({ lookup, lobj, tuples, found: matchesRead(reads, table, lookup, tuples) });
+  }
+  return out;
+}
+
+/** Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. */
+function matchesRead(reads: PageReads, table: string, lookup: Lookup, tuples: Array<unknown[] | null>): Answer<Map<string, string>> {
+  if (lookup.match.length === 1) {
+    const byValue = reads.byColumn(
+      table,
+      fieldColumn(lookup.match[0]!.field),
+      tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]),
+    );
+    return () => new Map([...byValue()].map(([k, v]) => [JSON.stringify([k]), v.id]));
+  }
+  const distinct = new Map<string, unknown[]>();
+  for (const t of tuples) if (t) distinct.set(keyOf(t), t);
+  const list = [...distinct.values()];
+  const byIndex = reads.byTuple(
+    table,
+    lookup.match.map((x) => fieldColumn(x.field)),
+    list,
+  );
+  return () => new Map([...byIndex()].map(([i, id]) => [keyOf(list[i]!), id]));
+}
+
+/** Resolves every lookup of the job into the records' fields (after the reads ran). Returns the records dropped (skipped or failed). */
+export function resolveLookups(input: PageInput, records: PageRecord[], lookups: LookupRead[], outcome: PageOutcome): Set<PageRecord> {
+  const { job, object } = input;
+  const dropped = new Set<PageRecord>();
+  for (const { lookup, lobj, tuples, found: answer } of lookups) {
+    const found = answer();
     if (lobj.name.toLowerCase() === object.name.toLowerCase()) {
       for (const p of records) {
         // Only records that exist after this batch (an update-mode record without a target row is not written).
@@ -54,46 +96,6 @@ export async function resolveLookups(env: Env, input: PageInput, records: PageRe
     });
   }
   return dropped;
-}
-
-/**
- * Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. Only
- * records of the same Dynamics organization (or legacy ones) match: a sandbox copy's contact never links to production.
- */
-async function findMatches(
-  env: Env,
-  tenant: string,
-  org: string,
-  lobj: TargetObject,
-  lookup: Lookup,
-  tuples: Array<unknown[] | null>,
-): Promise<Map<string, string>> {
-  const table = await objectTable(tenant, lobj.name);
-  const db = await dbFor(env, tenant);
-  const found = new Map<string, string>();
-  if (lookup.match.length === 1) {
-    const m = await idsByColumn(
-      db,
-      table,
-      org,
-      fieldColumn(lookup.match[0]!.field),
-      tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]),
-    );
-    for (const [k, v] of m) found.set(JSON.stringify([k]), v.id);
-    return found;
-  }
-  const distinct = new Map<string, unknown[]>();
-  for (const t of tuples) if (t) distinct.set(keyOf(t), t);
-  const list = [...distinct.values()];
-  const m = await idsByTuple(
-    db,
-    table,
-    org,
-    lookup.match.map((x) => fieldColumn(x.field)),
-    list,
-  );
-  for (const [i, id] of m) found.set(keyOf(list[i]!), id);
-  return found;
 }
 
 /**

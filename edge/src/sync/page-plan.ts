@@ -1,7 +1,8 @@
 /**
  * The phases that plan one page's writes (sync/writer.ts runs them in order; the lookups phase is page-lookups.ts):
- * map the rows, identify which records exist, plan the record writes, plan the deletes. Reads happen here (one SELECT
- * per page to identify, one per lookup); every write becomes a statement for the page's single batch.
+ * map the rows, ask what the page needs to know (which records exist, each lookup's matches, which deleted ids have a
+ * record — all in ONE round trip, stores/record-ids.ts `PageReads`), identify existing records, plan the record writes,
+ * plan the deletes. Every write becomes a statement for the page's single batch.
  */
 import type { AttributeInfo } from "#contract/metadata";
 import type { Job } from "#contract/job";
@@ -9,7 +10,7 @@ import type { TargetObject } from "#contract/object";
 import type { RunCounts, RunRecordError } from "#contract/run";
 import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
-import { idsByColumn, type FoundRecord } from "../stores/record-ids";
+import type { Answer, FoundRecord, PageReads } from "../stores/record-ids";
 import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
 import { mapRecord, sourceIdOf } from "./mapper";
 
@@ -68,23 +69,25 @@ export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
   return records;
 }
 
-/**
- * 2. Which records exist: one SELECT per page by the identifier, within the page's organization (a legacy row with the
- * identifier counts too, and is adopted by the write). The answer stays true inside this page's batch: a duplicate or
- * concurrent step of the same run rolls its whole batch back on the page guard. A record repeated within the page is,
- * from its second occurrence on, the row its first occurrence inserts (same _id; counted as an update).
- */
-export async function identifyExisting(db: D1Database, table: string, org: string, job: Job, records: PageRecord[]): Promise<void> {
+/** 2a. The existence read: the page's identifier values, within the page's organization (legacy rows included). */
+export function readExisting(reads: PageReads, table: string, job: Job, records: PageRecord[]): Answer<Map<string, FoundRecord>> | null {
   const ident = identifier(job);
-  const existing = ident
-    ? await idsByColumn(
-        db,
-        table,
-        org,
-        ident.column,
-        records.map((p) => p.fields[ident.field]),
-      )
-    : new Map<string, FoundRecord>();
+  if (!ident) return null;
+  return reads.byColumn(
+    table,
+    ident.column,
+    records.map((p) => p.fields[ident.field]),
+  );
+}
+
+/**
+ * 2b. Which records exist, from the existence read (a legacy row with the identifier counts too, and is adopted by the
+ * write). The answer stays true inside this page's batch: a duplicate or concurrent step of the same run rolls its
+ * whole batch back on the page guard. A record repeated within the page is, from its second occurrence on, the row its
+ * first occurrence inserts (same _id; counted as an update).
+ */
+export function identifyExisting(job: Job, records: PageRecord[], existing: Map<string, FoundRecord>): void {
+  const ident = identifier(job);
   const insertedHere = new Map<string, string>();
   for (const p of records) {
     const key = ident ? String(p.fields[ident.field]) : null;
@@ -148,37 +151,50 @@ export function planRecordWrites(
   return statements;
 }
 
+/** The identifier deletes are matched through: the one whose source is the entity's primary id, if any. */
+function deleteIdentifier(job: Job): Job["identifiers"][number] | undefined {
+  const primary = `${job.source.entity}id`;
+  return job.identifiers.find((i) => i.source === primary);
+}
+
+/** 5a. The deletes' read: which of the deleted ids have a record (nothing to read when deletes are ignored or can't match). */
+export function readDeletes(reads: PageReads, table: string, job: Job, deletedIds: string[]): Answer<Map<string, FoundRecord>> | null {
+  const ident = deleteIdentifier(job);
+  if (!deletedIds.length || job.deletes === "ignore" || !ident) return null;
+  return reads.byColumn(
+    table,
+    fieldColumn(ident.target),
+    deletedIds.map((d) => d.toLowerCase()),
+  );
+}
+
 /**
- * 5. Deletes, only from explicit delete signals (change tracking's $deletedEntity), matched through the identifier
- * whose source is the entity's primary id, within the page's organization; without such an identifier they are counted
- * as skipped and the run carries a note.
+ * 5b. Deletes, only from explicit delete signals (change tracking's $deletedEntity), matched through the identifier
+ * whose source is the entity's primary id, within the page's organization (`present`: readDeletes' answer); without
+ * such an identifier they are counted as skipped and the run carries a note.
  */
-export async function planDeletes(
+export function planDeletes(
   db: D1Database,
   table: string,
-  org: string,
   job: Job,
   deletedIds: string[],
+  present: Map<string, FoundRecord> | null,
   now: string,
   outcome: PageOutcome,
-): Promise<D1PreparedStatement[]> {
+): D1PreparedStatement[] {
   const { counts } = outcome;
   if (!deletedIds.length) return [];
-  const primary = `${job.source.entity}id`;
-  const ident = job.identifiers.find((i) => i.source === primary);
   if (job.deletes === "ignore") {
     counts.skipped += deletedIds.length;
     return [];
   }
-  if (!ident) {
+  if (!deleteIdentifier(job) || !present) {
     counts.skipped += deletedIds.length;
-    outcome.notes.push(`deletes not applied: the job's identifiers do not include ${primary}`);
+    outcome.notes.push(`deletes not applied: the job's identifiers do not include ${job.source.entity}id`);
     return [];
   }
-  const ids = deletedIds.map((d) => d.toLowerCase());
-  const present = await idsByColumn(db, table, org, fieldColumn(ident.target), ids);
   const rids = new Set<string>();
-  for (const id of ids) {
+  for (const id of deletedIds.map((d) => d.toLowerCase())) {
     const rid = present.get(id)?.id;
     if (!rid) {
       counts.skipped++;

@@ -11,6 +11,7 @@ import { ensureObjectTable } from "../../src/stores/objects";
 import { fieldColumn, objectTable } from "../../src/stores/object-tables";
 import { listRunErrors } from "../../src/stores/run-errors";
 import { createRun, getRunRow } from "../../src/stores/runs";
+import { withTenantShard } from "../../src/stores/shards";
 import { commitPage, preparePage, type PreparedPage } from "../../src/sync/writer";
 
 const ENTITY = "cr_thing";
@@ -86,6 +87,30 @@ function jobOf(over: Partial<Job> = {}): Job {
     updatedAt: "",
     ...over,
   };
+}
+
+/** `env` whose DATA counts its round trips to D1 (each statement run alone, each batch). */
+function countingEnv(): { env: typeof env; roundTrips: () => number } {
+  const db = env.DATA;
+  let n = 0;
+  const real = new WeakMap<object, D1PreparedStatement>();
+  const wrap = (st: D1PreparedStatement): D1PreparedStatement => {
+    const w = {
+      bind: (...v: unknown[]) => wrap(st.bind(...v)),
+      first: (...a: [string?]) => (n++, st.first(...(a as [string]))),
+      all: () => (n++, st.all()),
+      run: () => (n++, st.run()),
+      raw: () => (n++, st.raw()),
+    } as unknown as D1PreparedStatement;
+    real.set(w, st);
+    return w;
+  };
+  const counted = {
+    prepare: (sql: string) => wrap(db.prepare(sql)),
+    batch: (sts: D1PreparedStatement[]) => (n++, db.batch(sts.map((s) => real.get(s) ?? s))),
+    exec: (sql: string) => (n++, db.exec(sql)),
+  } as unknown as D1Database;
+  return { env: { ...env, DATA: counted }, roundTrips: () => n };
 }
 
 async function setup(fields: ObjectField[] = THING_FIELDS) {
@@ -272,6 +297,63 @@ describe("page writer (set-based)", () => {
       { sourceId: guid(7), field: "RegionId", value: JSON.stringify(["XX", "Nowhere"]), reason: "lookup: no Region record with Code + Name = XX + Nowhere" },
     ]);
     expect((await s.all()).map((r) => r.DynamicsId)).toEqual([1, 2, 3, 4, 5, 8].map(guid));
+  });
+
+  it("asks D1 once per page: existing records, every lookup's matches and the deleted ids in one round trip", async () => {
+    const s = await setup();
+    const rt = await objectTable(s.tenant, "Region");
+    await env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, _org, f_Code, f_Name, f_Key) VALUES ('r-eu', 'x', 'x', ?, 'EU', 'Europe', 'k1')`)
+      .bind(ORG)
+      .run();
+    const parent: Lookup = {
+      target: "ParentId",
+      object: "Thing",
+      match: [{ source: "_cr_parentid_value", field: "DynamicsId" }],
+      onMissing: "null",
+      onEmpty: "null",
+    };
+    const region: Lookup = {
+      target: "RegionId",
+      object: "Region",
+      match: [
+        { source: "cr_code", field: "Code" },
+        { source: "cr_region", field: "Name" },
+      ],
+      onMissing: "skip",
+      onEmpty: "null",
+    };
+    const job = jobOf({ lookups: [parent, region] });
+    await s.write(job, [row(1), row(2)]);
+    const counting = countingEnv();
+    const scoped = await withTenantShard(counting.env, s.tenant); // the runner resolves the tenant's shard once per slice
+    const before = counting.roundTrips();
+    const p = await preparePage(scoped, {
+      tenant: s.tenant,
+      org: ORG,
+      job,
+      object: s.object,
+      lookupObjects: new Map([
+        ["thing", s.object],
+        ["region", REGION],
+      ]),
+      attributes: ATTRS,
+      rows: [
+        row(1, { cr_name: "One", _cr_parentid_value: guid(3) }),
+        row(3, { _cr_parentid_value: guid(1), cr_code: "EU", cr_region: "Europe" }),
+        row(4, { cr_code: "EU", cr_region: "Mars" }),
+      ],
+      deletedIds: [guid(2), guid(9)],
+    });
+    expect(counting.roundTrips() - before).toBe(1);
+    expect(p.counts).toMatchObject({ read: 5, inserted: 1, updated: 1, skipped: 2, deleted: 1, failed: 0 });
+    await scoped.DATA.batch(p.statements);
+    const rows = await s.all();
+    const id = (n: number) => rows.find((r) => r.DynamicsId === guid(n))!._id;
+    expect(rows.map((r) => [r.DynamicsId, r.Name, r.ParentId, r.RegionId, r._deleted])).toEqual([
+      [guid(1), "One", id(3), null, 0],
+      [guid(2), "Thing 2", null, null, 1],
+      [guid(3), "Thing 3", id(1), "r-eu", 0],
+    ]);
   });
 
   it("commitPage: records, error rows (seq continues the run's), checkpoint and guard in one batch; a duplicate page writes nothing", async () => {
