@@ -17,6 +17,7 @@
 import { dataverseJson, getAppToken, ODataPage, PAGE_PREFER, maxPageSize } from "../../../edge/src/dataverse/client";
 import { fetchAttributes, fetchEntities } from "../../../edge/src/metadata/fetch";
 import { ensureObjectTable } from "../../../edge/src/stores/objects";
+import { withTenantShard } from "../../../edge/src/stores/shards";
 import { mapRecord } from "../../../edge/src/sync/mapper";
 import { deltaInitialPath, planRead, splitDeleted } from "../../../edge/src/sync/query";
 import { preparePage } from "../../../edge/src/sync/writer";
@@ -27,6 +28,10 @@ import { preparePage } from "../../../edge/src/sync/writer";
  * @typedef {import("../../../edge/src/contract/object").TargetObject} TargetObject
  * @typedef {{ orgUrl: string; tenantId: string; job: import("../../../edge/src/contract/job").Job; object: TargetObject; hostTenant?: string; pageSize?: number }} RunBody
  */
+
+/** The tenant directory's table, as edge/migrations/0010_tenant_shards.sql creates it (this Worker's D1 has no migrations). */
+const TENANT_SHARDS_DDL =
+  "CREATE TABLE IF NOT EXISTS tenant_shards (tenant TEXT PRIMARY KEY, shard TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'active', placed_at TEXT NOT NULL, moved_at TEXT)";
 
 /** Per-isolate cache of what a run fixes at init (token is cached by getAppToken itself). */
 /** @type {Map<string, { attributes: any[]; plan: ReturnType<typeof planRead>; prefer: string[] }>} */
@@ -40,7 +45,7 @@ const inits = new Map();
  * @param {RunBody & { path?: string | null }} b
  */
 async function page(env, mode, b) {
-  const edgeEnv = /** @type {EdgeEnv} */ (/** @type {unknown} */ (env));
+  let edgeEnv = /** @type {EdgeEnv} */ (/** @type {unknown} */ (env));
   const t0 = Date.now();
   const token = await getAppToken(edgeEnv, b.tenantId, b.orgUrl);
   const key = `${b.orgUrl}|${b.job.id}|${b.job.updatedAt}|${b.pageSize ?? 5000}`;
@@ -59,7 +64,13 @@ async function page(env, mode, b) {
   const hostTenant = b.hostTenant ?? "bench";
   /** @type {Map<string, TargetObject>} */
   const lookupObjects = new Map([[b.object.name.toLowerCase(), b.object]]);
-  if (mode === "write" && !b.path) await ensureObjectTable(edgeEnv, hostTenant, b.object);
+  if (mode === "write") {
+    // The edge's stores find a tenant's shard in the tenant directory (edge/migrations/0010_tenant_shards.sql), which
+    // this Worker's D1 lacks; the engine resolves the shard once per runner slice (withTenantShard), and so does this.
+    if (!b.path) await env.DATA.prepare(TENANT_SHARDS_DDL).run();
+    edgeEnv = await withTenantShard(edgeEnv, hostTenant);
+    if (!b.path) await ensureObjectTable(edgeEnv, hostTenant, b.object);
+  }
   const initMs = Date.now() - t0;
 
   const start = Date.now();
