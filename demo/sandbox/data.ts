@@ -456,6 +456,9 @@ export function orgSpecs(rows: number, seed: number): OrgDataSpec[] {
   ];
 }
 
+/** Tables up to this many generated rows keep them for filtered / ordered scans (EntityStore.iterate). */
+const SCAN_CACHE_MAX_ROWS = 250_000;
+
 /** Per-entity store: generated base rows + overlay of changes, iterated in primary-key order. */
 export class EntityStore {
   /** id (lower-case) → current row (null = deleted) and the org version of the change. */
@@ -485,8 +488,18 @@ export class EntityStore {
     for (const o of this.overlay.values()) if (o.row === null) deleted++;
     return this.data.count(this.entity) + this.extras.length - deleted;
   }
+  /**
+   * Generated rows kept for scans (`iterate(undefined, { scan: true })`): a `$filter` / `$orderby` query reads every row,
+   * where Dataverse would use an index; generating 100,000 rows again for each such request would make the sandbox,
+   * not the client, what a benchmark of filtered reads measures. Kept for tables up to SCAN_CACHE_MAX_ROWS (~2.3 KB a
+   * row). Generated rows are never changed in place (changes go to the overlay as copies), so sharing them is safe.
+   */
+  private scanCache: Array<Row | null> | null = null;
+
   /** Rows in primary-key order, strictly after `afterId` when given. */
-  *iterate(afterId?: string): Generator<Row> {
+  *iterate(afterId?: string, opts: { scan?: boolean } = {}): Generator<Row> {
+    const n0 = this.data.count(this.entity);
+    const cache = opts.scan && n0 <= SCAN_CACHE_MAX_ROWS ? (this.scanCache ??= new Array<Row | null>(n0).fill(null)) : null;
     const after = afterId?.toLowerCase();
     const n = this.data.count(this.entity);
     // first base index whose id > after (ids are monotonic in the index)
@@ -514,7 +527,7 @@ export class EntityStore {
           if (o.row) yield o.row;
           continue;
         }
-        const row = this.data.generate(this.entity, i - 1);
+        const row = cache ? (cache[i - 1] ??= this.data.generate(this.entity, i - 1)) : this.data.generate(this.entity, i - 1);
         if (row) yield row;
       } else {
         id = extraId!;

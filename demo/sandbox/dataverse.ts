@@ -599,7 +599,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   let rows: Row[] = [];
   if (store && limit > 0) {
     if (!customOrder) {
-      for (const row of store.iterate(cursor?.lastId)) {
+      for (const row of store.iterate(cursor?.lastId, { scan: !!filter })) {
         if (!matches(row)) continue;
         rows.push(row);
         if (rows.length > limit) break;
@@ -639,7 +639,7 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
         buf.sort((x, y) => cmpKeys(x.k, x.id, y.k, y.id));
         buf = buf.slice(0, limit + 1);
       };
-      for (const row of store.iterate()) {
+      for (const row of store.iterate(undefined, { scan: true })) {
         if (!matches(row)) continue;
         const k = keyOf(row);
         const id = String(row[pk]);
