@@ -494,12 +494,12 @@ export class EntityStore {
    * not the client, what a benchmark of filtered reads measures. Kept for tables up to SCAN_CACHE_MAX_ROWS (~2.3 KB a
    * row). Generated rows are never changed in place (changes go to the overlay as copies), so sharing them is safe.
    */
-  private scanCache: Array<Row | null> | null = null;
+  private _scanCache: Array<Row | null> | null = null;
 
   /** Rows in primary-key order, strictly after `afterId` when given. */
   *iterate(afterId?: string, opts: { scan?: boolean } = {}): Generator<Row> {
     const n0 = this.data.count(this.entity);
-    const cache = opts.scan && n0 <= SCAN_CACHE_MAX_ROWS ? (this.scanCache ??= new Array<Row | null>(n0).fill(null)) : null;
+    const cache = opts.scan && n0 <= SCAN_CACHE_MAX_ROWS ? (this._scanCache ??= new Array<Row | null>(n0).fill(null)) : null;
     const after = afterId?.toLowerCase();
     const n = this.data.count(this.entity);
     // first base index whose id > after (ids are monotonic in the index)

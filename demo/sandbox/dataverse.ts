@@ -532,11 +532,13 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
   const filter = filterSrc !== undefined ? parseFilter(filterSrc) : undefined;
   const filterValues = new Map<string, (row: Row) => Scalar>();
   if (filter) for (const n of filterProps(filter)) filterValues.set(n, filterValue(base, model, navs, n));
-  const getter =
-    (row: Row) =>
-    (n: string): Scalar =>
-      filterValues.get(n)!(row);
-  const matches = (row: Row): boolean => (!visible || visible(row)) && (!filter || evalFilter(filter, getter(row)));
+  // One getter for every row (not a closure per row: scans evaluate the filter on every row of the table).
+  let current: Row = {};
+  const get = (n: string): Scalar => filterValues.get(n)!(current);
+  const matches = (row: Row): boolean => {
+    current = row;
+    return (!visible || visible(row)) && (!filter || evalFilter(filter, get));
+  };
 
   if (m[3]) {
     let n = 0;

@@ -292,6 +292,8 @@ export function compareScalar(a: Scalar, b: Scalar, hint?: LitType): number | nu
     return Number.isNaN(x) || Number.isNaN(y) ? null : x - y;
   }
   if (hint === "datetime" || (hint === "date" && a.length > 10)) {
+    // Both canonical UTC instants in seconds (what the sandbox stores and clients send): their text order is their time order.
+    if (a.length === 20 && b.length === 20 && a.endsWith("Z") && b.endsWith("Z")) return a < b ? -1 : a > b ? 1 : 0;
     const x = Date.parse(a.length === 10 ? a + "T00:00:00Z" : a);
     const y = Date.parse(b.length === 10 ? b + "T00:00:00Z" : b);
     if (!Number.isNaN(x) && !Number.isNaN(y)) return x - y;
@@ -301,8 +303,11 @@ export function compareScalar(a: Scalar, b: Scalar, hint?: LitType): number | nu
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+function operandValue(o: Operand, get: (name: string) => Scalar): Scalar {
+  return o.k === "prop" ? get(o.name) : o.v;
+}
+
 export function evalFilter(e: Expr, get: (name: string) => Scalar): boolean {
-  const val = (o: Operand): Scalar => (o.k === "prop" ? get(o.name) : o.v);
   switch (e.t) {
     case "and":
       return evalFilter(e.l, get) && evalFilter(e.r, get);
@@ -311,22 +316,22 @@ export function evalFilter(e: Expr, get: (name: string) => Scalar): boolean {
     case "not":
       return !evalFilter(e.e, get);
     case "bool":
-      return val(e.o) === true;
+      return operandValue(e.o, get) === true;
     case "in": {
       const a = get(e.prop);
       return a !== null && e.values.some((x) => compareScalar(a, x.v, x.lt) === 0);
     }
     case "fn": {
-      const a = val(e.args[0]);
-      const b = val(e.args[1]);
+      const a = operandValue(e.args[0], get);
+      const b = operandValue(e.args[1], get);
       if (a === null || b === null) return false;
       const x = String(a).toLowerCase();
       const y = String(b).toLowerCase();
       return e.name === "contains" ? x.includes(y) : e.name === "startswith" ? x.startsWith(y) : x.endsWith(y);
     }
     case "cmp": {
-      const a = val(e.l);
-      const b = val(e.r);
+      const a = operandValue(e.l, get);
+      const b = operandValue(e.r, get);
       if (e.op === "eq" || e.op === "ne") {
         const hint = e.r.k === "lit" ? e.r.lt : e.l.k === "lit" ? e.l.lt : undefined;
         const same = a === null || b === null ? a === b : compareScalar(a, b, hint) === 0;
