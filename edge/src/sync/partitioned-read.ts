@@ -52,7 +52,8 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
   const holders = [limits.holder];
   for (let s = 1; s < Math.min(queue.length, maxStreams(ctx.env)); s++) {
     const holder = `${run.id}#${s}`;
-    if (!(await takePermit(limits.permits, holder)).granted) break;
+    const grant = await takePermit(limits.permits, holder);
+    if (!grant.granted || s >= grant.limit) break;
     holders.push(holder);
   }
   const state = { started: 0, committed: 0, errorRows: run.error_rows, stopped: false, errors: [] as unknown[] };

@@ -11,6 +11,7 @@ import { runSlice } from "../../src/sync/engine";
 import { orgPermits } from "../../src/sync/org-permits";
 import { partitionCount, splitCreated } from "../../src/sync/partitions";
 import { partitionPath, planRead } from "../../src/sync/query";
+import { takePermit } from "../../src/sync/stream-permits";
 import { control, countRows, fixture, liveTarget, org, PROJECT_FIELDS, runToEnd, sandbox, sandboxProjects, type Fixture } from "./helpers";
 
 const O = "contoso-partitions";
@@ -183,5 +184,12 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
     } finally {
       for (const h of others) await p.release(h);
     }
+  });
+});
+
+describe("stream permits out of reach", () => {
+  it("one stream reads without a permit (logged) rather than the run failing; extra streams are not started", async () => {
+    const unreachable = { acquire: () => Promise.reject(new Error("Durable Object reset")) } as unknown as Parameters<typeof takePermit>[0];
+    expect(await takePermit(unreachable, "run-1")).toEqual({ granted: true, limit: 1 });
   });
 });
