@@ -1,15 +1,18 @@
 /**
- * The operator API (/ops/v1): deployment-wide operations no host tenant may call — today the D1 shards' load and moving
- * a tenant between shards (ops/move-tenant.ts). Authenticated by the OPERATOR_TOKEN secret as a bearer token, compared in
+ * The operator API (/ops/v1): deployment-wide operations no host tenant may call — the D1 shards' load, moving a tenant
+ * between shards (ops/move-tenant.ts), and an organization's stream permits. Authenticated by the OPERATOR_TOKEN secret as a bearer token, compared in
  * constant time; a host token is never accepted. Without OPERATOR_TOKEN the API does not exist (404).
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
-import { ApiError } from "../http/errors";
+import { ApiError, validationFailed } from "../http/errors";
 import { readJson } from "../http/validate";
 import { moveTenantStep } from "../ops/move-tenant";
 import { shardLoads } from "../stores/shards";
+import { orgPermits } from "../sync/org-permits";
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** OPERATOR_TOKEN is optional (no operator API without it), so it is not in [secrets] required: typed here. */
 type OperatorEnv = { OPERATOR_TOKEN?: string };
@@ -39,6 +42,13 @@ const MoveBody = z.strictObject({
 export const opsRoutes = new Hono<AppEnv>()
   .use("*", requireOperator)
   .get("/shards", async (c) => c.json({ tenants: await shardLoads(c.env) }))
+  // An organization's stream permits (sync/org-permits.ts): its current limit (lower while Dataverse throttles it),
+  // the maximum, and the runs holding one — why an org's syncs wait.
+  .get("/orgs/:organizationId/permits", async (c) => {
+    const id = c.req.param("organizationId");
+    if (!GUID.test(id)) throw validationFailed([{ path: "organizationId", message: "must be the organization's OrganizationId (a GUID)" }]);
+    return c.json({ organizationId: id.toLowerCase(), ...(await orgPermits(c.env, id.toLowerCase()).status()) });
+  })
   .post("/tenants/:tenant/move", async (c) => {
     const body = await readJson(c, MoveBody);
     const progress = await moveTenantStep(c.env, c.req.param("tenant"), body.to, body.cursor ?? null);

@@ -11,7 +11,7 @@ export type OrgPermitsStub = ReturnType<typeof orgPermits>;
 
 /** The organization's permits: keyed by its OrganizationId (one org, whatever URL it is reached by). */
 export function permitsOf(ctx: RunContext): OrgPermitsStub {
-  return orgPermits(ctx.env, ctx.conn.organizationId ?? ctx.conn.orgUrl);
+  return orgPermits(ctx.env, (ctx.conn.organizationId ?? ctx.conn.orgUrl).toLowerCase());
 }
 
 /**

@@ -4,7 +4,7 @@
  * file uses. The threshold is lowered to one row (`partitionMinRows`) so its 200 projects are split; small pages
  * (10 rows) give each of the 8 partitions several pages.
  */
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createRun, getRunRow } from "../../src/stores/runs";
 import { runSlice } from "../../src/sync/engine";
@@ -12,6 +12,7 @@ import { orgPermits } from "../../src/sync/org-permits";
 import { partitionCount, splitCreated } from "../../src/sync/partitions";
 import { partitionPath, planRead } from "../../src/sync/query";
 import { takePermit } from "../../src/sync/stream-permits";
+import { apiRequest, expectError, hostToken } from "../helpers";
 import { control, countRows, fixture, liveTarget, org, PROJECT_FIELDS, runToEnd, sandbox, sandboxProjects, type Fixture } from "./helpers";
 
 const O = "contoso-partitions";
@@ -20,7 +21,7 @@ const projects = () => fixture(O, { object: { name: "Project", fields: PROJECT_F
 /** A source filter makes the job a keyset one (no change tracking). */
 const keysetProjects = () =>
   fixture(O, { object: { name: "Project", fields: PROJECT_FIELDS }, source: { entity: "cr123_project", filter: "cr123_hours ge 0 or cr123_hours eq null" } });
-const permits = () => orgPermits(env, org(O).organizationId);
+const permits = () => orgPermits(env, org(O).organizationId.toLowerCase());
 
 async function syncState(fx: Fixture) {
   return env.DATA.prepare("SELECT strategy, delta_link, keyset_modifiedon, keyset_version FROM sync_state WHERE tenant = ? AND job_id = ?")
@@ -184,6 +185,21 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
     } finally {
       for (const h of others) await p.release(h);
     }
+  });
+});
+
+describe("operator API: an organization's stream permits", () => {
+  it("shows the limit, the maximum and the holders; refuses a malformed id naming the field, and host tokens", async () => {
+    const id = crypto.randomUUID().toUpperCase();
+    const p = orgPermits(env, id.toLowerCase());
+    await p.acquire("run-a", 60_000);
+    const res = await SELF.fetch(apiRequest("GET", `/ops/v1/orgs/${id}/permits`, { token: env.OPERATOR_TOKEN }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ organizationId: id.toLowerCase(), limit: 4, max: 4, held: 1, holders: ["run-a"] });
+    const bad = await SELF.fetch(apiRequest("GET", "/ops/v1/orgs/not-a-guid/permits", { token: env.OPERATOR_TOKEN }));
+    expect((await expectError(bad, 400, "validation_failed")).details).toEqual([{ path: "organizationId", message: expect.stringContaining("GUID") }]);
+    const host = await SELF.fetch(apiRequest("GET", `/ops/v1/orgs/${id}/permits`, { token: await hostToken({ tenant: "t-ops" }) }));
+    await expectError(host, 401, "unauthorized");
   });
 });
 
