@@ -9,16 +9,19 @@ import { withToken, type RunContext } from "./run-context";
 
 const pageKey = (path: string, prefer: string[]): string => `${prefer.join(",")} ${path}`;
 
-export function fetchPage(ctx: RunContext, path: string, prefer: string[]): Promise<ODataPage> {
-  const ahead = ctx.ahead;
-  ctx.ahead = null;
+/** Where a stream keeps its page fetched ahead: the run context (one stream), or a partition stream's own. */
+export type AheadSlot = Pick<RunContext, "ahead">;
+
+export function fetchPage(ctx: RunContext, path: string, prefer: string[], slot: AheadSlot = ctx): Promise<ODataPage> {
+  const ahead = slot.ahead;
+  slot.ahead = null;
   return ahead?.key === pageKey(path, prefer)
     ? ahead.page
     : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
 }
 
-export function fetchAhead(ctx: RunContext, path: string, prefer: string[]): void {
-  const page = fetchPage(ctx, path, prefer);
+export function fetchAhead(ctx: RunContext, path: string, prefer: string[], slot: AheadSlot = ctx): void {
+  const page = fetchPage(ctx, path, prefer, slot);
   page.catch(() => {}); // not unhandled: the next page step awaits it
-  ctx.ahead = { key: pageKey(path, prefer), page };
+  slot.ahead = { key: pageKey(path, prefer), page };
 }

@@ -6,10 +6,11 @@
  * it. When every partition is done, the job's sync state becomes the keyset position planned at init (the changes
  * since the load began) and the run moves to `done`.
  *
- * No fetch-ahead here: a stream has at most one page request in flight, so the org sees at most one request per permit
- * (plus through-lookup reads) and the isolate holds at most one page per stream.
+ * Each stream fetches its partition's next page while it writes this one (fetch-ahead.ts, a slot per stream), as a
+ * single-stream run does: at most two page requests per permit in flight, two pages per stream in memory. Not within
+ * AHEAD_MARGIN_MS of the slice's end, so a slice rarely leaves requests behind that nobody reads.
  */
-import { dataverseJson, ODataPage, PAGE_PREFER } from "../dataverse/client";
+import { PAGE_PREFER } from "../dataverse/client";
 import { fetchAttributes } from "../metadata/fetch";
 import { orgKey } from "../stores/object-tables";
 import { errorsWithinCap } from "../stores/run-errors";
@@ -23,6 +24,7 @@ import {
 } from "../stores/run-partitions";
 import type { RunRow } from "../stores/runs";
 import { saveLookupWatermarksStatements, saveSyncStateStatement } from "../stores/sync-state";
+import { fetchAhead, fetchPage, type AheadSlot } from "./fetch-ahead";
 import { maxStreams } from "./org-permits";
 import { cursorAfter, cursorOf, partitionPath, type ReadPlan } from "./query";
 import { isTransient, LEASE_MS, RunFailure, withToken, type RunContext } from "./run-context";
@@ -30,6 +32,8 @@ import { reportSignals, takePermit, type OrgPermitsStub } from "./stream-permits
 import { attachViaFields } from "./via-fields";
 import { commitGuarded, preparePage } from "./writer";
 
+/** No page is fetched ahead this close to the slice's deadline (it would likely be dropped with the slice). */
+const AHEAD_MARGIN_MS = 5_000;
 /** Error rows of one partition page get seq guard page × this + i: unique across concurrent partitions. */
 const ERROR_SEQ_PER_PAGE = 100_000;
 
@@ -58,7 +62,7 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
   }
   const state = { started: 0, committed: 0, errorRows: run.error_rows, stopped: false, errors: [] as unknown[] };
   try {
-    await Promise.all(holders.map((holder, stream) => readPartitions(ctx, run, plan, limits, { holder, stream, queue, state })));
+    await Promise.all(holders.map((holder, stream) => readPartitions(ctx, run, plan, limits, { holder, stream, queue, state, slot: { ahead: null } })));
   } finally {
     await Promise.all(holders.slice(1).map((h) => limits.permits.release(h).catch(() => {})));
   }
@@ -71,6 +75,8 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
 
 interface Stream {
   holder: string;
+  /** This stream's page fetched ahead. */
+  slot: AheadSlot;
   stream: number;
   queue: PartitionRow[];
   state: { started: number; committed: number; errorRows: number; stopped: boolean; errors: unknown[] };
@@ -97,7 +103,7 @@ async function readPartitions(ctx: RunContext, run: RunRow, plan: ReadPlan, limi
             return;
           }
         }
-        const result = await partitionPage(ctx, run, plan, part, s.state.errorRows);
+        const result = await partitionPage(ctx, run, plan, part, s.state.errorRows, s.slot, limits.deadline);
         await reportSignals(ctx, limits.permits);
         if (result.kind === "stopped") {
           s.state.stopped = true; // cancelled: the page was rolled back; the engine sees the run ended
@@ -125,9 +131,16 @@ async function readPartitions(ctx: RunContext, run: RunRow, plan: ReadPlan, limi
 type PageResult = { kind: "committed"; errorRows: number } | { kind: "duplicate" } | { kind: "stopped" };
 
 /** One page of a partition: fetch → looked-up fields → map and plan → ONE batch with both checkpoints. */
-async function partitionPage(ctx: RunContext, run: RunRow, plan: ReadPlan, part: PartitionRow, errorRowsBefore: number): Promise<PageResult> {
-  const path = partitionPath(plan, part.range, part.keyset);
-  const page = await withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer: [...PAGE_PREFER], ...ctx.observe }, ODataPage));
+async function partitionPage(
+  ctx: RunContext,
+  run: RunRow,
+  plan: ReadPlan,
+  part: PartitionRow,
+  errorRowsBefore: number,
+  slot: AheadSlot,
+  deadline: number,
+): Promise<PageResult> {
+  const page = await fetchPage(ctx, partitionPath(plan, part.range, part.keyset), PAGE_PREFER, slot);
   const rows = page.value;
   const last = rows[rows.length - 1];
   const keyset = last ? cursorOf(last) : part.keyset;
@@ -140,6 +153,7 @@ async function partitionPage(ctx: RunContext, run: RunRow, plan: ReadPlan, part:
     );
   }
   if (!ctx.conn.organizationId) throw new Error("invariant: a run's connection has an organization (run-gate.ts checks it)");
+  if (!done && Date.now() + AHEAD_MARGIN_MS < deadline) fetchAhead(ctx, partitionPath(plan, part.range, keyset), PAGE_PREFER, slot);
   if (plan.via.length) await attachViaFields(ctx, plan.via, rows);
   const prepared = await preparePage(ctx.env, {
     tenant: ctx.ref.tenant,

@@ -98,9 +98,10 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
     const expected = await sandboxProjects(O);
     expect(run).toMatchObject({ status: "succeeded", strategy: "full", read_count: expected.length, inserted_count: expected.length, updated_count: 0 });
     expect(await liveTarget(fx)).toEqual(expected);
-    // Page reads overlapped (parallel), never more than the permits (the metadata reads before them are not pages).
-    expect(stats.maxConcurrentByPath.cr123_projects).toBeGreaterThan(1);
-    expect(stats.maxConcurrentByPath.cr123_projects).toBeLessThanOrEqual(4);
+    // Page reads of several streams overlapped — more than one stream's two (its page and the next, fetched ahead) —
+    // and never more than two per permit (the metadata reads before them are not pages).
+    expect(stats.maxConcurrentByPath.cr123_projects).toBeGreaterThan(2);
+    expect(stats.maxConcurrentByPath.cr123_projects).toBeLessThanOrEqual(2 * 4);
     expect(await partitionRows(run.id)).toEqual([]); // checkpoints go with the run
     expect((await permits().status()).held).toBe(0); // every permit given back
     // The job continues from just before the newest change Dataverse had when the load began (a keyset position).
@@ -180,7 +181,7 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
       expect((await runSlice(env, ref, { ...OPTS, maxPages: 1 })).kind).toBe("continue"); // init (one stream)
       await control(org(O), "DELETE", "stats");
       expect((await runSlice(env, ref, { ...OPTS, budgetMs: 60_000 })).kind).toBe("done");
-      expect((await control(org(O), "GET", "stats")).maxConcurrentByPath.cr123_projects).toBe(1);
+      expect((await control(org(O), "GET", "stats")).maxConcurrentByPath.cr123_projects).toBeLessThanOrEqual(2); // one stream: a page and the next
       expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
     } finally {
       for (const h of others) await p.release(h);
