@@ -59,12 +59,18 @@ export async function readLookups(input: PageInput, records: PageRecord[], reads
 /** Target records matching the tuples, by tuple key → `_id`: single-field matches by value, multi-field by tuple. */
 function matchesRead(reads: PageReads, table: string, lookup: Lookup, tuples: Array<unknown[] | null>): Answer<Map<string, string>> {
   if (lookup.match.length === 1) {
-    const byValue = reads.byColumn(
-      table,
-      fieldColumn(lookup.match[0]!.field),
-      tuples.filter((t): t is unknown[] => t !== null).map((t) => t[0]),
-    );
-    return () => new Map([...byValue()].map(([k, v]) => [JSON.stringify([k]), v.id]));
+    const values = tuples.filter((t): t is unknown[] => t !== null).map((t) => String(t[0]));
+    const byValue = reads.byColumn(table, fieldColumn(lookup.match[0]!.field), values);
+    // Only this lookup's values: the read may be shared with the existence read and answer every record of the page.
+    return () => {
+      const all = byValue();
+      const found = new Map<string, string>();
+      for (const v of values) {
+        const hit = all.get(v);
+        if (hit) found.set(JSON.stringify([v]), hit.id);
+      }
+      return found;
+    };
   }
   const distinct = new Map<string, unknown[]>();
   for (const t of tuples) if (t) distinct.set(keyOf(t), t);
