@@ -1,6 +1,12 @@
 /**
- * `npm run bench [-- --rows 100000|1000000] [--small 10000] [--load-seconds 15] [--skip-widget] [--skip-picker] [--skip-jobs-view]`
+ * `npm run bench [-- --rows 100000|1000000] [--small 10000] [--load-seconds 15] [--skip-widget] [--skip-picker] [--skip-jobs-view] [--no-heap]`
  * `npm run bench -- --only jobs-view`: only the jobs view stage; its section and rows replace theirs in docs/benchmarks.md.
+ * `npm run bench -- --only memory`: only the memory stage (a full sync of --small and of --rows rows, each on a fresh
+ *   stack); its section and rows replace theirs in docs/benchmarks.md, and the figures go to test/bench/memory.json.
+ * `npm run bench -- --only sync`: only the raw-pipe stages, the full sync and the incremental sync; prints its tables,
+ *   leaves docs/benchmarks.md alone.
+ * `--no-heap`: do not sample the isolate's heap (to check that sampling it does not slow the sync).
+ * `--live-heap`: force a full GC before each heap sample (the live set during the run; evidence, slows the run).
  *
  * One run measures, side by side: full sync vs the raw pipe (same worker code, same pages, nothing mapped or written),
  * incremental sync, workerd memory at a small vs the large row count, the widget's first-paint weight, the entity
@@ -8,7 +14,7 @@
  * Not part of `npm test`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../demo/host/server";
@@ -16,11 +22,11 @@ import { rowGuid } from "../../demo/sandbox/ids";
 import { startStack, type Stack } from "../../demo/stack";
 import { EdgeClient, hostToken, runJob, setUpConnection, type RunView } from "./lib/edge";
 import { runLoad, type LoadResult } from "./lib/load";
-import { cpuSeconds, machine, memOf, sampleMemory, workerdBelow, workerLaunchersBelow } from "./lib/proc";
+import { cpuSeconds, listeningPorts, machine, memOf, sampleMemory, workerdBelow, workerLaunchersBelow } from "./lib/proc";
 import { RAW_PIPE_CONFIG, runStage, startRawPipe, type StageResult } from "./lib/rawpipe";
 import { benchPicker, type PickerResult } from "./picker-bench";
 import { FIRST_PAINT_BUDGET_GZIP, measureWidget, type WidgetSize } from "./widget-size";
-import { closeInspectors, isolateHeap, type HeapUsage } from "./lib/inspector";
+import { findUserIsolate, InspectorSession, sampleHeap, withWorkerdInspector } from "./lib/inspector";
 import { benchJobsView, jobsViewRows, jobsViewSection, spliceJobsView, type JobsViewResult } from "./jobs-view-bench";
 
 const ANALYSIS_MARKER = "<!-- analysis: hand-written below this line, kept by npm run bench -->";
@@ -69,7 +75,11 @@ const SKIP_WIDGET = argv.includes("--skip-widget");
 const SKIP_PICKER = argv.includes("--skip-picker");
 const SKIP_JOBS_VIEW = argv.includes("--skip-jobs-view");
 const ONLY = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
-if (ONLY !== undefined && ONLY !== "jobs-view") throw new Error("--only takes one stage: jobs-view");
+if (ONLY !== undefined && !["jobs-view", "memory", "sync"].includes(ONLY)) throw new Error("--only takes one stage: jobs-view, memory or sync");
+/** Sample the isolate's JS heap through workerd's own inspector (test/bench/lib/inspector.ts). */
+const HEAP = !argv.includes("--no-heap");
+/** Evidence run: a forced full GC before each heap sample, so the samples read the live set (costs a GC per sample). */
+const LIVE_HEAP = argv.includes("--live-heap");
 const JOBS_VIEW_SIZES = [200, 1000];
 if (ROWS !== 100_000 && ROWS !== 1_000_000 && !argv.includes("--any-rows")) {
   console.warn(`note: --rows ${ROWS} (the documented figures use 100000 or 1000000)`);
@@ -110,16 +120,19 @@ function versions() {
   };
 }
 
-/** The edge's Worker launcher (not the raw-pipe one: demo/edge-process.ts) and its user-worker workerd (the one with the inspector). */
-function edgeProcesses(): { wranglerPid: number; workerdPid: number; proxyWorkerdPid: number | null; inspectorPort: number | null } {
+/**
+ * The edge's Worker launcher (not the raw-pipe one: demo/edge-process.ts) and its two workerd processes: wrangler's
+ * proxy (it listens on the edge's public port) and the user worker's (the edge isolate, its Durable Objects, D1).
+ */
+function edgeProcesses(edgeUrl: string): { wranglerPid: number; workerdPid: number; proxyWorkerdPid: number | null } {
   const w = workerLaunchersBelow(process.pid).filter((p) => !p.cmdline.includes(RAW_PIPE_CONFIG));
   if (w.length !== 1) throw new Error(`expected one edge Worker launcher below this process, found ${w.length}`);
   const wd = workerdBelow(w[0]!.pid);
-  const user = wd.find((p) => p.cmdline.includes("--inspector-addr")) ?? wd[wd.length - 1];
+  const publicPort = Number(new URL(edgeUrl).port);
+  const proxy = wd.find((p) => listeningPorts(p.pid).includes(publicPort)) ?? null;
+  const user = wd.find((p) => p.pid !== proxy?.pid) ?? wd[wd.length - 1];
   if (!user) throw new Error("no workerd process under the edge's wrangler");
-  const proxy = wd.find((p) => p.pid !== user.pid) ?? null;
-  const ip = /"inspectorPort":(\d+)/.exec(w[0]!.cmdline)?.[1];
-  return { wranglerPid: w[0]!.pid, workerdPid: user.pid, proxyWorkerdPid: proxy?.pid ?? null, inspectorPort: ip ? Number(ip) : null };
+  return { wranglerPid: w[0]!.pid, workerdPid: user.pid, proxyWorkerdPid: proxy?.pid ?? null };
 }
 
 function rawPipeWorkerd(wranglerPid: number): number | null {
@@ -170,69 +183,137 @@ async function retrying(what: string, fn: (attempt: number) => Promise<void>): P
 }
 
 // ---------- phases ----------
+interface HeapPhase {
+  /** The inspector target measured (the user Worker: its fetch handler and the JobRunner Durable Object share it). */
+  target: string;
+  /** Used heap after setting up the connection, just before the run is started. */
+  beforeMB: number;
+  /** Highest used heap sampled during the run (every 0.5 s), and the committed heap at that sample. */
+  maxUsedMB: number;
+  totalAtMaxMB: number;
+  maxTotalMB: number;
+  /** Used heap right after the run, before and after a forced full GC (HeapProfiler.collectGarbage). */
+  afterRunMB: number;
+  afterGcMB: number;
+  samples: number;
+  maxGapMs: number;
+  /** Samples taken after a forced GC each (`--live-heap`): the live set, not the usual figure. */
+  live: boolean;
+  series: Array<[number, number, number]>;
+}
+
 interface MemPhase {
   rows: number;
+  /** Polls of the run that failed at the socket and were asked again (runJobPatiently). */
+  droppedPolls: number;
   workerdHwmMB: number;
   workerdMaxRssMB: number;
   baselineRssMB: number;
   proxyHwmMB: number | null;
-  heap: HeapUsage | null;
-  heapMaxUsedMB: number | null;
+  heap: HeapPhase | null;
   run: RunView;
   edgeMs: number;
 }
 
 async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows: number): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
-  const procs = edgeProcesses();
+  const procs = edgeProcesses(stack.edgeUrl);
   const baselineRssMB = memOf(procs.workerdPid)?.rssMB ?? NaN;
-  const sampler = sampleMemory(procs.workerdPid, 100);
-  // Isolate heap through the inspector, sampled alongside (best effort).
-  let heapMax: number | null = null;
-  let lastHeap: HeapUsage | null = null;
-  let sampling = true;
-  const heapLoop = (async () => {
-    // Opt-in: attaching through wrangler's inspector proxy reset the edge's connections in our runs (ECONNRESET mid-sync).
-    if (!procs.inspectorPort || !process.env.BENCH_INSPECTOR) return;
-    while (sampling) {
-      const h = await isolateHeap(procs.inspectorPort).catch(() => null);
-      if (h) {
-        lastHeap = h;
-        heapMax = Math.max(heapMax ?? 0, h.usedMB);
-      }
-      await new Promise((r) => setTimeout(r, 500));
+  const isolate = HEAP ? await findUserIsolate([procs.workerdPid]) : null;
+  if (HEAP && !isolate) throw new Error("the edge's workerd has no inspector listing the user Worker (was it started by withWorkerdInspector?)");
+  const session = isolate ? await InspectorSession.open(isolate.wsUrl) : null;
+  try {
+    const before = session ? await session.heapUsage() : null;
+    const sampler = sampleMemory(procs.workerdPid, 100);
+    const heapSampler = session ? sampleHeap(session, 500, LIVE_HEAP) : null;
+    const { value, cpu } = await withCpu(procs.workerdPid, () => runJobPatiently(api, jobId));
+    const series = heapSampler ? await heapSampler.stop() : null;
+    const m = sampler.stop();
+    let heap: HeapPhase | null = null;
+    if (session && isolate && before && series) {
+      const afterRun = await session.heapUsage();
+      await session.collectGarbage();
+      const afterGc = await session.heapUsage();
+      heap = {
+        target: isolate.targetId,
+        beforeMB: before.usedMB,
+        maxUsedMB: Math.max(series.maxUsedMB, afterRun.usedMB),
+        totalAtMaxMB: series.totalAtMaxMB,
+        maxTotalMB: series.maxTotalMB,
+        afterRunMB: afterRun.usedMB,
+        afterGcMB: afterGc.usedMB,
+        samples: series.samples,
+        maxGapMs: series.maxGapMs,
+        live: LIVE_HEAP,
+        series: series.series,
+      };
     }
-  })();
-  const { value, cpu } = await withCpu(procs.workerdPid, () => runJob(api, jobId));
-  sampling = false;
-  await heapLoop;
-  closeInspectors();
-  const m = sampler.stop();
-  if (memOf(procs.workerdPid) === null || edgeProcesses().workerdPid !== procs.workerdPid) {
-    throw new Error("the edge's workerd process restarted during the run: the figures of this run are not valid");
+    if (memOf(procs.workerdPid) === null || edgeProcesses(stack.edgeUrl).workerdPid !== procs.workerdPid) {
+      throw new Error("the edge's workerd process restarted during the run: the figures of this run are not valid");
+    }
+    if (value.run.status !== "succeeded") throw new Error(`sync of ${rows} rows ended ${value.run.status}: ${JSON.stringify(value.run.error)}`);
+    if (droppedPolls) log(`  ${droppedPolls} poll(s) of the run dropped by the edge at the socket and asked again`);
+    const polls = droppedPolls;
+    droppedPolls = 0;
+    const proxyHwm = procs.proxyWorkerdPid ? (memOf(procs.proxyWorkerdPid)?.hwmMB ?? null) : null;
+    if (heap)
+      log(
+        `  heap of ${heap.target}: before ${fmt(heap.beforeMB, 1)} MB, max used ${fmt(heap.maxUsedMB, 1)} MB (${heap.samples} samples, longest gap ${fmt(heap.maxGapMs)} ms${heap.live ? ", each after a forced GC" : ""}), after GC ${fmt(heap.afterGcMB, 1)} MB; workerd VmHWM ${fmt(m.hwmMB, 1)} MB`,
+      );
+    return {
+      mem: {
+        rows,
+        droppedPolls: polls,
+        workerdHwmMB: m.hwmMB,
+        workerdMaxRssMB: m.maxRssMB,
+        baselineRssMB,
+        proxyHwmMB: proxyHwm,
+        heap,
+        run: value.run,
+        edgeMs: value.edgeMs,
+      },
+      cpu,
+      wallMs: value.wallMs,
+    };
+  } finally {
+    session?.close();
   }
-  if (value.run.status !== "succeeded") throw new Error(`sync of ${rows} rows ended ${value.run.status}: ${JSON.stringify(value.run.error)}`);
-  const proxyHwm = procs.proxyWorkerdPid ? (memOf(procs.proxyWorkerdPid)?.hwmMB ?? null) : null;
-  void stack;
-  return {
-    mem: {
-      rows,
-      workerdHwmMB: m.hwmMB,
-      workerdMaxRssMB: m.maxRssMB,
-      baselineRssMB,
-      proxyHwmMB: proxyHwm,
-      heap: lastHeap,
-      heapMaxUsedMB: heapMax,
-      run: value.run,
-      edgeMs: value.edgeMs,
-    },
-    cpu,
-    wallMs: value.wallMs,
-  };
+}
+
+/**
+ * `runJob`, but a poll that fails at the socket is asked again. During the partitioned 100,000-row load, workerd
+ * closed a poll's keep-alive connection ("other side closed") in most runs on this shared machine, with and without
+ * the heap sampler; the run itself goes on in its Durable Object, so losing the poll must not lose the measurement.
+ * A workerd restart is still caught (syncWithMemory compares the pid).
+ */
+let droppedPolls = 0;
+async function runJobPatiently(api: EdgeClient, jobId: string, pollMs = 250): Promise<{ run: RunView; wallMs: number; edgeMs: number }> {
+  const t0 = performance.now();
+  const { runId } = await api.req<{ runId: string }>("POST", `/jobs/${jobId}/runs`);
+  for (let failures = 0; ;) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    let run: RunView;
+    try {
+      run = await api.req<RunView>("GET", `/runs/${runId}`);
+    } catch (e) {
+      if (!(e instanceof TypeError) || ++failures > 20) throw e; // TypeError: fetch failed (socket), not an HTTP error
+      droppedPolls++;
+      continue;
+    }
+    if (!["queued", "running"].includes(run.status)) {
+      const edgeMs = run.startedAt && run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : NaN;
+      return { run, wallMs: performance.now() - t0, edgeMs };
+    }
+  }
 }
 
 async function newStack(rows: number, dir: string): Promise<{ stack: Stack; api: EdgeClient; conn: Awaited<ReturnType<typeof setUpConnection>> }> {
-  // BENCH_INSPECTOR needs wrangler's inspector proxy, which halves sync throughput (demo/edge-process.ts).
-  const stack = await startStack({ persistTo: join(dir, "state"), rows, build: "never", log: (l) => log(l), devtools: !!process.env.BENCH_INSPECTOR });
+  // With HEAP, workerd's own inspector is on (not wrangler's proxy, which halves sync throughput: demo/edge-process.ts).
+  // The edge serves dist/ (wrangler refuses to start without it). The full bench builds it first; a run without that
+  // step (--only memory|sync, --skip-widget) takes the working tree's build, or builds one when there is none.
+  if (!existsSync(join(REPO_ROOT, "dist")) && existsSync(join(REPORT_ROOT, "dist")))
+    cpSync(join(REPORT_ROOT, "dist"), join(REPO_ROOT, "dist"), { recursive: true });
+  const start = () => startStack({ persistTo: join(dir, "state"), rows, build: "if-missing", log: (l) => log(l) });
+  const stack = HEAP ? await withWorkerdInspector(start) : await start();
   try {
     const api = new EdgeClient(stack.edgeUrl, await hostToken(stack.hostJwtSecret, "bench-tenant"));
     const conn = await setUpConnection(stack, api);
@@ -241,6 +322,178 @@ async function newStack(rows: number, dir: string): Promise<{ stack: Stack; api:
     await stack.stop();
     throw e;
   }
+}
+
+/** A full sync of `rows` rows on a fresh stack (start, authorize, sync): the memory figures compare like with like. */
+async function memoryOnFreshStack(rows: number, label: string): Promise<MemPhase> {
+  log(`memory: full sync of ${fmt(rows)} rows on a fresh stack…`);
+  let mem: MemPhase | undefined;
+  await retrying(`memory phase (${label})`, async (attempt) => {
+    const s = await newStack(rows, join(tmp, `${label}-${attempt}`));
+    try {
+      mem = (await syncWithMemory(s.stack, s.api, s.conn.companyJobId, rows)).mem;
+      log(`  ${fmt(rows)} rows in ${fmt(mem.edgeMs / 1000, 2)} s`);
+    } finally {
+      await s.stack.stop();
+    }
+  });
+  return mem!;
+}
+
+/** 1. full sync vs raw pipe (3b. its memory), 2. incremental — on a stack of ROWS accounts, into `results`. */
+async function syncStages(stack: Stack, api: EdgeClient, conn: Awaited<ReturnType<typeof setUpConnection>>): Promise<void> {
+  const job = await api.req("GET", `/jobs/${conn.companyJobId}`);
+  const object = await api.req("GET", "/objects/Company");
+  const pipe = await startRawPipe(stack, join(tmp, "raw-pipe"));
+  try {
+    const rawWorkerd = rawPipeWorkerd(pipe.pid);
+    const body: Record<string, unknown> = { orgUrl: conn.orgUrl, tenantId: conn.tenantId, job, object };
+    const stage = async (mode: "raw" | "map" | "write", label: string) => {
+      log(`raw pipe stage ${label}…`);
+      // The write stage needs an empty table each time: a fresh host tenant → a fresh table.
+      const { value, cpu } = await withCpu(rawWorkerd ?? -1, () => runStage(pipe, mode, { ...body, hostTenant: `bench-${label.replace(/\W/g, "")}` }));
+      if (value.rows !== ROWS) throw new Error(`stage ${label} read ${value.rows} rows, expected ${ROWS}`);
+      results.stages.push({ ...value, mode: label });
+      results.stageCpu[label] = cpu;
+      log(`  ${label}: ${fmt(value.rows)} rows in ${fmt(value.ms / 1000, 2)} s = ${fmt(value.rows / (value.ms / 1000))} rows/s`);
+    };
+    await stage("raw", "raw#1");
+    log(`full sync through the edge (${fmt(ROWS)} rows)…`);
+    const full = await syncWithMemory(stack, api, conn.companyJobId, ROWS);
+    results.memLarge = full.mem;
+    results.full = { run: full.mem.run, edgeMs: full.mem.edgeMs, wallMs: full.wallMs, cpu: full.cpu };
+    log(`  full: ${fmt(ROWS)} rows in ${fmt(full.mem.edgeMs / 1000, 2)} s (run startedAt→finishedAt) = ${fmt(ROWS / (full.mem.edgeMs / 1000))} rows/s`);
+    await stage("raw", "raw#2");
+    await stage("map", "map");
+    await stage("write", "write");
+  } finally {
+    await pipe.stop();
+  }
+
+  // 2. incremental: change 1% through the control API, then run again.
+  const changed = Math.max(1, Math.round(ROWS / 100));
+  log(`incremental: changing ${fmt(changed)} accounts through the sandbox control API…`);
+  const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
+  const t0 = performance.now();
+  const step = Math.floor(ROWS / changed);
+  await pool(
+    Array.from({ length: changed }, (_, i) => i * step),
+    16,
+    async (idx) => {
+      const r = await fetch(`${org.url}/_sandbox/rows/account/${rowGuid("account", 0, idx)}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ telephone1: `+1 555 ${String(idx).padStart(7, "0")}`, name: `Bench changed ${idx}` }),
+      });
+      if (!r.ok) throw new Error(`PATCH account ${idx} → ${r.status}: ${await r.text()}`);
+      await r.arrayBuffer();
+    },
+  );
+  const patchMs = performance.now() - t0;
+  const inc = await runJob(api, conn.companyJobId, 50);
+  if (inc.run.status !== "succeeded") throw new Error(`incremental run ended ${inc.run.status}: ${JSON.stringify(inc.run.error)}`);
+  results.incremental = { run: inc.run, edgeMs: inc.edgeMs, wallMs: inc.wallMs, changed, patchMs };
+  log(
+    `  incremental (${inc.run.strategy}): read ${inc.run.counts.read}, updated ${inc.run.counts.updated} in ${fmt(inc.edgeMs)} ms (wall ${fmt(inc.wallMs)} ms)`,
+  );
+}
+
+// ---------- report parts ----------
+const ok = (b: boolean) => (b ? "✅ met" : "❌ missed");
+const rate = (rows: number, ms: number) => rows / (ms / 1000);
+const mb = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "n/a" : `${fmt(x, 1)} MB`);
+const signedPct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${pct(x)}` : "n/a");
+
+function syncStageTable(r: typeof results): string {
+  const stageRows = r.stages.map((s) => {
+    const c = r.stageCpu[s.mode];
+    return `| ${s.mode} | ${fmt(s.rows)} | ${s.pages} | ${fmt(s.ms / 1000, 2)} | ${fmt(rate(s.rows, s.ms))} | ${c ? fmt(c.workerdS, 1) : ""} | ${c ? fmt(c.sandboxS, 1) : ""} |`;
+  });
+  if (r.full) {
+    stageRows.push(
+      `| **full sync (edge, DO + D1)** | ${fmt(r.full.run.counts.read)} | ${r.full.run.progress?.pages ?? ""} | ${fmt(r.full.edgeMs / 1000, 2)} | ${fmt(rate(r.rows, r.full.edgeMs))} | ${fmt(r.full.cpu.workerdS, 1)} | ${fmt(r.full.cpu.sandboxS, 1)} |`,
+    );
+  }
+  return ["| stage | rows | pages | s (in-worker) | rows/s | workerd CPU s | sandbox (Node) CPU s |", "|---|---|---|---|---|---|---|", ...stageRows].join("\n");
+}
+
+const MEMORY_ROW_PREFIXES = ["| Memory: isolate JS heap", "| Memory: workerd peak RSS", "| Memory (workerd peak RSS)", "| Isolate JS heap"];
+
+/** The memory rows of the results table: the isolate's heap (the goal) and workerd's RSS (reported beside it). */
+function memoryRows(small: MemPhase | undefined, large: MemPhase | undefined): Array<[string, string, string, string]> {
+  const label = `${fmt(small?.rows ?? SMALL)} vs ${fmt(large?.rows ?? ROWS)} rows`;
+  const heapGrowth = small?.heap && large?.heap ? large.heap.maxUsedMB / small.heap.maxUsedMB - 1 : NaN;
+  const rssGrowth = small && large ? large.workerdHwmMB / small.workerdHwmMB - 1 : NaN;
+  return [
+    [
+      `Memory: isolate JS heap, max used during the sync, ${label}`,
+      small?.heap && large?.heap ? `${mb(small.heap.maxUsedMB)} vs ${mb(large.heap.maxUsedMB)}` : "n/a",
+      `**${signedPct(heapGrowth)}**`,
+      `< 20% — ${Number.isFinite(heapGrowth) ? ok(heapGrowth < 0.2) : "not measured"}`,
+    ],
+    [
+      `Memory: workerd peak RSS (isolate + local D1), ${label}`,
+      small && large ? `${mb(small.workerdHwmMB)} vs ${mb(large.workerdHwmMB)}` : "n/a",
+      signedPct(rssGrowth),
+      "report (the process, not the isolate)",
+    ],
+  ];
+}
+
+function memorySection(small: MemPhase | undefined, large: MemPhase | undefined): string {
+  const phases = [small, large].filter((x): x is MemPhase => !!x);
+  const table = [
+    "| rows | sync s | JS heap used before the run | JS heap used, max during the run | heap committed at that max | samples (longest gap) | used after the run → after a forced GC | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | proxy workerd VmHWM |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...phases.map(
+      (x) =>
+        `| ${fmt(x.rows)} | ${fmt(x.edgeMs / 1000, 2)} | ${mb(x.heap?.beforeMB)} | **${mb(x.heap?.maxUsedMB)}** | ${mb(x.heap?.totalAtMaxMB)} | ${x.heap ? `${x.heap.samples} (${fmt(x.heap.maxGapMs / 1000, 1)} s)` : "n/a"} | ${x.heap ? `${mb(x.heap.afterRunMB)} → ${mb(x.heap.afterGcMB)}` : "n/a"} | **${mb(x.workerdHwmMB)}** | ${mb(x.workerdMaxRssMB)} | ${mb(x.baselineRssMB)} | ${mb(x.proxyHwmMB ?? undefined)} |`,
+    ),
+  ];
+  const g = (f: (m: MemPhase) => number | undefined) => {
+    const a = small && f(small);
+    const b = large && f(large);
+    return a !== undefined && b !== undefined ? signedPct(b / a - 1) : "n/a";
+  };
+  const growth = `Growth ${fmt(small?.rows ?? SMALL)} → ${fmt(large?.rows ?? ROWS)} rows: JS heap max used ${g((m) => m.heap?.maxUsedMB)}, retained after GC ${g((m) => m.heap?.afterGcMB)}; workerd peak RSS ${g((m) => m.workerdHwmMB)}.`;
+  const target = large?.heap?.target ?? small?.heap?.target;
+  const reads = phases.map((x) => `${fmt(x.rows)} rows: ${x.run.notes?.find((n) => n.startsWith("partitioned")) ?? "one stream with fetch-ahead"}`).join("; ");
+  const polls = phases.filter((x) => x.droppedPolls).map((x) => `${x.droppedPolls} at ${fmt(x.rows)} rows`);
+  return `## Memory
+
+${table.join("\n")}
+
+${growth}
+
+How each run read the source (a first load of ≥ 50,000 rows is partitioned, docs/scaling.md): ${reads}.${polls.length ? ` Polls of the run dropped at the socket by the edge and asked again: ${polls.join(", ")}.` : ""}
+
+Each row count runs on a fresh stack (new edge process, new workerd, empty D1) with the same sequence (start,
+authorize, one full sync). **JS heap** is the edge isolate's own \`Runtime.getHeapUsage\` (V8's used and committed heap,
+what the 128 MB Workers limit applies to), asked every 0.5 s during the run through **workerd's own inspector socket**
+(\`--inspector-addr\`; not wrangler's inspector proxy, which halves sync throughput: demo/edge-process.ts), from the
+target ${target ? `\`${target}\`` : "of the user Worker"}. That one isolate runs the edge's fetch handler and the JobRunner Durable Object that executes
+the sync's pages (workerd gives a Worker and its Durable Objects one isolate). The isolate answers between its tasks,
+so a busy isolate answers late (the "longest gap" column); "max" is the highest sample, and a peak between two samples
+can be missed. After the run the bench forces a full GC (\`HeapProfiler.collectGarbage\`): what stays
+used is what the isolate retains; the difference is garbage V8 had not collected yet. **RSS** is the kernel's figure
+for workerd's user-worker process (VmHWM: peak resident set since the process started), which also holds miniflare's
+local D1/KV/DO simulators (SQLite) with every synced row — an upper bound on the isolate, not the isolate.
+${phases.some((x) => !x.heap) ? "\nThe heap was not sampled in this run (`--no-heap`).\n" : ""}`;
+}
+
+/** Replaces the Memory section and the memory rows of the results table of an existing docs/benchmarks.md. */
+function spliceMemory(md: string, small: MemPhase | undefined, large: MemPhase | undefined, startedAt: string): string {
+  const section = `${memorySection(small, large)}\n_From the \`--only memory\` run of ${startedAt}._\n`;
+  const start = md.indexOf("\n## Memory\n");
+  const end = start >= 0 ? md.indexOf("\n## ", start + 1) : -1;
+  let out = start >= 0 && end > start ? `${md.slice(0, start + 1)}${section}${md.slice(end)}` : md.replace(ANALYSIS_MARKER, `${section}\n${ANALYSIS_MARKER}`);
+  const lines = out.split("\n");
+  const first = lines.findIndex((l) => MEMORY_ROW_PREFIXES.some((p) => l.startsWith(p)));
+  const kept = lines.filter((l) => !MEMORY_ROW_PREFIXES.some((p) => l.startsWith(p)));
+  const at = first >= 0 ? first : kept.findIndex((l) => l.startsWith("| figure |")) + 2;
+  if (at >= 2) kept.splice(at, 0, ...memoryRows(small, large).map((x) => `| ${x.join(" | ")} |`));
+  out = kept.join("\n");
+  return out;
 }
 
 // ---------- main ----------
@@ -284,6 +537,67 @@ if (ONLY === "jobs-view") {
   log("wrote the jobs view section of docs/benchmarks.md and test/bench/last-run.json");
   process.exit("error" in jobsView ? 1 : 0);
 }
+if (ONLY === "memory") {
+  try {
+    results.memSmall = await memoryOnFreshStack(SMALL, "small");
+    results.memLarge = await memoryOnFreshStack(ROWS, "large");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const file = join(REPORT_ROOT, "docs", "benchmarks.md");
+  // Only the plain sampled run stands for the section; --no-heap (sampler cost check) and --live-heap (GC per sample) are evidence.
+  const headline = HEAP && !LIVE_HEAP;
+  if (headline) writeFileSync(file, spliceMemory(readFileSync(file, "utf8"), results.memSmall, results.memLarge, results.startedAt));
+  const json = join(REPORT_ROOT, "test", "bench", "memory.json");
+  let memJson: Record<string, unknown> = {};
+  try {
+    memJson = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown>;
+  } catch {
+    /* first run */
+  }
+  const key = headline ? "sampled" : LIVE_HEAP ? "liveHeap" : "noHeap";
+  memJson[key] = { startedAt: results.startedAt, machine: results.machine, versions: results.versions, small: results.memSmall, large: results.memLarge };
+  writeFileSync(json, JSON.stringify(memJson, null, 2));
+  console.log(
+    `\n${memoryRows(results.memSmall, results.memLarge)
+      .map((x) => `| ${x.join(" | ")} |`)
+      .join("\n")}\n\n${memorySection(results.memSmall, results.memLarge)}`,
+  );
+  log(`wrote "${key}" of test/bench/memory.json${headline ? " and the memory section and rows of docs/benchmarks.md" : " (docs/benchmarks.md left alone)"}`);
+  process.exit(0);
+}
+if (ONLY === "sync") {
+  try {
+    await retrying("sync phase", async (attempt) => {
+      results.stages = [];
+      results.stageCpu = {};
+      const { stack, api, conn } = await newStack(ROWS, join(tmp, `sync-${attempt}`));
+      try {
+        await syncStages(stack, api, conn);
+      } finally {
+        await stack.stop();
+      }
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const r = results;
+  const rawRuns = r.stages.filter((s) => s.mode.startsWith("raw"));
+  const rawRate = rate(r.rows, Math.min(...rawRuns.map((s) => s.ms)));
+  const fullRate = r.full ? rate(r.rows, r.full.edgeMs) : NaN;
+  console.log(`\n${syncStageTable(r)}\n`);
+  console.log(`full sync ${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s = ${pct(fullRate / rawRate)} of raw (goal ≥ 70%)`);
+  if (r.incremental && r.full) {
+    console.log(
+      `incremental (${r.incremental.run.strategy}, ${fmt(r.incremental.changed)} changed): ${fmt(r.incremental.edgeMs)} ms vs full ${fmt(r.full.edgeMs)} ms = ${pct(r.incremental.edgeMs / r.full.edgeMs)} of full (goal ≤ 5%)`,
+    );
+  }
+  if (r.memLarge?.heap)
+    console.log(`isolate heap during the full sync: max used ${mb(r.memLarge.heap.maxUsedMB)}; workerd peak RSS ${mb(r.memLarge.workerdHwmMB)}`);
+  if (retries.length) console.log(`retried: ${retries.join("; ")}`);
+  log("--only sync: docs/benchmarks.md left alone");
+  process.exit(0);
+}
 try {
   // 4. widget first paint
   if (!SKIP_WIDGET) {
@@ -306,15 +620,7 @@ try {
   }
 
   // 3a. memory at the small row count: its own fresh stack, same sequence as the large one.
-  log(`memory: full sync of ${fmt(SMALL)} rows on a fresh stack…`);
-  await retrying("memory phase", async (attempt) => {
-    const s = await newStack(SMALL, join(tmp, `small-${attempt}`));
-    try {
-      results.memSmall = (await syncWithMemory(s.stack, s.api, s.conn.companyJobId, SMALL)).mem;
-    } finally {
-      await s.stack.stop();
-    }
-  });
+  results.memSmall = await memoryOnFreshStack(SMALL, "small");
 
   // 1. full sync vs raw pipe, 2. incremental, 3b. memory, 6. API load — one stack of ROWS accounts.
   await retrying("main phase", async (attempt) => {
@@ -324,60 +630,7 @@ try {
     results.load = {};
     const { stack, api, conn } = await newStack(ROWS, join(tmp, `large-${attempt}`));
     try {
-      const job = await api.req("GET", `/jobs/${conn.companyJobId}`);
-      const object = await api.req("GET", "/objects/Company");
-      const pipe = await startRawPipe(stack, join(tmp, "raw-pipe"));
-      try {
-        const rawWorkerd = rawPipeWorkerd(pipe.pid);
-        const body: Record<string, unknown> = { orgUrl: conn.orgUrl, tenantId: conn.tenantId, job, object };
-        const stage = async (mode: "raw" | "map" | "write", label: string) => {
-          log(`raw pipe stage ${label}…`);
-          // The write stage needs an empty table each time: a fresh host tenant → a fresh table.
-          const { value, cpu } = await withCpu(rawWorkerd ?? -1, () => runStage(pipe, mode, { ...body, hostTenant: `bench-${label.replace(/\W/g, "")}` }));
-          if (value.rows !== ROWS) throw new Error(`stage ${label} read ${value.rows} rows, expected ${ROWS}`);
-          results.stages.push({ ...value, mode: label });
-          results.stageCpu[label] = cpu;
-          log(`  ${label}: ${fmt(value.rows)} rows in ${fmt(value.ms / 1000, 2)} s = ${fmt(value.rows / (value.ms / 1000))} rows/s`);
-        };
-        await stage("raw", "raw#1");
-        log(`full sync through the edge (${fmt(ROWS)} rows)…`);
-        const full = await syncWithMemory(stack, api, conn.companyJobId, ROWS);
-        results.memLarge = full.mem;
-        results.full = { run: full.mem.run, edgeMs: full.mem.edgeMs, wallMs: full.wallMs, cpu: full.cpu };
-        log(`  full: ${fmt(ROWS)} rows in ${fmt(full.mem.edgeMs / 1000, 2)} s (run startedAt→finishedAt) = ${fmt(ROWS / (full.mem.edgeMs / 1000))} rows/s`);
-        await stage("raw", "raw#2");
-        await stage("map", "map");
-        await stage("write", "write");
-      } finally {
-        await pipe.stop();
-      }
-
-      // 2. incremental: change 1% through the control API, then run again.
-      const changed = Math.max(1, Math.round(ROWS / 100));
-      log(`incremental: changing ${fmt(changed)} accounts through the sandbox control API…`);
-      const org = stack.sandbox.orgs.find((o) => o.key === "contoso")!;
-      const t0 = performance.now();
-      const step = Math.floor(ROWS / changed);
-      await pool(
-        Array.from({ length: changed }, (_, i) => i * step),
-        16,
-        async (idx) => {
-          const r = await fetch(`${org.url}/_sandbox/rows/account/${rowGuid("account", 0, idx)}`, {
-            method: "PATCH",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ telephone1: `+1 555 ${String(idx).padStart(7, "0")}`, name: `Bench changed ${idx}` }),
-          });
-          if (!r.ok) throw new Error(`PATCH account ${idx} → ${r.status}: ${await r.text()}`);
-          await r.arrayBuffer();
-        },
-      );
-      const patchMs = performance.now() - t0;
-      const inc = await runJob(api, conn.companyJobId, 50);
-      if (inc.run.status !== "succeeded") throw new Error(`incremental run ended ${inc.run.status}: ${JSON.stringify(inc.run.error)}`);
-      results.incremental = { run: inc.run, edgeMs: inc.edgeMs, wallMs: inc.wallMs, changed, patchMs };
-      log(
-        `  incremental (${inc.run.strategy}): read ${inc.run.counts.read}, updated ${inc.run.counts.updated} in ${fmt(inc.edgeMs)} ms (wall ${fmt(inc.wallMs)} ms)`,
-      );
+      await syncStages(stack, api, conn);
 
       // 6. edge API under load: a few runs exist now (history of 2 + the jobs of the connection).
       const headers = { Authorization: `Bearer ${api.token}` };
@@ -404,15 +657,12 @@ function writeReport(): void {
   const r = results;
   const rawRuns = r.stages.filter((s) => s.mode.startsWith("raw"));
   const rawBest = rawRuns.length ? Math.min(...rawRuns.map((s) => s.ms)) : NaN;
-  const rate = (rows: number, ms: number) => rows / (ms / 1000);
   const rawRate = rate(r.rows, rawBest);
   const fullRate = r.full ? rate(r.rows, r.full.edgeMs) : NaN;
   const ratio = fullRate / rawRate;
   const incRatio = r.incremental && r.full ? r.incremental.edgeMs / r.full.edgeMs : NaN;
-  const growth = r.memSmall && r.memLarge ? r.memLarge.workerdHwmMB / r.memSmall.workerdHwmMB - 1 : NaN;
   const w = r.widget && "totalGzip" in r.widget ? r.widget : null;
   const p = r.picker && "pure" in r.picker ? r.picker : null;
-  const ok = (b: boolean) => (b ? "✅ met" : "❌ missed");
   const rows: Array<[string, string, string, string]> = [];
   rows.push(["Full sync throughput", `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`, `**${pct(ratio)}** of raw`, `≥ 70% — ${ok(ratio >= 0.7)}`]);
   rows.push([
@@ -421,20 +671,7 @@ function writeReport(): void {
     `**${pct(incRatio)}** of full`,
     `≤ 5% — ${ok(incRatio <= 0.05)}`,
   ]);
-  rows.push([
-    `Memory (workerd peak RSS) ${fmt(r.memSmall?.rows ?? SMALL)} vs ${fmt(r.rows)} rows`,
-    r.memSmall && r.memLarge ? `${fmt(r.memSmall.workerdHwmMB, 1)} MB vs ${fmt(r.memLarge.workerdHwmMB, 1)} MB` : "n/a",
-    `**${growth >= 0 ? "+" : ""}${pct(growth)}**`,
-    `< 20% — ${ok(growth < 0.2)}`,
-  ]);
-  if (r.memLarge?.heapMaxUsedMB != null) {
-    rows.push([
-      "Isolate JS heap (used, max sampled)",
-      `${fmt(r.memSmall?.heapMaxUsedMB ?? NaN, 1)} MB vs ${fmt(r.memLarge.heapMaxUsedMB, 1)} MB`,
-      `${pct((r.memLarge.heapMaxUsedMB ?? 0) / 128)} of 128 MB`,
-      "far from 128 MB",
-    ]);
-  }
+  rows.push(...memoryRows(r.memSmall, r.memLarge));
   rows.push([
     "Widget first paint (static graph, gzip)",
     w ? `${kb(w.totalGzip)} (${w.staticFiles.length} files; brotli ${kb(w.totalBrotli)})` : `n/a${r.widget && "error" in r.widget ? " (build failed)" : ""}`,
@@ -471,30 +708,7 @@ function writeReport(): void {
 
   const m = r.machine;
   const v = r.versions;
-  const stageRows = r.stages.map((s) => {
-    const c = r.stageCpu[s.mode];
-    return `| ${s.mode} | ${fmt(s.rows)} | ${s.pages} | ${fmt(s.ms / 1000, 2)} | ${fmt(rate(s.rows, s.ms))} | ${c ? fmt(c.workerdS, 1) : ""} | ${c ? fmt(c.sandboxS, 1) : ""} |`;
-  });
-  if (r.full) {
-    stageRows.push(
-      `| **full sync (edge, DO + D1)** | ${fmt(r.full.run.counts.read)} | ${r.full.run.progress?.pages ?? ""} | ${fmt(r.full.edgeMs / 1000, 2)} | ${fmt(fullRate)} | ${fmt(r.full.cpu.workerdS, 1)} | ${fmt(r.full.cpu.sandboxS, 1)} |`,
-    );
-  }
-  const stageTable = [
-    "| stage | rows | pages | s (in-worker) | rows/s | workerd CPU s | sandbox (Node) CPU s |",
-    "|---|---|---|---|---|---|---|",
-    ...stageRows,
-  ].join("\n");
-  const memTable = [
-    "| rows | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | JS heap used (max sampled) | heap total (last) | proxy workerd VmHWM |",
-    "|---|---|---|---|---|---|---|",
-    ...[r.memSmall, r.memLarge]
-      .filter(Boolean)
-      .map(
-        (x) =>
-          `| ${fmt(x!.rows)} | ${fmt(x!.workerdHwmMB, 1)} MB | ${fmt(x!.workerdMaxRssMB, 1)} MB | ${fmt(x!.baselineRssMB, 1)} MB | ${x!.heapMaxUsedMB != null ? `${fmt(x!.heapMaxUsedMB, 1)} MB` : "n/a"} | ${x!.heap ? `${fmt(x!.heap.totalMB, 1)} MB` : "n/a"} | ${x!.proxyHwmMB != null ? `${fmt(x!.proxyHwmMB, 1)} MB` : "n/a"} |`,
-      ),
-  ].join("\n");
+  const stageTable = syncStageTable(r);
   const md = `# Benchmarks
 
 Generated by \`npm run bench\` (\`tsx test/bench/run.ts\`${r.rows !== 100_000 ? ` --rows ${r.rows}` : ""}) on ${r.startedAt}. Re-run to refresh; the
@@ -534,17 +748,7 @@ ${fmt(r.incremental.edgeMs)} ms startedAt→finishedAt (${fmt(r.incremental.wall
 `
     : ""
 }
-## Memory
-
-${memTable}
-
-Each row count runs on a fresh stack (new edge process, new workerd, empty D1) with the same sequence (start,
-authorize, one full sync), so VmHWM — the kernel's peak resident set of the process since it started — compares like
-with like. The process is workerd's user-worker process (the second \`workerd serve\` child of the edge's launcher,
-demo/edge-process.ts); it holds the edge isolate, the JobRunner Durable Object, and miniflare's local D1/KV/DO simulators
-(SQLite), so its RSS is an upper bound on the isolate's memory, not the isolate's memory. The JS heap column is the
-isolate's own \`Runtime.getHeapUsage\` through wrangler's inspector (sampled every 0.5 s), which is what the 128 MB
-limit applies to.
+${memorySection(r.memSmall, r.memLarge)}
 
 ## Widget first paint
 ${

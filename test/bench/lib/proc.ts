@@ -154,3 +154,35 @@ export function machine(): { cpu: string; cores: number; memGB: number; os: stri
   const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
   return { cpu, cores, memGB: memKB / 1024 / 1024, os, kernel };
 }
+
+/** TCP ports `pid` listens on (IPv4 and IPv6), from its socket fds matched against /proc/<pid>/net/tcp{,6}. */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports = new Set<number>();
+  for (const table of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is hex ip:port; st 0A = LISTEN; inode is field 9
+      if (f[3] === "0A" && f[9] && inodes.has(f[9])) ports.add(parseInt(f[1]!.split(":")[1]!, 16));
+    }
+  }
+  return [...ports];
+}
