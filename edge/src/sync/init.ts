@@ -70,7 +70,7 @@ export async function initRun(ctx: RunContext, run: RunRow, pageSize: number, pa
     appendNoteStatement(
       ctx.db,
       run.id,
-      `partitioned first load: ${partitions.ranges.length} createdon ranges read side by side (up to ${maxStreams(ctx.env)} streams)`,
+      `partitioned first load: ${partitions.ranges.length} createdon ranges read side by side (up to ${maxStreams(ctx.env)} streams, ${partitions.pageSize.toLocaleString("en-US")}-row pages)`,
     ),
     reading,
   ]);

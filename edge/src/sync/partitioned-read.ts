@@ -7,7 +7,8 @@
  * since the load began) and the run moves to `done`.
  *
  * Each stream fetches its partition's next page while it writes this one (fetch-ahead.ts, a slot per stream), as a
- * single-stream run does: at most two page requests per permit in flight, two pages per stream in memory. Not within
+ * single-stream run does: at most two page requests per permit in flight. Partition pages are the page size divided by
+ * the streams (PartitionPlan.pageSize), so the load holds no more rows in memory than one stream does. Not within
  * AHEAD_MARGIN_MS of the slice's end, so a slice rarely leaves requests behind that nobody reads.
  */
 import { PAGE_PREFER } from "../dataverse/client";
@@ -145,7 +146,7 @@ async function partitionPage(
   const last = rows[rows.length - 1];
   const keyset = last ? cursorOf(last) : part.keyset;
   if (last && !keyset) throw new Error("invariant: a partition page row lacks modifiedon / versionnumber");
-  const done = rows.length < plan.pageSize;
+  const done = rows.length < (plan.partitions?.pageSize ?? plan.pageSize);
   if (!done && part.keyset && keyset && !cursorAfter(keyset, part.keyset)) {
     throw new RunFailure(
       "invalid_job",

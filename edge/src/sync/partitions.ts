@@ -61,5 +61,9 @@ export async function planPartitions(ctx: RunContext, plan: ReadPlan, estimate: 
   if (typeof oldest?.createdon !== "string" || typeof newest?.createdon !== "string" || !since) return null;
   const ranges = splitCreated(oldest.createdon, newest.createdon, partitionCount(estimate, streams));
   if (ranges.length < 2) return null;
-  return { ranges, since: { modifiedon: isoSeconds(Date.parse(since.modifiedon) - SINCE_MARGIN_MS), version: 0 } };
+  return {
+    ranges,
+    pageSize: Math.max(1, Math.floor(plan.pageSize / streams)),
+    since: { modifiedon: isoSeconds(Date.parse(since.modifiedon) - SINCE_MARGIN_MS), version: 0 },
+  };
 }

@@ -154,6 +154,12 @@ function safeInteger(n: number): number {
 /** A partitioned first load: its createdon ranges, and the keyset position the job continues from afterwards. */
 export interface PartitionPlan {
   ranges: CreatedRange[];
+  /**
+   * Rows per page of a partition: the plan's page size shared by the streams, so the pages a load holds in memory
+   * (each stream's page and the one fetched ahead) are no more than one stream's — the isolate's heap does not grow
+   * with the number of streams.
+   */
+  pageSize: number;
   /** Just before the newest change Dataverse had when the load began: later runs read the changes after it. */
   since: KeysetCursor;
 }
@@ -209,7 +215,8 @@ export function partitionPath(plan: ReadPlan, range: CreatedRange, cursor: Keyse
   ];
   const parts = [plan.filter && `(${plan.filter})`, ...bounds].filter((p): p is string => !!p);
   const select = [...new Set([...plan.select, "modifiedon", "versionnumber"])].sort();
-  return keysetPath({ ...plan, select, filter: parts.length ? parts.join(" and ") : null }, cursor);
+  const pageSize = plan.partitions?.pageSize ?? plan.pageSize;
+  return keysetPath({ ...plan, select, pageSize, filter: parts.length ? parts.join(" and ") : null }, cursor);
 }
 
 /** The first row of the job's rows by `column` (`createdon` / `modifiedon`), ascending or descending: `$top=1`. */
