@@ -3,15 +3,16 @@
  * long as real Dataverse pages with annotations — the sandbox's `latencyPer1000RowsMs` = 400, so a 5,000-row page
  * takes 2 s and a `$top=1` query does not — once with one stream permit per organization (`ORG_STREAM_PERMITS=1`:
  * one stream, the single-stream read with fetch-ahead) and once with the default (4: a partitioned first load). Each on
- * a fresh stack (new edge, empty D1). The sandbox's stats give the most concurrent requests, overall and per path.
+ * a fresh stack (new edge, empty D1; run.ts drives them). The sandbox's stats give the most concurrent requests,
+ * overall and per path. Here: preparing the org, reading its stats, and the report's row and section.
  */
-import { join } from "node:path";
-import { startStack } from "../../demo/stack";
-import { delegatedToken, EdgeClient, hostToken, runJob, setUpConnection, type RunView } from "./lib/edge";
+import type { Stack } from "../../demo/stack";
+import { delegatedToken, type RunView } from "./lib/edge";
 
 /** 5,000 rows in 2 s, as the issue's "2 s per page" for Dataverse's largest page. */
 export const BIG_ORG_LATENCY_PER_1000_ROWS_MS = 400;
 
+/** One configuration's first sync (and, with partitions, the two runs after it). */
 export interface BigOrgRun {
   permits: number;
   rows: number;
@@ -26,6 +27,11 @@ export interface BigOrgRun {
   requests: number;
   exact: boolean;
   partitionNote: string | null;
+  /** The isolate's heap during the first sync (max used), when the bench samples it. */
+  heapMaxMB: number | null;
+  workerdHwmMB: number;
+  /** After a partitioned load: the run with change tracking (one full stream), then a run with nothing changed. */
+  after: { baseline: { run: RunView; edgeMs: number }; delta: { run: RunView; edgeMs: number } } | null;
 }
 
 export interface BigOrgResult {
@@ -44,52 +50,29 @@ async function control(orgUrl: string, method: string, path: string, body?: unkn
   return (await res.json()) as Record<string, unknown>;
 }
 
-async function firstSync(rows: number, permits: number, dir: string, log: (s: string) => void): Promise<BigOrgRun> {
-  const stack = await startStack({
-    persistTo: join(dir, `big-org-${permits}`),
-    rows,
-    build: "never",
-    log: (l) => log(l),
-    edgeVars: { ORG_STREAM_PERMITS: String(permits) },
+/** The org as the stage measures it: its scan warmed, Dataverse-like page times, stats from zero. */
+export async function prepareBigOrg(stack: Stack, orgUrl: string): Promise<void> {
+  // The sandbox generates rows on the fly; a filtered scan keeps them (docs/sandbox.md "Memory and speed"), as
+  // Dataverse would answer from an index. Warm that once, before either configuration is measured.
+  const warm = await fetch(`${orgUrl}/api/data/v9.2/accounts?$select=createdon&$orderby=createdon asc&$top=1`, {
+    headers: { Authorization: `Bearer ${await delegatedToken(stack, orgUrl)}` },
   });
-  try {
-    const api = new EdgeClient(stack.edgeUrl, await hostToken(stack.hostJwtSecret, "bench-big-org"));
-    const conn = await setUpConnection(stack, api);
-    // The sandbox generates rows on the fly; a filtered scan keeps them (docs/sandbox.md "Memory and speed"), as
-    // Dataverse would answer from an index. Warm that once, before either configuration is measured.
-    const warm = await fetch(`${conn.orgUrl}/api/data/v9.2/accounts?$select=createdon&$orderby=createdon asc&$top=1`, {
-      headers: { Authorization: `Bearer ${await delegatedToken(stack, conn.orgUrl)}` },
-    });
-    if (!warm.ok) throw new Error(`warming the sandbox's scan: ${warm.status} ${await warm.text()}`);
-    await control(conn.orgUrl, "PUT", "settings", { latencyPer1000RowsMs: BIG_ORG_LATENCY_PER_1000_ROWS_MS, pageLatencyMs: 0 });
-    await control(conn.orgUrl, "DELETE", "stats");
-    log(`big org: first sync of ${rows.toLocaleString("en-US")} accounts, ${permits} permit(s)…`);
-    const { run, wallMs, edgeMs } = await runJob(api, conn.companyJobId);
-    const stats = (await control(conn.orgUrl, "GET", "stats")) as { maxConcurrent: number; maxConcurrentByPath: Record<string, number>; total: number };
-    if (run.status !== "succeeded") throw new Error(`big org sync with ${permits} permit(s) ended ${run.status}: ${JSON.stringify(run.error)}`);
-    const notes = run.notes ?? [];
-    return {
-      permits,
-      rows,
-      run,
-      edgeMs,
-      wallMs,
-      maxConcurrent: stats.maxConcurrent,
-      maxConcurrentPages: stats.maxConcurrentByPath.accounts ?? 0,
-      requests: stats.total,
-      exact: run.counts.read === rows && run.counts.inserted === rows && run.counts.failed === 0,
-      partitionNote: notes.find((n) => n.startsWith("partitioned first load")) ?? null,
-    };
-  } finally {
-    await stack.stop();
-  }
+  if (!warm.ok) throw new Error(`warming the sandbox's scan: ${warm.status} ${await warm.text()}`);
+  await control(orgUrl, "PUT", "settings", { latencyPer1000RowsMs: BIG_ORG_LATENCY_PER_1000_ROWS_MS, pageLatencyMs: 0 });
+  await control(orgUrl, "DELETE", "stats");
 }
 
-export async function benchBigOrg(rows: number, dir: string, log: (s: string) => void): Promise<BigOrgResult> {
-  const one = await firstSync(rows, 1, dir, log);
-  const dflt = await firstSync(rows, 4, dir, log);
-  return { latencyPer1000RowsMs: BIG_ORG_LATENCY_PER_1000_ROWS_MS, one, dflt };
+/** What the org saw since prepareBigOrg: the most concurrent requests (all, and reads of accounts) and their number. */
+export async function bigOrgStats(orgUrl: string): Promise<Pick<BigOrgRun, "maxConcurrent" | "maxConcurrentPages" | "requests">> {
+  const stats = (await control(orgUrl, "GET", "stats")) as { maxConcurrent: number; maxConcurrentByPath: Record<string, number>; total: number };
+  return { maxConcurrent: stats.maxConcurrent, maxConcurrentPages: stats.maxConcurrentByPath.accounts ?? 0, requests: stats.total };
 }
+
+export function isExact(run: RunView, rows: number): boolean {
+  return run.counts.read === rows && run.counts.inserted === rows && run.counts.failed === 0;
+}
+
+export const partitionNoteOf = (run: RunView): string | null => (run.notes ?? []).find((n) => n.startsWith("partitioned first load")) ?? null;
 
 const s1 = (ms: number) => (ms / 1000).toFixed(1);
 
@@ -102,8 +85,18 @@ export function bigOrgRow(r: BigOrgResult): string {
 
 /** The stage's own section of docs/benchmarks.md. */
 export function bigOrgSection(r: BigOrgResult): string {
+  const mb = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(1)} MB`);
   const line = (x: BigOrgRun) =>
-    `| ${x.permits} | ${x.partitionNote ? x.partitionNote.replace(/^partitioned first load: /, "") : "one stream (fetch-ahead)"} | ${s1(x.edgeMs)} | ${s1(x.wallMs)} | ${(x.run.counts.read ?? 0).toLocaleString("en-US")} / ${(x.run.counts.inserted ?? 0).toLocaleString("en-US")} / ${x.run.counts.failed ?? 0} | ${x.maxConcurrentPages} | ${x.maxConcurrent} | ${x.requests} |`;
+    `| ${x.permits} | ${x.partitionNote ? x.partitionNote.replace(/^partitioned first load: /, "") : "one stream (fetch-ahead)"} | ${s1(x.edgeMs)} | ${s1(x.wallMs)} | ${(x.run.counts.read ?? 0).toLocaleString("en-US")} / ${(x.run.counts.inserted ?? 0).toLocaleString("en-US")} / ${x.run.counts.failed ?? 0} | ${x.maxConcurrentPages} | ${x.maxConcurrent} | ${x.requests} | ${mb(x.heapMaxMB)} | ${mb(x.workerdHwmMB)} |`;
+  const after = r.dflt.after;
+  const afterText = after
+    ? [
+        "",
+        `After the partitioned load (4 permits): the next run is the one full read with change tracking that gives the job its`,
+        `delta link — strategy \`${after.baseline.run.strategy}\`, read ${(after.baseline.run.counts.read ?? 0).toLocaleString("en-US")}, updated ${(after.baseline.run.counts.updated ?? 0).toLocaleString("en-US")}, ${s1(after.baseline.edgeMs)} s (one stream);`,
+        `the run after it reads changes only — strategy \`${after.delta.run.strategy}\`, read ${(after.delta.run.counts.read ?? 0).toLocaleString("en-US")}, ${s1(after.delta.edgeMs)} s.`,
+      ]
+    : [];
   return [
     "## Big org: partitioned first sync under per-org permits",
     "",
@@ -112,12 +105,38 @@ export function bigOrgSection(r: BigOrgResult): string {
     "stack (new edge, empty D1). `ORG_STREAM_PERMITS=1` reads with one stream (no partitions: the single-stream read",
     "with fetch-ahead); the default, 4, partitions the first load into createdon ranges read side by side.",
     "",
-    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests |",
-    "|---|---|---|---|---|---|---|---|",
+    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap, max used | workerd peak RSS |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     line(r.one),
     line(r.dflt),
     "",
     `Speed-up: **${(r.one.edgeMs / r.dflt.edgeMs).toFixed(2)}×**. The sandbox's \`maxConcurrentByPath.accounts\` counts the page reads in flight at once;`,
     "the overall figure includes the run's metadata reads (the table's attribute casts are read 8 at a time at init).",
+    ...afterText,
   ].join("\n");
+}
+
+const BIG_ORG_START = "<!-- big-org: generated by npm run bench (--only big-org refreshes this section alone) -->";
+const BIG_ORG_END = "<!-- /big-org -->";
+const BIG_ORG_ROW = "| Big org first sync";
+
+/** The section between its markers, for docs/benchmarks.md. */
+export function bigOrgBlock(r: BigOrgResult): string {
+  return `${BIG_ORG_START}\n${bigOrgSection(r)}\n${BIG_ORG_END}`;
+}
+
+/** Replaces the section and the results row of an earlier run (or adds them: before `before`, after the table's rows). */
+export function spliceBigOrg(md: string, r: BigOrgResult, before: string): string {
+  const block = bigOrgBlock(r);
+  const start = md.indexOf(BIG_ORG_START);
+  const end = md.indexOf(BIG_ORG_END);
+  const out = start >= 0 && end > start ? md.slice(0, start) + block + md.slice(end + BIG_ORG_END.length) : md.replace(before, `${block}\n\n${before}`);
+  const lines = out.split("\n").filter((l) => !l.startsWith(BIG_ORG_ROW));
+  const header = lines.findIndex((l) => l.startsWith("| figure |"));
+  if (header >= 0) {
+    let i = header + 2;
+    while (i < lines.length && lines[i]!.startsWith("|")) i++;
+    lines.splice(i, 0, bigOrgRow(r));
+  }
+  return lines.join("\n");
 }
