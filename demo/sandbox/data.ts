@@ -537,6 +537,58 @@ export class EntityStore {
       }
     }
   }
+  /** Base rows by createdon (built once, from the scan's kept rows): an index for createdon ranges, as Dataverse has. */
+  private _createdOrder: { keys: string[]; idx: Int32Array; unordered: number[] } | null = null;
+
+  /**
+   * Candidates for a scan whose filter bounds createdon to [lo, hi] (inclusive, canonical instants): the base rows in
+   * that range by the index, the base rows without a canonical createdon, and every changed or created row (the
+   * overlay, whatever its createdon). The caller's filter still decides; the order is not the primary key's.
+   */
+  *iterateCreated(lo: string | null, hi: string | null): Generator<Row> {
+    const n = this.data.count(this.entity);
+    if (n > SCAN_CACHE_MAX_ROWS) return yield* this.iterate(undefined, { scan: true });
+    const order = (this._createdOrder ??= this._buildCreatedOrder(n));
+    let a = 0;
+    let b = order.keys.length;
+    if (lo !== null)
+      for (let h = b; a < h;) {
+        const m = (a + h) >>> 1;
+        if (order.keys[m]! < lo) a = m + 1;
+        else h = m;
+      }
+    if (hi !== null)
+      for (let l = a; l < b;) {
+        const m = (l + b) >>> 1;
+        if (order.keys[m]! <= hi) l = m + 1;
+        else b = m;
+      }
+    const base = (i: number): Row | null => (this.overlay.has(this.data.id(this.entity, i)) ? null : this._scanCache![i]!);
+    for (let p = a; p < b; p++) {
+      const row = base(order.idx[p]!);
+      if (row) yield row;
+    }
+    for (const i of order.unordered) {
+      const row = base(i);
+      if (row) yield row;
+    }
+    for (const o of this.overlay.values()) if (o.row) yield o.row;
+  }
+
+  private _buildCreatedOrder(n: number): { keys: string[]; idx: Int32Array; unordered: number[] } {
+    const cache = (this._scanCache ??= new Array<Row | null>(n).fill(null));
+    const keyed: Array<[string, number]> = [];
+    const unordered: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const row = (cache[i] ??= this.data.generate(this.entity, i));
+      const c = row?.createdon;
+      if (typeof c === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(c)) keyed.push([c, i]);
+      else unordered.push(i);
+    }
+    keyed.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    return { keys: keyed.map((k) => k[0]), idx: Int32Array.from(keyed, (k) => k[1]), unordered };
+  }
+
   addExtra(id: string): void {
     let lo = 0;
     let hi = this.extras.length;

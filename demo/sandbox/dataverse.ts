@@ -5,6 +5,7 @@
 import { associatedNav, HIDDEN_TYPES, LOOKUP_TYPES, navigationProperties, type EntityModel, type RawAttr } from "./schema";
 import { CURRENCIES, isRef, type Row, type Value } from "./data";
 import {
+  columnRange,
   evalFilter,
   filterProps,
   ODataError,
@@ -641,7 +642,9 @@ async function entityRequest(base: { org: Org; principal: Principal }, path: str
         buf.sort((x, y) => cmpKeys(x.k, x.id, y.k, y.id));
         buf = buf.slice(0, limit + 1);
       };
-      for (const row of store.iterate(undefined, { scan: true })) {
+      // A createdon range in the filter narrows the scan through the index (EntityStore.iterateCreated).
+      const range = filter ? columnRange(filter, "createdon") : null;
+      for (const row of range ? store.iterateCreated(range.lo, range.hi) : store.iterate(undefined, { scan: true })) {
         if (!matches(row)) continue;
         const k = keyOf(row);
         const id = String(row[pk]);

@@ -307,6 +307,34 @@ function operandValue(o: Operand, get: (name: string) => Scalar): Scalar {
   return o.k === "prop" ? get(o.name) : o.v;
 }
 
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/**
+ * The bounds a filter's top-level `and` terms put on a datetime column — `col ge|gt|le|lt|eq T`, and
+ * `col eq null or col lt|le T` — as an inclusive [lo, hi] of canonical UTC instants (null: unbounded), or null when no
+ * term bounds it. Conservative: a row outside it can't match the filter; a row inside still has to (an index narrows
+ * the candidates, the filter decides).
+ */
+export function columnRange(e: Expr, column: string): { lo: string | null; hi: string | null } | null {
+  let lo: string | null = null;
+  let hi: string | null = null;
+  const bound = (c: Expr): { op: string; v: string } | null =>
+    c.t === "cmp" && c.l.k === "prop" && c.l.name === column && c.r.k === "lit" && typeof c.r.v === "string" && CANONICAL_INSTANT.test(c.r.v)
+      ? { op: c.op, v: c.r.v }
+      : null;
+  const isNull = (c: Expr): boolean => c.t === "cmp" && c.op === "eq" && c.l.k === "prop" && c.l.name === column && c.r.k === "lit" && c.r.v === null;
+  const visit = (t: Expr): void => {
+    if (t.t === "and") return void (visit(t.l), visit(t.r));
+    let b = bound(t);
+    if (!b && t.t === "or") b = isNull(t.l) ? bound(t.r) : isNull(t.r) ? bound(t.l) : null; // nulls: rows without the column are checked anyway
+    if (!b) return;
+    if ((b.op === "ge" || b.op === "gt" || b.op === "eq") && (lo === null || b.v > lo)) lo = b.v;
+    if ((b.op === "le" || b.op === "lt" || b.op === "eq") && (hi === null || b.v < hi)) hi = b.v;
+  };
+  visit(e);
+  return lo === null && hi === null ? null : { lo, hi };
+}
+
 export function evalFilter(e: Expr, get: (name: string) => Scalar): boolean {
   switch (e.t) {
     case "and":
