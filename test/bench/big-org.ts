@@ -27,9 +27,12 @@ export interface BigOrgRun {
   requests: number;
   exact: boolean;
   partitionNote: string | null;
-  /** The isolate's heap during the first sync (max used), when the bench samples it. */
+  /** The isolate's heap during the first sync — max used, and the live set at its peak (after forced GCs) — when sampled. */
   heapMaxMB: number | null;
+  heapLiveMB: number | null;
   workerdHwmMB: number;
+  /** CPU seconds during the first sync: workerd (the edge isolate, its Durable Objects, local D1) and this Node process (the sandbox, the bench). */
+  cpu: { workerdS: number; sandboxS: number };
   /** After a partitioned load: the run with change tracking (one full stream), then a run with nothing changed. */
   after: { baseline: { run: RunView; edgeMs: number }; delta: { run: RunView; edgeMs: number } } | null;
 }
@@ -87,7 +90,7 @@ export function bigOrgRow(r: BigOrgResult): string {
 export function bigOrgSection(r: BigOrgResult): string {
   const mb = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(1)} MB`);
   const line = (x: BigOrgRun) =>
-    `| ${x.permits} | ${x.partitionNote ? x.partitionNote.replace(/^partitioned first load: /, "") : "one stream (fetch-ahead)"} | ${s1(x.edgeMs)} | ${s1(x.wallMs)} | ${(x.run.counts.read ?? 0).toLocaleString("en-US")} / ${(x.run.counts.inserted ?? 0).toLocaleString("en-US")} / ${x.run.counts.failed ?? 0} | ${x.maxConcurrentPages} | ${x.maxConcurrent} | ${x.requests} | ${mb(x.heapMaxMB)} | ${mb(x.workerdHwmMB)} |`;
+    `| ${x.permits} | ${x.partitionNote ? x.partitionNote.replace(/^partitioned first load: /, "") : "one stream (fetch-ahead)"} | ${s1(x.edgeMs)} | ${s1(x.wallMs)} | ${(x.run.counts.read ?? 0).toLocaleString("en-US")} / ${(x.run.counts.inserted ?? 0).toLocaleString("en-US")} / ${x.run.counts.failed ?? 0} | ${x.maxConcurrentPages} | ${x.maxConcurrent} | ${x.requests} | ${mb(x.heapLiveMB)} / ${mb(x.heapMaxMB)} | ${mb(x.workerdHwmMB)} | ${x.cpu.workerdS.toFixed(1)} / ${x.cpu.sandboxS.toFixed(1)} |`;
   const after = r.dflt.after;
   const afterText = after
     ? [
@@ -105,8 +108,8 @@ export function bigOrgSection(r: BigOrgResult): string {
     "stack (new edge, empty D1). `ORG_STREAM_PERMITS=1` reads with one stream (no partitions: the single-stream read",
     "with fetch-ahead); the default, 4, partitions the first load into createdon ranges read side by side.",
     "",
-    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap, max used | workerd peak RSS |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap: live set at its peak / max used | workerd peak RSS | CPU s: workerd / sandbox+bench |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     line(r.one),
     line(r.dflt),
     "",

@@ -209,6 +209,9 @@ interface HeapPhase {
   maxUsedMB: number;
   totalAtMaxMB: number;
   maxTotalMB: number;
+  /** Highest used heap right after a forced full GC (one every 5 s during the run): the live set, the goal's figure. */
+  maxLiveMB: number;
+  liveSamples: number;
   /** Used heap right after the run, before and after a forced full GC (HeapProfiler.collectGarbage). */
   afterRunMB: number;
   afterGcMB: number;
@@ -256,6 +259,8 @@ async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows
         maxUsedMB: Math.max(series.maxUsedMB, afterRun.usedMB),
         totalAtMaxMB: series.totalAtMaxMB,
         maxTotalMB: series.maxTotalMB,
+        maxLiveMB: series.maxLiveMB,
+        liveSamples: series.liveSamples,
         afterRunMB: afterRun.usedMB,
         afterGcMB: afterGc.usedMB,
         samples: series.samples,
@@ -434,9 +439,11 @@ async function bigOrgStage(): Promise<BigOrgResult> {
       try {
         await prepareBigOrg(s.stack, s.conn.orgUrl);
         log(`big org: first sync of ${fmt(ROWS)} accounts at ${BIG_ORG_LATENCY_PER_1000_ROWS_MS} ms per 1,000 rows, ${permits} permit(s)…`);
-        const { mem, wallMs } = await syncWithMemory(s.stack, s.api, s.conn.companyJobId, ROWS);
+        const { mem, wallMs, cpu } = await syncWithMemory(s.stack, s.api, s.conn.companyJobId, ROWS);
         const stats = await bigOrgStats(s.conn.orgUrl);
-        log(`  ${fmt(mem.edgeMs / 1000, 1)} s; most concurrent requests ${stats.maxConcurrent} (page reads ${stats.maxConcurrentPages})`);
+        log(
+          `  ${fmt(mem.edgeMs / 1000, 1)} s; most concurrent requests ${stats.maxConcurrent} (page reads ${stats.maxConcurrentPages}); CPU s: workerd ${fmt(cpu.workerdS, 1)}, sandbox+bench ${fmt(cpu.sandboxS, 1)}`,
+        );
         let after: BigOrgRun["after"] = null;
         if (partitionNoteOf(mem.run)) {
           log("  the run after it (change tracking, one stream), then one with nothing changed…");
@@ -454,7 +461,9 @@ async function bigOrgStage(): Promise<BigOrgResult> {
           exact: isExact(mem.run, ROWS),
           partitionNote: partitionNoteOf(mem.run),
           heapMaxMB: mem.heap?.maxUsedMB ?? null,
+          heapLiveMB: mem.heap?.maxLiveMB ?? null,
           workerdHwmMB: mem.workerdHwmMB,
+          cpu: { workerdS: cpu.workerdS, sandboxS: cpu.sandboxS },
           after,
         });
       } finally {
@@ -489,14 +498,21 @@ const MEMORY_ROW_PREFIXES = ["| Memory: isolate JS heap", "| Memory: workerd pea
 /** The memory rows of the results table: the isolate's heap (the goal) and workerd's RSS (reported beside it). */
 function memoryRows(small: MemPhase | undefined, large: MemPhase | undefined): Array<[string, string, string, string]> {
   const label = `${fmt(small?.rows ?? SMALL)} vs ${fmt(large?.rows ?? ROWS)} rows`;
+  const liveGrowth = small?.heap && large?.heap ? large.heap.maxLiveMB / small.heap.maxLiveMB - 1 : NaN;
   const heapGrowth = small?.heap && large?.heap ? large.heap.maxUsedMB / small.heap.maxUsedMB - 1 : NaN;
   const rssGrowth = small && large ? large.workerdHwmMB / small.workerdHwmMB - 1 : NaN;
   return [
     [
-      `Memory: isolate JS heap, max used during the sync, ${label}`,
+      `Memory: isolate JS heap, live set at its peak (after a forced GC, every 5 s), ${label}`,
+      small?.heap && large?.heap ? `${mb(small.heap.maxLiveMB)} vs ${mb(large.heap.maxLiveMB)}` : "n/a",
+      `**${signedPct(liveGrowth)}**`,
+      `< 20% — ${Number.isFinite(liveGrowth) ? ok(liveGrowth < 0.2) : "not measured"}`,
+    ],
+    [
+      `Memory: isolate JS heap, max used sampled (garbage included), ${label}`,
       small?.heap && large?.heap ? `${mb(small.heap.maxUsedMB)} vs ${mb(large.heap.maxUsedMB)}` : "n/a",
-      `**${signedPct(heapGrowth)}**`,
-      `< 20% — ${Number.isFinite(heapGrowth) ? ok(heapGrowth < 0.2) : "not measured"}`,
+      signedPct(heapGrowth),
+      "report (when V8 collects)",
     ],
     [
       `Memory: workerd peak RSS (isolate + local D1), ${label}`,
@@ -510,11 +526,11 @@ function memoryRows(small: MemPhase | undefined, large: MemPhase | undefined): A
 function memorySection(small: MemPhase | undefined, large: MemPhase | undefined): string {
   const phases = [small, large].filter((x): x is MemPhase => !!x);
   const table = [
-    "| rows | sync s | JS heap used before the run | JS heap used, max during the run | heap committed at that max | samples (longest gap) | used after the run → after a forced GC | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | proxy workerd VmHWM |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| rows | sync s | JS heap used before the run | live set at its peak (after forced GCs) | JS heap used, max during the run | heap committed at that max | samples (longest gap) | used after the run → after a forced GC | workerd VmHWM (peak RSS) | max VmRSS sampled | RSS before the run | proxy workerd VmHWM |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...phases.map(
       (x) =>
-        `| ${fmt(x.rows)} | ${fmt(x.edgeMs / 1000, 2)} | ${mb(x.heap?.beforeMB)} | **${mb(x.heap?.maxUsedMB)}** | ${mb(x.heap?.totalAtMaxMB)} | ${x.heap ? `${x.heap.samples} (${fmt(x.heap.maxGapMs / 1000, 1)} s)` : "n/a"} | ${x.heap ? `${mb(x.heap.afterRunMB)} → ${mb(x.heap.afterGcMB)}` : "n/a"} | **${mb(x.workerdHwmMB)}** | ${mb(x.workerdMaxRssMB)} | ${mb(x.baselineRssMB)} | ${mb(x.proxyHwmMB ?? undefined)} |`,
+        `| ${fmt(x.rows)} | ${fmt(x.edgeMs / 1000, 2)} | ${mb(x.heap?.beforeMB)} | **${mb(x.heap?.maxLiveMB)}** (${x.heap?.liveSamples ?? 0}) | ${mb(x.heap?.maxUsedMB)} | ${mb(x.heap?.totalAtMaxMB)} | ${x.heap ? `${x.heap.samples} (${fmt(x.heap.maxGapMs / 1000, 1)} s)` : "n/a"} | ${x.heap ? `${mb(x.heap.afterRunMB)} → ${mb(x.heap.afterGcMB)}` : "n/a"} | **${mb(x.workerdHwmMB)}** | ${mb(x.workerdMaxRssMB)} | ${mb(x.baselineRssMB)} | ${mb(x.proxyHwmMB ?? undefined)} |`,
     ),
   ];
   const g = (f: (m: MemPhase) => number | undefined) => {
@@ -522,7 +538,7 @@ function memorySection(small: MemPhase | undefined, large: MemPhase | undefined)
     const b = large && f(large);
     return a !== undefined && b !== undefined ? signedPct(b / a - 1) : "n/a";
   };
-  const growth = `Growth ${fmt(small?.rows ?? SMALL)} → ${fmt(large?.rows ?? ROWS)} rows: JS heap max used ${g((m) => m.heap?.maxUsedMB)}, retained after GC ${g((m) => m.heap?.afterGcMB)}; workerd peak RSS ${g((m) => m.workerdHwmMB)}.`;
+  const growth = `Growth ${fmt(small?.rows ?? SMALL)} → ${fmt(large?.rows ?? ROWS)} rows: JS heap live set at its peak ${g((m) => m.heap?.maxLiveMB)}, max used ${g((m) => m.heap?.maxUsedMB)}, retained after the run's GC ${g((m) => m.heap?.afterGcMB)}; workerd peak RSS ${g((m) => m.workerdHwmMB)}.`;
   const target = large?.heap?.target ?? small?.heap?.target;
   const reads = phases.map((x) => `${fmt(x.rows)} rows: ${x.run.notes?.find((n) => n.startsWith("partitioned")) ?? "one stream with fetch-ahead"}`).join("; ");
   const polls = phases.filter((x) => x.droppedPolls).map((x) => `${x.droppedPolls} at ${fmt(x.rows)} rows`);
@@ -543,7 +559,8 @@ what the 128 MB Workers limit applies to), asked every 0.5 s during the run thro
 target ${target ? `\`${target}\`` : "of the user Worker"}. That one isolate runs the edge's fetch handler and the JobRunner Durable Object that executes
 the sync's pages (workerd gives a Worker and its Durable Objects one isolate). The isolate answers between its tasks,
 so a busy isolate answers late (the "longest gap" column); "max" is the highest sample, and a peak between two samples
-can be missed. After the run the bench forces a full GC (\`HeapProfiler.collectGarbage\`): what stays
+can be missed. Every 5 s the sampler first forces a full GC (\`HeapProfiler.collectGarbage\`), so that sample reads the
+**live set** — what the run holds, whenever V8 would have collected — and the goal is held against its peak. After the run the bench forces a full GC (\`HeapProfiler.collectGarbage\`): what stays
 used is what the isolate retains; the difference is garbage V8 had not collected yet. **RSS** is the kernel's figure
 for workerd's user-worker process (VmHWM: peak resident set since the process started), which also holds miniflare's
 local D1/KV/DO simulators (SQLite) with every synced row — an upper bound on the isolate, not the isolate.

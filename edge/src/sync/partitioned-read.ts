@@ -33,6 +33,8 @@ import { reportSignals, takePermit, type OrgPermitsStub } from "./stream-permits
 import { attachViaFields } from "./via-fields";
 import { commitGuarded, preparePage } from "./writer";
 
+/** How often an extra stream renews its permit: often enough to stop within seconds when the limit shrinks. */
+const RENEW_EVERY_MS = 5_000;
 /** No page is fetched ahead this close to the slice's deadline (it would likely be dropped with the slice). */
 const AHEAD_MARGIN_MS = 5_000;
 /** Error rows of one partition page get seq guard page × this + i: unique across concurrent partitions. */
@@ -63,7 +65,9 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
   }
   const state = { started: 0, committed: 0, errorRows: run.error_rows, stopped: false, errors: [] as unknown[] };
   try {
-    await Promise.all(holders.map((holder, stream) => readPartitions(ctx, run, plan, limits, { holder, stream, queue, state, slot: { ahead: null } })));
+    await Promise.all(
+      holders.map((holder, stream) => readPartitions(ctx, run, plan, limits, { holder, stream, queue, state, slot: { ahead: null }, renewedAt: Date.now() })),
+    );
   } finally {
     await Promise.all(holders.slice(1).map((h) => limits.permits.release(h).catch(() => {})));
   }
@@ -76,6 +80,8 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
 
 interface Stream {
   holder: string;
+  /** When this stream last renewed its permit (and so learnt the current limit). */
+  renewedAt: number;
   /** This stream's page fetched ahead. */
   slot: AheadSlot;
   stream: number;
@@ -96,9 +102,10 @@ async function readPartitions(ctx: RunContext, run: RunRow, plan: ReadPlan, limi
       first = false;
       s.state.started++;
       try {
-        if (s.stream > 0) {
+        if (s.stream > 0 && Date.now() - s.renewedAt >= RENEW_EVERY_MS) {
           // Renewing tells this stream the current limit: streams above it (AIMD shrank it) stop, the first never.
           const grant = await takePermit(limits.permits, s.holder);
+          s.renewedAt = Date.now();
           if (!grant.granted || s.stream >= Math.floor(grant.limit)) {
             s.queue.unshift(part);
             return;

@@ -4,7 +4,7 @@
  * Dataverse signalled — 429s, the lowest headroom — is reported so the permits shrink before Dataverse throttles harder.
  */
 import { headroomFraction } from "../dataverse/client";
-import { orgPermits, type PermitGrant, type PermitRefusal } from "./org-permits";
+import { LOW_HEADROOM, orgPermits, type PermitGrant, type PermitRefusal } from "./org-permits";
 import { LEASE_MS, type RunContext } from "./run-context";
 
 export type OrgPermitsStub = ReturnType<typeof orgPermits>;
@@ -30,10 +30,14 @@ export async function takePermit(permits: OrgPermitsStub, holder: string): Promi
   }
 }
 
-/** Tells the permits what the run's requests saw since the last report; nothing when there is nothing to tell. */
+/**
+ * Tells the permits what the run's requests saw since the last report — only pressure (a 429, or headroom under
+ * LOW_HEADROOM), the only thing that changes them: a call per page otherwise would be a Durable Object call for nothing.
+ */
 export async function reportSignals(ctx: RunContext, permits: OrgPermitsStub): Promise<void> {
   const { throttled, lowest } = ctx.signals;
-  if (!throttled && !lowest) return;
   ctx.signals = { throttled: false, lowest: null };
-  await permits.report({ throttled, headroomFraction: lowest ? headroomFraction(lowest) : null });
+  const fraction = lowest ? headroomFraction(lowest) : null;
+  if (!throttled && (fraction === null || fraction >= LOW_HEADROOM)) return;
+  await permits.report({ throttled, headroomFraction: fraction });
 }

@@ -4,7 +4,7 @@
  * file uses. The threshold is lowered to one row (`partitionMinRows`) so its 200 projects are split; small pages
  * (10 rows) give each of the 8 partitions several pages.
  */
-import { env, SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createRun, getRunRow } from "../../src/stores/runs";
 import { runSlice } from "../../src/sync/engine";
@@ -106,7 +106,7 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
     expect(stats.maxConcurrentByPath.cr123_projects).toBeGreaterThan(2);
     expect(stats.maxConcurrentByPath.cr123_projects).toBeLessThanOrEqual(2 * 4);
     expect(await partitionRows(run.id)).toEqual([]); // checkpoints go with the run
-    expect((await permits().status()).held).toBe(0); // every permit given back
+    expect(await permits().status()).toMatchObject({ held: 0, limit: 4 }); // every permit given back; ample headroom shrinks nothing
     // The job continues from just before the newest change Dataverse had when the load began (a keyset position).
     expect(await syncState(fx)).toMatchObject({ strategy: "keyset", delta_link: null, keyset_version: 0, keyset_modifiedon: expect.stringMatching(/Z$/) });
   });
@@ -168,6 +168,21 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
     expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
   });
 
+  it("a 429 from the org during the load halves its permits (AIMD), and the load still ends exact", async () => {
+    const fx = await projects();
+    // The third page read answers 429 (Retry-After 1 s): the stream reports it, the org's limit halves.
+    await control(org(O), "POST", "faults", { kind: "429", nth: 3, retryAfter: 1, path: "cr123_projects" });
+    try {
+      const run = await runToEnd(fx, OPTS);
+      expect(run).toMatchObject({ status: "succeeded", read_count: (await sandboxProjects(O)).length });
+      expect((await permits().status()).limit).toBe(2);
+      expect(await liveTarget(fx)).toEqual(await sandboxProjects(O));
+    } finally {
+      await control(org(O), "DELETE", "faults");
+      await runInDurableObject(permits(), async (_o, state) => state.storage.kv.delete("permits")); // back to 4 for the next tests
+    }
+  });
+
   it("reads with only the permits free: none free → the run waits; one free → one stream", async () => {
     const fx = await projects();
     const p = permits();
@@ -180,7 +195,7 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
       expect(waited.kind).toBe("wait");
       expect((await getRunRow(env, fx.tenant, created.id))!.phase).toBe("init"); // nothing was read
       await p.release(others[0]!);
-      await control(org(O), "PUT", "settings", { pageLatencyMs: 100 });
+      await control(org(O), "PUT", "settings", { pageLatencyMs: 30 });
       expect((await runSlice(env, ref, { ...OPTS, maxPages: 1 })).kind).toBe("continue"); // init (one stream)
       await control(org(O), "DELETE", "stats");
       expect((await runSlice(env, ref, { ...OPTS, budgetMs: 60_000 })).kind).toBe("done");
