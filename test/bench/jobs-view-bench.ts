@@ -244,7 +244,15 @@ export async function benchJobsView(
   executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
 ): Promise<JobsViewResult> {
   const dir = mkdtempSync(join(tmpdir(), "dc-bench-jobs-view-"));
-  const stack = await startStack({ persistTo: join(dir, "state"), rows: 100, build: "if-missing", allowTenantOverride: true, log: (l) => log(l) });
+  const stack = await startStack({
+    persistTo: join(dir, "state"),
+    rows: 100,
+    build: "if-missing",
+    allowTenantOverride: true,
+    log: (l) => log(l),
+    // 1,000 jobs for one tenant: over a deployment's default quota (200, docs/api.md "Quotas"), raised for this stage.
+    edgeVars: { QUOTA_JOBS_PER_TENANT: String(Math.max(...sizes) + 10) },
+  });
   try {
     const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     try {

@@ -54,13 +54,15 @@ const ANALYSIS_MARKER = "<!-- analysis: hand-written below this line, kept by np
 if (!process.env.BENCH_IN_SNAPSHOT) {
   const snap = mkdtempSync(join(tmpdir(), "dc-bench-snap-"));
   const skip = new Set(["node_modules", ".git", "dist", ".wrangler", "test-results", "playwright-report", ".sandbox-certs"]);
+  // dist/ is built in the snapshot, but its committed files stay: _headers gives the widget's files their CORS headers
+  // (a host page loads the widget from the edge's origin) — without it the jobs view's page showed no widget.
+  const committedInDist = new Set(["dist", "dist/_headers", "dist/.assetsignore"]);
   cpSync(REPO_ROOT, snap, {
     recursive: true,
-    filter: (src) =>
-      !src
-        .slice(REPO_ROOT.length + 1)
-        .split("/")
-        .some((seg) => skip.has(seg)),
+    filter: (src) => {
+      const rel = src.slice(REPO_ROOT.length + 1);
+      return committedInDist.has(rel) || !rel.split("/").some((seg) => skip.has(seg));
+    },
   });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(snap, "node_modules"));
   console.log(`[bench] measuring a snapshot of the working tree in ${snap}`);
@@ -209,7 +211,7 @@ interface HeapPhase {
   maxUsedMB: number;
   totalAtMaxMB: number;
   maxTotalMB: number;
-  /** Highest used heap right after a forced full GC (one every 5 s during the run): the live set, the goal's figure. */
+  /** Highest used heap right after a forced full GC (one a second during the run): the live set, the goal's figure. */
   maxLiveMB: number;
   liveSamples: number;
   /** Used heap right after the run, before and after a forced full GC (HeapProfiler.collectGarbage). */
@@ -503,16 +505,16 @@ function memoryRows(small: MemPhase | undefined, large: MemPhase | undefined): A
   const rssGrowth = small && large ? large.workerdHwmMB / small.workerdHwmMB - 1 : NaN;
   return [
     [
-      `Memory: isolate JS heap, live set at its peak (after a forced GC, every 5 s), ${label}`,
-      small?.heap && large?.heap ? `${mb(small.heap.maxLiveMB)} vs ${mb(large.heap.maxLiveMB)}` : "n/a",
-      `**${signedPct(liveGrowth)}**`,
-      `< 20% — ${Number.isFinite(liveGrowth) ? ok(liveGrowth < 0.2) : "not measured"}`,
+      `Memory: isolate JS heap, max used during the sync (a forced full GC every second), ${label}`,
+      small?.heap && large?.heap ? `${mb(small.heap.maxUsedMB)} vs ${mb(large.heap.maxUsedMB)}` : "n/a",
+      `**${signedPct(heapGrowth)}**`,
+      `< 20% — ${Number.isFinite(heapGrowth) ? ok(heapGrowth < 0.2) : "not measured"}`,
     ],
     [
-      `Memory: isolate JS heap, max used sampled (garbage included), ${label}`,
-      small?.heap && large?.heap ? `${mb(small.heap.maxUsedMB)} vs ${mb(large.heap.maxUsedMB)}` : "n/a",
-      signedPct(heapGrowth),
-      "report (when V8 collects)",
+      `Memory: isolate JS heap, live set right after those GCs, highest, ${label}`,
+      small?.heap && large?.heap ? `${mb(small.heap.maxLiveMB)} vs ${mb(large.heap.maxLiveMB)}` : "n/a",
+      signedPct(liveGrowth),
+      "report (a short run may end before a GC lands mid-page)",
     ],
     [
       `Memory: workerd peak RSS (isolate + local D1), ${label}`,
@@ -559,7 +561,7 @@ what the 128 MB Workers limit applies to), asked every 0.5 s during the run thro
 target ${target ? `\`${target}\`` : "of the user Worker"}. That one isolate runs the edge's fetch handler and the JobRunner Durable Object that executes
 the sync's pages (workerd gives a Worker and its Durable Objects one isolate). The isolate answers between its tasks,
 so a busy isolate answers late (the "longest gap" column); "max" is the highest sample, and a peak between two samples
-can be missed. Every 5 s the sampler first forces a full GC (\`HeapProfiler.collectGarbage\`), so that sample reads the
+can be missed. Every second the sampler first forces a full GC (\`HeapProfiler.collectGarbage\`), so that sample reads the
 **live set** — what the run holds, whenever V8 would have collected — and the goal is held against its peak. After the run the bench forces a full GC (\`HeapProfiler.collectGarbage\`): what stays
 used is what the isolate retains; the difference is garbage V8 had not collected yet. **RSS** is the kernel's figure
 for workerd's user-worker process (VmHWM: peak resident set since the process started), which also holds miniflare's
@@ -686,7 +688,7 @@ if (ONLY === "sync") {
   const rawRate = rate(r.rows, Math.min(...rawRuns.map((s) => s.ms)));
   const fullRate = r.full ? rate(r.rows, r.full.edgeMs) : NaN;
   console.log(`\n${syncStageTable(r)}\n`);
-  console.log(`full sync ${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s = ${pct(fullRate / rawRate)} of raw (goal ≥ 70%)`);
+  console.log(`full sync ${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s = ${pct(fullRate / rawRate)} of raw (goal ≥ 85%)`);
   if (r.incremental && r.full) {
     console.log(
       `incremental (${r.incremental.run.strategy}, ${fmt(r.incremental.changed)} changed): ${fmt(r.incremental.edgeMs)} ms vs full ${fmt(r.full.edgeMs)} ms = ${pct(r.incremental.edgeMs / r.full.edgeMs)} of full (goal ≤ 5%)`,
@@ -767,7 +769,7 @@ function writeReport(): void {
   const w = r.widget && "totalGzip" in r.widget ? r.widget : null;
   const p = r.picker && "pure" in r.picker ? r.picker : null;
   const rows: Array<[string, string, string, string]> = [];
-  rows.push(["Full sync throughput", `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`, `**${pct(ratio)}** of raw`, `≥ 70% — ${ok(ratio >= 0.7)}`]);
+  rows.push(["Full sync throughput", `${fmt(fullRate)} rec/s vs raw pipe ${fmt(rawRate)} rec/s`, `**${pct(ratio)}** of raw`, `≥ 85% — ${ok(ratio >= 0.85)}`]);
   rows.push([
     "Incremental sync (1% changed)",
     r.incremental && r.full ? `${fmt(r.incremental.edgeMs)} ms vs full ${fmt(r.full.edgeMs)} ms` : "n/a",

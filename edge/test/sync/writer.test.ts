@@ -55,6 +55,14 @@ const REGION: TargetObject = {
   fields: [fld("Code", "string"), fld("Name", "string"), fld("Key", "string", { unique: true })],
 };
 
+/** A self lookup: a Thing's parent Thing by its Dynamics id. */
+const PARENT: Lookup = {
+  target: "ParentId",
+  object: "Thing",
+  match: [{ source: "_cr_parentid_value", field: "DynamicsId" }],
+  onMissing: "null",
+  onEmpty: "null",
+};
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 const row = (n: number, extra: Record<string, unknown> = {}) => ({
   cr_thingid: guid(n),
@@ -254,13 +262,6 @@ describe("page writer (set-based)", () => {
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-eu', 'x', 'x', 'EU', 'Europe', 'k1')`),
       env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, f_Code, f_Name, f_Key) VALUES ('r-us', 'x', 'x', 'US', 'America', 'k2')`),
     ]);
-    const parent: Lookup = {
-      target: "ParentId",
-      object: "Thing",
-      match: [{ source: "_cr_parentid_value", field: "DynamicsId" }],
-      onMissing: "null",
-      onEmpty: "null",
-    };
     const region = (onMissing: Lookup["onMissing"]): Lookup => ({
       target: "RegionId",
       object: "Region",
@@ -271,8 +272,8 @@ describe("page writer (set-based)", () => {
       onMissing,
       onEmpty: "null",
     });
-    await s.write(jobOf({ lookups: [parent] }), [row(1)]);
-    const p = await s.write(jobOf({ lookups: [parent, region("null")] }), [
+    await s.write(jobOf({ lookups: [PARENT] }), [row(1)]);
+    const p = await s.write(jobOf({ lookups: [PARENT, region("null")] }), [
       row(2, { _cr_parentid_value: guid(1).toUpperCase(), cr_code: "EU", cr_region: "Europe" }),
       row(3, { _cr_parentid_value: guid(4), cr_code: "US", cr_region: "America" }),
       row(4, { _cr_parentid_value: guid(99), cr_code: "US", cr_region: "Europe" }),
@@ -305,13 +306,6 @@ describe("page writer (set-based)", () => {
     await env.DATA.prepare(`INSERT INTO ${rt} (_id, _created_at, _updated_at, _org, f_Code, f_Name, f_Key) VALUES ('r-eu', 'x', 'x', ?, 'EU', 'Europe', 'k1')`)
       .bind(ORG)
       .run();
-    const parent: Lookup = {
-      target: "ParentId",
-      object: "Thing",
-      match: [{ source: "_cr_parentid_value", field: "DynamicsId" }],
-      onMissing: "null",
-      onEmpty: "null",
-    };
     const region: Lookup = {
       target: "RegionId",
       object: "Region",
@@ -322,7 +316,7 @@ describe("page writer (set-based)", () => {
       onMissing: "skip",
       onEmpty: "null",
     };
-    const job = jobOf({ lookups: [parent, region] });
+    const job = jobOf({ lookups: [PARENT, region] });
     await s.write(job, [row(1), row(2)]);
     const counting = countingEnv();
     const scoped = await withTenantShard(counting.env, s.tenant); // the runner resolves the tenant's shard once per slice

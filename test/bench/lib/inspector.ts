@@ -170,7 +170,7 @@ export interface HeapSeries {
   series: Array<[number, number, number]>;
   /**
    * The live set: the highest used heap right after a forced full GC, taken every `liveEveryMs` (a major GC on a heap
-   * this size costs tens of ms, ~1% of the run at 5 s). Unlike maxUsedMB it does not depend on when V8 collects.
+   * this size costs a few tens of ms: a few % of the run at one a second). Unlike maxUsedMB it does not depend on when V8 collects.
    */
   maxLiveMB: number;
   liveSamples: number;
@@ -181,7 +181,7 @@ export interface HeapSeries {
  * follows a forced full GC, so it reads the live set rather than live + not yet collected garbage (this costs a GC per
  * sample: evidence, not the headline figure).
  */
-export function sampleHeap(session: InspectorSession, everyMs = 500, live = false, liveEveryMs = 5_000): { stop(): Promise<HeapSeries> } {
+export function sampleHeap(session: InspectorSession, everyMs = 500, live = false, liveEveryMs = 1_000): { stop(): Promise<HeapSeries> } {
   const t0 = performance.now();
   const series: Array<[number, number, number]> = [];
   const liveSeries: number[] = [];
