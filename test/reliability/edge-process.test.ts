@@ -15,7 +15,9 @@
  * 6. secrets — after that journey: no secret, client secret, host JWT or Dynamics token in the persisted state files
  *    (KV, D1, Durable Objects) nor in the edge's console output.
  *
- * Sizes: REL_ROWS (default 50000) and REL_PAGE_SIZE (default 1000 → 50 pages) for quick local iterations.
+ * Sizes: REL_ROWS (default 50000) and REL_PAGE_SIZE (default 1000 → 50 pages) for quick local iterations. At 50,000
+ * rows the first load is partitioned (8 createdon ranges, 4 streams of 250-row pages: ~205 page steps), so faults and
+ * kills land on concurrent partitions; below PARTITION_MIN_ROWS the suite exercises the single-stream read instead.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -50,7 +52,10 @@ function expectCleanFullRun(run: RunView) {
   expect(run.error).toBeNull();
   expect(run.status).toBe("succeeded");
   expect(run.counts).toEqual({ read: ROWS, inserted: ROWS, updated: 0, deleted: 0, skipped: 0, failed: 0 });
-  expect(run.progress?.pages).toBe(PAGES);
+  // 50,000 rows reach PARTITION_MIN_ROWS: the first load is partitioned (docs/scaling.md), so chaos and kills land on
+  // concurrent partitions; their pages share the page size among the streams, so there are more of them than PAGES.
+  expect(run.notes ?? []).toContainEqual(expect.stringMatching(/^partitioned first load: /));
+  expect(run.progress?.pages).toBeGreaterThanOrEqual(PAGES);
 }
 
 function expectSameTable(d: TableDigest) {

@@ -60,7 +60,11 @@ export async function partitionedSlice(ctx: RunContext, run: RunRow, plan: ReadP
   for (let s = 1; s < Math.min(queue.length, maxStreams(ctx.env)); s++) {
     const holder = `${run.id}#${s}`;
     const grant = await takePermit(limits.permits, holder);
-    if (!grant.granted || s >= grant.limit) break;
+    if (!grant.granted) break;
+    if (s >= grant.limit) {
+      await limits.permits.release(holder).catch(() => {}); // granted beyond the limit it reports (out of reach): not used
+      break;
+    }
     holders.push(holder);
   }
   const state = { started: 0, committed: 0, errorRows: run.error_rows, stopped: false, errors: [] as unknown[] };
