@@ -15,8 +15,8 @@
  * 6. secrets — after that journey: no secret, client secret, host JWT or Dynamics token in the persisted state files
  *    (KV, D1, Durable Objects) nor in the edge's console output.
  *
- * Sizes: REL_ROWS (default 50000) and REL_PAGE_SIZE (default 1000 → 50 pages) for quick local iterations. At 50,000
- * rows the first load is partitioned (8 createdon ranges, 4 streams of 250-row pages: ~205 page steps), so faults and
+ * Sizes: REL_ROWS (default 50000) and REL_PAGE_SIZE (default 2000 → 25 pages) for quick local iterations. At 50,000
+ * rows the first load is partitioned (8 createdon ranges, 4 streams of 500-row pages: ~105 page steps), so faults and
  * kills land on concurrent partitions; below PARTITION_MIN_ROWS the suite exercises the single-stream read instead.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -31,7 +31,7 @@ import { startCanary, startRedirector, type TestServer } from "./servers";
 import { digestTable, setUpTenant, startRun, waitForRun, type RunView, type SyncTenant, type TableDigest } from "./sync-fixture";
 
 const ROWS = Number(process.env.REL_ROWS ?? 50_000);
-const PAGE_SIZE = Number(process.env.REL_PAGE_SIZE ?? 1000);
+const PAGE_SIZE = Number(process.env.REL_PAGE_SIZE ?? 2000);
 const PAGES = Math.ceil(ROWS / PAGE_SIZE);
 const RUN_TIMEOUT = 240_000; // a quiet 2-core machine needs ~50 s for the slowest (chaos) run; headroom for a busy one
 
@@ -174,8 +174,9 @@ describe.sequential("sync through a real edge process", () => {
       expect(fired["503"]).toBeGreaterThanOrEqual(1);
       expect(fired["drop"]).toBeGreaterThanOrEqual(1);
       expect(fired["slow"]).toBeGreaterThanOrEqual(1);
-      // …Retry-After was honoured (one runner, sequential requests: each 429 costs at least its 1 s)…
-      expect(runMs).toBeGreaterThanOrEqual(fired["429"]! * 1000);
+      // …Retry-After was honoured: each 429 costs its stream at least its 1 s, and the partitioned load has at most 4
+      // streams (ORG_STREAM_PERMITS' default), whose waits may overlap…
+      expect(runMs).toBeGreaterThanOrEqual((fired["429"]! * 1000) / 4);
       // …and the single 401 was absorbed by the token refresh, not turned into needs_attention.
       expect(conn.status).toBe("authorized");
     },

@@ -91,7 +91,7 @@ describe.skipIf(!sandbox)("partitioned first loads against the sandbox", () => {
 
   it("reads createdon ranges side by side: every row exactly once, the same records as one stream, within the org's permits", async () => {
     const fx = await projects();
-    await control(org(O), "PUT", "settings", { pageLatencyMs: 100 }); // requests overlap only if they are parallel
+    await control(org(O), "PUT", "settings", { pageLatencyMs: 40 }); // requests overlap only if they are parallel
     await control(org(O), "DELETE", "stats");
     const run = await runToEnd(fx, OPTS);
     const stats = await control(org(O), "GET", "stats");
