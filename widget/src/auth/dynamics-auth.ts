@@ -224,9 +224,10 @@ function toAuthError(e: unknown): DynamicsAuthError {
 
 /** Runs `call`, handing `opened` every window it opens synchronously through window.open (none where there is no window). */
 /**
- * Closes a window this page opened, and again a few times over 3 s: Chromium drops a close() that arrives while the
+ * Closes a window this page opened, and again a few times over 10 s: Chromium drops a close() that arrives while the
  * window is committing a cross-origin navigation (msal's about:blank becoming the sign-in page), yet reports the window
- * `closed` at once, so its flag can't tell whether to try again. A close() of a closed window does nothing.
+ * `closed` at once, so its flag can't tell whether to try again; on a slow machine that navigation took over 3 s once
+ * in ~25 clean runs. A close() of a closed window does nothing.
  */
 function closeWindow(w: Window): void {
   const close = () => {
@@ -237,7 +238,7 @@ function closeWindow(w: Window): void {
     }
   };
   close();
-  for (const delay of [300, 1000, 3000]) setTimeout(close, delay);
+  for (const delay of [300, 1000, 3000, 6000, 10000]) setTimeout(close, delay);
 }
 
 function withOpenedWindow<T>(call: () => T, opened: (w: Window) => void): T {
