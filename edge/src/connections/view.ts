@@ -5,15 +5,12 @@
  */
 import type { Connection, Readiness, ReadinessCheck, ReadinessHeadroom } from "#contract/connection";
 import type { Job } from "#contract/job";
-import { SERVICE_PROTECTION } from "../dataverse/client";
+import { headroomFraction, LOW_HEADROOM, SERVICE_PROTECTION } from "../dataverse/client";
 import type { Env } from "../env";
 import { emailReadinessCheck } from "../mail/sender";
 import { toWire, type StoredConnection } from "../stores/connections";
 import { listJobs } from "../stores/jobs";
 import { latestFinishedRuns, type FinishedRunSummary } from "../stores/runs";
-
-/** Below this share of a limit left, the readiness report warns. */
-const LOW_HEADROOM = 0.1;
 
 export async function presentConnections(env: Env, tenant: string, conns: StoredConnection[]): Promise<Connection[]> {
   if (!conns.length) return [];
@@ -68,9 +65,7 @@ function present(conn: StoredConnection, jobs: Job[], lastRuns: Map<string, Fini
 
 /** Adds the headroom figure and its `service_protection` line (informational: never required, never blocks `ready`). */
 function withHeadroom(readiness: Readiness, h: ReadinessHeadroom, jobName: string): Readiness {
-  const low =
-    h.requestsRemaining < SERVICE_PROTECTION.requests * LOW_HEADROOM ||
-    (h.timeRemainingMs !== undefined && h.timeRemainingMs < SERVICE_PROTECTION.executionTimeMs * LOW_HEADROOM);
+  const low = headroomFraction(h) < LOW_HEADROOM;
   const time =
     h.timeRemainingMs !== undefined
       ? ` and ${Math.round(h.timeRemainingMs / 1000).toLocaleString("en-US")} s of ${SERVICE_PROTECTION.executionTimeMs / 1000} s execution time`

@@ -49,6 +49,9 @@ export function readHeadroom(headers: Headers): RunHeadroom | null {
 /** Dataverse's service-protection limits per user over a sliding window (docs/scaling.md). */
 export const SERVICE_PROTECTION = { requests: 6_000, executionTimeMs: 1_200_000, windowSeconds: 300 } as const;
 
+/** Below this share of a budget left, headroom is low: the readiness report warns and the org's stream permits shrink. */
+export const LOW_HEADROOM = 0.1;
+
 /** The smaller share left of the two budgets a reading shows, 0..1. */
 export function headroomFraction(h: RunHeadroom): number {
   const requests = h.requestsRemaining / SERVICE_PROTECTION.requests;
