@@ -12,6 +12,7 @@ import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
 import type { Answer, FoundRecord, PageReads } from "../stores/record-ids";
 import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
+import { v7 as timeOrderedId } from "uuid";
 import { mapRecord, sourceIdOf } from "./mapper";
 
 export interface PageInput {
@@ -95,7 +96,8 @@ export function identifyExisting(job: Job, records: PageRecord[], existing: Map<
     const hit = found?.id ?? (key === null ? undefined : insertedHere.get(key));
     p.exists = hit !== undefined;
     p.legacy = found?.legacy ?? false;
-    p.id = hit ?? crypto.randomUUID();
+    // A new record's _id is time-ordered (UUIDv7): the primary key's B-tree grows at its end instead of at random places.
+    p.id = hit ?? timeOrderedId();
     if (key !== null && !p.exists && job.mode !== "update") insertedHere.set(key, p.id);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveDataverseUrl } from "../../src/dataverse/client";
+import { ODataPage, resolveDataverseUrl } from "../../src/dataverse/client";
 
 const org = "https://contoso.crm4.dynamics.com";
 
@@ -19,5 +19,18 @@ describe("Dataverse client URL rules", () => {
 
   it("refuses a path that climbs out of the API base", () => {
     expect(() => resolveDataverseUrl(org, "../../../_sandbox/reset")).toThrow(/outside/);
+  });
+});
+
+describe("ODataPage", () => {
+  it("takes each row as it came (no copy) and refuses a row that is not a JSON object", () => {
+    const row = { accountid: "a", "name@OData.Community.Display.V1.FormattedValue": "A" };
+    const page = ODataPage.parse({ value: [row], "@odata.nextLink": "x" });
+    expect(page.value[0]).toBe(row);
+    for (const bad of [null, "row", 7, ["a"]]) {
+      const r = ODataPage.safeParse({ value: [row, bad] });
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(["value", 1]);
+    }
   });
 });
