@@ -51,13 +51,15 @@ export async function delegatedToken(stack: Stack, orgUrl: string): Promise<stri
   return ((await r.json()) as { access_token: string }).access_token;
 }
 
-/** Creates and authorizes a connection to the contoso org; returns it and the company (accounts) job. */
+/** Creates and authorizes a connection to an org (default contoso); returns it and the company (accounts) job. */
 export async function setUpConnection(
   stack: Stack,
   api: EdgeClient,
+  orgKey = "contoso",
 ): Promise<{ connectionId: string; orgUrl: string; tenantId: string; companyJobId: string }> {
-  const org = stack.sandbox.orgs.find((o) => o.key === "contoso") ?? stack.sandbox.orgs[0]!;
-  const conn = await api.req<{ id: string }>("POST", "/connections", { name: "Bench contoso", orgUrl: org.url });
+  const org = stack.sandbox.orgs.find((o) => o.key === orgKey);
+  if (!org) throw new Error(`the sandbox has no org ${orgKey} (orgs: ${stack.sandbox.orgs.map((o) => o.key).join(", ")})`);
+  const conn = await api.req<{ id: string }>("POST", "/connections", { name: `Bench ${orgKey}`, orgUrl: org.url });
   const accessToken = await delegatedToken(stack, org.url);
   const authorized = await api.req<{ status: string }>("POST", `/connections/${conn.id}/authorize`, { accessToken });
   if (authorized.status !== "connected" && authorized.status !== "ready" && authorized.status !== "authorized") {
