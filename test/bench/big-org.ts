@@ -111,7 +111,7 @@ export function bigOrgSection(r: BigOrgResult): string {
     "the partitioned load is from one more four-permit load on its own fresh stack, with the inspector and the memory",
     "stage's sampler (a forced GC a second). The single stream's heap is the memory stage's.",
     "",
-    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap: live set at its peak / max used | workerd peak RSS | CPU s: workerd / sandbox+bench |",
+    "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll, polled every 1 s) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap: live set at its peak / max used | workerd peak RSS | CPU s: workerd / sandbox+bench |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
     line(r.one),
     line(r.dflt),
