@@ -245,11 +245,17 @@ interface MemPhase {
   edgeMs: number;
 }
 
-async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows: number): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
+async function syncWithMemory(
+  stack: Stack,
+  api: EdgeClient,
+  jobId: string,
+  rows: number,
+  heap = HEAP,
+): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
   const procs = edgeProcesses(stack.edgeUrl);
   const baselineRssMB = memOf(procs.workerdPid)?.rssMB ?? NaN;
-  const isolate = HEAP ? await findUserIsolate([procs.workerdPid]) : null;
-  if (HEAP && !isolate) throw new Error("the edge's workerd has no inspector listing the user Worker (was it started by withWorkerdInspector?)");
+  const isolate = heap ? await findUserIsolate([procs.workerdPid]) : null;
+  if (heap && !isolate) throw new Error("the edge's workerd has no inspector listing the user Worker (was it started by withWorkerdInspector?)");
   const session = isolate ? await InspectorSession.open(isolate.wsUrl) : null;
   try {
     const before = session ? await session.heapUsage() : null;
@@ -381,7 +387,7 @@ async function memoryOnFreshStack(rows: number, label: string): Promise<MemPhase
   log(`memory: full sync of ${fmt(rows)} rows on a fresh stack…`);
   let mem: MemPhase | undefined;
   await retrying(`memory phase (${label})`, async (attempt) => {
-    const s = await newStack(rows, join(tmp, `${label}-${attempt}`));
+    const s = await newStack(rows, join(tmp, `memory-${label}-${attempt}`));
     try {
       mem = (await syncWithMemory(s.stack, s.api, s.conn.companyJobId, rows)).mem;
       log(`  ${fmt(rows)} rows in ${fmt(mem.edgeMs / 1000, 2)} s`);
@@ -481,7 +487,7 @@ async function bigOrgStage(): Promise<BigOrgResult> {
       try {
         await prepareBigOrg(s.stack, s.conn.orgUrl);
         log(`big org: first sync of ${fmt(ROWS)} accounts at ${BIG_ORG_LATENCY_PER_1000_ROWS_MS} ms per 1,000 rows, ${permits} permit(s)…`);
-        const { mem, wallMs, cpu } = await syncWithMemory(s.stack, s.api, s.conn.companyJobId, ROWS);
+        const { mem, wallMs, cpu } = await syncWithMemory(s.stack, s.api, s.conn.companyJobId, ROWS, false);
         const stats = await bigOrgStats(s.conn.orgUrl);
         log(
           `  ${fmt(mem.edgeMs / 1000, 1)} s; most concurrent requests ${stats.maxConcurrent} (page reads ${stats.maxConcurrentPages}); CPU s: workerd ${fmt(cpu.workerdS, 1)}, sandbox+bench ${fmt(cpu.sandboxS, 1)}`,
@@ -788,7 +794,7 @@ try {
     results.stages = [];
     results.stageCpu = {};
     results.load = {};
-    const { stack, api, conn } = await syncStack(join(tmp, `large-${attempt}`));
+    const { stack, api, conn } = await syncStack(join(tmp, `sync-${attempt}`));
     try {
       await syncStages(stack, api, conn);
 
