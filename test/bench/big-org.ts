@@ -53,6 +53,11 @@ async function control(orgUrl: string, method: string, path: string, body?: unkn
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** Responses of the org take this long per 1,000 rows they return (the sandbox's `latencyPer1000RowsMs`). */
+export async function setPageTimes(orgUrl: string, latencyPer1000RowsMs: number): Promise<void> {
+  await control(orgUrl, "PUT", "settings", { latencyPer1000RowsMs, pageLatencyMs: 0 });
+}
+
 /** The org as the stage measures it: its scan warmed, Dataverse-like page times, stats from zero. */
 export async function prepareBigOrg(stack: Stack, orgUrl: string): Promise<void> {
   // The sandbox generates rows on the fly; a filtered scan keeps them (docs/sandbox.md "Memory and speed"), as
@@ -61,7 +66,7 @@ export async function prepareBigOrg(stack: Stack, orgUrl: string): Promise<void>
     headers: { Authorization: `Bearer ${await delegatedToken(stack, orgUrl)}` },
   });
   if (!warm.ok) throw new Error(`warming the sandbox's scan: ${warm.status} ${await warm.text()}`);
-  await control(orgUrl, "PUT", "settings", { latencyPer1000RowsMs: BIG_ORG_LATENCY_PER_1000_ROWS_MS, pageLatencyMs: 0 });
+  await setPageTimes(orgUrl, BIG_ORG_LATENCY_PER_1000_ROWS_MS);
   await control(orgUrl, "DELETE", "stats");
 }
 

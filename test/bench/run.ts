@@ -36,6 +36,7 @@ import {
   bigOrgBlock,
   bigOrgRow,
   bigOrgStats,
+  setPageTimes,
   isExact,
   partitionNoteOf,
   prepareBigOrg,
@@ -382,6 +383,14 @@ async function newStack(
   }
 }
 
+/**
+ * Pages of the memory stage's org take 100 ms per 1,000 rows (500 ms a 5,000-row page). The isolate answers the
+ * heap sampler between its tasks only; against the instant sandbox the 10,000-row run (2 pages, ~1.6 s) got no sample
+ * inside the run in some runs, so its "peak" was the heap before or after it. With page times, the isolate waits on
+ * every page while holding it, as it would against Dataverse, and the sampler sees each page at both row counts.
+ */
+const MEMORY_LATENCY_PER_1000_ROWS_MS = 100;
+
 /** A full sync of `rows` rows on a fresh stack (start, authorize, sync): the memory figures compare like with like. */
 async function memoryOnFreshStack(rows: number, label: string): Promise<MemPhase> {
   log(`memory: full sync of ${fmt(rows)} rows on a fresh stack…`);
@@ -389,6 +398,7 @@ async function memoryOnFreshStack(rows: number, label: string): Promise<MemPhase
   await retrying(`memory phase (${label})`, async (attempt) => {
     const s = await newStack(rows, join(tmp, `memory-${label}-${attempt}`));
     try {
+      await setPageTimes(s.conn.orgUrl, MEMORY_LATENCY_PER_1000_ROWS_MS);
       mem = (await syncWithMemory(s.stack, s.api, s.conn.companyJobId, rows)).mem;
       log(`  ${fmt(rows)} rows in ${fmt(mem.edgeMs / 1000, 2)} s`);
     } finally {
@@ -616,7 +626,8 @@ a partitioned load (the default at ≥ 50,000 rows) shares the page size among i
 in "Big org" below.${polls.length ? ` Polls of the run dropped at the socket by the edge and asked again: ${polls.join(", ")}.` : ""}
 
 Each row count runs on a fresh stack (new edge process, new workerd, empty D1) with the same sequence (start,
-authorize, one full sync). **JS heap** is the edge isolate's own \`Runtime.getHeapUsage\` (V8's used and committed heap,
+authorize, one full sync), against an org whose pages take ${MEMORY_LATENCY_PER_1000_ROWS_MS} ms per 1,000 rows (so the sampler sees every page: the
+isolate answers it between tasks only, and the 10,000-row run otherwise ended before a sample landed inside it). **JS heap** is the edge isolate's own \`Runtime.getHeapUsage\` (V8's used and committed heap,
 what the 128 MB Workers limit applies to), asked every 0.5 s during the run through **workerd's own inspector socket**
 (\`--inspector-addr\`; not wrangler's inspector proxy, which halves sync throughput: demo/edge-process.ts), from the
 target ${target ? `\`${target}\`` : "of the user Worker"}. That one isolate runs the edge's fetch handler and the JobRunner Durable Object that executes
