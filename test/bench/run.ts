@@ -246,13 +246,7 @@ interface MemPhase {
   edgeMs: number;
 }
 
-async function syncWithMemory(
-  stack: Stack,
-  api: EdgeClient,
-  jobId: string,
-  rows: number,
-  heap = HEAP,
-): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
+async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows: number, heap = HEAP): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
   const procs = edgeProcesses(stack.edgeUrl);
   const baselineRssMB = memOf(procs.workerdPid)?.rssMB ?? NaN;
   const isolate = heap ? await findUserIsolate([procs.workerdPid]) : null;

@@ -174,8 +174,14 @@ describe("page writer (set-based)", () => {
   it("new records get time-ordered _ids (UUIDv7): in the order they were written, across pages", async () => {
     const s = await setup();
     const job = jobOf();
-    await s.write(job, Array.from({ length: 40 }, (_, i) => row(i + 1)));
-    await s.write(job, Array.from({ length: 40 }, (_, i) => row(i + 41)));
+    await s.write(
+      job,
+      Array.from({ length: 40 }, (_, i) => row(i + 1)),
+    );
+    await s.write(
+      job,
+      Array.from({ length: 40 }, (_, i) => row(i + 41)),
+    );
     const ids = (await s.all()).map((r) => r._id as string); // ordered by DynamicsId: the order they were written
     expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
     expect([...ids].sort()).toEqual(ids);
