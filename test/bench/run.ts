@@ -916,7 +916,7 @@ ${stageTable}
   page guard and sync state in the same batch), timed by the run's own \`startedAt\` → \`finishedAt\`${r.full ? ` (wall clock from the POST to the poll seeing it end, polled once a second: ${fmt(r.full.wallMs / 1000, 2)} s, ${r.full.label})` : ""}.
   Measured twice, alternating with the raw stages (raw#1, full#1, raw#2, full#2): full#2 is a second tenant's first load
   of a copy of the org (one org belongs to one tenant); the ratio uses the faster of each. Both run unobserved: no
-  inspector, no heap sampler (its forced GCs cost this run ~3 s); the heap is the memory stage's, on its own stacks.
+  inspector, no heap sampler (with it attached, the same sync took ~15–30% longer); the heap is the memory stage's, on its own stacks.
 - CPU columns are user+system seconds of the workerd process running that Worker, and of this Node process (which hosts
   the sandbox — its row generation and JSON serialisation — plus the bench's polling) during the stage.
 ${
