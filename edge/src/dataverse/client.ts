@@ -300,13 +300,13 @@ export async function retrieveTotalRecordCount(
   return n !== undefined && Number.isInteger(n) && n >= 0 ? n : null;
 }
 
-/** A collection page: `value` plus the paging / change-tracking links. Rows stay loose (annotations are dynamic). */
 /**
  * A row of a page: a JSON object. Checked as one, not key by key: a page holds up to 5,000 rows of ~35 properties, and
  * `z.record` validated and copied every property (~50 ms a page, on the path to requesting the next one).
  */
 const ODataRow = z.custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "a row is not a JSON object");
 
+/** A collection page: `value` plus the paging / change-tracking links. Rows stay loose (annotations are dynamic). */
 export const ODataPage = z.object({
   value: z.array(ODataRow),
   "@odata.nextLink": z.string().optional(),

@@ -4,6 +4,7 @@
  * record — all in ONE round trip, stores/record-ids.ts `PageReads`), identify existing records, plan the record writes,
  * plan the deletes. Every write becomes a statement for the page's single batch.
  */
+import { v7 as timeOrderedId } from "uuid";
 import type { AttributeInfo } from "#contract/metadata";
 import type { Job } from "#contract/job";
 import type { TargetObject } from "#contract/object";
@@ -12,7 +13,6 @@ import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
 import type { Answer, FoundRecord, PageReads } from "../stores/record-ids";
 import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
-import { v7 as timeOrderedId } from "uuid";
 import { mapRecord, sourceIdOf } from "./mapper";
 
 export interface PageInput {
