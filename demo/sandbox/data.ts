@@ -13,6 +13,7 @@ import {
   OID_CONTOSO_LIMITED,
   OID_FABRIKAM_ADMIN,
 } from "./ids";
+import { CANONICAL_INSTANT } from "./odata";
 import { hash32, int, isoDate, isoSeconds, pick, rng, type Rand } from "./util";
 
 export interface LookupRef {
@@ -582,7 +583,7 @@ export class EntityStore {
     for (let i = 0; i < n; i++) {
       const row = (cache[i] ??= this.data.generate(this.entity, i));
       const c = row?.createdon;
-      if (typeof c === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(c)) keyed.push([c, i]);
+      if (typeof c === "string" && CANONICAL_INSTANT.test(c)) keyed.push([c, i]);
       else unordered.push(i);
     }
     keyed.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));

@@ -307,7 +307,8 @@ function operandValue(o: Operand, get: (name: string) => Scalar): Scalar {
   return o.k === "prop" ? get(o.name) : o.v;
 }
 
-const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** A UTC instant to the second, as the sandbox writes datetimes (util.ts isoSeconds): comparable as text. */
+export const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /**
  * The bounds a filter's top-level `and` terms put on a datetime column — `col ge|gt|le|lt|eq T`, and

@@ -52,8 +52,6 @@ export interface PermitState {
 export const STATE_KEY = "permits";
 export const DEFAULT_STREAMS = 4;
 export const MAX_STREAMS = 16;
-/** Headroom below this share of a budget counts as a throttle signal (the readiness report's "low" too). */
-export { LOW_HEADROOM };
 /** Several streams hitting the same burst of 429s halve the limit once. */
 export const DECREASE_QUIET_MS = 10_000;
 /** One more stream per this long without a decrease. */

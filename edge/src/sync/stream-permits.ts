@@ -3,8 +3,8 @@
  * one permit (holder = the run id), a partitioned load's extra streams under one more each (`<run id>#<n>`), and what
  * Dataverse signalled — 429s, the lowest headroom — is reported so the permits shrink before Dataverse throttles harder.
  */
-import { headroomFraction } from "../dataverse/client";
-import { LOW_HEADROOM, orgPermits, type PermitGrant, type PermitRefusal } from "./org-permits";
+import { headroomFraction, LOW_HEADROOM } from "../dataverse/client";
+import { orgPermits, type PermitGrant, type PermitRefusal } from "./org-permits";
 import { LEASE_MS, type RunContext } from "./run-context";
 
 export type OrgPermitsStub = ReturnType<typeof orgPermits>;

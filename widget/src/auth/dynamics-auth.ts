@@ -222,7 +222,6 @@ function toAuthError(e: unknown): DynamicsAuthError {
   return new DynamicsAuthError("failed", `Microsoft sign-in failed: ${message}`, code || undefined);
 }
 
-/** Runs `call`, handing `opened` every window it opens synchronously through window.open (none where there is no window). */
 /**
  * Closes a window this page opened, and again a few times over 10 s: Chromium drops a close() that arrives while the
  * window is committing a cross-origin navigation (msal's about:blank becoming the sign-in page), yet reports the window
@@ -241,6 +240,7 @@ function closeWindow(w: Window): void {
   for (const delay of [300, 1000, 3000, 6000, 10000]) setTimeout(close, delay);
 }
 
+/** Runs `call`, handing `opened` every window it opens synchronously through window.open (none where there is no window). */
 function withOpenedWindow<T>(call: () => T, opened: (w: Window) => void): T {
   const page = globalThis.window;
   if (!page) return call();
