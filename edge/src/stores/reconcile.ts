@@ -12,7 +12,7 @@ const { id: ID, org: ORG, deleted: DELETED, updatedAt: UPDATED } = SYSTEM_COLUMN
 
 /** Marks the primary ids one page read (lower-case): one INSERT per JSON chunk, for the page's batch. */
 export function markIdsStatements(db: D1Database, runId: string, sourceIds: string[]): D1PreparedStatement[] {
-  return jsonChunks(sourceIds.map((s) => JSON.stringify(s))).map((c) =>
+  return jsonChunks(sourceIds).map((c) =>
     db.prepare("INSERT OR IGNORE INTO reconcile_marks (run_id, source_id) SELECT ?, value FROM json_each(?)").bind(runId, c.json),
   );
 }

@@ -73,7 +73,7 @@ export class PageReads {
     const decoders: Array<(rows: Array<Record<string, unknown>>) => void> = [];
     for (const read of this._columns.values()) {
       const sql = `SELECT ${ID} AS id, ${read.column} AS k, ${ORG} = '' AS legacy FROM ${read.table} WHERE ${ORG} IN (?1, '') AND ${read.column} IN (SELECT value FROM json_each(?2))`;
-      for (const chunk of jsonChunks([...read.values].map((v) => JSON.stringify(v)))) {
+      for (const chunk of jsonChunks([...read.values])) {
         statements.push(this._db.prepare(sql).bind(this._org, chunk.json));
         decoders.push((rows) => {
           for (const r of rows) {
@@ -87,7 +87,7 @@ export class PageReads {
     for (const read of this._tuples) {
       const on = read.columns.map((c, i) => `t.${c} = json_extract(j.value, '$[${i}]')`).join(" AND ");
       const sql = `SELECT j.key AS k, t.${ID} AS id FROM json_each(?2) AS j JOIN ${read.table} AS t ON ${on} WHERE t.${ORG} IN (?1, '') ORDER BY t.${ORG} = ''`;
-      for (const chunk of jsonChunks(read.tuples.map((t) => JSON.stringify(t)))) {
+      for (const chunk of jsonChunks(read.tuples)) {
         statements.push(this._db.prepare(sql).bind(this._org, chunk.json));
         decoders.push((rows) => {
           for (const r of rows) {

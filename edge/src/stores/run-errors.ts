@@ -20,7 +20,7 @@ export function insertRunErrorsStatements(
   storedBefore: number,
   errors: RunRecordError[],
 ): D1PreparedStatement[] {
-  return jsonChunks(errors.map((e) => JSON.stringify([e.sourceId, e.field, e.value, e.reason.slice(0, 1000)]))).map((c) =>
+  return jsonChunks(errors.map((e) => [e.sourceId, e.field, e.value, e.reason.slice(0, 1000)])).map((c) =>
     db
       .prepare(
         `INSERT INTO run_errors (run_id, seq, tenant, source_id, field, value, reason)

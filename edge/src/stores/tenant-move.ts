@@ -93,7 +93,7 @@ export async function copyRows(
     .raw<unknown[]>();
   if (!rows.length) return { copied: 0, last: null };
   const insert = `INSERT OR REPLACE INTO ${q(t.table)} (${all.map(q).join(", ")}) SELECT ${all.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?)`;
-  await to.batch(jsonChunks(rows.map((r) => JSON.stringify(r))).map((c) => to.prepare(insert).bind(c.json)));
+  await to.batch(jsonChunks(rows).map((c) => to.prepare(insert).bind(c.json)));
   const lastRow = rows[rows.length - 1]!;
   return { copied: rows.length, last: key.map((k) => lastRow[all.indexOf(k)]) };
 }

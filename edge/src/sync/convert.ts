@@ -84,6 +84,7 @@ export function convertValue(value: unknown, type: FieldType): Converted {
     }
     case "datetime": {
       if (typeof value !== "string") return fail("not a date-time");
+      if (isCanonicalInstant(value)) return ok(value);
       const t = value.trim();
       if (ISO_DATE.test(t)) return validDate(t) ? ok(`${t}T00:00:00Z`) : fail("not a valid calendar date");
       if (!ISO_DATETIME.test(t)) return fail("not a date-time");
@@ -100,6 +101,34 @@ export function convertValue(value: unknown, type: FieldType): Converted {
       return ok(JSON.stringify(list));
     }
   }
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digitsAt = (s: string, from: number, n: number): number => {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+};
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` with every part in range: the form Dataverse sends every date-time in, which the general path
+ * (regex, Date.parse, toISOString: ~1 µs, 10 ms a 5,000-row page of two date-times) would return unchanged.
+ */
+function isCanonicalInstant(s: string): boolean {
+  if (s.length !== 20 || s[4] !== "-" || s[7] !== "-" || s[10] !== "T" || s[13] !== ":" || s[16] !== ":" || s[19] !== "Z") return false;
+  const y = digitsAt(s, 0, 4);
+  const mo = digitsAt(s, 5, 2);
+  const d = digitsAt(s, 8, 2);
+  const h = digitsAt(s, 11, 2);
+  const mi = digitsAt(s, 14, 2);
+  const se = digitsAt(s, 17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!);
 }
 
 function validDate(s: string): boolean {

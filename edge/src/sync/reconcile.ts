@@ -164,7 +164,7 @@ async function sweep(ctx: RunContext, run: RunRow, plan: ReconcilePlan): Promise
     );
   }
   const apply = plan.deletes !== "ignore";
-  const chunks = jsonChunks(gone.map((id) => JSON.stringify(id))).map((c) => c.json);
+  const chunks = jsonChunks(gone).map((c) => c.json);
   await commit(ctx, [
     pageGuardStatement(ctx.db, run.id, SWEEP_GUARD, new Date().toISOString()),
     ...(apply ? deleteRecordsStatements(ctx.db, table, plan.deletes === "soft", new Date().toISOString(), chunks) : []),

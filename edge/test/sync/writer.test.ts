@@ -171,16 +171,17 @@ describe("page writer (set-based)", () => {
     expect(after).toHaveLength(4);
   });
 
-  it("new records get time-ordered _ids (UUIDv7): in the order they were written, across pages", async () => {
+  it("new records get time-ordered _ids (UUIDv7): in the order they were written, within a page (past a refill of its random bytes) and across pages", async () => {
     const s = await setup();
     const job = jobOf();
+    const first = 4_200; // a page's ids draw random bytes 4,096 at a time
     await s.write(
       job,
-      Array.from({ length: 40 }, (_, i) => row(i + 1)),
+      Array.from({ length: first }, (_, i) => row(i + 1)),
     );
     await s.write(
       job,
-      Array.from({ length: 40 }, (_, i) => row(i + 41)),
+      Array.from({ length: 40 }, (_, i) => row(i + first + 1)),
     );
     const ids = (await s.all()).map((r) => r._id as string); // ordered by DynamicsId: the order they were written
     expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
