@@ -20,8 +20,14 @@ export function fetchPage(ctx: RunContext, path: string, prefer: string[], slot:
     : withToken(ctx, (token) => dataverseJson(ctx.conn.orgUrl, path, { token, prefer, ...ctx.observe }, ODataPage));
 }
 
-export function fetchAhead(ctx: RunContext, path: string, prefer: string[], slot: AheadSlot = ctx): void {
+/**
+ * Requests the page and resolves once the request has left: fetch() only queues it, and the Worker sends it when its
+ * JavaScript yields. Mapping a page next runs ~20 ms without yielding — measured, the request reached Dataverse 25–30
+ * ms after fetch() and every page of the read waited for it. One turn of the event loop sends it first.
+ */
+export async function fetchAhead(ctx: RunContext, path: string, prefer: string[], slot: AheadSlot = ctx): Promise<void> {
   const page = fetchPage(ctx, path, prefer, slot);
   page.catch(() => {}); // not unhandled: the next page step awaits it
   slot.ahead = { key: pageKey(path, prefer), page };
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }

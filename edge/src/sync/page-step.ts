@@ -65,7 +65,7 @@ export async function pageStep(ctx: RunContext, run: RunRow, plan: ReadPlan): Pr
   const next = refreshing ? refreshPosition(run, page, cursor) : nextPosition(ctx, run, plan, page, cursor);
   if (!next.done) {
     const ahead = requestOf(plan, next.nextLink, next.keyset);
-    fetchAhead(ctx, ahead.path!, ahead.prefer);
+    await fetchAhead(ctx, ahead.path!, ahead.prefer);
   }
   if (plan.via.length) await attachViaFields(ctx, plan.via, rows);
   const prepared = await preparePage(env, {

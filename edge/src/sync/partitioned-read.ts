@@ -165,7 +165,7 @@ async function partitionPage(
     );
   }
   if (!ctx.conn.organizationId) throw new Error("invariant: a run's connection has an organization (run-gate.ts checks it)");
-  if (!done && Date.now() + AHEAD_MARGIN_MS < deadline) fetchAhead(ctx, partitionPath(plan, part.range, keyset), PAGE_PREFER, slot);
+  if (!done && Date.now() + AHEAD_MARGIN_MS < deadline) await fetchAhead(ctx, partitionPath(plan, part.range, keyset), PAGE_PREFER, slot);
   if (plan.via.length) await attachViaFields(ctx, plan.via, rows);
   const prepared = await preparePage(ctx.env, {
     tenant: ctx.ref.tenant,

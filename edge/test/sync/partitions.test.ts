@@ -8,9 +8,12 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createRun, getRunRow } from "../../src/stores/runs";
 import { runSlice } from "../../src/sync/engine";
+import { PAGE_PREFER } from "../../src/dataverse/client";
+import { fetchAhead, fetchPage } from "../../src/sync/fetch-ahead";
 import { orgPermits } from "../../src/sync/org-permits";
 import { partitionCount, splitCreated } from "../../src/sync/partitions";
 import { partitionPath, planRead } from "../../src/sync/query";
+import { loadRunContext, withToken } from "../../src/sync/run-context";
 import { takePermit } from "../../src/sync/stream-permits";
 import { apiRequest, expectError, hostToken } from "../helpers";
 import { control, countRows, fixture, liveTarget, org, PROJECT_FIELDS, runToEnd, sandbox, sandboxProjects, type Fixture } from "./helpers";
@@ -226,5 +229,26 @@ describe("stream permits out of reach", () => {
   it("one stream reads without a permit (logged) rather than the run failing; extra streams are not started", async () => {
     const unreachable = { acquire: () => Promise.reject(new Error("Durable Object reset")) } as unknown as Parameters<typeof takePermit>[0];
     expect(await takePermit(unreachable, "run-1")).toEqual({ granted: true, limit: 1 });
+  });
+});
+
+describe("fetch-ahead", () => {
+  it("the next page's request leaves before the caller's synchronous work (mapping a page) ends", async () => {
+    const fx = await projects();
+    const ctx = await loadRunContext(env, { tenant: fx.tenant, jobId: fx.job.id, runId: "fetch-ahead-test" });
+    await withToken(ctx, async () => {}); // the app token first: not part of what is compared
+    const path = "cr123_projects?$select=cr123_name&$top=5";
+    await control(org(O), "PUT", "settings", { pageLatencyMs: 1500 });
+    try {
+      const t0 = Date.now();
+      await fetchAhead(ctx, path, PAGE_PREFER);
+      while (Date.now() - t0 < 1000); // a second of work without yielding, as mapping and planning a page
+      const page = await fetchPage(ctx, path, PAGE_PREFER);
+      expect(page.value).toHaveLength(5);
+      // Sent before the work: answered ~1.5 s after t0. Held back by it, it would leave at 1 s and be answered at ~2.5 s.
+      expect(Date.now() - t0).toBeLessThan(2200);
+    } finally {
+      await control(org(O), "PUT", "settings", { pageLatencyMs: 0 });
+    }
   });
 });
