@@ -12,7 +12,7 @@ import { validationFailed, withDataverseErrors } from "../http/errors";
 import { getAttributes, getEntities } from "../metadata/cache";
 import { getConnection } from "../stores/connections";
 import { getObject } from "../stores/objects";
-import { mapRecord, sourceIdOf } from "../sync/mapper";
+import { mapRecord } from "../sync/mapper";
 import { planRead } from "../sync/query";
 
 const PREVIEW_ROWS = 10;
@@ -47,7 +47,7 @@ export async function previewJob(c: Context<AppEnv>, job: JobDraft, jobId: strin
     const rows = page.value.slice(0, PREVIEW_ROWS).map((row) => {
       const mapped = mapRecord(job, attributes, row, object);
       const lookups = Object.fromEntries(job.lookups.map((l) => [l.target, Object.fromEntries(l.match.map((m) => [m.field, row[m.source] ?? null]))]));
-      return { sourceId: sourceIdOf(entity.logicalName, row), fields: mapped.fields, lookups, errors: mapped.errors };
+      return { sourceId: mapped.sourceId, fields: mapped.fields, lookups, errors: mapped.errors };
     });
     return { jobId, entity: entity.logicalName, object: object.name, rows, errorCount: rows.reduce((n, r) => n + r.errors.length, 0) };
   });

@@ -12,6 +12,8 @@ import { convertValue, printable } from "./convert";
 const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
 
 interface MappedRecord {
+  /** The row's primary id (`<entity>id`), lower-case. */
+  sourceId: string;
   fields: Record<string, unknown>;
   errors: RunRecordError[];
 }
@@ -28,7 +30,7 @@ export function navigationProperty(attr: AttributeInfo | undefined, mapping: Pic
 }
 
 /** The source row's primary id (`<entity>id`), lower-case. */
-export function sourceIdOf(entity: string, row: Record<string, unknown>): string {
+function sourceIdOf(entity: string, row: Record<string, unknown>): string {
   const v = row[`${entity}id`];
   return typeof v === "string" ? v.toLowerCase() : "";
 }
@@ -38,128 +40,164 @@ function labelFromOptions(attr: AttributeInfo | undefined, v: unknown): string |
   return opt?.label;
 }
 
+type FieldTypeInfo = { type: FieldType; required: boolean };
+
+/** One mapping, with what every row needs worked out once: where its value sits, its label annotation, its target type. */
+interface MappingStep {
+  mapping: Pick<Mapping, "source" | "target" | "via" | "use">;
+  attr: AttributeInfo | undefined;
+  /** Direct mappings: the row's key and its FormattedValue key. */
+  key: string;
+  formattedKey: string;
+  /** Through-lookup mappings: the navigation property and the attribute's keys in the expanded record. */
+  nav: string;
+  viaKeys: { plain: string; lookup: string; formattedPlain: string; formattedLookup: string } | null;
+  isMulti: boolean;
+  sourceName: string;
+  ft: FieldTypeInfo | undefined;
+}
+
+/** A mapping's value could not be extracted (only ever created for a problem, never a row's value). */
+class ExtractFailure {
+  constructor(readonly error: string) {}
+}
+
 /** Extracts the raw value for one mapping (value or label, direct or through a lookup). */
-function extractValue(
-  mapping: Pick<Mapping, "source" | "via" | "use">,
-  attr: AttributeInfo | undefined,
-  row: Record<string, unknown>,
-): { value: unknown; error?: string } {
+function extractValue(s: MappingStep, row: Record<string, unknown>): unknown {
   let holder: Record<string, unknown> = row;
-  let key: string;
-  if (mapping.via) {
-    const nav = navigationProperty(attr, mapping);
-    const expanded = row[nav];
-    if (expanded === null || expanded === undefined) return { value: null };
-    if (typeof expanded !== "object" || Array.isArray(expanded)) return { value: null, error: `unexpected value of ${nav}` };
+  let key = s.key;
+  let formattedKey = s.formattedKey;
+  if (s.viaKeys) {
+    const expanded = row[s.nav];
+    if (expanded === null || expanded === undefined) return null;
+    if (typeof expanded !== "object" || Array.isArray(expanded)) return new ExtractFailure(`unexpected value of ${s.nav}`);
     holder = expanded as Record<string, unknown>;
-    key = mapping.via.attribute in holder ? mapping.via.attribute : `_${mapping.via.attribute}_value`;
-  } else {
-    key = rowKey(attr, mapping.source);
+    const plain = s.viaKeys.plain in holder;
+    key = plain ? s.viaKeys.plain : s.viaKeys.lookup;
+    formattedKey = plain ? s.viaKeys.formattedPlain : s.viaKeys.formattedLookup;
   }
   const raw = holder[key];
-  if (raw === null || raw === undefined) return { value: null };
-  const isMulti = !mapping.via && attr?.type === "MultiSelectPicklist";
-  if (mapping.use === "label") {
-    const formatted = holder[`${key}${FORMATTED}`];
-    if (typeof formatted === "string") return { value: isMulti ? formatted.split(/;\s*/).filter(Boolean) : formatted };
-    if (!mapping.via) {
-      if (isMulti) {
+  if (raw === null || raw === undefined) return null;
+  if (s.mapping.use === "label") {
+    const formatted = holder[formattedKey];
+    if (typeof formatted === "string") return s.isMulti ? formatted.split(/;\s*/).filter(Boolean) : formatted;
+    if (!s.viaKeys) {
+      if (s.isMulti) {
         const labels = String(raw)
           .split(",")
-          .map((p) => labelFromOptions(attr, p.trim()));
-        if (labels.every((l) => l !== undefined)) return { value: labels };
+          .map((p) => labelFromOptions(s.attr, p.trim()));
+        if (labels.every((l) => l !== undefined)) return labels;
       } else {
-        const l = labelFromOptions(attr, raw);
-        if (l !== undefined) return { value: l };
+        const l = labelFromOptions(s.attr, raw);
+        if (l !== undefined) return l;
       }
     }
-    return { value: null, error: "no label (FormattedValue) for this value" };
+    return new ExtractFailure("no label (FormattedValue) for this value");
   }
-  if (isMulti) {
-    return {
-      value:
-        typeof raw === "string"
-          ? raw
-              .split(",")
-              .map((p) => p.trim())
-              .filter(Boolean)
-              .map(Number)
-          : raw,
-    };
+  if (s.isMulti) {
+    return typeof raw === "string"
+      ? raw
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map(Number)
+      : raw;
   }
-  return { value: raw };
-}
-
-// mapRecord runs for every row of a page with the same attribute list and object: their lookup maps are built once
-// per list (by identity), not per row. Entries go with their (immutable, per-run) lists.
-const byNameCache = new WeakMap<AttributeInfo[], Map<string, AttributeInfo>>();
-const fieldTypeCache = new WeakMap<object, Map<string, { type: FieldType; required: boolean }>>();
-const NO_FIELDS = new Map<string, { type: FieldType; required: boolean }>();
-
-function attributesByName(attributes: AttributeInfo[]): Map<string, AttributeInfo> {
-  let m = byNameCache.get(attributes);
-  if (!m) byNameCache.set(attributes, (m = new Map(attributes.map((a) => [a.logicalName, a]))));
-  return m;
-}
-
-function fieldTypesOf(fields: TargetObject["fields"] | undefined): Map<string, { type: FieldType; required: boolean }> {
-  if (!fields) return NO_FIELDS;
-  let m = fieldTypeCache.get(fields);
-  if (!m) fieldTypeCache.set(fields, (m = new Map(fields.map((f) => [f.name, { type: f.type, required: f.required }]))));
-  return m;
+  return raw;
 }
 
 /**
- * Maps one row. `object` gives target field types (conversion per type); without it values pass through as read.
- * Identifiers are included as fields. Every problem is a per-record error naming the target field and the value.
+ * A job's mapping compiled against the table's attributes and the target's field types: keys, annotations and types
+ * are worked out once (a page's rows share them), not per row and field. `object` gives target field types (conversion
+ * per type); without it values pass through as read. Identifiers are included as fields. Every problem is a per-record
+ * error naming the target field and the value.
  */
+export function compileMapping(
+  job: Pick<Job, "source" | "identifiers" | "mappings">,
+  attributes: AttributeInfo[],
+  object?: Pick<TargetObject, "fields">,
+): (row: Record<string, unknown>) => MappedRecord {
+  const byName = new Map(attributes.map((a) => [a.logicalName, a]));
+  const fieldTypes = new Map<string, FieldTypeInfo>((object?.fields ?? []).map((f) => [f.name, { type: f.type, required: f.required }]));
+  const required = [...fieldTypes].filter(([, ft]) => ft.required).map(([name]) => name);
+  const identifiers = job.identifiers.map((id) => ({
+    source: id.source,
+    target: id.target,
+    key: rowKey(byName.get(id.source), id.source),
+    ft: fieldTypes.get(id.target),
+  }));
+  const steps: MappingStep[] = job.mappings.map((m) => {
+    const attr = byName.get(m.source);
+    const key = rowKey(attr, m.source);
+    const viaKeys = m.via
+      ? {
+          plain: m.via.attribute,
+          lookup: `_${m.via.attribute}_value`,
+          formattedPlain: `${m.via.attribute}${FORMATTED}`,
+          formattedLookup: `_${m.via.attribute}_value${FORMATTED}`,
+        }
+      : null;
+    return {
+      mapping: m,
+      attr,
+      key,
+      formattedKey: `${key}${FORMATTED}`,
+      nav: navigationProperty(attr, m),
+      viaKeys,
+      isMulti: !m.via && attr?.type === "MultiSelectPicklist",
+      sourceName: m.via ? `${m.source}.${m.via.attribute}` : m.source,
+      ft: fieldTypes.get(m.target),
+    };
+  });
+  const entity = job.source.entity;
+
+  return (row) => {
+    const sourceId = sourceIdOf(entity, row);
+    const fields: Record<string, unknown> = {};
+    const errors: RunRecordError[] = [];
+    const put = (target: string, ft: FieldTypeInfo | undefined, value: unknown, sourceName: string): void => {
+      if (!ft) {
+        fields[target] = value ?? null;
+        return;
+      }
+      const c = convertValue(value, ft.type);
+      if (!c.ok) {
+        errors.push({ sourceId, field: target, value: printable(value), reason: `${sourceName}: ${c.reason} (target type ${ft.type})` });
+        return;
+      }
+      fields[target] = c.value;
+    };
+    for (const id of identifiers) {
+      const v = row[id.key];
+      if (v === null || v === undefined || v === "") {
+        errors.push({ sourceId, field: id.target, value: null, reason: `identifier ${id.source} is empty` });
+        continue;
+      }
+      put(id.target, id.ft, v, id.source);
+    }
+    for (const s of steps) {
+      const value = extractValue(s, row);
+      if (value instanceof ExtractFailure) {
+        errors.push({ sourceId, field: s.mapping.target, value: null, reason: `${s.mapping.source}: ${value.error}` });
+        continue;
+      }
+      put(s.mapping.target, s.ft, value, s.sourceName);
+    }
+    for (const name of required) {
+      if (name in fields && (fields[name] === null || fields[name] === "")) {
+        errors.push({ sourceId, field: name, value: null, reason: "required field is empty" });
+      }
+    }
+    return { sourceId, fields, errors };
+  };
+}
+
+/** Maps one row (the previews; a page's rows share one `compileMapping`). */
 export function mapRecord(
   job: Pick<Job, "source" | "identifiers" | "mappings">,
   attributes: AttributeInfo[],
   row: Record<string, unknown>,
   object?: Pick<TargetObject, "fields">,
 ): MappedRecord {
-  const byName = attributesByName(attributes);
-  const fieldTypes = fieldTypesOf(object?.fields);
-  const sourceId = sourceIdOf(job.source.entity, row);
-  const fields: Record<string, unknown> = {};
-  const errors: RunRecordError[] = [];
-  const put = (target: string, value: unknown, sourceName: string) => {
-    const ft = fieldTypes.get(target);
-    if (!ft) {
-      fields[target] = value ?? null;
-      return;
-    }
-    const c = convertValue(value, ft.type);
-    if (!c.ok) {
-      errors.push({ sourceId, field: target, value: printable(value), reason: `${sourceName}: ${c.reason} (target type ${ft.type})` });
-      return;
-    }
-    fields[target] = c.value;
-  };
-
-  for (const id of job.identifiers) {
-    const attr = byName.get(id.source);
-    const v = row[rowKey(attr, id.source)];
-    if (v === null || v === undefined || v === "") {
-      errors.push({ sourceId, field: id.target, value: null, reason: `identifier ${id.source} is empty` });
-      continue;
-    }
-    put(id.target, v, id.source);
-  }
-  for (const m of job.mappings) {
-    const attr = byName.get(m.source);
-    const { value, error } = extractValue(m, attr, row);
-    if (error) {
-      errors.push({ sourceId, field: m.target, value: null, reason: `${m.source}: ${error}` });
-      continue;
-    }
-    put(m.target, value, m.via ? `${m.source}.${m.via.attribute}` : m.source);
-  }
-  for (const [name, ft] of fieldTypes) {
-    if (ft.required && name in fields && (fields[name] === null || fields[name] === "")) {
-      errors.push({ sourceId, field: name, value: null, reason: "required field is empty" });
-    }
-  }
-  return { fields, errors };
+  return compileMapping(job, attributes, object)(row);
 }

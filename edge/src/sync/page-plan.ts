@@ -13,7 +13,7 @@ import { JSON_CHUNK_CHARS, jsonChunks } from "../stores/json-chunks";
 import { fieldColumn } from "../stores/object-tables";
 import type { Answer, FoundRecord, PageReads } from "../stores/record-ids";
 import { deleteRecordsStatements, insertRecordsStatements, recordStatements, updateRecordsStatements, type ConflictRule } from "../stores/record-writes";
-import { mapRecord, sourceIdOf } from "./mapper";
+import { compileMapping } from "./mapper";
 
 export interface PageInput {
   tenant: string;
@@ -58,14 +58,15 @@ function identifier(job: Job): { field: string; column: string } | null {
 export function mapRows(input: PageInput, outcome: PageOutcome): PageRecord[] {
   const { job, object } = input;
   const records: PageRecord[] = [];
+  const map = compileMapping(job, input.attributes, object);
   for (const row of input.rows) {
-    const r = mapRecord(job, input.attributes, row, object);
+    const r = map(row);
     if (r.errors.length) {
       outcome.errors.push(...r.errors);
       outcome.counts.failed++;
       continue;
     }
-    records.push({ sourceId: sourceIdOf(job.source.entity, row), row, fields: r.fields, id: "", exists: false, legacy: false });
+    records.push({ sourceId: r.sourceId, row, fields: r.fields, id: "", exists: false, legacy: false });
   }
   return records;
 }
