@@ -114,7 +114,7 @@ export function bigOrgSection(r: BigOrgResult): string {
     "with fetch-ahead); the default, 4, partitions the first load into createdon ranges read side by side. The timed runs",
     "are unobserved (workerd without an inspector port: with one, even idle, the same sync took ~15% longer); the heap of",
     "the partitioned load is from one more four-permit load on its own fresh stack, with the inspector and the memory",
-    "stage's sampler (a forced GC a second). The single stream's heap is the memory stage's.",
+    "stage's sampler (every other sample after a forced GC). The single stream's heap is the memory stage's.",
     "",
     "| permits | read | s (startedAt→finishedAt) | s (wall, POST→poll, polled every 1 s) | read / inserted / failed | most concurrent page reads | most concurrent requests (all) | requests | isolate heap: live set at its peak / max used | workerd peak RSS | CPU s: workerd / sandbox+bench |",
     "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -174,6 +174,8 @@ export interface HeapSeries {
    */
   maxLiveMB: number;
   liveSamples: number;
+  /** Every live-set sample, in order (MB). */
+  live: number[];
 }
 
 /**
@@ -224,6 +226,7 @@ export function sampleHeap(session: InspectorSession, everyMs = 500, live = fals
         series,
         maxLiveMB: liveSeries.length ? Math.max(...liveSeries) : NaN,
         liveSamples: liveSeries.length,
+        live: liveSeries,
       };
     },
   };
