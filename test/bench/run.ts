@@ -23,7 +23,7 @@ import { REPO_ROOT } from "../../demo/host/server";
 import { rowGuid } from "../../demo/sandbox/ids";
 import { startStack, type Stack } from "../../demo/stack";
 import { EdgeClient, hostToken, runJob, setUpConnection, type RunView } from "./lib/edge";
-import { runLoad, type LoadResult } from "./lib/load";
+import { percentile, runLoad, type LoadResult } from "./lib/load";
 import { cpuSeconds, listeningPorts, machine, memOf, sampleMemory, workerdBelow, workerLaunchersBelow } from "./lib/proc";
 import { RAW_PIPE_CONFIG, runStage, startRawPipe, type StageResult } from "./lib/rawpipe";
 import { benchPicker, type PickerResult } from "./picker-bench";
@@ -215,7 +215,7 @@ interface HeapPhase {
   /** Highest used heap right after a forced full GC (every LIVE_SAMPLE_MS during the run): the live set, the goal's figure. */
   maxLiveMB: number;
   liveSamples: number;
-  /** The live set while the run holds a page: the median of the live samples above twice the heap the run retains. */
+  /** The live set while the run holds a page: the (nearest-rank) median of the live samples above twice the heap the run retains. */
   pageLiveMB: number;
   /** Used heap right after the run, before and after a forced full GC (HeapProfiler.collectGarbage). */
   afterRunMB: number;
@@ -246,12 +246,6 @@ interface MemPhase {
   edgeMs: number;
 }
 
-const median = (xs: number[]): number => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows: number, heap = HEAP): Promise<{ mem: MemPhase; cpu: Cpu; wallMs: number }> {
   const procs = edgeProcesses(stack.edgeUrl);
   const baselineRssMB = memOf(procs.workerdPid)?.rssMB ?? NaN;
@@ -278,7 +272,10 @@ async function syncWithMemory(stack: Stack, api: EdgeClient, jobId: string, rows
         maxTotalMB: series.maxTotalMB,
         maxLiveMB: series.maxLiveMB,
         liveSamples: series.liveSamples,
-        pageLiveMB: median(series.live.filter((mb) => mb > 2 * afterGc.usedMB)),
+        pageLiveMB: percentile(
+          series.live.filter((mb) => mb > 2 * afterGc.usedMB).sort((a, b) => a - b),
+          50,
+        ),
         afterRunMB: afterRun.usedMB,
         afterGcMB: afterGc.usedMB,
         samples: series.samples,
@@ -391,7 +388,6 @@ async function newStack(
  */
 const MEMORY_LATENCY_PER_1000_ROWS_MS = 100;
 
-/** A full sync of `rows` rows on a fresh stack (start, authorize, sync): the memory figures compare like with like. */
 /**
  * The 10,000-row load is two pages: the live set peaks while a page is mapped and written, and a load that short gives
  * the sampler a few chances to land there (one run read 18.4 MB where another read 26.3). Three loads, each on a fresh
@@ -407,6 +403,7 @@ async function smallMemory(): Promise<MemPhase> {
   return runs.reduce((a, b) => ((b.heap?.maxLiveMB ?? -1) > (a.heap?.maxLiveMB ?? -1) ? b : a));
 }
 
+/** A full sync of `rows` rows on a fresh stack (start, authorize, sync): the memory figures compare like with like. */
 async function memoryOnFreshStack(rows: number, label: string): Promise<MemPhase> {
   log(`memory: full sync of ${fmt(rows)} rows on a fresh stack…`);
   let mem: MemPhase | undefined;
