@@ -204,13 +204,33 @@ async function hostToken(tenant: string): Promise<string> {
 }
 
 /** One edge API call as `tenant`; the status and the raw body, whatever the status. */
+/** Attempts of a setup write whose answer was lost (the widget's EdgeClient makes as many: decision 0003). */
+const WRITE_ATTEMPTS = 3;
+
+/**
+ * One call as a host backend makes it. A write carries an `Idempotency-Key` and is sent again, with the same key,
+ * when its answer is lost: `wrangler dev` answers 503 "worker restarted mid-request" or drops the connection when
+ * its runtime reloads, and only reads are retried by it (docs/decisions/0003). The key makes the retry do the work once;
+ * a retry that finds the first attempt still claimed (409 `idempotency_in_progress`) waits and asks again.
+ */
 async function edgeCall(tenant: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${env().edgeUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await hostToken(tenant)}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, text: await res.text() };
+  const write = method !== "GET" && method !== "HEAD";
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${await hostToken(tenant)}`,
+    ...(body ? { "content-type": "application/json" } : {}),
+    ...(write ? { "idempotency-key": crypto.randomUUID() } : {}),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${env().edgeUrl}/api/v1${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const text = await res.text();
+      const lost = res.status === 503 || (res.status === 409 && text.includes("idempotency_in_progress"));
+      if (!write || !lost || attempt >= WRITE_ATTEMPTS) return { status: res.status, text };
+    } catch (e) {
+      if (!write || attempt >= WRITE_ATTEMPTS) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
 }
 
 /** Calls the edge as the host backend would (a host token for `tenant`), for setup the UI test is not about. */
